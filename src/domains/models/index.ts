@@ -1,0 +1,1 @@
+export { ModelsResolver } from './models.resolver.js';

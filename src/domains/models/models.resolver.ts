@@ -1,0 +1,31 @@
+import { Arg, Ctx, Query, Resolver } from 'type-graphql';
+import type { GatewayContext } from '../../graphql/context.js';
+import type { ModelSnapshot } from '../../runtime/model-registry.js';
+import { ModelInfo, ModelState } from './models.types.js';
+
+@Resolver()
+export class ModelsResolver {
+  @Query(() => [ModelInfo], { description: 'Every configured model with its state, metrics and batching counters.' })
+  models(@Ctx() ctx: GatewayContext): ModelInfo[] {
+    return ctx.registry.list().map(toModelInfo);
+  }
+
+  @Query(() => ModelInfo, { nullable: true, description: 'One model by name; null when no such model is configured.' })
+  model(@Arg('name', () => String) name: string, @Ctx() ctx: GatewayContext): ModelInfo | null {
+    const snapshot = ctx.registry.get(name);
+    return snapshot ? toModelInfo(snapshot) : null;
+  }
+}
+
+function toModelInfo(s: ModelSnapshot): ModelInfo {
+  const { manifest: m, state } = s;
+  return {
+    name: m.name, task: m.task, version: m.version, runtime: m.runtime, required: m.required,
+    state: state.phase.toUpperCase() as ModelState,
+    loadedAt: state.phase === 'ready' ? state.loadedAt : null,
+    failureReason: state.phase === 'failed' ? state.reason : null,
+    metrics: m.metrics,
+    batching: { ...s.batching },
+    stats: { ...s.stats, queued: s.queued },
+  };
+}

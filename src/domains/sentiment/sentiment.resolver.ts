@@ -1,0 +1,57 @@
+import { Arg, Ctx, FieldResolver, Query, Resolver, Root } from 'type-graphql';
+import { ITEM_COST, perItemComplexity } from '../../graphql/common.types.js';
+import type { GatewayContext } from '../../graphql/context.js';
+import { NewsArticleInput } from './sentiment.inputs.js';
+import { articleText, articleTickers, summarizeByTicker, validateArticles } from './sentiment.service.js';
+import { NewsArticleSentiment, NewsSentimentReport, SentimentResult, TickerSentiment } from './sentiment.types.js';
+
+@Resolver()
+export class SentimentResolver {
+  @Query(() => [SentimentResult], {
+    description: 'Sentiment of financial texts (1..256 texts of at most 2,000 characters by default), in the order sent.',
+    complexity: perItemComplexity('texts', ITEM_COST.sentiment),
+  })
+  async sentiment(@Arg('texts', () => [String]) texts: string[], @Ctx() ctx: GatewayContext): Promise<SentimentResult[]> {
+    ctx.services.sentiment.validateTexts(texts);
+    return ctx.loaders.sentiment.loadMany(texts).then(throwFirstError) as Promise<SentimentResult[]>;
+  }
+
+  @Query(() => NewsSentimentReport, {
+    description: 'Sentiment of news articles, one batched inference for all of them, with a per-ticker summary.',
+    complexity: perItemComplexity('articles', ITEM_COST.sentiment),
+  })
+  newsSentiment(
+    @Arg('articles', () => [NewsArticleInput]) articles: NewsArticleInput[],
+    @Ctx() ctx: GatewayContext,
+  ): NewsSentimentReport {
+    validateArticles(ctx.services.sentiment, articles);
+    return {
+      articles: articles.map((a) => ({ id: a.id, headline: a.headline, tickers: articleTickers(a), publishedAt: a.publishedAt ?? null, text: articleText(a) })),
+    };
+  }
+}
+
+@Resolver(() => NewsSentimentReport)
+export class NewsSentimentReportResolver {
+  @FieldResolver(() => [TickerSentiment], { description: 'Tickers in name order, with counts and mean net sentiment.' })
+  async byTicker(@Root() report: NewsSentimentReport, @Ctx() ctx: GatewayContext): Promise<TickerSentiment[]> {
+    // Same loader and keys as each article's `sentiment` field: one batch, no second inference.
+    const predictions = throwFirstError(await ctx.loaders.sentiment.loadMany(report.articles.map((a) => a.text)));
+    return summarizeByTicker(report.articles, predictions);
+  }
+}
+
+@Resolver(() => NewsArticleSentiment)
+export class NewsArticleSentimentResolver {
+  @FieldResolver(() => SentimentResult)
+  sentiment(@Root() article: NewsArticleSentiment, @Ctx() ctx: GatewayContext): Promise<SentimentResult> {
+    return ctx.loaders.sentiment.load(article.text) as Promise<SentimentResult>;
+  }
+}
+
+/** DataLoader.loadMany settles per key; a list field fails as a whole on its first failed item. */
+function throwFirstError<T>(results: Array<T | Error>): T[] {
+  const failed = results.find((r): r is Error => r instanceof Error);
+  if (failed) throw failed;
+  return results as T[];
+}

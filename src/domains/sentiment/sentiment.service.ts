@@ -1,0 +1,160 @@
+import { assertListSize, InvalidInputError, ModelUnavailableError } from '../../platform/errors.js';
+import type { InferenceModel } from '../../runtime/model-registry.js';
+import type { TextClassification } from '../../runtime/transformers-runtime.js';
+
+export type SentimentLabelName = 'POSITIVE' | 'NEGATIVE' | 'NEUTRAL';
+
+export interface SentimentPrediction {
+  readonly text: string;
+  readonly label: SentimentLabelName;
+  /** Probability of `label`. */
+  readonly score: number;
+  readonly scores: ReadonlyArray<{ label: SentimentLabelName; probability: number }>;
+  readonly truncated: boolean;
+  readonly model: { name: string; version: string };
+}
+
+export interface SentimentLimits {
+  readonly maxTexts: number;
+  readonly maxTextLength: number;
+}
+
+/** The gateway's models and the public hub models name classes differently; all map to three labels. */
+const LABEL_NAMES: Record<string, SentimentLabelName> = {
+  positive: 'POSITIVE', pos: 'POSITIVE', bullish: 'POSITIVE',
+  negative: 'NEGATIVE', neg: 'NEGATIVE', bearish: 'NEGATIVE',
+  neutral: 'NEUTRAL', neu: 'NEUTRAL',
+};
+
+/**
+ * Maps a model's label name (from its config's id2label) to the API's labels.
+ * Generic `LABEL_0..2` names follow the common negative/neutral/positive order of 3-class sentiment models.
+ * @example normalizeSentimentLabel('Bullish') === 'POSITIVE'
+ */
+export function normalizeSentimentLabel(name: string, index: number, count: number): SentimentLabelName | undefined {
+  const known = LABEL_NAMES[name.trim().toLowerCase()];
+  if (known) return known;
+  if (/^label_\d+$/i.test(name) && count === 3) return (['NEGATIVE', 'NEUTRAL', 'POSITIVE'] as const)[index];
+  return undefined;
+}
+
+/** Financial-text sentiment: input bounds, batched classification, label mapping. */
+export class SentimentService {
+  constructor(
+    private readonly model: () => InferenceModel<string, TextClassification>,
+    readonly limits: SentimentLimits,
+  ) {}
+
+  /** Rejects the whole list when any text is out of bounds, naming the first bad index. */
+  validateTexts(texts: readonly string[], field = 'texts'): void {
+    assertListSize(field, texts.length, this.limits.maxTexts);
+    texts.forEach((text, i) => this.validateText(text, `${field}[${i}]`));
+  }
+
+  validateText(text: string, field: string, maxLength = this.limits.maxTextLength): void {
+    if (text.trim().length === 0) throw new InvalidInputError(`${field} must be non-empty text, got ${text.length ? 'only whitespace' : 'an empty string'}`, field);
+    if (text.length > maxLength) throw new InvalidInputError(`${field} must be at most ${maxLength} characters, got ${text.length}`, field);
+  }
+
+  /** One batched inference for all texts; one entry per text (its prediction or its own Error). */
+  async classifyMany(texts: readonly string[]): Promise<Array<SentimentPrediction | Error>> {
+    const model = this.model();
+    const labels = model.labels.map((l, i) => normalizeSentimentLabel(l, i, model.labels.length));
+    if (labels.some((l) => l === undefined) || new Set(labels).size !== 3) {
+      throw new ModelUnavailableError(model.name, `its labels [${model.labels.join(', ')}] do not map onto positive/negative/neutral`);
+    }
+    const outputs = await model.inferMany(texts);
+    return outputs.map((out, i) => {
+      if (out instanceof Error) return out;
+      const scores = labels.map((label, k) => ({ label: label!, probability: out.probabilities[k]! }));
+      const best = scores.reduce((a, b) => (b.probability > a.probability ? b : a));
+      return { text: texts[i]!, label: best.label, score: best.probability, scores, truncated: out.truncated,
+        model: { name: model.name, version: model.version } };
+    });
+  }
+}
+
+export interface NewsArticle {
+  readonly id: string;
+  readonly headline: string;
+  readonly body?: string | null;
+  readonly tickers?: readonly string[] | null;
+  readonly publishedAt?: Date | null;
+}
+
+export interface TickerSentimentSummary {
+  readonly ticker: string;
+  readonly articleCount: number;
+  readonly positive: number;
+  readonly negative: number;
+  readonly neutral: number;
+  /** Mean of P(positive) - P(negative) over the ticker's articles, in [-1, 1]. */
+  readonly meanNetSentiment: number;
+}
+
+export const NEWS_LIMITS = { maxTickersPerArticle: 20, maxIdLength: 128, bodyLengthFactor: 10 } as const;
+const TICKER = /^[A-Z0-9][A-Z0-9.\-=^]{0,14}$/;
+
+/** The text the model reads for an article: the headline, then the start of the body. */
+export function articleText(article: Pick<NewsArticle, 'headline' | 'body'>): string {
+  return article.body?.trim() ? `${article.headline.trim()}\n\n${article.body.trim()}` : article.headline.trim();
+}
+
+/** Tickers upper-cased and de-duplicated, in first-seen order. */
+export function articleTickers(article: Pick<NewsArticle, 'tickers'>): string[] {
+  return [...new Set((article.tickers ?? []).map((t) => t.trim().toUpperCase()))];
+}
+
+/** Validates a list of news articles; bodies may be `bodyLengthFactor` times longer than a text. */
+export function validateArticles(service: SentimentService, articles: readonly NewsArticle[]): void {
+  const field = 'articles';
+  assertListSize(field, articles.length, service.limits.maxTexts);
+  const seen = new Map<string, number>();
+  articles.forEach((a, i) => {
+    const at = `${field}[${i}]`;
+    if (!a.id.trim() || a.id.length > NEWS_LIMITS.maxIdLength) {
+      throw new InvalidInputError(`${at}.id must be 1..${NEWS_LIMITS.maxIdLength} characters, got ${a.id.length}`, `${at}.id`);
+    }
+    const first = seen.get(a.id);
+    if (first !== undefined) throw new InvalidInputError(`${at}.id must be unique, got "${a.id}" again (first at ${field}[${first}])`, `${at}.id`);
+    seen.set(a.id, i);
+    service.validateText(a.headline, `${at}.headline`);
+    if (a.body != null && a.body.length > service.limits.maxTextLength * NEWS_LIMITS.bodyLengthFactor) {
+      throw new InvalidInputError(`${at}.body must be at most ${service.limits.maxTextLength * NEWS_LIMITS.bodyLengthFactor} characters, got ${a.body.length}`, `${at}.body`);
+    }
+    const tickers = a.tickers ?? [];
+    if (tickers.length > NEWS_LIMITS.maxTickersPerArticle) {
+      throw new InvalidInputError(`${at}.tickers must hold at most ${NEWS_LIMITS.maxTickersPerArticle} items, got ${tickers.length}`, `${at}.tickers`);
+    }
+    tickers.forEach((t, k) => {
+      if (!TICKER.test(t.trim().toUpperCase())) {
+        throw new InvalidInputError(`${at}.tickers[${k}] must be a ticker symbol such as AAPL or BRK.B (1..15 letters, digits, . - = ^), got "${t.slice(0, 40)}"`, `${at}.tickers[${k}]`);
+      }
+    });
+  });
+}
+
+/**
+ * Per-ticker counts and mean net sentiment, tickers sorted by name.
+ * @example summarizeByTicker([{ tickers: ['AAPL'] }], [pred]) // [{ ticker: 'AAPL', articleCount: 1, ... }]
+ */
+export function summarizeByTicker(
+  articles: ReadonlyArray<Pick<NewsArticle, 'tickers'>>,
+  predictions: readonly SentimentPrediction[],
+): TickerSentimentSummary[] {
+  const byTicker = new Map<string, { count: number; positive: number; negative: number; neutral: number; net: number }>();
+  articles.forEach((article, i) => {
+    const p = predictions[i]!;
+    const prob = (label: SentimentLabelName) => p.scores.find((s) => s.label === label)?.probability ?? 0;
+    for (const ticker of articleTickers(article)) {
+      const acc = byTicker.get(ticker) ?? { count: 0, positive: 0, negative: 0, neutral: 0, net: 0 };
+      acc.count++;
+      acc[p.label === 'POSITIVE' ? 'positive' : p.label === 'NEGATIVE' ? 'negative' : 'neutral']++;
+      acc.net += prob('POSITIVE') - prob('NEGATIVE');
+      byTicker.set(ticker, acc);
+    }
+  });
+  return [...byTicker.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([ticker, a]) => ({
+    ticker, articleCount: a.count, positive: a.positive, negative: a.negative, neutral: a.neutral, meanNetSentiment: a.net / a.count,
+  }));
+}

@@ -1,0 +1,20 @@
+import type { ModelRegistry } from '../runtime/model-registry.js';
+import { createSentimentLoaders, type SentimentLoaders } from '../domains/sentiment/sentiment.loaders.js';
+import type { SentimentService } from '../domains/sentiment/sentiment.service.js';
+
+/** Long-lived domain services, built once at start. */
+export interface GatewayServices {
+  readonly sentiment: SentimentService;
+}
+
+/** Per-request context: fresh DataLoaders (so batching and caching never cross requests). */
+export interface GatewayContext {
+  readonly requestId: string;
+  readonly registry: ModelRegistry;
+  readonly services: GatewayServices;
+  readonly loaders: SentimentLoaders;
+}
+
+export function createContext(requestId: string, registry: ModelRegistry, services: GatewayServices): GatewayContext {
+  return { requestId, registry, services, loaders: { ...createSentimentLoaders(services) } };
+}

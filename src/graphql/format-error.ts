@@ -1,0 +1,33 @@
+import { unwrapResolverError } from '@apollo/server/errors';
+import type { GraphQLFormattedError } from 'graphql';
+import { GatewayError, GatewayErrorCode } from '../platform/errors.js';
+import type { Logger } from '../platform/logger.js';
+
+/** Codes Apollo Server itself sets on request errors; their messages are safe to show. */
+const APOLLO_CODES = new Set([
+  'GRAPHQL_PARSE_FAILED', 'GRAPHQL_VALIDATION_FAILED', 'BAD_USER_INPUT', 'BAD_REQUEST',
+  'PERSISTED_QUERY_NOT_FOUND', 'PERSISTED_QUERY_NOT_SUPPORTED', 'OPERATION_RESOLUTION_FAILURE',
+]);
+const OWN_CODES = new Set<string>(Object.values(GatewayErrorCode));
+
+/**
+ * Apollo's formatError: gateway errors keep their message and code; GraphQL request errors keep
+ * theirs; anything else is logged and masked as INTERNAL_SERVER_ERROR (no stack, no paths).
+ */
+export function createFormatError(logger: Logger) {
+  return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
+    const original = unwrapResolverError(error);
+    if (original instanceof GatewayError) {
+      return { message: original.message, locations: formatted.locations, path: formatted.path,
+        extensions: { code: original.code, ...original.details } };
+    }
+    const code = formatted.extensions?.code;
+    if (typeof code === 'string' && code !== GatewayErrorCode.INTERNAL_SERVER_ERROR && (APOLLO_CODES.has(code) || OWN_CODES.has(code))) {
+      const { stacktrace: _omit, ...extensions } = formatted.extensions ?? {};
+      return { ...formatted, extensions };
+    }
+    logger.error({ err: original, path: formatted.path }, 'unexpected error');
+    return { message: 'Internal server error', locations: formatted.locations, path: formatted.path,
+      extensions: { code: GatewayErrorCode.INTERNAL_SERVER_ERROR } };
+  };
+}

@@ -1,0 +1,46 @@
+import type { ApolloServerPlugin } from '@apollo/server';
+import { GraphQLError, separateOperations, validate, type GraphQLSchema } from 'graphql';
+import depthLimit from 'graphql-depth-limit';
+import { fieldExtensionsEstimator, getComplexity, simpleEstimator } from 'graphql-query-complexity';
+import { GatewayErrorCode } from '../platform/errors.js';
+
+export interface QueryLimits {
+  readonly maxDepth: number;
+  readonly maxComplexity: number;
+}
+
+/**
+ * Rejects an operation before it executes when it nests deeper than `maxDepth` or costs more than
+ * `maxComplexity` (fields count 1; fields that send items to a model count per item, so aliases and
+ * long lists cannot multiply inference work past the limit).
+ */
+export function queryLimitsPlugin(schema: GraphQLSchema, limits: QueryLimits): ApolloServerPlugin {
+  return {
+    async requestDidStart() {
+      return {
+        async didResolveOperation({ document, request, operationName }) {
+          const operations = separateOperations(document);
+          const operation = operationName ? { [operationName]: operations[operationName]! } : operations;
+          for (const doc of Object.values(operation)) {
+            if (!doc) continue;
+            const deep = validate(schema, doc, [depthLimit(limits.maxDepth)]);
+            if (deep.length) {
+              throw new GraphQLError(`query depth must be at most ${limits.maxDepth}: ${deep[0]!.message}`, {
+                extensions: { code: GatewayErrorCode.QUERY_TOO_DEEP, max: limits.maxDepth, http: { status: 400 } },
+              });
+            }
+          }
+          const complexity = getComplexity({
+            schema, query: document, operationName: operationName ?? undefined, variables: request.variables ?? {},
+            estimators: [fieldExtensionsEstimator(), simpleEstimator({ defaultComplexity: 1 })],
+          });
+          if (complexity > limits.maxComplexity) {
+            throw new GraphQLError(`query complexity must be at most ${limits.maxComplexity}, got ${complexity}`, {
+              extensions: { code: GatewayErrorCode.QUERY_TOO_COMPLEX, complexity, max: limits.maxComplexity, http: { status: 400 } },
+            });
+          }
+        },
+      };
+    },
+  };
+}

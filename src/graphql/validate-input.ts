@@ -1,0 +1,38 @@
+import { validate, type ValidationError } from 'class-validator';
+import type { ResolverData, ValidatorFn } from 'type-graphql';
+import { InvalidInputError } from '../platform/errors.js';
+
+/** Flattens class-validator errors into "path: constraint" sentences, e.g. "accounts[2].age must not be greater than 100". */
+function describe(errors: readonly ValidationError[], prefix: string): string[] {
+  return errors.flatMap((e) => {
+    const at = /^\d+$/.test(e.property) ? `${prefix}[${e.property}]` : `${prefix}.${e.property}`;
+    const own = Object.values(e.constraints ?? {}).map((message) => {
+      const got = typeof e.value === 'object' ? '' : `, got ${JSON.stringify(e.value)}`;
+      // class-validator starts its messages with the bare property name; replace it with the full path.
+      return `${at}: ${message.startsWith(e.property) ? message.slice(e.property.length).trim() : message}${got}`;
+    });
+    return [...own, ...describe(e.children ?? [], at)];
+  });
+}
+
+/**
+ * type-graphql's validateFn: class-validator on every input object, list items included, with errors
+ * that name the argument, the field and, in a list, the index. The first problem is the message; all
+ * of them are in `extensions.problems`.
+ */
+export const validateInput: ValidatorFn<object> = async (argValue: unknown, _type: unknown, data: ResolverData<object>) => {
+  if (argValue === null || typeof argValue !== 'object') return;
+  const argName = Object.entries(data.args).find(([, v]) => v === argValue)?.[0] ?? 'input';
+  const items = Array.isArray(argValue) ? argValue.map((v, i) => [`${argName}[${i}]`, v] as const) : [[argName, argValue] as const];
+  const problems: string[] = [];
+  for (const [path, value] of items) {
+    if (value === null || typeof value !== 'object') continue;
+    problems.push(...describe(await validate(value as object, { forbidUnknownValues: false, skipMissingProperties: false }), path));
+    if (problems.length >= 20) break;
+  }
+  if (problems.length) {
+    const error = new InvalidInputError(problems[0]!, problems[0]!.split(':')[0]);
+    Object.assign(error.details, { problems });
+    throw error;
+  }
+};

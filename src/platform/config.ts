@@ -1,0 +1,115 @@
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+
+/** The repository root (two levels above src/platform or dist/src/platform). */
+export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..',
+  fileURLToPath(import.meta.url).includes(`${path.sep}dist${path.sep}`) ? '..' : '');
+
+const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+const batchingSchema = z.object({
+  maxBatchSize: int(1, 4096).optional(),
+  maxWaitMs: z.coerce.number().min(0).max(1000).optional(),
+  maxQueue: int(1, 1_000_000).optional(),
+}).strict();
+export type BatchingOverride = z.infer<typeof batchingSchema>;
+
+const envSchema = z.object({
+  NODE_ENV: z.enum(['production', 'development', 'test']).default('production'),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  PORT: int(0, 65535).default(4000),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  MODELS_DIR: z.string().min(1).default(path.join(REPO_ROOT, 'models')),
+  MODELS: z.string().optional(),
+  MODEL_BATCHING: z.string().default('{}'),
+  ALLOW_REMOTE_MODELS: bool.default(false),
+  SENTIMENT_MODEL: z.string().min(1).optional(),
+  LANDING_PAGE: bool.default(true),
+  BODY_LIMIT: z.string().regex(/^\d+(b|kb|mb)$/i, 'a size such as 512kb or 2mb').default('2mb'),
+  MAX_QUERY_DEPTH: int(2, 100).default(10),
+  MAX_QUERY_COMPLEXITY: int(10, 10_000_000).default(20_000),
+  SENTIMENT_MAX_TEXTS: int(1, 10_000).default(256),
+  SENTIMENT_MAX_TEXT_LENGTH: int(1, 100_000).default(2000),
+  SHUTDOWN_TIMEOUT_MS: int(0, 600_000).default(15_000),
+});
+
+export interface GatewayConfig {
+  readonly env: 'production' | 'development' | 'test';
+  readonly host: string;
+  readonly port: number;
+  readonly logLevel: string;
+  readonly models: {
+    readonly dir: string;
+    /** Only these model names are loaded (all manifests when undefined). */
+    readonly only: readonly string[] | undefined;
+    readonly batching: Readonly<Record<string, BatchingOverride>>;
+    readonly allowRemote: boolean;
+    /** Replaces the sentiment model: a local folder or a hub id (needs ALLOW_REMOTE_MODELS). */
+    readonly sentimentOverride: string | undefined;
+  };
+  readonly http: { readonly landingPage: boolean; readonly bodyLimit: string; readonly shutdownTimeoutMs: number };
+  readonly limits: {
+    readonly maxQueryDepth: number;
+    readonly maxQueryComplexity: number;
+    readonly sentimentMaxTexts: number;
+    readonly sentimentMaxTextLength: number;
+  };
+}
+
+export class ConfigError extends Error {}
+
+/**
+ * Parses and validates the environment once, at start. Every problem is reported in one message.
+ * @example loadConfig({ PORT: '8080' }).port === 8080
+ */
+export function loadConfig(source: Record<string, string | undefined> = process.env): GatewayConfig {
+  const parsed = envSchema.safeParse(Object.fromEntries(Object.entries(source).filter(([, v]) => v !== '')));
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
+  }
+  const e = parsed.data;
+  let batchingJson: unknown;
+  try {
+    batchingJson = JSON.parse(e.MODEL_BATCHING);
+  } catch {
+    throw new ConfigError('invalid configuration: MODEL_BATCHING must be JSON such as {"sentiment-bert":{"maxBatchSize":64}}');
+  }
+  const batching = z.record(z.string(), batchingSchema).safeParse(batchingJson);
+  if (!batching.success) {
+    throw new ConfigError(`invalid configuration: MODEL_BATCHING: ${batching.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  }
+  if (e.SENTIMENT_MODEL && !e.ALLOW_REMOTE_MODELS && !path.isAbsolute(e.SENTIMENT_MODEL) && !e.SENTIMENT_MODEL.startsWith('.')) {
+    throw new ConfigError(`invalid configuration: SENTIMENT_MODEL ${e.SENTIMENT_MODEL} looks like a hub id; set ALLOW_REMOTE_MODELS=true or give a local folder path`);
+  }
+  return deepFreeze({
+    env: e.NODE_ENV,
+    host: e.HOST,
+    port: e.PORT,
+    logLevel: e.LOG_LEVEL,
+    models: {
+      dir: path.resolve(e.MODELS_DIR),
+      only: e.MODELS?.split(',').map((s) => s.trim()).filter(Boolean),
+      batching: batching.data,
+      allowRemote: e.ALLOW_REMOTE_MODELS,
+      sentimentOverride: e.SENTIMENT_MODEL,
+    },
+    http: { landingPage: e.LANDING_PAGE, bodyLimit: e.BODY_LIMIT, shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS },
+    limits: {
+      maxQueryDepth: e.MAX_QUERY_DEPTH,
+      maxQueryComplexity: e.MAX_QUERY_COMPLEXITY,
+      sentimentMaxTexts: e.SENTIMENT_MAX_TEXTS,
+      sentimentMaxTextLength: e.SENTIMENT_MAX_TEXT_LENGTH,
+    },
+  });
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object') {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
+}

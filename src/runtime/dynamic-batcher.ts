@@ -1,0 +1,135 @@
+import { ModelUnavailableError, OverloadedError } from '../platform/errors.js';
+
+export interface BatchingOptions {
+  /** Most items in one runtime call. */
+  readonly maxBatchSize: number;
+  /** How long the first item of an idle model waits for company before its batch runs. */
+  readonly maxWaitMs: number;
+  /** Most items waiting; beyond it submissions fail fast with OVERLOADED instead of growing memory. */
+  readonly maxQueue: number;
+}
+
+export interface BatchReport {
+  readonly size: number;
+  /** Seconds the oldest item of the batch waited in the queue. */
+  readonly queueSeconds: number;
+  readonly computeSeconds: number;
+  /** Items answered with an Error (or all of them, when the batch threw). */
+  readonly failedItems: number;
+}
+
+interface Pending<I, O> {
+  readonly input: I;
+  readonly enqueuedAt: number;
+  resolve(value: O): void;
+  reject(error: Error): void;
+}
+
+type RunBatch<I, O> = (inputs: readonly I[]) => Promise<Array<O | Error>>;
+
+/**
+ * One per model, shared by every request: gathers items until `maxBatchSize` or `maxWaitMs`, runs one
+ * inference for them, and settles each caller with its own result.
+ *
+ * Concurrency: at most one batch runs at a time. Node has one thread for JavaScript and onnxruntime
+ * already uses every core inside a call, so a second concurrent call would only split the cores;
+ * instead, items that arrive while a batch runs form the next batch, which starts as soon as the
+ * runtime is free (so under load batches grow by themselves and no one waits for a timer).
+ */
+export class DynamicBatcher<I, O> {
+  private readonly queue: Array<Pending<I, O>> = [];
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private closedReason: string | undefined;
+
+  constructor(
+    readonly name: string,
+    private readonly runBatch: RunBatch<I, O>,
+    readonly options: BatchingOptions,
+    private readonly onBatch: (report: BatchReport) => void = () => {},
+  ) {}
+
+  /** Items waiting for a batch. */
+  get queued(): number {
+    return this.queue.length;
+  }
+
+  /** Queues one item; resolves with its result or rejects with its own error. */
+  submit(input: I): Promise<O> {
+    this.admit(1);
+    return new Promise<O>((resolve, reject) => this.enqueue({ input, enqueuedAt: performance.now(), resolve, reject }));
+  }
+
+  /**
+   * Queues items all at once (or none, if they do not fit) and settles with one entry per item:
+   * its result or its Error. Suits DataLoader batch functions.
+   */
+  submitMany(inputs: readonly I[]): Promise<Array<O | Error>> {
+    this.admit(inputs.length);
+    const enqueuedAt = performance.now();
+    return Promise.all(inputs.map((input) => new Promise<O | Error>((resolve) => {
+      this.enqueue({ input, enqueuedAt, resolve, reject: resolve });
+    })));
+  }
+
+  /** Refuses new items, fails queued ones, and waits for the running batch to finish. */
+  async close(reason = 'shutting down'): Promise<void> {
+    this.closedReason = reason;
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    for (const item of this.queue.splice(0)) item.reject(new ModelUnavailableError(this.name, reason));
+    await this.running;
+  }
+
+  private admit(count: number): void {
+    if (this.closedReason !== undefined) throw new ModelUnavailableError(this.name, this.closedReason);
+    if (this.queue.length + count > this.options.maxQueue) throw new OverloadedError(this.name, this.options.maxQueue);
+  }
+
+  private enqueue(item: Pending<I, O>): void {
+    this.queue.push(item);
+    if (this.running) return; // the running batch's completion starts the next one
+    if (this.queue.length >= this.options.maxBatchSize) {
+      this.flush();
+    } else if (!this.timer) {
+      this.timer = setTimeout(() => this.flush(), this.options.maxWaitMs);
+    }
+  }
+
+  private flush(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    if (this.running || this.queue.length === 0) return;
+    const batch = this.queue.splice(0, this.options.maxBatchSize);
+    this.running = this.execute(batch).finally(() => {
+      this.running = undefined;
+      // Items that arrived meanwhile have already waited for the runtime: run them now.
+      if (this.queue.length > 0) this.flush();
+    });
+  }
+
+  private async execute(batch: Array<Pending<I, O>>): Promise<void> {
+    const started = performance.now();
+    const queueSeconds = (started - batch[0]!.enqueuedAt) / 1000;
+    let failedItems = 0;
+    try {
+      const results = await this.runBatch(batch.map((p) => p.input));
+      if (results.length !== batch.length) {
+        throw new Error(`runtime ${this.name} returned ${results.length} results for ${batch.length} inputs`);
+      }
+      results.forEach((result, i) => {
+        if (result instanceof Error) {
+          failedItems++;
+          batch[i]!.reject(result);
+        } else {
+          batch[i]!.resolve(result);
+        }
+      });
+    } catch (error) {
+      failedItems = batch.length;
+      const reason = error instanceof Error ? error : new Error(String(error));
+      for (const item of batch) item.reject(reason);
+    }
+    this.onBatch({ size: batch.length, queueSeconds, computeSeconds: (performance.now() - started) / 1000, failedItems });
+  }
+}

@@ -1,0 +1,60 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { z } from 'zod';
+
+const manifestSchema = z.object({
+  name: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'lower-case letters, digits and dashes'),
+  task: z.enum(['sentiment', 'credit', 'forecast']),
+  version: z.string().min(1),
+  runtime: z.enum(['onnx', 'transformers']),
+  artifact: z.string().min(1),
+  dtype: z.enum(['q8', 'fp32', 'fp16', 'int8', 'uint8', 'q4']).optional(),
+  required: z.boolean().default(true),
+  batching: z.object({
+    maxBatchSize: z.number().int().min(1).max(4096),
+    maxWaitMs: z.number().min(0).max(1000),
+    maxQueue: z.number().int().min(1),
+  }).strict(),
+  inputs: z.array(z.record(z.string(), z.unknown())).default([]),
+  outputs: z.array(z.record(z.string(), z.unknown())).default([]),
+}).passthrough();
+
+export type ModelManifest = z.infer<typeof manifestSchema> & {
+  /** The model's folder. */
+  readonly dir: string;
+  /** metrics.json as written by the model's training/evaluation run ({} if absent). */
+  readonly metrics: Record<string, unknown>;
+};
+
+export class ManifestError extends Error {}
+
+/** Reads `<dir>/<model>/manifest.json` for every model folder, validated; `only` keeps the named ones. */
+export function readManifests(dir: string, only?: readonly string[]): ModelManifest[] {
+  if (!existsSync(dir)) throw new ManifestError(`models folder ${dir} does not exist`);
+  const manifests = readdirSync(dir, { withFileTypes: true })
+    .filter((d) => d.isDirectory() && existsSync(path.join(dir, d.name, 'manifest.json')))
+    .map((d) => readManifest(path.join(dir, d.name)));
+  if (only) {
+    const unknown = only.filter((n) => !manifests.some((m) => m.name === n));
+    if (unknown.length) throw new ManifestError(`MODELS names unknown model(s) ${unknown.join(', ')}; found ${manifests.map((m) => m.name).join(', ')}`);
+    return manifests.filter((m) => only.includes(m.name));
+  }
+  return manifests;
+}
+
+function readManifest(modelDir: string): ModelManifest {
+  const file = path.join(modelDir, 'manifest.json');
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (error) {
+    throw new ManifestError(`${file}: not valid JSON (${(error as Error).message})`);
+  }
+  const parsed = manifestSchema.safeParse(json);
+  if (!parsed.success) {
+    throw new ManifestError(`${file}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  }
+  const metricsFile = path.join(modelDir, 'metrics.json');
+  const metrics = existsSync(metricsFile) ? JSON.parse(readFileSync(metricsFile, 'utf8')) as Record<string, unknown> : {};
+  return { ...parsed.data, dir: modelDir, metrics };
+}

@@ -1,0 +1,123 @@
+import { randomUUID } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { ApolloServer } from '@apollo/server';
+import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
+import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
+import { expressMiddleware } from '@as-integrations/express5';
+import express, { type ErrorRequestHandler, type RequestHandler } from 'express';
+import { SentimentService } from '../domains/sentiment/index.js';
+import { createContext, type GatewayContext, type GatewayServices } from '../graphql/context.js';
+import { createFormatError } from '../graphql/format-error.js';
+import { queryLimitsPlugin } from '../graphql/limits-plugin.js';
+import { buildGatewaySchema } from '../graphql/schema.js';
+import type { GatewayConfig } from '../platform/config.js';
+import { GatewayErrorCode } from '../platform/errors.js';
+import type { Logger } from '../platform/logger.js';
+import { readManifests } from '../runtime/model-manifest.js';
+import { ModelRegistry } from '../runtime/model-registry.js';
+import { createRuntimeFactory } from '../runtime/runtime-factory.js';
+import { configureTransformers } from '../runtime/transformers-runtime.js';
+import { healthRoutes } from './health-routes.js';
+import { requestLoggingPlugin } from './request-logging-plugin.js';
+
+export interface Gateway {
+  /** http://host:port/graphql */
+  readonly url: string;
+  readonly port: number;
+  readonly registry: ModelRegistry;
+  /** Readiness 503, in-flight requests finish, runtimes disposed. Safe to call twice. */
+  stop(): Promise<void>;
+}
+
+const REQUEST_ID = /^[\w.:-]{1,128}$/;
+
+/**
+ * Starts the HTTP server first (so /healthz answers and /readyz says 503 while models load), then
+ * loads and warms up every model. Rejects, with the server closed again, if a required model fails.
+ */
+export async function startGateway(config: GatewayConfig, logger: Logger): Promise<Gateway> {
+  configureTransformers({ allowRemoteModels: config.models.allowRemote, localModelPath: config.models.dir });
+  const registry = new ModelRegistry(readManifests(config.models.dir, config.models.only), {
+    batching: config.models.batching,
+    createRuntime: createRuntimeFactory({ sentimentOverride: config.models.sentimentOverride }),
+    logger,
+  });
+  const services: GatewayServices = {
+    sentiment: new SentimentService(() => registry.model(registry.nameForTask('sentiment') ?? 'sentiment'), {
+      maxTexts: config.limits.sentimentMaxTexts,
+      maxTextLength: config.limits.sentimentMaxTextLength,
+    }),
+  };
+
+  const schema = await buildGatewaySchema();
+  const app = express();
+  app.disable('x-powered-by');
+  const httpServer = http.createServer(app);
+  const lifecycle = { draining: false };
+
+  const apollo = new ApolloServer<GatewayContext>({
+    schema,
+    csrfPrevention: true,
+    introspection: true,
+    includeStacktraceInErrorResponses: false,
+    formatError: createFormatError(logger),
+    plugins: [
+      ApolloServerPluginDrainHttpServer({ httpServer, stopGracePeriodMillis: config.http.shutdownTimeoutMs }),
+      config.http.landingPage ? ApolloServerPluginLandingPageLocalDefault({ embed: true, includeCookies: false }) : ApolloServerPluginLandingPageDisabled(),
+      queryLimitsPlugin(schema, { maxDepth: config.limits.maxQueryDepth, maxComplexity: config.limits.maxQueryComplexity }),
+      requestLoggingPlugin(logger),
+    ],
+  });
+  await apollo.start();
+
+  app.use(healthRoutes(registry, lifecycle));
+  app.use('/graphql', assignRequestId, express.json({ limit: config.http.bodyLimit }), expressMiddleware(apollo, {
+    context: async ({ res }) => createContext(String(res.getHeader('x-request-id')), registry, services),
+  }));
+  app.use(jsonErrors(logger));
+
+  await new Promise<void>((resolve) => httpServer.listen(config.port, config.host, resolve));
+  const port = (httpServer.address() as AddressInfo).port;
+  const url = `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${port}/graphql`;
+  logger.info({ url, models: registry.list().map((m) => m.manifest.name) }, 'gateway listening; loading models');
+
+  let stopping: Promise<void> | undefined;
+  const stop = () => (stopping ??= (async () => {
+    lifecycle.draining = true;
+    await apollo.stop(); // the drain plugin closes the listener and waits for in-flight requests
+    await registry.dispose();
+    logger.info('gateway stopped');
+  })());
+
+  try {
+    await registry.loadAll();
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  logger.info({ url }, 'gateway ready');
+  return { url, port, registry, stop };
+}
+
+/** Echoes a caller's x-request-id when it is well-formed, else issues one. */
+const assignRequestId: RequestHandler = (req, res, next) => {
+  const given = req.header('x-request-id');
+  res.setHeader('x-request-id', given && REQUEST_ID.test(given) ? given : randomUUID());
+  next();
+};
+
+/** Body-parser failures (too large, not JSON) answered in GraphQL's error shape, never as HTML or a stack. */
+function jsonErrors(logger: Logger): ErrorRequestHandler {
+  return (error: { type?: string; status?: number; limit?: number; length?: number }, _req, res, _next) => {
+    if (error.type === 'entity.too.large') {
+      res.status(413).json({ errors: [{ message: `request body must be at most ${error.limit} bytes, got ${error.length}`, extensions: { code: GatewayErrorCode.PAYLOAD_TOO_LARGE } }] });
+    } else if (error.type === 'entity.parse.failed' || error.status === 400) {
+      res.status(400).json({ errors: [{ message: 'request body must be valid JSON', extensions: { code: 'BAD_REQUEST' } }] });
+    } else {
+      logger.error({ err: error }, 'unhandled HTTP error');
+      res.status(500).json({ errors: [{ message: 'Internal server error', extensions: { code: GatewayErrorCode.INTERNAL_SERVER_ERROR } }] });
+    }
+  };
+}
