@@ -1,0 +1,31 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ConfigError, loadConfig } from '../../src/platform/config.js';
+
+describe('loadConfig', () => {
+  it('has production defaults and is frozen', () => {
+    const c = loadConfig({});
+    assert.equal(c.port, 4000);
+    assert.equal(c.limits.sentimentMaxTexts, 256);
+    assert.equal(c.limits.sentimentMaxTextLength, 2000);
+    assert.equal(c.http.landingPage, true);
+    assert.equal(c.models.allowRemote, false);
+    assert.ok(Object.isFrozen(c) && Object.isFrozen(c.limits));
+  });
+
+  it('reads variables and per-model batching', () => {
+    const c = loadConfig({ PORT: '8080', LANDING_PAGE: 'false', MODEL_BATCHING: '{"sentiment-bert":{"maxBatchSize":64}}', MODELS: 'a, b' });
+    assert.equal(c.port, 8080);
+    assert.equal(c.http.landingPage, false);
+    assert.equal(c.models.batching['sentiment-bert']!.maxBatchSize, 64);
+    assert.deepEqual(c.models.only, ['a', 'b']);
+  });
+
+  it('reports every problem in one message', () => {
+    assert.throws(() => loadConfig({ PORT: 'x', LOG_LEVEL: 'loud' }), (e: Error) =>
+      e instanceof ConfigError && /PORT/.test(e.message) && /LOG_LEVEL/.test(e.message));
+    assert.throws(() => loadConfig({ MODEL_BATCHING: '{not json' }), /MODEL_BATCHING must be JSON/);
+    assert.throws(() => loadConfig({ MODEL_BATCHING: '{"m":{"maxBatchSize":0}}' }), /MODEL_BATCHING: m\.maxBatchSize/);
+    assert.throws(() => loadConfig({ SENTIMENT_MODEL: 'Xenova/finbert' }), /ALLOW_REMOTE_MODELS/);
+  });
+});

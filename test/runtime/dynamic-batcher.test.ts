@@ -1,0 +1,119 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { DynamicBatcher, type BatchReport } from '../../src/runtime/dynamic-batcher.js';
+import { GatewayErrorCode, type GatewayError } from '../../src/platform/errors.js';
+import { RecordingRuntime, sleep } from '../support/recording-runtime.js';
+
+const options = { maxBatchSize: 4, maxWaitMs: 20, maxQueue: 10 };
+
+describe('DynamicBatcher', () => {
+  it('gathers concurrent callers into one runtime call and answers each in order', async () => {
+    const runtime = new RecordingRuntime<number, number>((x) => x * 10);
+    const batcher = new DynamicBatcher('m', runtime.run, options);
+    const results = await Promise.all([1, 2, 3].map((x) => batcher.submit(x)));
+    assert.deepEqual(results, [10, 20, 30]);
+    assert.deepEqual(runtime.calls, [[1, 2, 3]]);
+  });
+
+  it('runs as soon as maxBatchSize items are queued, without waiting for maxWaitMs', async () => {
+    const runtime = new RecordingRuntime<number, number>();
+    const batcher = new DynamicBatcher('m', runtime.run, { ...options, maxWaitMs: 10_000 });
+    const started = performance.now();
+    await Promise.all([1, 2, 3, 4].map((x) => batcher.submit(x)));
+    assert.ok(performance.now() - started < 5_000);
+    assert.deepEqual(runtime.calls, [[1, 2, 3, 4]]);
+  });
+
+  it('waits up to maxWaitMs for company when the model is idle', async () => {
+    const runtime = new RecordingRuntime<number, number>();
+    const batcher = new DynamicBatcher('m', runtime.run, { ...options, maxWaitMs: 30 });
+    const first = batcher.submit(1);
+    await sleep(5);
+    const second = batcher.submit(2);
+    await Promise.all([first, second]);
+    assert.deepEqual(runtime.calls, [[1, 2]]);
+  });
+
+  it('splits more than maxBatchSize items into several batches, none larger than the maximum', async () => {
+    const runtime = new RecordingRuntime<number, number>();
+    const batcher = new DynamicBatcher('m', runtime.run, options);
+    const results = await batcher.submitMany([1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    assert.deepEqual(results, [1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    assert.deepEqual(runtime.calls.map((c) => c.length), [4, 4, 1]);
+  });
+
+  it('queues items that arrive while a batch runs and runs them next, as one batch', async () => {
+    const runtime = new RecordingRuntime<number, number>();
+    const batcher = new DynamicBatcher('m', runtime.run, { ...options, maxWaitMs: 0 });
+    runtime.hold();
+    const first = batcher.submit(1);
+    await sleep(5);
+    const later = [2, 3, 4].map((x) => batcher.submit(x));
+    assert.equal(runtime.calls.length, 1, 'one batch at a time');
+    runtime.release();
+    await Promise.all([first, ...later]);
+    assert.deepEqual(runtime.calls, [[1], [2, 3, 4]]);
+  });
+
+  it('rejects only the caller whose item failed', async () => {
+    const runtime = new RecordingRuntime<number, number>((x) => (x === 2 ? new Error('bad item 2') : x));
+    const batcher = new DynamicBatcher('m', runtime.run, options);
+    const settled = await Promise.allSettled([1, 2, 3].map((x) => batcher.submit(x)));
+    assert.deepEqual(settled.map((s) => s.status), ['fulfilled', 'rejected', 'fulfilled']);
+    assert.equal((settled[1] as PromiseRejectedResult).reason.message, 'bad item 2');
+    assert.equal(runtime.calls.length, 1);
+  });
+
+  it('a batch that throws rejects that batch only; the next batch still runs', async () => {
+    let calls = 0;
+    const batcher = new DynamicBatcher<number, number>('m', async (inputs) => {
+      calls++;
+      if (calls === 1) throw new Error('runtime crashed');
+      return [...inputs];
+    }, options);
+    const first = await Promise.allSettled([1, 2, 3, 4].map((x) => batcher.submit(x)));
+    const second = await Promise.all([5, 6].map((x) => batcher.submit(x)));
+    assert.ok(first.every((s) => s.status === 'rejected'));
+    assert.deepEqual(second, [5, 6]);
+  });
+
+  it('fails fast with OVERLOADED beyond maxQueue instead of growing without bound', async () => {
+    const runtime = new RecordingRuntime<number, number>();
+    const batcher = new DynamicBatcher('m', runtime.run, { maxBatchSize: 2, maxWaitMs: 0, maxQueue: 3 });
+    runtime.hold();
+    const running = batcher.submitMany([1, 2]);
+    await sleep(5);
+    const queued = batcher.submitMany([3, 4, 5]);
+    assert.throws(() => batcher.submit(6), (e: GatewayError) => e.code === GatewayErrorCode.OVERLOADED);
+    assert.throws(() => batcher.submitMany([6, 7]), (e: GatewayError) => e.code === GatewayErrorCode.OVERLOADED);
+    runtime.release();
+    assert.deepEqual(await running, [1, 2]);
+    assert.deepEqual(await queued, [3, 4, 5]);
+  });
+
+  it('reports each batch: size, queue time and compute time', async () => {
+    const reports: BatchReport[] = [];
+    const runtime = new RecordingRuntime<number, number>();
+    const batcher = new DynamicBatcher('m', runtime.run, options, (r) => reports.push(r));
+    await batcher.submitMany([1, 2, 3]);
+    assert.equal(reports.length, 1);
+    assert.equal(reports[0]!.size, 3);
+    assert.equal(reports[0]!.failedItems, 0);
+    assert.ok(reports[0]!.queueSeconds >= 0 && reports[0]!.computeSeconds >= 0);
+  });
+
+  it('close() fails queued items with MODEL_UNAVAILABLE, lets the running batch finish, refuses new items', async () => {
+    const runtime = new RecordingRuntime<number, number>();
+    const batcher = new DynamicBatcher('m', runtime.run, { maxBatchSize: 1, maxWaitMs: 0, maxQueue: 10 });
+    runtime.hold();
+    const running = batcher.submit(1);
+    await sleep(5);
+    const queued = batcher.submit(2);
+    const closing = batcher.close('draining');
+    await assert.rejects(queued, (e: GatewayError) => e.code === GatewayErrorCode.MODEL_UNAVAILABLE);
+    runtime.release();
+    await closing;
+    assert.equal(await running, 1);
+    assert.throws(() => batcher.submit(3), (e: GatewayError) => e.code === GatewayErrorCode.MODEL_UNAVAILABLE);
+  });
+});
