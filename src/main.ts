@@ -12,6 +12,8 @@ try {
   process.exit(2);
 }
 const logger = createLogger(config.logLevel);
+/** Exits once pino has written out its buffer, so the last log lines are never lost. */
+const exit = (code: number) => logger.flush(() => process.exit(code));
 
 try {
   const gateway = await startGateway(config, logger);
@@ -19,17 +21,18 @@ try {
   const shutdown = (signal: string) => {
     if (signals++ > 0) {
       logger.warn({ signal }, 'second signal: exiting now');
-      process.exit(1);
+      exit(1);
+      return;
     }
     logger.info({ signal }, 'shutting down');
-    gateway.stop().then(() => process.exit(0), (error: unknown) => {
+    gateway.stop().then(() => exit(0), (error: unknown) => {
       logger.error({ err: error }, 'shutdown failed');
-      process.exit(1);
+      exit(1);
     });
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
 } catch (error) {
   logger.fatal({ err: error }, `gateway failed to start: ${(error as Error).message}`);
-  process.exit(1);
+  exit(1);
 }

@@ -30,10 +30,19 @@ export function queryLimitsPlugin(schema: GraphQLSchema, limits: QueryLimits): A
               });
             }
           }
-          const complexity = getComplexity({
-            schema, query: document, operationName: operationName ?? undefined, variables: request.variables ?? {},
-            estimators: [fieldExtensionsEstimator(), simpleEstimator({ defaultComplexity: 1 })],
-          });
+          let complexity: number;
+          try {
+            complexity = getComplexity({
+              schema, query: document, operationName: operationName ?? undefined, variables: request.variables ?? {},
+              estimators: [fieldExtensionsEstimator(), simpleEstimator({ defaultComplexity: 1 })],
+            });
+          } catch (error) {
+            // Complexity needs the variables, so their coercion errors surface here first: they are the caller's.
+            if (error instanceof GraphQLError) {
+              throw new GraphQLError(error.message, { extensions: { code: GatewayErrorCode.BAD_USER_INPUT, http: { status: 400 } } });
+            }
+            throw error;
+          }
           if (complexity > limits.maxComplexity) {
             throw new GraphQLError(`query complexity must be at most ${limits.maxComplexity}, got ${complexity}`, {
               extensions: { code: GatewayErrorCode.QUERY_TOO_COMPLEX, complexity, max: limits.maxComplexity, http: { status: 400 } },

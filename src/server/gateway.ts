@@ -60,6 +60,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
   const apollo = new ApolloServer<GatewayContext>({
     schema,
     csrfPrevention: true,
+    stopOnTerminationSignals: false, // main.ts owns the signals: drain, dispose models, then exit
     introspection: true,
     includeStacktraceInErrorResponses: false,
     formatError: createFormatError(logger),

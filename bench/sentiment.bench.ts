@@ -1,0 +1,86 @@
+// npm run bench:sentiment: gateway throughput and latency under 1/8/32/64 concurrent HTTP clients
+// (one text per request), next to the raw transformers.js pipeline in-process at its best batch size,
+// same model, same run. Prints the ratio gateway/raw and writes bench/results/sentiment.json.
+import { spawn } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import autocannon from 'autocannon';
+import { parse } from 'csv-parse/sync';
+import { env, pipeline } from '@huggingface/transformers';
+import { REPO_ROOT } from '../src/platform/config.js';
+
+const MODEL_DIR = path.join(REPO_ROOT, 'models', 'sentiment-bert');
+const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 10);
+const CONCURRENCY = [1, 8, 32, 64];
+const BATCH_SIZES = [1, 8, 16, 32, 64];
+
+const texts = (parse(readFileSync(path.join(MODEL_DIR, 'train', 'headlines.csv')), { columns: true }) as Array<{ headline: string }>)
+  .map((r) => r.headline);
+
+async function rawPipeline(): Promise<{ bestBatch: number; textsPerSecond: number; byBatch: Record<number, number> }> {
+  env.allowRemoteModels = false;
+  const classify = await pipeline('text-classification', MODEL_DIR, { dtype: 'q8', device: 'cpu' });
+  const byBatch: Record<number, number> = {};
+  for (const size of BATCH_SIZES) {
+    const batch = Array.from({ length: size }, (_, i) => texts[i % texts.length]!);
+    await classify(batch, { top_k: null });
+    let done = 0;
+    const started = performance.now();
+    while (performance.now() - started < DURATION_S * 1000 / 2) {
+      await classify(batch, { top_k: null });
+      done += size;
+    }
+    byBatch[size] = Math.round(done / ((performance.now() - started) / 1000));
+  }
+  const bestBatch = Number(Object.entries(byBatch).sort((a, b) => b[1] - a[1])[0]![0]);
+  await classify.dispose();
+  return { bestBatch, textsPerSecond: byBatch[bestBatch]!, byBatch };
+}
+
+/** Starts `node dist/src/main.js` (production settings, info logs) on a free port; resolves once it is ready. */
+function startGateway(): Promise<{ url: string; stop: () => void }> {
+  const child = spawn(process.execPath, [path.join(REPO_ROOT, 'dist', 'src', 'main.js')], {
+    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LANDING_PAGE: 'false', MODELS: 'sentiment-bert' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  return new Promise((resolve, reject) => {
+    child.on('exit', (code) => reject(new Error(`gateway exited with ${code}`)));
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      const ready = /"url":"([^"]+)","msg":"gateway ready"/.exec(chunk);
+      if (ready) resolve({ url: ready[1]!, stop: () => child.kill('SIGTERM') });
+    });
+  });
+}
+
+async function loadGateway(url: string, connections: number) {
+  let i = 0;
+  const result = await autocannon({
+    url, connections, duration: DURATION_S, method: 'POST', headers: { 'content-type': 'application/json' },
+    requests: [{
+      setupRequest: (req) => ({ ...req, body: JSON.stringify({ query: 'query($t:[String!]!){ sentiment(texts:$t) { label score } }', variables: { t: [texts[i++ % texts.length]] } }) }),
+    }],
+  });
+  return {
+    connections, textsPerSecond: Math.round(result.requests.average), p50Ms: result.latency.p50, p99Ms: result.latency.p99,
+    errors: result.errors + result.non2xx,
+  };
+}
+
+const raw = await rawPipeline();
+console.log(`raw transformers.js pipeline: best batch ${raw.bestBatch}, ${raw.textsPerSecond} texts/s (${JSON.stringify(raw.byBatch)})`);
+const gw = await startGateway();
+await loadGateway(gw.url, 8); // warm-up
+const runs = [];
+for (const c of CONCURRENCY) {
+  const r = { ...(await loadGateway(gw.url, c)) };
+  runs.push({ ...r, ratioToRaw: Math.round((r.textsPerSecond / raw.textsPerSecond) * 100) / 100 });
+}
+gw.stop();
+
+console.log('\n| clients | gateway texts/s | p50 ms | p99 ms | errors | gateway/raw |\n|---|---|---|---|---|---|');
+for (const r of runs) console.log(`| ${r.connections} | ${r.textsPerSecond} | ${r.p50Ms} | ${r.p99Ms} | ${r.errors} | ${r.ratioToRaw} |`);
+const out = { date: new Date().toISOString(), machine: `${os.cpus().length} x ${os.cpus()[0]?.model}`, durationS: DURATION_S, raw, gateway: runs };
+mkdirSync(path.join(REPO_ROOT, 'bench', 'results'), { recursive: true });
+writeFileSync(path.join(REPO_ROOT, 'bench', 'results', 'sentiment.json'), JSON.stringify(out, null, 1) + '\n');
+process.exit(0);

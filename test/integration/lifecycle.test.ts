@@ -1,0 +1,106 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { cpSync, mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { REPO_ROOT } from '../../src/platform/config.js';
+import type { Gateway } from '../../src/server/gateway.js';
+import { ModelsDocument, SentimentDocument } from '../generated/graphql.js';
+import { codes, gql, startTestGateway } from '../support/gateway.js';
+
+const MAIN = path.join(REPO_ROOT, 'dist', 'src', 'main.js');
+const SENTIMENT = path.join(REPO_ROOT, 'models', 'sentiment-bert');
+
+/** Runs the real entry point; resolves with its exit code and output. `onLine` sees each stdout line. */
+function runMain(env: Record<string, string>, onLine: (line: string, kill: (s: NodeJS.Signals) => void) => void = () => {}) {
+  const child = spawn(process.execPath, [MAIN], { env: { ...process.env, HOST: '127.0.0.1', PORT: '0', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => {
+    for (const line of chunk.toString().split('\n').filter(Boolean)) {
+      stdout += `${line}\n`;
+      onLine(line, (s) => child.kill(s));
+    }
+  });
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+/** A models folder holding a copy of the sentiment model, with its manifest edited. */
+function modelsDirWith(edit: (manifest: Record<string, unknown>) => void, breakArtifact = false): string {
+  const dir = mkdtempSync(path.join(tmpdir(), 'models-'));
+  const target = path.join(dir, 'sentiment-bert');
+  cpSync(SENTIMENT, target, { recursive: true, filter: (src) => !src.includes(`${path.sep}train`) });
+  const manifestFile = path.join(target, 'manifest.json');
+  const manifest = JSON.parse(readFileSync(manifestFile, 'utf8')) as Record<string, unknown>;
+  edit(manifest);
+  writeFileSync(manifestFile, JSON.stringify(manifest));
+  if (breakArtifact) writeFileSync(path.join(target, 'onnx', 'model_quantized.onnx'), 'not an onnx file');
+  return dir;
+}
+
+describe('start-up and shutdown of the real process', () => {
+  it('invalid configuration: one clear message and exit code 2', async () => {
+    const { code, stderr } = await runMain({ PORT: 'eighty', MAX_QUERY_DEPTH: '1' });
+    assert.equal(code, 2);
+    assert.match(stderr, /invalid configuration: PORT: .*MAX_QUERY_DEPTH/);
+  });
+
+  it('a required model that fails to load stops start-up with a message naming its file', async () => {
+    const dir = modelsDirWith(() => {}, true);
+    try {
+      const { code, stdout } = await runMain({ MODELS_DIR: dir });
+      assert.equal(code, 1);
+      assert.match(stdout, /required model sentiment-bert failed to load \(models\/sentiment-bert\/onnx\/model_quantized\.onnx/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('SIGTERM: in-flight requests finish, then the process exits 0', async () => {
+    let inflight: Promise<Response> | undefined;
+    const { code, stdout } = await runMain({ LOG_LEVEL: 'info' }, (line, kill) => {
+      const log = JSON.parse(line) as { msg: string; url?: string };
+      if (log.msg === 'gateway ready' && log.url) {
+        const texts = Array.from({ length: 256 }, (_, i) => `Quarterly results of company ${i} beat expectations on strong demand`);
+        inflight = fetch(log.url, { method: 'POST', headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ query: 'query($t:[String!]!){ sentiment(texts:$t) { label } }', variables: { t: texts } }) });
+        setTimeout(() => kill('SIGTERM'), 30);
+      }
+    });
+    assert.equal(code, 0);
+    assert.match(stdout, /shutting down/);
+    assert.match(stdout, /gateway stopped/);
+    const res = await inflight!;
+    assert.equal(res.status, 200);
+    const body = await res.json() as { data: { sentiment: unknown[] } };
+    assert.equal(body.data.sentiment.length, 256);
+  });
+});
+
+describe('an optional model that fails to load', () => {
+  let gw: Gateway;
+  let dir: string;
+  before(async () => {
+    dir = modelsDirWith((m) => (m.required = false), true);
+    gw = await startTestGateway({ MODELS_DIR: dir });
+  });
+  after(async () => {
+    await gw.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('is reported FAILED, readiness stays 200, and its fields answer MODEL_UNAVAILABLE', async () => {
+    const models = await gql(gw.url, ModelsDocument, {});
+    const m = models.body.data!.models[0]!;
+    assert.equal(m.state, 'FAILED');
+    assert.match(m.failureReason!, /^models\/sentiment-bert\/onnx\/model_quantized\.onnx: /);
+    assert.equal((await fetch(gw.url.replace('/graphql', '/readyz'))).status, 200);
+    const res = await gql(gw.url, SentimentDocument, { texts: ['Stocks rise'] });
+    assert.deepEqual(codes(res), ['MODEL_UNAVAILABLE']);
+    assert.match(res.body.errors![0]!.message, /model sentiment-bert is unavailable: failed/);
+  });
+});
