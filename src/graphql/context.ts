@@ -1,3 +1,5 @@
+import { createCreditLoaders, type CreditLoaders } from '../domains/credit/credit.loaders.js';
+import type { CreditService } from '../domains/credit/credit.service.js';
 import type { ModelRegistry } from '../runtime/model-registry.js';
 import { createSentimentLoaders, type SentimentLoaders } from '../domains/sentiment/sentiment.loaders.js';
 import type { SentimentService } from '../domains/sentiment/sentiment.service.js';
@@ -5,6 +7,7 @@ import type { SentimentService } from '../domains/sentiment/sentiment.service.js
 /** Long-lived domain services, built once at start. */
 export interface GatewayServices {
   readonly sentiment: SentimentService;
+  readonly credit: CreditService;
 }
 
 /** Per-request context: fresh DataLoaders (so batching and caching never cross requests). */
@@ -12,9 +15,9 @@ export interface GatewayContext {
   readonly requestId: string;
   readonly registry: ModelRegistry;
   readonly services: GatewayServices;
-  readonly loaders: SentimentLoaders;
+  readonly loaders: SentimentLoaders & CreditLoaders;
 }
 
 export function createContext(requestId: string, registry: ModelRegistry, services: GatewayServices): GatewayContext {
-  return { requestId, registry, services, loaders: { ...createSentimentLoaders(services) } };
+  return { requestId, registry, services, loaders: { ...createSentimentLoaders(services), ...createCreditLoaders(services) } };
 }

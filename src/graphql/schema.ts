@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { lexicographicSortSchema, printSchema, type GraphQLSchema } from 'graphql';
 import { buildSchema } from 'type-graphql';
+import { CreditResolver } from '../domains/credit/index.js';
 import { ModelsResolver } from '../domains/models/index.js';
 import { NewsArticleSentimentResolver, NewsSentimentReportResolver, SentimentResolver } from '../domains/sentiment/index.js';
 import { validateInput } from './validate-input.js';
@@ -8,7 +9,7 @@ import { validateInput } from './validate-input.js';
 /** The whole schema, code-first. */
 export function buildGatewaySchema(): Promise<GraphQLSchema> {
   return buildSchema({
-    resolvers: [ModelsResolver, SentimentResolver, NewsSentimentReportResolver, NewsArticleSentimentResolver],
+    resolvers: [ModelsResolver, CreditResolver, SentimentResolver, NewsSentimentReportResolver, NewsArticleSentimentResolver],
     validateFn: validateInput,
     emitSchemaFile: false,
   });

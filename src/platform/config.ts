@@ -27,12 +27,15 @@ const envSchema = z.object({
   ALLOW_REMOTE_MODELS: bool.default(false),
   SENTIMENT_MODEL: z.string().min(1).optional(),
   LANDING_PAGE: bool.default(true),
-  BODY_LIMIT: z.string().regex(/^\d+(b|kb|mb)$/i, 'a size such as 512kb or 2mb').default('2mb'),
+  BODY_LIMIT: z.string().regex(/^\d+(b|kb|mb)$/i, 'a size such as 512kb or 2mb').default('8mb'),
   MAX_QUERY_DEPTH: int(2, 100).default(10),
   MAX_QUERY_COMPLEXITY: int(10, 10_000_000).default(20_000),
   SENTIMENT_MAX_TEXTS: int(1, 10_000).default(256),
   SENTIMENT_MAX_TEXT_LENGTH: int(1, 100_000).default(2000),
   SHUTDOWN_TIMEOUT_MS: int(0, 600_000).default(15_000),
+  CREDIT_APPROVE_MAX_PD: z.coerce.number().gt(0).lt(1).default(0.2),
+  CREDIT_DECLINE_MIN_PD: z.coerce.number().gt(0).lt(1).default(0.45),
+  CREDIT_MAX_ACCOUNTS: int(1, 100_000).default(10_000),
 });
 
 export interface GatewayConfig {
@@ -55,6 +58,13 @@ export interface GatewayConfig {
     readonly maxQueryComplexity: number;
     readonly sentimentMaxTexts: number;
     readonly sentimentMaxTextLength: number;
+    readonly creditMaxAccounts: number;
+  };
+  readonly credit: {
+    /** APPROVE below this probability of default. */
+    readonly approveBelow: number;
+    /** DECLINE from this probability of default; REVIEW in between. */
+    readonly declineFrom: number;
   };
 }
 
@@ -81,6 +91,9 @@ export function loadConfig(source: Record<string, string | undefined> = process.
   if (!batching.success) {
     throw new ConfigError(`invalid configuration: MODEL_BATCHING: ${batching.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
   }
+  if (e.CREDIT_APPROVE_MAX_PD >= e.CREDIT_DECLINE_MIN_PD) {
+    throw new ConfigError(`invalid configuration: CREDIT_APPROVE_MAX_PD (${e.CREDIT_APPROVE_MAX_PD}) must be below CREDIT_DECLINE_MIN_PD (${e.CREDIT_DECLINE_MIN_PD})`);
+  }
   if (e.SENTIMENT_MODEL && !e.ALLOW_REMOTE_MODELS && !path.isAbsolute(e.SENTIMENT_MODEL) && !e.SENTIMENT_MODEL.startsWith('.')) {
     throw new ConfigError(`invalid configuration: SENTIMENT_MODEL ${e.SENTIMENT_MODEL} looks like a hub id; set ALLOW_REMOTE_MODELS=true or give a local folder path`);
   }
@@ -102,7 +115,9 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       maxQueryComplexity: e.MAX_QUERY_COMPLEXITY,
       sentimentMaxTexts: e.SENTIMENT_MAX_TEXTS,
       sentimentMaxTextLength: e.SENTIMENT_MAX_TEXT_LENGTH,
+      creditMaxAccounts: e.CREDIT_MAX_ACCOUNTS,
     },
+    credit: { approveBelow: e.CREDIT_APPROVE_MAX_PD, declineFrom: e.CREDIT_DECLINE_MIN_PD },
   });
 }
 

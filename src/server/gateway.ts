@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ApolloServer } from '@apollo/server';
@@ -7,6 +9,8 @@ import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/dis
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import { expressMiddleware } from '@as-integrations/express5';
 import express, { type ErrorRequestHandler, type RequestHandler } from 'express';
+import { CreditService } from '../domains/credit/index.js';
+import type { FeatureInfo } from '../domains/credit/credit.scoring.js';
 import { SentimentService } from '../domains/sentiment/index.js';
 import { createContext, type GatewayContext, type GatewayServices } from '../graphql/context.js';
 import { createFormatError } from '../graphql/format-error.js';
@@ -48,6 +52,11 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     sentiment: new SentimentService(() => registry.model(registry.nameForTask('sentiment') ?? 'sentiment'), {
       maxTexts: config.limits.sentimentMaxTexts,
       maxTextLength: config.limits.sentimentMaxTextLength,
+    }),
+    credit: new CreditService(() => registry.model(registry.nameForTask('credit') ?? 'credit'), {
+      thresholds: config.credit,
+      maxAccounts: config.limits.creditMaxAccounts,
+      features: creditFeatures(registry),
     }),
   };
 
@@ -100,6 +109,14 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
   }
   logger.info({ url }, 'gateway ready');
   return { url, port, registry, stop };
+}
+
+/** The credit model's features.json (reason codes and texts); none when no credit model is configured. */
+function creditFeatures(registry: ModelRegistry): FeatureInfo[] {
+  const name = registry.nameForTask('credit');
+  const dir = name && registry.get(name)?.manifest.dir;
+  if (!dir) return [];
+  return (JSON.parse(readFileSync(path.join(dir, 'features.json'), 'utf8')) as { features: FeatureInfo[] }).features;
 }
 
 /** Echoes a caller's x-request-id when it is well-formed, else issues one. */

@@ -1,6 +1,7 @@
 import { Arg, Ctx, FieldResolver, Query, Resolver, Root } from 'type-graphql';
 import { ITEM_COST, perItemComplexity } from '../../graphql/common.types.js';
 import type { GatewayContext } from '../../graphql/context.js';
+import { throwFirstError } from '../../graphql/settle.js';
 import { NewsArticleInput } from './sentiment.inputs.js';
 import { articleText, articleTickers, summarizeByTicker, validateArticles } from './sentiment.service.js';
 import { NewsArticleSentiment, NewsSentimentReport, SentimentResult, TickerSentiment } from './sentiment.types.js';
@@ -47,11 +48,4 @@ export class NewsArticleSentimentResolver {
   sentiment(@Root() article: NewsArticleSentiment, @Ctx() ctx: GatewayContext): Promise<SentimentResult> {
     return ctx.loaders.sentiment.load(article.text) as Promise<SentimentResult>;
   }
-}
-
-/** DataLoader.loadMany settles per key; a list field fails as a whole on its first failed item. */
-function throwFirstError<T>(results: Array<T | Error>): T[] {
-  const failed = results.find((r): r is Error => r instanceof Error);
-  if (failed) throw failed;
-  return results as T[];
 }

@@ -1,0 +1,13 @@
+import DataLoader from 'dataloader';
+import type { CardAccount } from './credit.features.js';
+import type { CreditAssessmentResult, CreditService } from './credit.service.js';
+
+export interface CreditLoaders {
+  /** Every `creditAssessment` field of one operation (aliases included) goes out as one batch. */
+  readonly creditAssessment: DataLoader<CardAccount, CreditAssessmentResult>;
+}
+
+export function createCreditLoaders(deps: { credit: CreditService }): CreditLoaders {
+  // Accounts are objects without identity across fields: batch them, do not cache them.
+  return { creditAssessment: new DataLoader((accounts) => deps.credit.assessMany(accounts), { cache: false }) };
+}

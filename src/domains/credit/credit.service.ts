@@ -1,0 +1,56 @@
+import { assertListSize } from '../../platform/errors.js';
+import type { InferenceModel } from '../../runtime/model-registry.js';
+import type { TabularOutputs } from '../../runtime/onnx-runtime.js';
+import { buildCreditFeatures, type CardAccount } from './credit.features.js';
+import {
+  creditDecision, creditGrade, creditScore, topReasons,
+  type CreditDecisionName, type CreditGradeName, type CreditReasonResult, type DecisionThresholds, type FeatureInfo,
+} from './credit.scoring.js';
+
+export interface CreditAssessmentResult {
+  readonly accountId: string | null;
+  readonly probabilityOfDefault: number;
+  readonly score: number;
+  readonly grade: CreditGradeName;
+  readonly decision: CreditDecisionName;
+  readonly reasons: readonly CreditReasonResult[];
+  readonly model: { name: string; version: string };
+}
+
+export interface CreditSettings {
+  readonly thresholds: DecisionThresholds;
+  readonly maxAccounts: number;
+  /** The model's feature list (features.json), for reason codes. */
+  readonly features: readonly FeatureInfo[];
+}
+
+/** Card-account risk: features, one batched inference, score/grade/decision and adverse-action reasons. */
+export class CreditService {
+  constructor(
+    private readonly model: () => InferenceModel<Float32Array, TabularOutputs>,
+    readonly settings: CreditSettings,
+  ) {}
+
+  validateAccounts(accounts: readonly CardAccount[]): void {
+    assertListSize('accounts', accounts.length, this.settings.maxAccounts);
+  }
+
+  /** One entry per account: its assessment or its own Error. */
+  async assessMany(accounts: readonly CardAccount[]): Promise<Array<CreditAssessmentResult | Error>> {
+    const model = this.model();
+    const outputs = await model.inferMany(accounts.map(buildCreditFeatures));
+    return outputs.map((out, i) => {
+      if (out instanceof Error) return out;
+      const pd = out.probability![0]!;
+      return {
+        accountId: accounts[i]!.accountId ?? null,
+        probabilityOfDefault: pd,
+        score: creditScore(pd),
+        grade: creditGrade(pd),
+        decision: creditDecision(pd, this.settings.thresholds),
+        reasons: topReasons(out.contributions!, this.settings.features),
+        model: { name: model.name, version: model.version },
+      };
+    });
+  }
+}
