@@ -1,4 +1,5 @@
 import { validate, type ValidationError } from 'class-validator';
+import { getNamedType, isInputObjectType } from 'graphql';
 import type { ResolverData, ValidatorFn } from 'type-graphql';
 import { InvalidInputError } from '../platform/errors.js';
 
@@ -7,12 +8,21 @@ function describe(errors: readonly ValidationError[], prefix: string): string[] 
   return errors.flatMap((e) => {
     const at = /^\d+$/.test(e.property) ? `${prefix}[${e.property}]` : `${prefix}.${e.property}`;
     const own = Object.values(e.constraints ?? {}).map((message) => {
-      const got = typeof e.value === 'object' ? '' : `, got ${JSON.stringify(e.value)}`;
+      const got = Array.isArray(e.value) ? `, got ${JSON.stringify(e.value).slice(0, 120)}`
+        : typeof e.value === 'object' ? '' : `, got ${JSON.stringify(e.value)?.slice(0, 120)}`;
       // class-validator starts its messages with the bare property name; replace it with the full path.
       return `${at}: ${message.startsWith(e.property) ? message.slice(e.property.length).trim() : message}${got}`;
     });
     return [...own, ...describe(e.children ?? [], at)];
   });
+}
+
+/** The argument being validated: the field's only input-object argument, else the one holding this value. */
+function argumentName(argValue: unknown, data: ResolverData<object>): string {
+  const field = data.info.parentType.getFields()[data.info.fieldName];
+  const inputArgs = field?.args.filter((a) => isInputObjectType(getNamedType(a.type))) ?? [];
+  if (inputArgs.length === 1) return inputArgs[0]!.name;
+  return Object.entries(data.args).find(([, v]) => v === argValue)?.[0] ?? 'input';
 }
 
 /**
@@ -22,7 +32,7 @@ function describe(errors: readonly ValidationError[], prefix: string): string[] 
  */
 export const validateInput: ValidatorFn<object> = async (argValue: unknown, _type: unknown, data: ResolverData<object>) => {
   if (argValue === null || typeof argValue !== 'object') return;
-  const argName = Object.entries(data.args).find(([, v]) => v === argValue)?.[0] ?? 'input';
+  const argName = argumentName(argValue, data);
   const items = Array.isArray(argValue) ? argValue.map((v, i) => [`${argName}[${i}]`, v] as const) : [[argName, argValue] as const];
   const problems: string[] = [];
   for (const [path, value] of items) {

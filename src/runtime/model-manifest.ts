@@ -33,7 +33,8 @@ export function readManifests(dir: string, only?: readonly string[]): ModelManif
   if (!existsSync(dir)) throw new ManifestError(`models folder ${dir} does not exist`);
   const manifests = readdirSync(dir, { withFileTypes: true })
     .filter((d) => d.isDirectory() && existsSync(path.join(dir, d.name, 'manifest.json')))
-    .map((d) => readManifest(path.join(dir, d.name)));
+    .map((d) => readManifest(path.join(dir, d.name)))
+    .sort((a, b) => a.name.localeCompare(b.name));
   if (only) {
     const unknown = only.filter((n) => !manifests.some((m) => m.name === n));
     if (unknown.length) throw new ManifestError(`MODELS names unknown model(s) ${unknown.join(', ')}; found ${manifests.map((m) => m.name).join(', ')}`);

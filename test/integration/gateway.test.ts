@@ -21,7 +21,10 @@ describe('gateway over HTTP with the embedded models', () => {
     assert.equal((await fetch(`${base}/healthz`)).status, 200);
     const ready = await fetch(`${base}/readyz`);
     assert.equal(ready.status, 200);
-    assert.deepEqual(await ready.json(), { status: 'ready', models: [{ name: MODEL, version: '1.0.0', state: 'ready', required: true }] });
+    assert.deepEqual(await ready.json(), { status: 'ready', models: [
+      { name: 'credit-gbt', version: '1.0.0', state: 'ready', required: true },
+      { name: MODEL, version: '1.0.0', state: 'ready', required: true },
+    ] });
   });
 
   it('classifies the reference headlines: POSITIVE then NEGATIVE', async () => {
@@ -86,10 +89,10 @@ describe('gateway over HTTP with the embedded models', () => {
     assert.deepEqual(res.body.data!.sentiment.map((r) => r.truncated), [true, false]);
   });
 
-  it('models lists the loaded model with its metrics; model(name) is null for an unknown name', async () => {
+  it('models lists the loaded models with their metrics; model(name) is null for an unknown name', async () => {
     const res = await gql(gw.url, ModelsDocument, {});
-    const [m] = res.body.data!.models;
-    assert.equal(m!.name, MODEL);
+    assert.deepEqual(res.body.data!.models.map((x) => x.name), ['credit-gbt', MODEL]);
+    const m = res.body.data!.models.find((x) => x.name === MODEL);
     assert.equal(m!.task, 'sentiment');
     assert.equal(m!.runtime, 'transformers');
     assert.equal(m!.state, 'READY');

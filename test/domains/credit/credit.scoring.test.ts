@@ -1,0 +1,70 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { buildCreditFeatures, FEATURE_COUNT, type CardAccount } from '../../../src/domains/credit/credit.features.js';
+import { creditDecision, creditGrade, creditScore, topReasons, type FeatureInfo } from '../../../src/domains/credit/credit.scoring.js';
+import { REPO_ROOT } from '../../../src/platform/config.js';
+
+const MODEL_DIR = path.join(REPO_ROOT, 'models', 'credit-gbt');
+const vectors = JSON.parse(readFileSync(path.join(MODEL_DIR, 'test_vectors.json'), 'utf8')) as Array<{ account: CardAccount; features: number[] }>;
+const features = (JSON.parse(readFileSync(path.join(MODEL_DIR, 'features.json'), 'utf8')) as { features: FeatureInfo[] }).features;
+
+describe('credit score (PDO scaling)', () => {
+  it('is 600 at odds 50:1 and gains 20 points each time the odds double', () => {
+    assert.equal(creditScore(1 / 51), 600);
+    assert.equal(creditScore(1 / 101), 620);
+    assert.equal(creditScore(1 / 201), 640);
+    assert.equal(creditScore(1 / 26), 580);
+  });
+
+  it('is rounded and clamped to 300..850', () => {
+    assert.equal(creditScore(0.5), Math.round(600 - (20 / Math.LN2) * Math.log(50)));
+    assert.equal(creditScore(0.999999), 300);
+    assert.equal(creditScore(1e-7), 850);
+    assert.equal(creditScore(0), 850);
+    assert.equal(creditScore(1), 300);
+  });
+
+  it('falls as the probability of default rises', () => {
+    const scores = [0.01, 0.05, 0.1, 0.2, 0.4].map(creditScore);
+    assert.deepEqual([...scores].sort((a, b) => b - a), scores);
+  });
+});
+
+describe('grades and decisions', () => {
+  it('grades by PD band, bounds exclusive above', () => {
+    assert.deepEqual([0, 0.0199, 0.02, 0.049, 0.05, 0.0999, 0.1, 0.19, 0.2, 0.349, 0.35, 0.499, 0.5, 1].map(creditGrade),
+      ['A', 'A', 'B', 'B', 'C', 'C', 'D', 'D', 'E', 'E', 'F', 'F', 'G', 'G']);
+  });
+
+  it('decides by the configured thresholds', () => {
+    const t = { approveBelow: 0.2, declineFrom: 0.45 };
+    assert.deepEqual([0.1, 0.1999, 0.2, 0.44, 0.45, 0.9].map((pd) => creditDecision(pd, t)),
+      ['APPROVE', 'APPROVE', 'REVIEW', 'REVIEW', 'DECLINE', 'DECLINE']);
+    assert.equal(creditDecision(0.3, { approveBelow: 0.35, declineFrom: 0.6 }), 'APPROVE');
+  });
+});
+
+describe('reasons', () => {
+  it('are the up-to-4 largest positive contributions, largest first, never the ones that lowered risk', () => {
+    const c = new Float32Array(FEATURE_COUNT);
+    c[3] = 0.9; c[0] = 0.1; c[30] = 0.5; c[10] = -2; c[11] = 0.3; c[12] = 0.2;
+    const reasons = topReasons(c, features);
+    assert.deepEqual(reasons.map((r) => r.feature), [3, 30, 11, 12].map((i) => features[i]!.name));
+    assert.equal(reasons[0]!.feature, 'repayment_status_1');
+    assert.ok(reasons.every((r) => r.contribution > 0 && r.code && r.description));
+    assert.deepEqual(topReasons(new Float32Array(FEATURE_COUNT).fill(-1), features), []);
+  });
+});
+
+describe('credit features', () => {
+  it('match what the training run computed for the same accounts (test_vectors.json)', () => {
+    assert.equal(features.length, FEATURE_COUNT);
+    for (const v of vectors) {
+      const row = buildCreditFeatures(v.account);
+      assert.equal(row.length, FEATURE_COUNT);
+      v.features.forEach((expected, i) => assert.ok(Math.abs(row[i]! - expected) <= 1e-5 * Math.max(1, Math.abs(expected)), `${features[i]!.name}: ${row[i]} vs ${expected}`));
+    }
+  });
+});

@@ -1,0 +1,114 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { REPO_ROOT } from '../../src/platform/config.js';
+import type { Gateway } from '../../src/server/gateway.js';
+import { CreditAssessmentDocument, CreditAssessmentsDocument, ModelByNameDocument, type CardAccountInput } from '../generated/graphql.js';
+import { codes, gql, startTestGateway } from '../support/gateway.js';
+
+const vectors = JSON.parse(readFileSync(path.join(REPO_ROOT, 'models', 'credit-gbt', 'test_vectors.json'), 'utf8')) as
+  Array<{ account: CardAccountInput; probabilityOfDefault: number }>;
+
+/** A plausible account, varied by i. */
+export function sampleAccount(i: number): CardAccountInput {
+  const late = i % 7 === 0;
+  return {
+    accountId: `acc-${i}`, creditLimit: 20_000 + (i % 50) * 10_000, age: 21 + (i % 50),
+    education: (['GRADUATE_SCHOOL', 'UNIVERSITY', 'HIGH_SCHOOL', 'OTHER', 'UNKNOWN'] as const)[i % 5],
+    repaymentStatus: late ? [2, 2, 1, 0, 0, -1] : [0, 0, 0, -1, -1, -2],
+    billAmounts: [15_000, 14_000, 13_500, 12_000, 9_000, 8_000].map((b) => b + (i % 13) * 1000),
+    paymentAmounts: late ? [0, 0, 500, 1_000, 1_000, 1_000] : [2_000, 1_500, 1_500, 1_200, 1_000, 900],
+  };
+}
+
+describe('credit assessment over HTTP with the embedded model', () => {
+  let gw: Gateway;
+  before(async () => {
+    gw = await startTestGateway({ MODELS: 'credit-gbt' });
+  });
+  after(() => gw.stop());
+
+  const stats = async () => (await gql(gw.url, ModelByNameDocument, { name: 'credit-gbt' })).body.data!.model!.stats;
+
+  it('answers what the training run computed for the same accounts', async () => {
+    const res = await gql(gw.url, CreditAssessmentsDocument, { accounts: vectors.map((v) => v.account) });
+    const out = res.body.data!.creditAssessments;
+    out.forEach((a, i) => {
+      assert.ok(Math.abs(a.probabilityOfDefault - vectors[i]!.probabilityOfDefault) < 1e-5, `${a.accountId}`);
+      assert.equal(a.accountId, vectors[i]!.account.accountId);
+    });
+  });
+
+  it('1,000 accounts in one request: one batched inference, every field filled', async () => {
+    const before = await stats();
+    const accounts = Array.from({ length: 1000 }, (_, i) => sampleAccount(i));
+    const res = await gql(gw.url, CreditAssessmentsDocument, { accounts });
+    assert.equal(res.status, 200);
+    const out = res.body.data!.creditAssessments;
+    assert.equal(out.length, 1000);
+    const after = await stats();
+    assert.equal(after.batches - before.batches, 1);
+    assert.equal(after.items - before.items, 1000);
+    for (const a of out) {
+      assert.ok(a.probabilityOfDefault > 0 && a.probabilityOfDefault < 1);
+      assert.ok(a.score >= 300 && a.score <= 850);
+      assert.ok(a.reasons.length <= 4);
+      assert.deepEqual(a.model, { name: 'credit-gbt', version: '1.0.0' });
+    }
+    assert.deepEqual(out.map((a) => a.accountId), accounts.map((a) => a.accountId));
+    const late = out.filter((_, i) => i % 7 === 0);
+    const onTime = out.filter((_, i) => i % 7 !== 0);
+    const mean = (xs: typeof out) => xs.reduce((s, a) => s + a.probabilityOfDefault, 0) / xs.length;
+    assert.ok(mean(late) > 2 * mean(onTime), 'accounts that pay late are riskier');
+    assert.ok(late.every((a) => a.reasons.some((r) => /DELINQUENCY|DELAY/.test(r.code))), 'late payers are told why');
+  });
+
+  it('aliased single assessments in one operation are one batch (DataLoader)', async () => {
+    const before = await stats();
+    const query = `query($a: CardAccountInput!, $b: CardAccountInput!, $c: CardAccountInput!) {
+      a: creditAssessment(account: $a) { score } b: creditAssessment(account: $b) { score } c: creditAssessment(account: $c) { score } }`;
+    const res = await gql<Record<string, { score: number }>, unknown>(gw.url, query, { a: sampleAccount(1), b: sampleAccount(2), c: sampleAccount(3) });
+    assert.equal(Object.keys(res.body.data!).length, 3);
+    assert.equal((await stats()).batches - before.batches, 1);
+  });
+
+  it('a single assessment: score matches the PD, grade and decision follow it', async () => {
+    const res = await gql(gw.url, CreditAssessmentDocument, { account: sampleAccount(7) });
+    const a = res.body.data!.creditAssessment;
+    const expectedScore = Math.round(600 - (20 / Math.LN2) * Math.log(50) + (20 / Math.LN2) * Math.log((1 - a.probabilityOfDefault) / a.probabilityOfDefault));
+    assert.equal(a.score, Math.min(850, Math.max(300, expectedScore)));
+    assert.equal(a.decision, a.probabilityOfDefault < 0.2 ? 'APPROVE' : a.probabilityOfDefault >= 0.45 ? 'DECLINE' : 'REVIEW');
+  });
+
+  it('misuse: each bad field is BAD_USER_INPUT naming the field and, in a list, the index', async () => {
+    const bad = async (patch: Partial<CardAccountInput>, message: RegExp, index = 2) => {
+      const accounts = [sampleAccount(0), sampleAccount(1), { ...sampleAccount(2), ...patch }];
+      const res = await gql(gw.url, CreditAssessmentsDocument, { accounts });
+      assert.deepEqual(codes(res), ['BAD_USER_INPUT'], JSON.stringify(res.body));
+      assert.match(res.body.errors![0]!.message, message);
+      if (index >= 0) assert.match(res.body.errors![0]!.message, new RegExp(`accounts\\[${index}\\]`));
+      assert.equal(res.body.data ?? null, null, 'no silent partial answer');
+    };
+    await bad({ repaymentStatus: [0, 0, 0] }, /accounts\[2\]\.repaymentStatus.*at least 6/);
+    await bad({ billAmounts: [1, 2, 3, 4, 5, 6, 7] }, /accounts\[2\]\.billAmounts.*no more than 6/);
+    await bad({ creditLimit: 0 }, /accounts\[2\]\.creditLimit.*positive/);
+    await bad({ creditLimit: -5 }, /creditLimit/);
+    await bad({ age: 17 }, /accounts\[2\]\.age.*not be less than 18.*got 17/);
+    await bad({ age: 101 }, /accounts\[2\]\.age/);
+    await bad({ repaymentStatus: [0, 0, 0, 0, 0, 10] }, /accounts\[2\]\.repaymentStatus.*not be greater than 9/);
+    await bad({ repaymentStatus: [-3, 0, 0, 0, 0, 0] }, /repaymentStatus/);
+    await bad({ paymentAmounts: [1, 1, 1, 1, 1, -1] }, /accounts\[2\]\.paymentAmounts.*not be less than 0/);
+    await bad({ accountId: 'x'.repeat(129) }, /accountId/);
+    await bad({ billAmounts: ['NaN' as unknown as number, 0, 0, 0, 0, 0] }, /billAmounts|Float/, -1);
+    await bad({ education: 'PHD' as CardAccountInput['education'] }, /education|EducationLevel/, -1);
+  });
+
+  it('misuse: more than 10,000 accounts, or none', async () => {
+    const many = await gql(gw.url, CreditAssessmentsDocument, { accounts: new Array(10_001).fill(sampleAccount(1)) });
+    assert.deepEqual(codes(many), ['BAD_USER_INPUT']);
+    assert.match(many.body.errors![0]!.message, /accounts must hold 1\.\.10000 items, got 10001/);
+    const none = await gql(gw.url, CreditAssessmentsDocument, { accounts: [] });
+    assert.match(none.body.errors![0]!.message, /got 0/);
+  });
+});
