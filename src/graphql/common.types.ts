@@ -1,3 +1,5 @@
+import { GraphQLScalarType } from 'graphql';
+import { GraphQLLocalDate } from 'graphql-scalars';
 import { Field, ObjectType } from 'type-graphql';
 
 @ObjectType({ description: 'The model (and its version) that produced an answer.' })
@@ -19,3 +21,10 @@ export function perItemComplexity(argName: string, itemCost: number) {
     return childComplexity + (Array.isArray(list) ? list.length : 1) * itemCost;
   };
 }
+
+/** Calendar date as YYYY-MM-DD (kept as a string: no time zone to get wrong). */
+export const DateScalar = new GraphQLScalarType({
+  ...GraphQLLocalDate.toConfig(),
+  name: 'Date',
+  description: 'A calendar date, YYYY-MM-DD.',
+});

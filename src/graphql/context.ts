@@ -1,5 +1,8 @@
 import { createCreditLoaders, type CreditLoaders } from '../domains/credit/credit.loaders.js';
 import type { CreditService } from '../domains/credit/credit.service.js';
+import { createForecastLoaders, type ForecastLoaders } from '../domains/forecasting/forecast.loaders.js';
+import type { ForecastService } from '../domains/forecasting/forecast.service.js';
+import type { PriceStore } from '../domains/forecasting/price-store.js';
 import type { ModelRegistry } from '../runtime/model-registry.js';
 import { createSentimentLoaders, type SentimentLoaders } from '../domains/sentiment/sentiment.loaders.js';
 import type { SentimentService } from '../domains/sentiment/sentiment.service.js';
@@ -8,6 +11,8 @@ import type { SentimentService } from '../domains/sentiment/sentiment.service.js
 export interface GatewayServices {
   readonly sentiment: SentimentService;
   readonly credit: CreditService;
+  readonly forecast: ForecastService;
+  readonly prices: PriceStore;
 }
 
 /** Per-request context: fresh DataLoaders (so batching and caching never cross requests). */
@@ -15,9 +20,9 @@ export interface GatewayContext {
   readonly requestId: string;
   readonly registry: ModelRegistry;
   readonly services: GatewayServices;
-  readonly loaders: SentimentLoaders & CreditLoaders;
+  readonly loaders: SentimentLoaders & CreditLoaders & ForecastLoaders;
 }
 
 export function createContext(requestId: string, registry: ModelRegistry, services: GatewayServices): GatewayContext {
-  return { requestId, registry, services, loaders: { ...createSentimentLoaders(services), ...createCreditLoaders(services) } };
+  return { requestId, registry, services, loaders: { ...createSentimentLoaders(services), ...createCreditLoaders(services), ...createForecastLoaders(services) } };
 }

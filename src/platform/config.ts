@@ -36,6 +36,8 @@ const envSchema = z.object({
   CREDIT_APPROVE_MAX_PD: z.coerce.number().gt(0).lt(1).default(0.2),
   CREDIT_DECLINE_MIN_PD: z.coerce.number().gt(0).lt(1).default(0.45),
   CREDIT_MAX_ACCOUNTS: int(1, 100_000).default(10_000),
+  PRICE_DB_PATH: z.string().min(1).default(path.join(REPO_ROOT, 'data', 'prices.sqlite')),
+  FORECAST_MAX_SERIES: int(1, 1000).default(100),
 });
 
 export interface GatewayConfig {
@@ -59,7 +61,10 @@ export interface GatewayConfig {
     readonly sentimentMaxTexts: number;
     readonly sentimentMaxTextLength: number;
     readonly creditMaxAccounts: number;
+    readonly forecastMaxSeries: number;
   };
+  /** SQLite file of the price store (created on first start). */
+  readonly priceDbPath: string;
   readonly credit: {
     /** APPROVE below this probability of default. */
     readonly approveBelow: number;
@@ -116,7 +121,9 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       sentimentMaxTexts: e.SENTIMENT_MAX_TEXTS,
       sentimentMaxTextLength: e.SENTIMENT_MAX_TEXT_LENGTH,
       creditMaxAccounts: e.CREDIT_MAX_ACCOUNTS,
+      forecastMaxSeries: e.FORECAST_MAX_SERIES,
     },
+    priceDbPath: e.PRICE_DB_PATH === ':memory:' ? e.PRICE_DB_PATH : path.resolve(e.PRICE_DB_PATH),
     credit: { approveBelow: e.CREDIT_APPROVE_MAX_PD, declineFrom: e.CREDIT_DECLINE_MIN_PD },
   });
 }

@@ -11,6 +11,7 @@ import { expressMiddleware } from '@as-integrations/express5';
 import express, { type ErrorRequestHandler, type RequestHandler } from 'express';
 import { CreditService } from '../domains/credit/index.js';
 import type { FeatureInfo } from '../domains/credit/credit.scoring.js';
+import { ForecastService, PriceStore } from '../domains/forecasting/index.js';
 import { SentimentService } from '../domains/sentiment/index.js';
 import { createContext, type GatewayContext, type GatewayServices } from '../graphql/context.js';
 import { createFormatError } from '../graphql/format-error.js';
@@ -48,7 +49,10 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     createRuntime: createRuntimeFactory({ sentimentOverride: config.models.sentimentOverride }),
     logger,
   });
+  const prices = new PriceStore(config.priceDbPath);
   const services: GatewayServices = {
+    prices,
+    forecast: new ForecastService(() => registry.model(registry.nameForTask('forecast') ?? 'forecast'), prices, config.limits.forecastMaxSeries),
     sentiment: new SentimentService(() => registry.model(registry.nameForTask('sentiment') ?? 'sentiment'), {
       maxTexts: config.limits.sentimentMaxTexts,
       maxTextLength: config.limits.sentimentMaxTextLength,
@@ -98,6 +102,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     lifecycle.draining = true;
     await apollo.stop(); // the drain plugin closes the listener and waits for in-flight requests
     await registry.dispose();
+    prices.close();
     logger.info('gateway stopped');
   })());
 

@@ -1,0 +1,43 @@
+// npm run import-prices -- SYMBOL path/to/file.csv [--skip-bad]
+// Validates every row; a file with bad rows imports nothing unless --skip-bad. Upserts in one transaction.
+import { readFileSync } from 'node:fs';
+import { PriceStore } from '../src/domains/forecasting/price-store.js';
+import { parsePriceCsv } from '../src/domains/forecasting/price-import.js';
+import { ConfigError, loadConfig } from '../src/platform/config.js';
+
+const args = process.argv.slice(2);
+const skipBad = args.includes('--skip-bad');
+const [symbolArg, file] = args.filter((a) => !a.startsWith('--'));
+const fail = (message: string, code = 1): never => {
+  process.stderr.write(`${message}\n`);
+  process.exit(code);
+};
+
+if (!symbolArg || !file) fail('usage: npm run import-prices -- SYMBOL path/to/file.csv [--skip-bad]', 2);
+const symbol = symbolArg!.trim().toUpperCase();
+if (!/^[A-Z0-9][A-Z0-9.\-=^_]{0,19}$/.test(symbol)) fail(`SYMBOL must be 1..20 letters, digits or . - = ^ _, got "${symbolArg}"`, 2);
+
+let config;
+try {
+  config = loadConfig();
+} catch (error) {
+  fail((error as ConfigError).message, 2);
+}
+
+let parsed;
+try {
+  parsed = parsePriceCsv(readFileSync(file!, 'utf8'));
+} catch (error) {
+  fail(`${file}: ${(error as Error).message}`);
+}
+const { rows, bad } = parsed!;
+for (const b of bad.slice(0, 50)) process.stderr.write(`${file}:${b.line}: ${b.reason}\n`);
+if (bad.length > 50) process.stderr.write(`... and ${bad.length - 50} more bad rows\n`);
+if (bad.length && !skipBad) fail(`${bad.length} bad row(s): nothing imported (use --skip-bad to import the ${rows.length} good rows)`);
+if (rows.length === 0) fail('no rows to import');
+
+const store = new PriceStore(config!.priceDbPath);
+store.upsert(symbol, rows);
+const summary = store.symbols().find((s) => s.symbol === symbol)!;
+store.close();
+console.log(`imported ${rows.length} rows for ${symbol}${bad.length ? ` (skipped ${bad.length} bad)` : ''}: ${summary.rows} rows from ${summary.firstDate} to ${summary.lastDate} in ${config!.priceDbPath}`);

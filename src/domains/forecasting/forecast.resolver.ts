@@ -1,0 +1,39 @@
+import { Arg, Ctx, Query, Resolver } from 'type-graphql';
+import { DateScalar, ITEM_COST, perItemComplexity } from '../../graphql/common.types.js';
+import type { GatewayContext } from '../../graphql/context.js';
+import { throwFirstError } from '../../graphql/settle.js';
+import { InvalidInputError } from '../../platform/errors.js';
+import { ForecastInput } from './forecast.inputs.js';
+import { MarketForecast, PricePoint, SymbolInfo } from './forecast.types.js';
+
+const MAX_PRICE_ROWS = 10_000;
+
+@Resolver()
+export class ForecastResolver {
+  @Query(() => MarketForecast, { description: 'Interval forecasts and volatility of one price series.', complexity: perItemComplexity('input', ITEM_COST.forecast) })
+  marketForecast(@Arg('input', () => ForecastInput) input: ForecastInput, @Ctx() ctx: GatewayContext): Promise<MarketForecast> {
+    return ctx.loaders.marketForecast.load(input) as Promise<MarketForecast>;
+  }
+
+  @Query(() => [MarketForecast], { description: 'Forecasts of up to 100 series, in the order sent, in one batched inference.', complexity: perItemComplexity('inputs', ITEM_COST.forecast) })
+  async marketForecasts(@Arg('inputs', () => [ForecastInput]) inputs: ForecastInput[], @Ctx() ctx: GatewayContext): Promise<MarketForecast[]> {
+    ctx.services.forecast.validateList(inputs);
+    return throwFirstError(await ctx.services.forecast.forecastMany(inputs)) as MarketForecast[];
+  }
+
+  @Query(() => [SymbolInfo], { description: 'Symbols in the price store with their date range and row count.' })
+  symbols(@Ctx() ctx: GatewayContext): SymbolInfo[] {
+    return ctx.services.prices.symbols();
+  }
+
+  @Query(() => [PricePoint], { description: `Stored prices of a symbol between two dates (inclusive), oldest first, at most ${MAX_PRICE_ROWS}.` })
+  prices(
+    @Arg('symbol', () => String) symbol: string,
+    @Arg('from', () => DateScalar, { nullable: true }) from: string | null,
+    @Arg('to', () => DateScalar, { nullable: true }) to: string | null,
+    @Ctx() ctx: GatewayContext,
+  ): PricePoint[] {
+    if (from && to && from > to) throw new InvalidInputError(`from must not be after to, got ${from} > ${to}`, 'from');
+    return ctx.services.prices.prices(symbol.trim().toUpperCase(), from ?? undefined, to ?? undefined, MAX_PRICE_ROWS);
+  }
+}

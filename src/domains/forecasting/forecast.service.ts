@@ -1,0 +1,216 @@
+import { probit } from 'simple-statistics';
+import { assertListSize, InvalidInputError, NotFoundError } from '../../platform/errors.js';
+import type { InferenceModel } from '../../runtime/model-registry.js';
+import type { TabularOutputs } from '../../runtime/onnx-runtime.js';
+import { isIsoDate, nextBusinessDays } from './forecast.calendar.js';
+import { ewmaSigma, EWMA_LAMBDA, forecastFeatures, logReturns } from './forecast.features.js';
+import { gridQuantile } from './forecast.quantiles.js';
+import { ewmaPath, fitGarch, garchPath, type VolatilityPath } from './garch.js';
+import type { PriceRow, PriceStore } from './price-store.js';
+
+export interface PricePoint {
+  readonly date: string;
+  readonly close: number;
+  readonly open?: number | null;
+  readonly high?: number | null;
+  readonly low?: number | null;
+  readonly volume?: number | null;
+}
+
+export interface ForecastRequest {
+  readonly series?: readonly PricePoint[] | null;
+  readonly symbol?: string | null;
+  readonly horizon?: number | null;
+  readonly levels?: readonly number[] | null;
+}
+
+export interface ForecastResult {
+  readonly symbol: string | null;
+  readonly lastDate: string;
+  readonly lastClose: number;
+  readonly method: string;
+  readonly points: ReadonlyArray<{
+    step: number; date: string; mean: number; median: number;
+    intervals: ReadonlyArray<{ level: number; lower: number; upper: number }>;
+  }>;
+  readonly volatility: { daily: number; annualized: number; model: string; perStep: number[] };
+  readonly diagnostics: { sampleSize: number; parameters: Record<string, number>; fallbackUsed: boolean; fallbackReason: string | null };
+  readonly model: { name: string; version: string };
+}
+
+export const FORECAST_LIMITS = {
+  minPoints: 60, maxPoints: 10_000, maxHorizon: 60, maxLevels: 10, defaultHorizon: 5, defaultLevels: [0.8, 0.95],
+  /** Below this many returns the network's long-window feature is not trustworthy: GARCH is used instead. */
+  networkMinReturns: 250,
+  /** GARCH is fitted on at most this many latest returns (bounds the optimiser's work per series). */
+  garchWindow: 2000,
+} as const;
+
+const SYMBOL = /^[A-Z0-9][A-Z0-9.\-=^_]{0,19}$/;
+const Z90 = 1.2815515655446004; // normal quantile at 90 %: turns a 10-90 % spread into a standard deviation
+
+interface Prepared {
+  readonly symbol: string | null;
+  readonly dates: readonly string[];
+  readonly closes: readonly number[];
+  readonly horizon: number;
+  readonly levels: readonly number[];
+}
+
+/** Price-series forecasting: validation, the quantile network through the batcher, GARCH/EWMA fallback. */
+export class ForecastService {
+  constructor(
+    private readonly model: () => InferenceModel<Float32Array, TabularOutputs>,
+    private readonly store: PriceStore,
+    readonly maxSeries: number,
+  ) {}
+
+  validateList(inputs: readonly unknown[]): void {
+    assertListSize('inputs', inputs.length, this.maxSeries);
+  }
+
+  /** One entry per request (its forecast or its own Error); all network inferences go out as one batch. */
+  async forecastMany(requests: readonly ForecastRequest[], field = 'inputs'): Promise<Array<ForecastResult | Error>> {
+    const prepared = requests.map((r, i) => {
+      try {
+        return this.prepare(r, requests.length === 1 && field === 'input' ? field : `${field}[${i}]`);
+      } catch (error) {
+        return error as Error;
+      }
+    });
+    const useNetwork = prepared.map((p) => !(p instanceof Error) && p.closes.length - 1 >= FORECAST_LIMITS.networkMinReturns);
+    const model = useNetwork.some(Boolean) ? this.model() : undefined;
+    const rows = prepared.flatMap((p, i) => (useNetwork[i] && !(p instanceof Error) ? [featuresOf(p)] : []));
+    const outputs = model && rows.length ? await model.inferMany(rows.map((r) => r.features)) : [];
+    let k = 0;
+    return prepared.map((p, i) => {
+      if (p instanceof Error) return p;
+      if (!useNetwork[i]) return statisticalForecast(p, `fewer than ${FORECAST_LIMITS.networkMinReturns} returns (${p.closes.length - 1})`, this.modelRef(model));
+      const out = outputs[k];
+      const row = rows[k++]!;
+      if (out instanceof Error) return out;
+      return networkForecast(p, row.sigma, out!.quantiles!, { name: model!.name, version: model!.version });
+    });
+  }
+
+  private modelRef(model: InferenceModel<unknown, unknown> | undefined) {
+    return model ? { name: model.name, version: model.version } : { name: 'garch-1-1', version: 'builtin' };
+  }
+
+  private prepare(r: ForecastRequest, at: string): Prepared {
+    const horizon = r.horizon ?? FORECAST_LIMITS.defaultHorizon;
+    if (!Number.isInteger(horizon) || horizon < 1 || horizon > FORECAST_LIMITS.maxHorizon) {
+      throw new InvalidInputError(`${at}.horizon must be 1..${FORECAST_LIMITS.maxHorizon}, got ${horizon}`, `${at}.horizon`);
+    }
+    const levels = r.levels ?? FORECAST_LIMITS.defaultLevels;
+    assertListSize(`${at}.levels`, levels.length, FORECAST_LIMITS.maxLevels);
+    levels.forEach((l, i) => {
+      if (!(l > 0 && l < 1)) throw new InvalidInputError(`${at}.levels[${i}] must be in (0, 1), got ${l}`, `${at}.levels[${i}]`);
+    });
+    if ((r.series == null) === (r.symbol == null)) {
+      throw new InvalidInputError(`${at} must give exactly one of series or symbol, got ${r.series == null ? 'neither' : 'both'}`, at);
+    }
+    if (r.symbol != null) {
+      const symbol = r.symbol.trim().toUpperCase();
+      if (!SYMBOL.test(symbol)) throw new InvalidInputError(`${at}.symbol must be 1..20 letters, digits or . - = ^ _, got "${r.symbol.slice(0, 40)}"`, `${at}.symbol`);
+      const rows = this.store.latest(symbol, FORECAST_LIMITS.maxPoints);
+      if (rows.length === 0) throw new NotFoundError(`${at}.symbol ${symbol} is not in the price store; import it with npm run import-prices`);
+      if (rows.length < FORECAST_LIMITS.minPoints) {
+        throw new InvalidInputError(`${at}.symbol ${symbol} has ${rows.length} prices in the store; a forecast needs at least ${FORECAST_LIMITS.minPoints}`, `${at}.symbol`);
+      }
+      return { symbol, dates: rows.map((p) => p.date), closes: rows.map((p) => p.close), horizon, levels };
+    }
+    const series = r.series!;
+    assertListSize(`${at}.series`, series.length, FORECAST_LIMITS.maxPoints, FORECAST_LIMITS.minPoints);
+    validateSeries(series, `${at}.series`);
+    return { symbol: null, dates: series.map((p) => p.date), closes: series.map((p) => p.close), horizon, levels };
+  }
+}
+
+/** Dates real and strictly increasing; prices finite and positive; high >= low; volume >= 0. */
+export function validateSeries(series: readonly PriceRow[], at: string): void {
+  series.forEach((p, i) => {
+    const f = `${at}[${i}]`;
+    if (!isIsoDate(p.date)) throw new InvalidInputError(`${f}.date must be a date as YYYY-MM-DD, got "${String(p.date).slice(0, 20)}"`, `${f}.date`);
+    if (i > 0 && p.date <= series[i - 1]!.date) {
+      throw new InvalidInputError(`${f}.date must be after ${series[i - 1]!.date} (dates strictly increasing), got ${p.date}`, `${f}.date`);
+    }
+    for (const key of ['close', 'open', 'high', 'low'] as const) {
+      const v = p[key];
+      if ((key === 'close' || v != null) && !(Number.isFinite(v) && (v as number) > 0)) {
+        throw new InvalidInputError(`${f}.${key} must be a positive finite price, got ${v}`, `${f}.${key}`);
+      }
+    }
+    if (p.high != null && p.low != null && p.high < p.low) throw new InvalidInputError(`${f}.high must be >= low (${p.low}), got ${p.high}`, `${f}.high`);
+    if (p.volume != null && !(Number.isFinite(p.volume) && p.volume >= 0)) {
+      throw new InvalidInputError(`${f}.volume must be >= 0, got ${p.volume}`, `${f}.volume`);
+    }
+  });
+}
+
+function featuresOf(p: Prepared) {
+  const r = logReturns(p.closes);
+  const sigma = ewmaSigma(r);
+  return { features: forecastFeatures(r, sigma), sigma: sigma[sigma.length - 1]! };
+}
+
+/** Cumulative-return quantile at step h and probability q, for a source of standardised quantiles. */
+type QuantileFn = (h: number, q: number) => number;
+
+function assemble(p: Prepared, method: string, quantile: QuantileFn, vol: { model: string; stepVariance: number[] },
+  diagnostics: ForecastResult['diagnostics'], model: ForecastResult['model']): ForecastResult {
+  const lastClose = p.closes[p.closes.length - 1]!;
+  const dates = nextBusinessDays(p.dates[p.dates.length - 1]!, p.horizon);
+  const points = dates.map((date, k) => {
+    const h = k + 1;
+    const median = quantile(h, 0.5);
+    const sd = (quantile(h, 0.9) - quantile(h, 0.1)) / (2 * Z90);
+    return {
+      step: h, date, median: lastClose * Math.exp(median), mean: lastClose * Math.exp(median + 0.5 * sd * sd),
+      intervals: p.levels.map((level) => ({
+        level, lower: lastClose * Math.exp(quantile(h, (1 - level) / 2)), upper: lastClose * Math.exp(quantile(h, (1 + level) / 2)),
+      })),
+    };
+  });
+  const perStep = vol.stepVariance.map((v) => Math.sqrt(Math.max(v, 0)));
+  return {
+    symbol: p.symbol, lastDate: p.dates[p.dates.length - 1]!, lastClose, method, points,
+    volatility: { daily: perStep[0]!, annualized: perStep[0]! * Math.sqrt(252), model: vol.model, perStep },
+    diagnostics, model,
+  };
+}
+
+/** GARCH(1,1) on the latest returns (EWMA when the fit fails): the volatility model that won the backtest's QLIKE. */
+function statisticalVolatility(p: Prepared) {
+  const r = logReturns(p.closes).slice(-FORECAST_LIMITS.garchWindow);
+  const garch = fitGarch(r);
+  const sigma = ewmaSigma(r);
+  const path: VolatilityPath = garch ? garchPath(r, garch, p.horizon) : ewmaPath(sigma[sigma.length - 1]!, p.horizon);
+  const parameters: Record<string, number> = garch ? { ...garch, persistence: garch.alpha + garch.beta } : { ewmaLambda: EWMA_LAMBDA, ewmaSigma: sigma[sigma.length - 1]! };
+  return { garch, path, name: garch ? 'garch(1,1)' : `ewma(${EWMA_LAMBDA})`, parameters };
+}
+
+function networkForecast(p: Prepared, sigma: number, grid: Float32Array, model: ForecastResult['model']): ForecastResult {
+  const quantile: QuantileFn = (h, q) => sigma * Math.sqrt(h) * gridQuantile(grid, h, q);
+  const vol = statisticalVolatility(p);
+  return assemble(p, 'quantile-network', quantile, { model: vol.name, stepVariance: vol.path.stepVariance }, {
+    sampleSize: p.closes.length,
+    parameters: { ewmaLambda: EWMA_LAMBDA, ewmaSigma: sigma, ...vol.parameters },
+    fallbackUsed: !vol.garch,
+    fallbackReason: vol.garch ? null : 'the GARCH(1,1) fit failed: volatility from EWMA',
+  }, model);
+}
+
+function statisticalForecast(p: Prepared, reason: string, model: ForecastResult['model']): ForecastResult {
+  const { garch, path, name, parameters } = statisticalVolatility(p);
+  const quantile: QuantileFn = (h, q) => {
+    const z = probit(q);
+    return path.cumulativeMean[h - 1]! + z * Math.sqrt(path.cumulativeVariance[h - 1]!);
+  };
+  return assemble(p, name, quantile, { model: name, stepVariance: path.stepVariance }, {
+    sampleSize: p.closes.length,
+    parameters,
+    fallbackUsed: true,
+    fallbackReason: garch ? reason : `${reason}; the GARCH(1,1) fit failed, EWMA used`,
+  }, model);
+}
