@@ -23,6 +23,7 @@ describe('gateway over HTTP with the embedded models', () => {
     assert.equal(ready.status, 200);
     assert.deepEqual(await ready.json(), { status: 'ready', models: [
       { name: 'credit-gbt', version: '1.0.0', state: 'ready', required: true },
+      { name: 'forecast-qnn', version: '1.0.0', state: 'ready', required: true },
       { name: MODEL, version: '1.0.0', state: 'ready', required: true },
     ] });
   });
@@ -91,7 +92,7 @@ describe('gateway over HTTP with the embedded models', () => {
 
   it('models lists the loaded models with their metrics; model(name) is null for an unknown name', async () => {
     const res = await gql(gw.url, ModelsDocument, {});
-    assert.deepEqual(res.body.data!.models.map((x) => x.name), ['credit-gbt', MODEL]);
+    assert.deepEqual(res.body.data!.models.map((x) => x.name), ['credit-gbt', 'forecast-qnn', MODEL]);
     const m = res.body.data!.models.find((x) => x.name === MODEL);
     assert.equal(m!.task, 'sentiment');
     assert.equal(m!.runtime, 'transformers');
