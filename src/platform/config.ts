@@ -1,3 +1,4 @@
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
@@ -25,6 +26,8 @@ const envSchema = z.object({
   MODELS: z.string().optional(),
   MODEL_BATCHING: z.string().default('{}'),
   ALLOW_REMOTE_MODELS: bool.default(false),
+  // One core stays with the event loop (HTTP, GraphQL, tokenisation); the rest run transformer inference.
+  INFERENCE_THREADS: int(1, 256).default(Math.max(1, os.availableParallelism() - 1)),
   SENTIMENT_MODEL: z.string().min(1).optional(),
   LANDING_PAGE: bool.default(true),
   BODY_LIMIT: z.string().regex(/^\d+(b|kb|mb)$/i, 'a size such as 512kb or 2mb').default('8mb'),
@@ -53,6 +56,8 @@ export interface GatewayConfig {
     readonly allowRemote: boolean;
     /** Replaces the sentiment model: a local folder or a hub id (needs ALLOW_REMOTE_MODELS). */
     readonly sentimentOverride: string | undefined;
+    /** onnxruntime intra-op threads of each transformer model. */
+    readonly inferenceThreads: number;
   };
   readonly http: { readonly landingPage: boolean; readonly bodyLimit: string; readonly shutdownTimeoutMs: number };
   readonly limits: {
@@ -113,6 +118,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       batching: batching.data,
       allowRemote: e.ALLOW_REMOTE_MODELS,
       sentimentOverride: e.SENTIMENT_MODEL,
+      inferenceThreads: e.INFERENCE_THREADS,
     },
     http: { landingPage: e.LANDING_PAGE, bodyLimit: e.BODY_LIMIT, shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS },
     limits: {

@@ -1,33 +1,47 @@
 import path from 'node:path';
 import type { ModelManifest } from './model-manifest.js';
 import type { RuntimeFactory } from './model-registry.js';
-import { TabularOnnxRuntime } from './onnx-runtime.js';
-import { TextClassificationRuntime } from './transformers-runtime.js';
+import { createRuntimeFromSpec, type AnyRuntime, type RuntimeSpec } from './runtime-spec.js';
+import { WorkerRuntime } from './worker-runtime.js';
 
 export interface RuntimeFactoryOptions {
   /** Replaces the source of the sentiment model: a local folder or a hub id. */
   readonly sentimentOverride?: string;
+  readonly allowRemoteModels: boolean;
+  readonly localModelPath: string;
+  /** onnxruntime intra-op threads of each transformer model (it runs in its own worker thread). */
+  readonly inferenceThreads: number;
 }
 
 /** Builds the runtime adapter a manifest asks for. */
-export function createRuntimeFactory(options: RuntimeFactoryOptions = {}): RuntimeFactory {
+export function createRuntimeFactory(options: RuntimeFactoryOptions): RuntimeFactory {
   return (manifest: ModelManifest) => {
-    switch (manifest.runtime) {
-      case 'transformers': {
-        const override = manifest.task === 'sentiment' ? options.sentimentOverride : undefined;
-        const source = override ? (override.startsWith('.') ? path.resolve(override) : override) : manifest.dir;
-        return new TextClassificationRuntime({ source, dtype: manifest.dtype ?? 'q8' }) as never;
-      }
-      case 'onnx': {
-        const input = manifest.inputs[0] as { name?: string; shape?: number[] } | undefined;
-        const width = input?.shape?.[1];
-        if (!input?.name || !width) throw new Error(`${manifest.name}: manifest inputs[0] must give name and shape [-1, width]`);
-        return new TabularOnnxRuntime({ file: path.join(manifest.dir, manifest.artifact), inputName: input.name, width }) as never;
-      }
-      default: {
-        const unreachable: never = manifest.runtime;
-        throw new Error(`unknown runtime ${String(unreachable)}`);
-      }
-    }
+    const spec = specFor(manifest, options);
+    // Transformer inference takes milliseconds to seconds per batch: off the event loop. The tabular
+    // models answer a whole batch in well under a millisecond per row: a thread hop would cost more.
+    return spec.kind === 'text-classification' ? (new WorkerRuntime(spec) as AnyRuntime) : createRuntimeFromSpec(spec);
   };
+}
+
+function specFor(manifest: ModelManifest, options: RuntimeFactoryOptions): RuntimeSpec {
+  switch (manifest.runtime) {
+    case 'transformers': {
+      const override = manifest.task === 'sentiment' ? options.sentimentOverride : undefined;
+      const source = override ? (override.startsWith('.') ? path.resolve(override) : override) : manifest.dir;
+      return {
+        kind: 'text-classification', source, dtype: manifest.dtype ?? 'q8', intraOpThreads: options.inferenceThreads,
+        allowRemoteModels: options.allowRemoteModels, localModelPath: options.localModelPath,
+      };
+    }
+    case 'onnx': {
+      const input = manifest.inputs[0] as { name?: string; shape?: number[] } | undefined;
+      const width = input?.shape?.[1];
+      if (!input?.name || !width) throw new Error(`${manifest.name}: manifest inputs[0] must give name and shape [-1, width]`);
+      return { kind: 'tabular-onnx', file: path.join(manifest.dir, manifest.artifact), inputName: input.name, width };
+    }
+    default: {
+      const unreachable: never = manifest.runtime;
+      throw new Error(`unknown runtime ${String(unreachable)}`);
+    }
+  }
 }

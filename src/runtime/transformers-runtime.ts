@@ -35,6 +35,8 @@ export interface TextClassificationOptions {
   readonly source: string;
   /** `q8` loads onnx/model_quantized.onnx, `fp32` onnx/model.onnx. */
   readonly dtype: 'q8' | 'fp32' | 'fp16' | 'int8' | 'uint8' | 'q4';
+  /** onnxruntime intra-op threads for this model's inferences. */
+  readonly intraOpThreads: number;
 }
 
 /**
@@ -54,7 +56,9 @@ export class TextClassificationRuntime implements ModelRuntime<string, TextClass
   async load(): Promise<void> {
     const id = this.options.source;
     this.tokenizer = await AutoTokenizer.from_pretrained(id);
-    this.model = await AutoModelForSequenceClassification.from_pretrained(id, { dtype: this.options.dtype, device: 'cpu' });
+    this.model = await AutoModelForSequenceClassification.from_pretrained(id, {
+      dtype: this.options.dtype, device: 'cpu', session_options: { intraOpNumThreads: this.options.intraOpThreads },
+    });
     const config = this.model.config as unknown as { id2label?: Record<string, string>; max_position_embeddings?: number };
     const id2label = config.id2label ?? {};
     this.labels = Object.keys(id2label).sort((a, b) => Number(a) - Number(b)).map((k) => id2label[k]!);

@@ -23,7 +23,6 @@ import type { Logger } from '../platform/logger.js';
 import { readManifests } from '../runtime/model-manifest.js';
 import { ModelRegistry } from '../runtime/model-registry.js';
 import { createRuntimeFactory } from '../runtime/runtime-factory.js';
-import { configureTransformers } from '../runtime/transformers-runtime.js';
 import { healthRoutes } from './health-routes.js';
 import { requestLoggingPlugin } from './request-logging-plugin.js';
 
@@ -43,10 +42,12 @@ const REQUEST_ID = /^[\w.:-]{1,128}$/;
  * loads and warms up every model. Rejects, with the server closed again, if a required model fails.
  */
 export async function startGateway(config: GatewayConfig, logger: Logger): Promise<Gateway> {
-  configureTransformers({ allowRemoteModels: config.models.allowRemote, localModelPath: config.models.dir });
   const registry = new ModelRegistry(readManifests(config.models.dir, config.models.only), {
     batching: config.models.batching,
-    createRuntime: createRuntimeFactory({ sentimentOverride: config.models.sentimentOverride }),
+    createRuntime: createRuntimeFactory({
+      sentimentOverride: config.models.sentimentOverride, allowRemoteModels: config.models.allowRemote, localModelPath: config.models.dir,
+      inferenceThreads: config.models.inferenceThreads,
+    }),
     logger,
   });
   const prices = new PriceStore(config.priceDbPath);

@@ -1,0 +1,72 @@
+import { Worker } from 'node:worker_threads';
+import type { ModelRuntime } from './model-runtime.js';
+import type { RuntimeSpec } from './runtime-spec.js';
+
+export type WorkerRequest =
+  | { id: number; op: 'load' }
+  | { id: number; op: 'run'; inputs: readonly unknown[] }
+  | { id: number; op: 'dispose' };
+
+export type WorkerResponse = { id: number; ok: true; result: unknown } | { id: number; ok: false; error: string };
+
+/**
+ * Runs a model in a worker thread. onnxruntime-node executes an inference synchronously on the thread
+ * that calls it; on the main thread that would stall every HTTP request (health checks included) for
+ * the length of each batch, and the next batch could not gather while one runs. In a worker, the event
+ * loop keeps parsing requests and the batcher fills the next batch during the current inference.
+ * (Measured on 2 cores, 32 clients: 418 texts/s in-process, 483 in a worker with one intra-op thread.)
+ */
+export class WorkerRuntime implements ModelRuntime<unknown, unknown> {
+  private worker: Worker | undefined;
+  private nextId = 0;
+  private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  private warmup: unknown;
+  labels: readonly string[] = [];
+
+  constructor(private readonly spec: RuntimeSpec) {}
+
+  async load(): Promise<void> {
+    this.worker = new Worker(new URL('./runtime-worker.js', import.meta.url), { workerData: this.spec });
+    this.worker.on('message', (m: WorkerResponse) => {
+      const waiter = this.pending.get(m.id);
+      this.pending.delete(m.id);
+      if (m.ok) waiter?.resolve(m.result);
+      else waiter?.reject(new Error(m.error));
+    });
+    this.worker.on('error', (error: Error) => this.failAll(error));
+    this.worker.on('exit', (code) => this.failAll(new Error(`model worker exited with code ${code}`)));
+    const { labels, warmupInput } = await this.call({ op: 'load' }) as { labels: string[]; warmupInput: unknown };
+    this.labels = labels;
+    this.warmup = warmupInput;
+  }
+
+  warmupInput(): unknown {
+    return this.warmup;
+  }
+
+  async run(inputs: readonly unknown[]): Promise<unknown[]> {
+    const results = await this.call({ op: 'run', inputs }) as unknown[];
+    return results.map((r) => (r && typeof r === 'object' && 'itemError' in r ? new Error(String((r as { itemError: string }).itemError)) : r));
+  }
+
+  async dispose(): Promise<void> {
+    if (!this.worker) return;
+    await this.call({ op: 'dispose' }).catch(() => undefined);
+    await this.worker.terminate();
+    this.worker = undefined;
+  }
+
+  private call(request: { op: 'load' } | { op: 'run'; inputs: readonly unknown[] } | { op: 'dispose' }): Promise<unknown> {
+    if (!this.worker) return Promise.reject(new Error('model worker is not running'));
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.worker!.postMessage({ id, ...request } as WorkerRequest);
+    });
+  }
+
+  private failAll(error: Error): void {
+    for (const waiter of this.pending.values()) waiter.reject(error);
+    this.pending.clear();
+  }
+}
