@@ -30,6 +30,7 @@ const envSchema = z.object({
   INFERENCE_THREADS: int(1, 256).default(Math.max(1, os.availableParallelism() - 1)),
   SENTIMENT_MODEL: z.string().min(1).optional(),
   LANDING_PAGE: bool.default(true),
+  METRICS_TOKEN: z.string().min(16, 'at least 16 characters').optional(),
   BODY_LIMIT: z.string().regex(/^\d+(b|kb|mb)$/i, 'a size such as 512kb or 2mb').default('8mb'),
   MAX_QUERY_DEPTH: int(2, 100).default(10),
   MAX_QUERY_COMPLEXITY: int(10, 10_000_000).default(20_000),
@@ -59,7 +60,13 @@ export interface GatewayConfig {
     /** onnxruntime intra-op threads of each transformer model. */
     readonly inferenceThreads: number;
   };
-  readonly http: { readonly landingPage: boolean; readonly bodyLimit: string; readonly shutdownTimeoutMs: number };
+  readonly http: {
+    readonly landingPage: boolean;
+    readonly bodyLimit: string;
+    readonly shutdownTimeoutMs: number;
+    /** When set, GET /metrics needs `Authorization: Bearer <token>`. */
+    readonly metricsToken: string | undefined;
+  };
   readonly limits: {
     readonly maxQueryDepth: number;
     readonly maxQueryComplexity: number;
@@ -120,7 +127,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       sentimentOverride: e.SENTIMENT_MODEL,
       inferenceThreads: e.INFERENCE_THREADS,
     },
-    http: { landingPage: e.LANDING_PAGE, bodyLimit: e.BODY_LIMIT, shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS },
+    http: { landingPage: e.LANDING_PAGE, bodyLimit: e.BODY_LIMIT, shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS, metricsToken: e.METRICS_TOKEN },
     limits: {
       maxQueryDepth: e.MAX_QUERY_DEPTH,
       maxQueryComplexity: e.MAX_QUERY_COMPLEXITY,

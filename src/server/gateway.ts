@@ -23,7 +23,8 @@ import type { Logger } from '../platform/logger.js';
 import { readManifests } from '../runtime/model-manifest.js';
 import { ModelRegistry } from '../runtime/model-registry.js';
 import { createRuntimeFactory } from '../runtime/runtime-factory.js';
-import { healthRoutes } from './health-routes.js';
+import { healthRoutes, metricsRoute } from './health-routes.js';
+import { GatewayMetrics } from '../platform/metrics.js';
 import { requestLoggingPlugin } from './request-logging-plugin.js';
 
 export interface Gateway {
@@ -42,7 +43,9 @@ const REQUEST_ID = /^[\w.:-]{1,128}$/;
  * loads and warms up every model. Rejects, with the server closed again, if a required model fails.
  */
 export async function startGateway(config: GatewayConfig, logger: Logger): Promise<Gateway> {
+  const metrics = new GatewayMetrics();
   const registry = new ModelRegistry(readManifests(config.models.dir, config.models.only), {
+    onBatch: (model, report) => metrics.observeBatch(model, report),
     batching: config.models.batching,
     createRuntime: createRuntimeFactory({
       sentimentOverride: config.models.sentimentOverride, allowRemoteModels: config.models.allowRemote, localModelPath: config.models.dir,
@@ -82,12 +85,13 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       ApolloServerPluginDrainHttpServer({ httpServer, stopGracePeriodMillis: config.http.shutdownTimeoutMs }),
       config.http.landingPage ? ApolloServerPluginLandingPageLocalDefault({ embed: true, includeCookies: false }) : ApolloServerPluginLandingPageDisabled(),
       queryLimitsPlugin(schema, { maxDepth: config.limits.maxQueryDepth, maxComplexity: config.limits.maxQueryComplexity }),
-      requestLoggingPlugin(logger),
+      requestLoggingPlugin(logger, metrics),
     ],
   });
   await apollo.start();
 
   app.use(healthRoutes(registry, lifecycle));
+  app.use(metricsRoute(metrics, config.http.metricsToken));
   app.use('/graphql', assignRequestId, express.json({ limit: config.http.bodyLimit }), expressMiddleware(apollo, {
     context: async ({ res }) => createContext(String(res.getHeader('x-request-id')), registry, services),
   }));

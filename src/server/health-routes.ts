@@ -1,4 +1,6 @@
+import { timingSafeEqual } from 'node:crypto';
 import { Router } from 'express';
+import type { GatewayMetrics } from '../platform/metrics.js';
 import type { ModelRegistry } from '../runtime/model-registry.js';
 
 /**
@@ -18,4 +20,24 @@ export function healthRoutes(registry: ModelRegistry, lifecycle: { readonly drai
     });
   });
   return router;
+}
+
+/** GET /metrics in Prometheus text format; with a token configured, only for `Authorization: Bearer <token>`. */
+export function metricsRoute(metrics: GatewayMetrics, token: string | undefined): Router {
+  const router = Router();
+  router.get('/metrics', async (req, res) => {
+    if (token && !sameSecret(req.header('authorization') ?? '', `Bearer ${token}`)) {
+      res.status(401).setHeader('www-authenticate', 'Bearer').json({ errors: [{ message: 'metrics need Authorization: Bearer <METRICS_TOKEN>', extensions: { code: 'UNAUTHENTICATED' } }] });
+      return;
+    }
+    res.setHeader('content-type', metrics.registry.contentType);
+    res.send(await metrics.registry.metrics());
+  });
+  return router;
+}
+
+function sameSecret(given: string, expected: string): boolean {
+  const a = Buffer.from(given);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
 }

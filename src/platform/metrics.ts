@@ -1,0 +1,53 @@
+import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+
+export interface BatchObservation {
+  readonly size: number;
+  readonly queueSeconds: number;
+  readonly computeSeconds: number;
+  readonly failedItems: number;
+}
+
+/** Prometheus metrics of the gateway, named in the spirit of Triton/TorchServe; one set per process. */
+export class GatewayMetrics {
+  readonly registry = new Registry();
+  private readonly inferenceItems = new Counter({ name: 'gateway_inference_items_total', help: 'Items inferred, by model', labelNames: ['model'], registers: [this.registry] });
+  private readonly inferenceBatches = new Counter({ name: 'gateway_inference_batches_total', help: 'Runtime calls (batches), by model', labelNames: ['model'], registers: [this.registry] });
+  private readonly inferenceErrors = new Counter({ name: 'gateway_inference_errors_total', help: 'Items that failed in the runtime, by model', labelNames: ['model'], registers: [this.registry] });
+  private readonly queueSeconds = new Histogram({
+    name: 'gateway_inference_queue_seconds', help: 'Time the oldest item of a batch waited in the model queue', labelNames: ['model'],
+    buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5], registers: [this.registry],
+  });
+  private readonly computeSeconds = new Histogram({
+    name: 'gateway_inference_compute_seconds', help: 'Runtime time of one batch', labelNames: ['model'],
+    buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5], registers: [this.registry],
+  });
+  private readonly batchSize = new Histogram({
+    name: 'gateway_inference_batch_size', help: 'Items per runtime call', labelNames: ['model'],
+    buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096], registers: [this.registry],
+  });
+  private readonly operations = new Counter({ name: 'gateway_graphql_operations_total', help: 'GraphQL operations, by name and outcome (ok or the first error code)', labelNames: ['operation', 'outcome'], registers: [this.registry] });
+  private readonly operationSeconds = new Histogram({
+    name: 'gateway_graphql_operation_seconds', help: 'GraphQL operation latency, by name', labelNames: ['operation'],
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers: [this.registry],
+  });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry, prefix: 'gateway_' }); // gateway_process_*, gateway_nodejs_*
+  }
+
+  observeBatch(model: string, b: BatchObservation): void {
+    this.inferenceBatches.inc({ model });
+    this.inferenceItems.inc({ model }, b.size);
+    if (b.failedItems) this.inferenceErrors.inc({ model }, b.failedItems);
+    this.queueSeconds.observe({ model }, b.queueSeconds);
+    this.computeSeconds.observe({ model }, b.computeSeconds);
+    this.batchSize.observe({ model }, b.size);
+  }
+
+  /** Operation names are caller-chosen: only well-formed short names become labels, others count as "other". */
+  observeOperation(name: string | null | undefined, outcome: string, seconds: number): void {
+    const operation = name && /^[A-Za-z_][A-Za-z0-9_]{0,63}$/.test(name) ? name : name ? 'other' : 'anonymous';
+    this.operations.inc({ operation, outcome });
+    this.operationSeconds.observe({ operation }, seconds);
+  }
+}
