@@ -65,10 +65,11 @@ describe('start-up and shutdown of the real process', () => {
     const { code, stdout } = await runMain({ LOG_LEVEL: 'info' }, (line, kill) => {
       const log = JSON.parse(line) as { msg: string; url?: string };
       if (log.msg === 'gateway ready' && log.url) {
-        const texts = Array.from({ length: 256 }, (_, i) => `Quarterly results of company ${i} beat expectations on strong demand`);
+        // Long texts (truncated to the model's 128 tokens) keep the request busy well past the signal.
+        const texts = Array.from({ length: 256 }, (_, i) => `Quarterly results of company ${i} beat expectations on strong demand. `.repeat(25));
         inflight = fetch(log.url, { method: 'POST', headers: { 'content-type': 'application/json' },
           body: JSON.stringify({ query: 'query($t:[String!]!){ sentiment(texts:$t) { label } }', variables: { t: texts } }) });
-        setTimeout(() => kill('SIGTERM'), 30);
+        setTimeout(() => kill('SIGTERM'), 300);
       }
     });
     assert.equal(code, 0);
@@ -76,6 +77,7 @@ describe('start-up and shutdown of the real process', () => {
     assert.match(stdout, /gateway stopped/);
     const res = await inflight!;
     assert.equal(res.status, 200);
+    assert.match(stdout, /"signal":"SIGTERM".*\n.*"status":200/, 'the request finished after the signal');
     const body = await res.json() as { data: { sentiment: unknown[] } };
     assert.equal(body.data.sentiment.length, 256);
   });
