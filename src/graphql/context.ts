@@ -3,6 +3,7 @@ import type { CreditService } from '../domains/credit/credit.service.js';
 import { createForecastLoaders, type ForecastLoaders } from '../domains/forecasting/forecast.loaders.js';
 import type { ForecastService } from '../domains/forecasting/forecast.service.js';
 import type { PriceStore } from '../domains/forecasting/price-store.js';
+import type { Caller } from '../platform/api-keys.js';
 import type { ModelRegistry } from '../runtime/model-registry.js';
 import { createSentimentLoaders, type SentimentLoaders } from '../domains/sentiment/sentiment.loaders.js';
 import type { SentimentService } from '../domains/sentiment/sentiment.service.js';
@@ -18,11 +19,17 @@ export interface GatewayServices {
 /** Per-request context: fresh DataLoaders (so batching and caching never cross requests). */
 export interface GatewayContext {
   readonly requestId: string;
+  /** The API key's owner; undefined in open mode or without a valid key. */
+  readonly caller: Caller | undefined;
+  /** Whom rate limits count against: the key's name, else the client address. */
+  readonly rateKey: string;
   readonly registry: ModelRegistry;
   readonly services: GatewayServices;
   readonly loaders: SentimentLoaders & CreditLoaders & ForecastLoaders;
 }
 
-export function createContext(requestId: string, registry: ModelRegistry, services: GatewayServices): GatewayContext {
-  return { requestId, registry, services, loaders: { ...createSentimentLoaders(services), ...createCreditLoaders(services), ...createForecastLoaders(services) } };
+export function createContext(
+  request: { requestId: string; caller: Caller | undefined; rateKey: string }, registry: ModelRegistry, services: GatewayServices,
+): GatewayContext {
+  return { ...request, registry, services, loaders: { ...createSentimentLoaders(services), ...createCreditLoaders(services), ...createForecastLoaders(services) } };
 }

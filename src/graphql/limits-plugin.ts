@@ -3,6 +3,8 @@ import { GraphQLError, separateOperations, validate, type GraphQLSchema } from '
 import depthLimit from 'graphql-depth-limit';
 import { fieldExtensionsEstimator, getComplexity, simpleEstimator } from 'graphql-query-complexity';
 import { GatewayErrorCode } from '../platform/errors.js';
+import type { TokenBucketLimiter } from '../platform/rate-limiter.js';
+import type { GatewayContext } from './context.js';
 
 export interface QueryLimits {
   readonly maxDepth: number;
@@ -12,13 +14,14 @@ export interface QueryLimits {
 /**
  * Rejects an operation before it executes when it nests deeper than `maxDepth` or costs more than
  * `maxComplexity` (fields count 1; fields that send items to a model count per item, so aliases and
- * long lists cannot multiply inference work past the limit).
+ * long lists cannot multiply inference work past the limit), then charges the complexity to the
+ * caller's rate-limit bucket (RATE_LIMITED with a retry hint when it is empty).
  */
-export function queryLimitsPlugin(schema: GraphQLSchema, limits: QueryLimits): ApolloServerPlugin {
+export function queryLimitsPlugin(schema: GraphQLSchema, limits: QueryLimits, limiter?: TokenBucketLimiter): ApolloServerPlugin<GatewayContext> {
   return {
     async requestDidStart() {
       return {
-        async didResolveOperation({ document, request, operationName }) {
+        async didResolveOperation({ document, request, operationName, contextValue }) {
           const operations = separateOperations(document);
           const operation = operationName ? { [operationName]: operations[operationName]! } : operations;
           for (const doc of Object.values(operation)) {
@@ -46,6 +49,13 @@ export function queryLimitsPlugin(schema: GraphQLSchema, limits: QueryLimits): A
           if (complexity > limits.maxComplexity) {
             throw new GraphQLError(`query complexity must be at most ${limits.maxComplexity}, got ${complexity}`, {
               extensions: { code: GatewayErrorCode.QUERY_TOO_COMPLEX, complexity, max: limits.maxComplexity, http: { status: 400 } },
+            });
+          }
+          const decision = limiter?.take(contextValue.rateKey, complexity);
+          if (decision && !decision.allowed) {
+            throw new GraphQLError(`rate limit: this query costs ${complexity} units and ${contextValue.rateKey}'s budget refills at ${limiter!.perSecond} units/s; retry in ${decision.retryAfterSeconds} s`, {
+              extensions: { code: GatewayErrorCode.RATE_LIMITED, retryAfterSeconds: decision.retryAfterSeconds,
+                http: { status: 429, headers: new Map([['retry-after', String(decision.retryAfterSeconds)]]) } },
             });
           }
         },

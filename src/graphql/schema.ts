@@ -1,15 +1,18 @@
 import 'reflect-metadata';
 import { lexicographicSortSchema, printSchema, type GraphQLSchema } from 'graphql';
-import { buildSchema } from 'type-graphql';
+import { buildSchema, type AuthChecker } from 'type-graphql';
 import { CreditResolver } from '../domains/credit/index.js';
 import { ForecastResolver } from '../domains/forecasting/index.js';
 import { ModelsResolver } from '../domains/models/index.js';
 import { NewsArticleSentimentResolver, NewsSentimentReportResolver, SentimentResolver } from '../domains/sentiment/index.js';
 import { validateInput } from './validate-input.js';
+import type { GatewayContext } from './context.js';
+import type { Scope } from '../platform/api-keys.js';
 
-/** The whole schema, code-first. */
-export function buildGatewaySchema(): Promise<GraphQLSchema> {
+/** The whole schema, code-first. Without an auth checker every field is open (fine for printing the SDL). */
+export function buildGatewaySchema(authChecker: AuthChecker<GatewayContext, Scope> = () => true): Promise<GraphQLSchema> {
   return buildSchema({
+    authChecker,
     resolvers: [ModelsResolver, CreditResolver, ForecastResolver, SentimentResolver, NewsSentimentReportResolver, NewsArticleSentimentResolver],
     validateFn: validateInput,
     emitSchemaFile: false,

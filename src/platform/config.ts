@@ -2,6 +2,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+import { SCOPES, type ApiKeyConfig } from './api-keys.js';
 
 /** The repository root (two levels above src/platform or dist/src/platform). */
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..',
@@ -31,6 +32,9 @@ const envSchema = z.object({
   SENTIMENT_MODEL: z.string().min(1).optional(),
   LANDING_PAGE: bool.default(true),
   METRICS_TOKEN: z.string().min(16, 'at least 16 characters').optional(),
+  API_KEYS: z.string().default('[]'),
+  RATE_LIMIT_PER_SECOND: z.coerce.number().min(0).default(5000),
+  RATE_LIMIT_BURST: int(1, 100_000_000).default(20_000),
   BODY_LIMIT: z.string().regex(/^\d+(b|kb|mb)$/i, 'a size such as 512kb or 2mb').default('8mb'),
   MAX_QUERY_DEPTH: int(2, 100).default(10),
   MAX_QUERY_COMPLEXITY: int(10, 10_000_000).default(20_000),
@@ -75,6 +79,13 @@ export interface GatewayConfig {
     readonly creditMaxAccounts: number;
     readonly forecastMaxSeries: number;
   };
+  readonly access: {
+    /** Hashed API keys with their scopes; none: the gateway runs open. */
+    readonly apiKeys: readonly ApiKeyConfig[];
+    /** Query-complexity units per second per caller (0: no rate limit). */
+    readonly ratePerSecond: number;
+    readonly rateBurst: number;
+  };
   /** SQLite file of the price store (created on first start). */
   readonly priceDbPath: string;
   readonly credit: {
@@ -108,6 +119,10 @@ export function loadConfig(source: Record<string, string | undefined> = process.
   if (!batching.success) {
     throw new ConfigError(`invalid configuration: MODEL_BATCHING: ${batching.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
   }
+  const apiKeys = parseApiKeys(e.API_KEYS);
+  if (e.RATE_LIMIT_PER_SECOND > 0 && e.RATE_LIMIT_BURST < e.MAX_QUERY_COMPLEXITY) {
+    throw new ConfigError(`invalid configuration: RATE_LIMIT_BURST (${e.RATE_LIMIT_BURST}) must be at least MAX_QUERY_COMPLEXITY (${e.MAX_QUERY_COMPLEXITY}), or the largest allowed query could never run`);
+  }
   if (e.CREDIT_APPROVE_MAX_PD >= e.CREDIT_DECLINE_MIN_PD) {
     throw new ConfigError(`invalid configuration: CREDIT_APPROVE_MAX_PD (${e.CREDIT_APPROVE_MAX_PD}) must be below CREDIT_DECLINE_MIN_PD (${e.CREDIT_DECLINE_MIN_PD})`);
   }
@@ -136,9 +151,30 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       creditMaxAccounts: e.CREDIT_MAX_ACCOUNTS,
       forecastMaxSeries: e.FORECAST_MAX_SERIES,
     },
+    access: { apiKeys, ratePerSecond: e.RATE_LIMIT_PER_SECOND, rateBurst: e.RATE_LIMIT_BURST },
     priceDbPath: e.PRICE_DB_PATH === ':memory:' ? e.PRICE_DB_PATH : path.resolve(e.PRICE_DB_PATH),
     credit: { approveBelow: e.CREDIT_APPROVE_MAX_PD, declineFrom: e.CREDIT_DECLINE_MIN_PD },
   });
+}
+
+const apiKeysSchema = z.array(z.object({
+  name: z.string().regex(/^[\w.-]{1,64}$/, '1..64 letters, digits, _ . -'),
+  sha256: z.string().regex(/^[0-9a-fA-F]{64}$/, 'the hex SHA-256 of the key'),
+  scopes: z.array(z.enum(SCOPES)).min(1),
+}).strict());
+
+function parseApiKeys(json: string): ApiKeyConfig[] {
+  let value: unknown;
+  try {
+    value = JSON.parse(json);
+  } catch {
+    throw new ConfigError('invalid configuration: API_KEYS must be JSON such as [{"name":"frontend","sha256":"<hex>","scopes":["sentiment:read"]}]');
+  }
+  const parsed = apiKeysSchema.safeParse(value);
+  if (!parsed.success) throw new ConfigError(`invalid configuration: API_KEYS: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  const names = parsed.data.map((k) => k.name);
+  if (new Set(names).size !== names.length) throw new ConfigError('invalid configuration: API_KEYS: key names must be unique');
+  return parsed.data;
 }
 
 function deepFreeze<T>(value: T): T {

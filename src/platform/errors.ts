@@ -7,6 +7,9 @@ export enum GatewayErrorCode {
   QUERY_TOO_COMPLEX = 'QUERY_TOO_COMPLEX',
   QUERY_TOO_DEEP = 'QUERY_TOO_DEEP',
   PAYLOAD_TOO_LARGE = 'PAYLOAD_TOO_LARGE',
+  UNAUTHENTICATED = 'UNAUTHENTICATED',
+  FORBIDDEN = 'FORBIDDEN',
+  RATE_LIMITED = 'RATE_LIMITED',
   INTERNAL_SERVER_ERROR = 'INTERNAL_SERVER_ERROR',
 }
 
@@ -54,5 +57,19 @@ export class OverloadedError extends GatewayError {
 export function assertListSize(field: string, length: number, max: number, min = 1): void {
   if (length < min || length > max) {
     throw new InvalidInputError(`${field} must hold ${min}..${max} items, got ${length}`, field);
+  }
+}
+
+/** No valid API key, while keys are configured. */
+export class UnauthenticatedError extends GatewayError {
+  constructor(message: string) {
+    super(message, GatewayErrorCode.UNAUTHENTICATED);
+  }
+}
+
+/** A valid key without the scope the field needs. */
+export class ForbiddenError extends GatewayError {
+  constructor(message: string) {
+    super(message, GatewayErrorCode.FORBIDDEN);
   }
 }

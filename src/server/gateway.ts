@@ -14,7 +14,10 @@ import type { FeatureInfo } from '../domains/credit/credit.scoring.js';
 import { ForecastService, PriceStore } from '../domains/forecasting/index.js';
 import { SentimentService } from '../domains/sentiment/index.js';
 import { createContext, type GatewayContext, type GatewayServices } from '../graphql/context.js';
+import { createAuthChecker } from '../graphql/auth-checker.js';
 import { createFormatError } from '../graphql/format-error.js';
+import { ApiKeyRing } from '../platform/api-keys.js';
+import { TokenBucketLimiter } from '../platform/rate-limiter.js';
 import { queryLimitsPlugin } from '../graphql/limits-plugin.js';
 import { buildGatewaySchema } from '../graphql/schema.js';
 import type { GatewayConfig } from '../platform/config.js';
@@ -68,7 +71,10 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     }),
   };
 
-  const schema = await buildGatewaySchema();
+  const keys = new ApiKeyRing(config.access.apiKeys);
+  if (keys.open) logger.warn('no API keys configured (API_KEYS): the gateway is open to every caller');
+  const limiter = config.access.ratePerSecond > 0 ? new TokenBucketLimiter(config.access.ratePerSecond, config.access.rateBurst) : undefined;
+  const schema = await buildGatewaySchema(createAuthChecker(keys));
   const app = express();
   app.disable('x-powered-by');
   const httpServer = http.createServer(app);
@@ -84,7 +90,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer, stopGracePeriodMillis: config.http.shutdownTimeoutMs }),
       config.http.landingPage ? ApolloServerPluginLandingPageLocalDefault({ embed: true, includeCookies: false }) : ApolloServerPluginLandingPageDisabled(),
-      queryLimitsPlugin(schema, { maxDepth: config.limits.maxQueryDepth, maxComplexity: config.limits.maxQueryComplexity }),
+      queryLimitsPlugin(schema, { maxDepth: config.limits.maxQueryDepth, maxComplexity: config.limits.maxQueryComplexity }, limiter),
       requestLoggingPlugin(logger, metrics),
     ],
   });
@@ -93,7 +99,10 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
   app.use(healthRoutes(registry, lifecycle));
   app.use(metricsRoute(metrics, config.http.metricsToken));
   app.use('/graphql', assignRequestId, express.json({ limit: config.http.bodyLimit }), expressMiddleware(apollo, {
-    context: async ({ res }) => createContext(String(res.getHeader('x-request-id')), registry, services),
+    context: async ({ req, res }) => {
+      const caller = keys.authenticate(req.header('authorization'), req.header('x-api-key'));
+      return createContext({ requestId: String(res.getHeader('x-request-id')), caller, rateKey: caller ? `key:${caller.name}` : `ip:${req.ip}` }, registry, services);
+    },
   }));
   app.use(jsonErrors(logger));
 

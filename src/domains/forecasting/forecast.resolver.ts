@@ -1,4 +1,4 @@
-import { Arg, Ctx, Query, Resolver } from 'type-graphql';
+import { Arg, Authorized, Ctx, Query, Resolver } from 'type-graphql';
 import { DateScalar, ITEM_COST, perItemComplexity } from '../../graphql/common.types.js';
 import type { GatewayContext } from '../../graphql/context.js';
 import { throwFirstError } from '../../graphql/settle.js';
@@ -10,22 +10,26 @@ const MAX_PRICE_ROWS = 10_000;
 
 @Resolver()
 export class ForecastResolver {
+  @Authorized('forecast:read')
   @Query(() => MarketForecast, { description: 'Interval forecasts and volatility of one price series.', complexity: perItemComplexity('input', ITEM_COST.forecast) })
   marketForecast(@Arg('input', () => ForecastInput) input: ForecastInput, @Ctx() ctx: GatewayContext): Promise<MarketForecast> {
     return ctx.loaders.marketForecast.load(input) as Promise<MarketForecast>;
   }
 
+  @Authorized('forecast:read')
   @Query(() => [MarketForecast], { description: 'Forecasts of up to 100 series, in the order sent, in one batched inference.', complexity: perItemComplexity('inputs', ITEM_COST.forecast) })
   async marketForecasts(@Arg('inputs', () => [ForecastInput]) inputs: ForecastInput[], @Ctx() ctx: GatewayContext): Promise<MarketForecast[]> {
     ctx.services.forecast.validateList(inputs);
     return throwFirstError(await ctx.services.forecast.forecastMany(inputs)) as MarketForecast[];
   }
 
+  @Authorized('forecast:read')
   @Query(() => [SymbolInfo], { description: 'Symbols in the price store with their date range and row count.' })
   symbols(@Ctx() ctx: GatewayContext): SymbolInfo[] {
     return ctx.services.prices.symbols();
   }
 
+  @Authorized('forecast:read')
   @Query(() => [PricePoint], { description: `Stored prices of a symbol between two dates (inclusive), oldest first, at most ${MAX_PRICE_ROWS}.` })
   prices(
     @Arg('symbol', () => String) symbol: string,

@@ -1,15 +1,17 @@
-import { Arg, Ctx, Query, Resolver } from 'type-graphql';
+import { Arg, Authorized, Ctx, Query, Resolver } from 'type-graphql';
 import type { GatewayContext } from '../../graphql/context.js';
 import type { ModelSnapshot } from '../../runtime/model-registry.js';
 import { ModelInfo, ModelState } from './models.types.js';
 
 @Resolver()
 export class ModelsResolver {
+  @Authorized()
   @Query(() => [ModelInfo], { description: 'Every configured model with its state, metrics and batching counters.' })
   models(@Ctx() ctx: GatewayContext): ModelInfo[] {
     return ctx.registry.list().map(toModelInfo);
   }
 
+  @Authorized()
   @Query(() => ModelInfo, { nullable: true, description: 'One model by name; null when no such model is configured.' })
   model(@Arg('name', () => String) name: string, @Ctx() ctx: GatewayContext): ModelInfo | null {
     const snapshot = ctx.registry.get(name);

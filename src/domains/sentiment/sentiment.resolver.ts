@@ -1,4 +1,4 @@
-import { Arg, Ctx, FieldResolver, Query, Resolver, Root } from 'type-graphql';
+import { Arg, Authorized, Ctx, FieldResolver, Query, Resolver, Root } from 'type-graphql';
 import { ITEM_COST, perItemComplexity } from '../../graphql/common.types.js';
 import type { GatewayContext } from '../../graphql/context.js';
 import { throwFirstError } from '../../graphql/settle.js';
@@ -8,6 +8,7 @@ import { NewsArticleSentiment, NewsSentimentReport, SentimentResult, TickerSenti
 
 @Resolver()
 export class SentimentResolver {
+  @Authorized('sentiment:read')
   @Query(() => [SentimentResult], {
     description: 'Sentiment of financial texts (1..256 texts of at most 2,000 characters by default), in the order sent.',
     complexity: perItemComplexity('texts', ITEM_COST.sentiment),
@@ -17,6 +18,7 @@ export class SentimentResolver {
     return ctx.loaders.sentiment.loadMany(texts).then(throwFirstError) as Promise<SentimentResult[]>;
   }
 
+  @Authorized('sentiment:read')
   @Query(() => NewsSentimentReport, {
     description: 'Sentiment of news articles, one batched inference for all of them, with a per-ticker summary.',
     complexity: perItemComplexity('articles', ITEM_COST.sentiment),

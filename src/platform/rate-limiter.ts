@@ -1,0 +1,38 @@
+/** Beyond this many callers (e.g. client addresses in open mode), buckets that have refilled are forgotten. */
+const MAX_TRACKED_CALLERS = 50_000;
+
+export interface RateDecision {
+  readonly allowed: boolean;
+  /** Seconds until the request's cost would fit (0 when allowed). */
+  readonly retryAfterSeconds: number;
+}
+
+/**
+ * Token buckets per caller: `burst` units of capacity refilled at `perSecond`. A request takes its
+ * query complexity in units, so aliases and big lists pay for what they ask of the models.
+ */
+export class TokenBucketLimiter {
+  private readonly buckets = new Map<string, { tokens: number; at: number }>();
+
+  constructor(readonly perSecond: number, readonly burst: number, private readonly now: () => number = () => performance.now() / 1000) {}
+
+  take(caller: string, cost: number): RateDecision {
+    const t = this.now();
+    if (this.buckets.size > MAX_TRACKED_CALLERS) this.forgetIdle(t);
+    const b = this.buckets.get(caller) ?? { tokens: this.burst, at: t };
+    b.tokens = Math.min(this.burst, b.tokens + (t - b.at) * this.perSecond);
+    b.at = t;
+    this.buckets.set(caller, b);
+    if (b.tokens >= cost) {
+      b.tokens -= cost;
+      return { allowed: true, retryAfterSeconds: 0 };
+    }
+    return { allowed: false, retryAfterSeconds: Math.ceil((Math.min(cost, this.burst) - b.tokens) / this.perSecond) };
+  }
+
+  private forgetIdle(t: number): void {
+    for (const [caller, b] of this.buckets) {
+      if (b.tokens + (t - b.at) * this.perSecond >= this.burst) this.buckets.delete(caller);
+    }
+  }
+}

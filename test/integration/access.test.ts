@@ -1,0 +1,57 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { hashApiKey } from '../../src/platform/api-keys.js';
+import type { Gateway } from '../../src/server/gateway.js';
+import { ModelsDocument, SentimentDocument } from '../generated/graphql.js';
+import { codes, gql, startTestGateway } from '../support/gateway.js';
+
+const KEYS = [
+  { name: 'newsroom', key: 'newsroom-key-0123456789abcdef', scopes: ['sentiment:read'] },
+  { name: 'ops', key: 'ops-key-0123456789abcdef0123', scopes: ['admin'] },
+];
+
+describe('API keys, scopes and rate limits over HTTP', () => {
+  let gw: Gateway;
+  before(async () => {
+    gw = await startTestGateway({
+      MODELS: 'sentiment-bert',
+      API_KEYS: JSON.stringify(KEYS.map(({ name, key, scopes }) => ({ name, sha256: hashApiKey(key), scopes }))),
+      MAX_QUERY_COMPLEXITY: '100', RATE_LIMIT_BURST: '100', RATE_LIMIT_PER_SECOND: '10',
+    });
+  });
+  after(() => gw.stop());
+
+  const bearer = (key: string) => ({ authorization: `Bearer ${key}` });
+
+  it('without a key, or with an unknown one: UNAUTHENTICATED', async () => {
+    assert.deepEqual(codes(await gql(gw.url, SentimentDocument, { texts: ['x'] })), ['UNAUTHENTICATED']);
+    const wrong = await gql(gw.url, SentimentDocument, { texts: ['x'] }, bearer('not-a-key'));
+    assert.deepEqual(codes(wrong), ['UNAUTHENTICATED']);
+    assert.match(wrong.body.errors![0]!.message, /Authorization: Bearer <key> or x-api-key/);
+  });
+
+  it('a key with the scope gets its answer (Bearer or x-api-key); without the scope: FORBIDDEN', async () => {
+    const ok = await gql(gw.url, SentimentDocument, { texts: ['Stocks rally'] }, bearer(KEYS[0]!.key));
+    assert.equal(ok.body.data!.sentiment.length, 1);
+    const viaHeader = await gql(gw.url, SentimentDocument, { texts: ['Stocks rally'] }, { 'x-api-key': KEYS[0]!.key });
+    assert.equal(viaHeader.body.data!.sentiment.length, 1);
+    const forbidden = await gql(gw.url, '{ creditAssessments(accounts: []) { score } }', undefined, bearer(KEYS[0]!.key));
+    assert.deepEqual(codes(forbidden), ['FORBIDDEN']);
+    assert.match(forbidden.body.errors![0]!.message, /API key newsroom lacks the scope credit:assess/);
+    const admin = await gql(gw.url, ModelsDocument, {}, bearer(KEYS[1]!.key));
+    assert.equal(admin.body.data!.models[0]!.name, 'sentiment-bert');
+  });
+
+  it('a caller past its budget gets RATE_LIMITED with HTTP 429 and a retry hint; others are unaffected', async () => {
+    // Each text costs 10 units: 9 texts (~95 units with the fields) empty the newsroom's 100-unit bucket.
+    const nine = new Array(9).fill('Oil prices climb');
+    await gql(gw.url, SentimentDocument, { texts: nine }, bearer(KEYS[0]!.key));
+    const limited = await gql(gw.url, SentimentDocument, { texts: nine }, bearer(KEYS[0]!.key));
+    assert.deepEqual(codes(limited), ['RATE_LIMITED']);
+    assert.equal(limited.status, 429);
+    assert.ok(Number(limited.headers.get('retry-after')) >= 1);
+    assert.ok((limited.body.errors![0]!.extensions!.retryAfterSeconds as number) >= 1);
+    const other = await gql(gw.url, SentimentDocument, { texts: ['Gold steady'] }, bearer(KEYS[1]!.key));
+    assert.equal(other.body.data!.sentiment.length, 1);
+  });
+});
