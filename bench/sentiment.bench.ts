@@ -41,7 +41,7 @@ async function rawPipeline(): Promise<{ bestBatch: number; textsPerSecond: numbe
 /** Starts `node dist/src/main.js` (production settings, info logs) on a free port; resolves once it is ready. */
 function startGateway(): Promise<{ url: string; stop: () => void }> {
   const child = spawn(process.execPath, [path.join(REPO_ROOT, 'dist', 'src', 'main.js')], {
-    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LANDING_PAGE: 'false', MODELS: 'sentiment-bert', PRICE_DB_PATH: ':memory:', RATE_LIMIT_PER_SECOND: '0' },
+    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LANDING_PAGE: 'false', MODELS: 'sentiment-bert', PRICE_DB_PATH: ':memory:', AUDIT_DB_PATH: ':memory:', RATE_LIMIT_PER_SECOND: '0' },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   return new Promise((resolve, reject) => {

@@ -31,5 +31,10 @@ export interface GatewayContext {
 export function createContext(
   request: { requestId: string; caller: Caller | undefined; rateKey: string }, registry: ModelRegistry, services: GatewayServices,
 ): GatewayContext {
-  return { ...request, registry, services, loaders: { ...createSentimentLoaders(services), ...createCreditLoaders(services), ...createForecastLoaders(services) } };
+  return { ...request, registry, services, loaders: { ...createSentimentLoaders(services), ...createCreditLoaders(services, auditContext(request)), ...createForecastLoaders(services) } };
+}
+
+/** Who asked, for the credit decision record. */
+export function auditContext(ctx: { requestId: string; caller: Caller | undefined }) {
+  return { requestId: ctx.requestId, caller: ctx.caller?.name ?? 'anonymous' };
 }

@@ -46,6 +46,7 @@ const envSchema = z.object({
   CREDIT_MAX_ACCOUNTS: int(1, 100_000).default(10_000),
   PRICE_DB_PATH: z.string().min(1).default(path.join(REPO_ROOT, 'data', 'prices.sqlite')),
   FORECAST_MAX_SERIES: int(1, 1000).default(100),
+  AUDIT_DB_PATH: z.string().min(1).default(path.join(REPO_ROOT, 'data', 'audit.sqlite')),
 });
 
 export interface GatewayConfig {
@@ -86,6 +87,8 @@ export interface GatewayConfig {
     readonly ratePerSecond: number;
     readonly rateBurst: number;
   };
+  /** SQLite file of the credit decision record (created on first start). */
+  readonly auditDbPath: string;
   /** SQLite file of the price store (created on first start). */
   readonly priceDbPath: string;
   readonly credit: {
@@ -152,6 +155,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       forecastMaxSeries: e.FORECAST_MAX_SERIES,
     },
     access: { apiKeys, ratePerSecond: e.RATE_LIMIT_PER_SECOND, rateBurst: e.RATE_LIMIT_BURST },
+    auditDbPath: e.AUDIT_DB_PATH === ':memory:' ? e.AUDIT_DB_PATH : path.resolve(e.AUDIT_DB_PATH),
     priceDbPath: e.PRICE_DB_PATH === ':memory:' ? e.PRICE_DB_PATH : path.resolve(e.PRICE_DB_PATH),
     credit: { approveBelow: e.CREDIT_APPROVE_MAX_PD, declineFrom: e.CREDIT_DECLINE_MIN_PD },
   });

@@ -10,6 +10,7 @@ import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin
 import { expressMiddleware } from '@as-integrations/express5';
 import express, { type ErrorRequestHandler, type RequestHandler } from 'express';
 import { CreditService } from '../domains/credit/index.js';
+import { CreditAuditLog } from '../domains/credit/credit-audit.js';
 import type { FeatureInfo } from '../domains/credit/credit.scoring.js';
 import { ForecastService, PriceStore } from '../domains/forecasting/index.js';
 import { SentimentService } from '../domains/sentiment/index.js';
@@ -57,6 +58,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     logger,
   });
   const prices = new PriceStore(config.priceDbPath);
+  const audit = new CreditAuditLog(config.auditDbPath);
   const services: GatewayServices = {
     prices,
     forecast: new ForecastService(() => registry.model(registry.nameForTask('forecast') ?? 'forecast'), prices, config.limits.forecastMaxSeries),
@@ -68,7 +70,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       thresholds: config.credit,
       maxAccounts: config.limits.creditMaxAccounts,
       features: creditFeatures(registry),
-    }),
+    }, audit),
   };
 
   const keys = new ApiKeyRing(config.access.apiKeys);
@@ -117,6 +119,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     await apollo.stop(); // the drain plugin closes the listener and waits for in-flight requests
     await registry.dispose();
     prices.close();
+    audit.close();
     logger.info('gateway stopped');
   })());
 

@@ -14,7 +14,7 @@ const SENTIMENT = path.join(REPO_ROOT, 'models', 'sentiment-bert');
 
 /** Runs the real entry point; resolves with its exit code and output. `onLine` sees each stdout line. */
 function runMain(env: Record<string, string>, onLine: (line: string, kill: (s: NodeJS.Signals) => void) => void = () => {}) {
-  const child = spawn(process.execPath, [MAIN], { env: { ...process.env, HOST: '127.0.0.1', PORT: '0', PRICE_DB_PATH: ':memory:', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [MAIN], { env: { ...process.env, HOST: '127.0.0.1', PORT: '0', PRICE_DB_PATH: ':memory:', AUDIT_DB_PATH: ':memory:', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (chunk: Buffer) => {

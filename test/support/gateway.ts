@@ -7,7 +7,7 @@ import { startGateway, type Gateway } from '../../src/server/gateway.js';
 
 /** Starts the real gateway, with its real models, on an ephemeral loopback port. */
 export function startTestGateway(env: Record<string, string> = {}): Promise<Gateway> {
-  const config = loadConfig({ HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'silent', NODE_ENV: 'test', PRICE_DB_PATH: ':memory:', RATE_LIMIT_PER_SECOND: '0', ...env });
+  const config = loadConfig({ HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'silent', NODE_ENV: 'test', PRICE_DB_PATH: ':memory:', AUDIT_DB_PATH: ':memory:', RATE_LIMIT_PER_SECOND: '0', ...env });
   return startGateway(config, createLogger(config.logLevel));
 }
 

@@ -1,9 +1,11 @@
-import { Arg, Authorized, Ctx, Query, Resolver } from 'type-graphql';
+import { Arg, Authorized, Ctx, Int, Query, Resolver } from 'type-graphql';
 import { ITEM_COST, perItemComplexity } from '../../graphql/common.types.js';
-import type { GatewayContext } from '../../graphql/context.js';
+import { auditContext, type GatewayContext } from '../../graphql/context.js';
 import { throwFirstError } from '../../graphql/settle.js';
 import { CardAccountInput } from './credit.inputs.js';
-import { CreditAssessment } from './credit.types.js';
+import { CreditAssessment, CreditDecisionRecord } from './credit.types.js';
+import { GraphQLDateTime } from 'graphql-scalars';
+import { InvalidInputError, ModelUnavailableError } from '../../platform/errors.js';
 
 @Resolver()
 export class CreditResolver {
@@ -20,6 +22,22 @@ export class CreditResolver {
   })
   async creditAssessments(@Arg('accounts', () => [CardAccountInput]) accounts: CardAccountInput[], @Ctx() ctx: GatewayContext): Promise<CreditAssessment[]> {
     ctx.services.credit.validateAccounts(accounts);
-    return throwFirstError(await ctx.services.credit.assessMany(accounts)) as CreditAssessment[];
+    return throwFirstError(await ctx.services.credit.assessMany(accounts, auditContext(ctx))) as CreditAssessment[];
+  }
+
+  @Authorized('audit:read')
+  @Query(() => [CreditDecisionRecord], { description: 'Recorded credit decisions, newest first (at most 1,000), for auditors.' })
+  creditDecisions(
+    @Arg('accountId', () => String, { nullable: true }) accountId: string | null,
+    @Arg('from', () => GraphQLDateTime, { nullable: true }) from: Date | null,
+    @Arg('to', () => GraphQLDateTime, { nullable: true }) to: Date | null,
+    @Arg('limit', () => Int, { defaultValue: 100 }) limit: number,
+    @Ctx() ctx: GatewayContext,
+  ): CreditDecisionRecord[] {
+    if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new InvalidInputError(`limit must be 1..1000, got ${limit}`, 'limit');
+    if (from && to && from > to) throw new InvalidInputError(`from must not be after to, got ${from.toISOString()} > ${to.toISOString()}`, 'from');
+    const audit = ctx.services.credit.audit;
+    if (!audit) throw new ModelUnavailableError('credit-audit', 'no audit store is configured');
+    return audit.query({ accountId, from, to, limit });
   }
 }

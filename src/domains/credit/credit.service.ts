@@ -1,6 +1,7 @@
 import { assertListSize } from '../../platform/errors.js';
 import type { InferenceModel } from '../../runtime/model-registry.js';
 import type { TabularOutputs } from '../../runtime/onnx-runtime.js';
+import type { AuditContext, CreditAuditLog } from './credit-audit.js';
 import { buildCreditFeatures, type CardAccount } from './credit.features.js';
 import {
   creditDecision, creditGrade, creditScore, topReasons,
@@ -29,17 +30,19 @@ export class CreditService {
   constructor(
     private readonly model: () => InferenceModel<Float32Array, TabularOutputs>,
     readonly settings: CreditSettings,
+    /** Where every decision is recorded before it is returned (none: not recorded). */
+    readonly audit?: CreditAuditLog,
   ) {}
 
   validateAccounts(accounts: readonly CardAccount[]): void {
     assertListSize('accounts', accounts.length, this.settings.maxAccounts);
   }
 
-  /** One entry per account: its assessment or its own Error. */
-  async assessMany(accounts: readonly CardAccount[]): Promise<Array<CreditAssessmentResult | Error>> {
+  /** One entry per account: its assessment or its own Error; decisions are on record before this resolves. */
+  async assessMany(accounts: readonly CardAccount[], context: AuditContext): Promise<Array<CreditAssessmentResult | Error>> {
     const model = this.model();
     const outputs = await model.inferMany(accounts.map(buildCreditFeatures));
-    return outputs.map((out, i) => {
+    const results = outputs.map((out, i): CreditAssessmentResult | Error => {
       if (out instanceof Error) return out;
       const pd = out.probability![0]!;
       return {
@@ -52,5 +55,8 @@ export class CreditService {
         model: { name: model.name, version: model.version },
       };
     });
+    // A failed write fails the request: no decision leaves the gateway unrecorded.
+    this.audit?.record(context, accounts, results);
+    return results;
   }
 }

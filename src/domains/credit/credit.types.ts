@@ -54,3 +54,45 @@ export class CreditAssessment {
   @Field(() => ModelRef)
   model!: ModelRef;
 }
+
+@ObjectType({ description: 'A credit decision as recorded when it was made.' })
+export class CreditDecisionRecord {
+  @Field(() => Int)
+  id!: number;
+
+  @Field(() => String, { description: 'ISO time of the decision.' })
+  at!: string;
+
+  @Field(() => String)
+  requestId!: string;
+
+  @Field(() => String, { description: 'API key name, or anonymous.' })
+  caller!: string;
+
+  @Field(() => String, { nullable: true })
+  accountId?: string | null;
+
+  @Field(() => String)
+  modelName!: string;
+
+  @Field(() => String)
+  modelVersion!: string;
+
+  @Field(() => String, { description: 'SHA-256 of the account inputs.' })
+  inputsHash!: string;
+
+  @Field(() => Float)
+  probabilityOfDefault!: number;
+
+  @Field(() => Int)
+  score!: number;
+
+  @Field(() => String)
+  grade!: string;
+
+  @Field(() => String)
+  decision!: string;
+
+  @Field(() => [String])
+  reasonCodes!: string[];
+}

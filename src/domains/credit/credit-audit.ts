@@ -1,0 +1,95 @@
+import { createHash } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import type { CardAccount } from './credit.features.js';
+import type { CreditAssessmentResult } from './credit.service.js';
+
+export interface AuditContext {
+  readonly requestId: string;
+  /** API key name, or "anonymous" when the gateway runs open. */
+  readonly caller: string;
+}
+
+export interface CreditDecisionRecord {
+  readonly id: number;
+  readonly at: string;
+  readonly requestId: string;
+  readonly caller: string;
+  readonly accountId: string | null;
+  readonly modelName: string;
+  readonly modelVersion: string;
+  readonly inputsHash: string;
+  readonly probabilityOfDefault: number;
+  readonly score: number;
+  readonly grade: string;
+  readonly decision: string;
+  readonly reasonCodes: string[];
+}
+
+/** SHA-256 of the account's fields in a fixed order: proves which inputs a decision saw without storing them. */
+export function inputsHash(a: CardAccount): string {
+  const canonical = JSON.stringify([a.accountId ?? null, a.creditLimit, a.age, a.education, a.repaymentStatus, a.billAmounts, a.paymentAmounts]);
+  return createHash('sha256').update(canonical).digest('hex');
+}
+
+/**
+ * Durable record of every credit decision, in an embedded SQLite file. Each request's decisions are
+ * written in one transaction, synchronously, before the response is built: with WAL and
+ * synchronous=FULL, a decision a caller has seen survives a crash (even SIGKILL) of the process.
+ */
+export class CreditAuditLog {
+  private readonly db: Database.Database;
+  private readonly insert: Database.Statement;
+
+  constructor(file: string) {
+    if (file !== ':memory:') mkdirSync(path.dirname(file), { recursive: true });
+    this.db = new Database(file);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = FULL');
+    this.db.exec(`CREATE TABLE IF NOT EXISTS credit_decisions (
+      id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, request_id TEXT NOT NULL, caller TEXT NOT NULL,
+      account_id TEXT, model_name TEXT NOT NULL, model_version TEXT NOT NULL, inputs_hash TEXT NOT NULL,
+      pd REAL NOT NULL, score INTEGER NOT NULL, grade TEXT NOT NULL, decision TEXT NOT NULL, reason_codes TEXT NOT NULL);
+      CREATE INDEX IF NOT EXISTS credit_decisions_account ON credit_decisions (account_id, at);
+      CREATE INDEX IF NOT EXISTS credit_decisions_at ON credit_decisions (at);`);
+    this.insert = this.db.prepare(`INSERT INTO credit_decisions
+      (at, request_id, caller, account_id, model_name, model_version, inputs_hash, pd, score, grade, decision, reason_codes)
+      VALUES (@at, @requestId, @caller, @accountId, @modelName, @modelVersion, @inputsHash, @pd, @score, @grade, @decision, @reasonCodes)`);
+  }
+
+  /** Records a request's decisions in one transaction; returns once they are on disk. */
+  record(context: AuditContext, accounts: readonly CardAccount[], results: ReadonlyArray<CreditAssessmentResult | Error>): void {
+    const at = new Date().toISOString();
+    const writeAll = this.db.transaction(() => {
+      results.forEach((r, i) => {
+        if (r instanceof Error) return;
+        this.insert.run({
+          at, requestId: context.requestId, caller: context.caller, accountId: r.accountId, modelName: r.model.name,
+          modelVersion: r.model.version, inputsHash: inputsHash(accounts[i]!), pd: r.probabilityOfDefault, score: r.score,
+          grade: r.grade, decision: r.decision, reasonCodes: JSON.stringify(r.reasons.map((x) => x.code)),
+        });
+      });
+    });
+    writeAll();
+  }
+
+  /** Decisions, newest first, optionally for one account and a time window. */
+  query(filter: { accountId?: string | null; from?: Date | null; to?: Date | null; limit: number }): CreditDecisionRecord[] {
+    const rows = this.db.prepare(`SELECT * FROM credit_decisions
+      WHERE (@accountId IS NULL OR account_id = @accountId) AND at >= @from AND at <= @to
+      ORDER BY id DESC LIMIT @limit`).all({
+      accountId: filter.accountId ?? null, from: filter.from?.toISOString() ?? '', to: filter.to?.toISOString() ?? '9999', limit: filter.limit,
+    }) as Array<Record<string, unknown>>;
+    return rows.map((r) => ({
+      id: r.id as number, at: r.at as string, requestId: r.request_id as string, caller: r.caller as string,
+      accountId: r.account_id as string | null, modelName: r.model_name as string, modelVersion: r.model_version as string,
+      inputsHash: r.inputs_hash as string, probabilityOfDefault: r.pd as number, score: r.score as number,
+      grade: r.grade as string, decision: r.decision as string, reasonCodes: JSON.parse(r.reason_codes as string) as string[],
+    }));
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}

@@ -1,0 +1,101 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { CreditAuditLog, inputsHash } from '../../src/domains/credit/credit-audit.js';
+import { hashApiKey } from '../../src/platform/api-keys.js';
+import { REPO_ROOT } from '../../src/platform/config.js';
+import type { Gateway } from '../../src/server/gateway.js';
+import { CreditAssessmentsDocument, CreditDecisionsDocument } from '../generated/graphql.js';
+import { codes, gql, startTestGateway } from '../support/gateway.js';
+import { sampleAccount } from '../support/accounts.js';
+
+const LENDER = 'lender-key-0123456789abcdef';
+const AUDITOR = 'auditor-key-0123456789abcdef';
+const KEYS = JSON.stringify([
+  { name: 'lender', sha256: hashApiKey(LENDER), scopes: ['credit:assess'] },
+  { name: 'auditor', sha256: hashApiKey(AUDITOR), scopes: ['audit:read'] },
+]);
+
+describe('credit decision audit trail', () => {
+  let gw: Gateway;
+  let dir: string;
+  before(async () => {
+    dir = mkdtempSync(path.join(tmpdir(), 'audit-'));
+    gw = await startTestGateway({ MODELS: 'credit-gbt', API_KEYS: KEYS, AUDIT_DB_PATH: path.join(dir, 'audit.sqlite') });
+  });
+  after(async () => {
+    await gw.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('records every decision with time, request id, caller, model, inputs hash, PD, score, decision and reasons', async () => {
+    const accounts = [sampleAccount(0), sampleAccount(7)];
+    const res = await gql(gw.url, CreditAssessmentsDocument, { accounts }, { authorization: `Bearer ${LENDER}`, 'x-request-id': 'req-audit-1' });
+    const answered = res.body.data!.creditAssessments;
+    const records = await gql(gw.url, CreditDecisionsDocument, { accountId: 'acc-7' }, { authorization: `Bearer ${AUDITOR}` });
+    const [r] = records.body.data!.creditDecisions;
+    assert.equal(r!.requestId, 'req-audit-1');
+    assert.equal(r!.caller, 'lender');
+    assert.equal(r!.modelName, 'credit-gbt');
+    assert.equal(r!.inputsHash, inputsHash(accounts[1]!));
+    assert.equal(r!.probabilityOfDefault, answered[1]!.probabilityOfDefault);
+    assert.equal(r!.score, answered[1]!.score);
+    assert.equal(r!.decision, answered[1]!.decision);
+    assert.deepEqual(r!.reasonCodes, answered[1]!.reasons.map((x) => x.code));
+    const all = await gql(gw.url, CreditDecisionsDocument, { limit: 10, from: '2000-01-01T00:00:00Z' }, { authorization: `Bearer ${AUDITOR}` });
+    assert.equal(all.body.data!.creditDecisions.length, 2);
+  });
+
+  it('only auditors may read it; bounds are checked', async () => {
+    assert.deepEqual(codes(await gql(gw.url, CreditDecisionsDocument, {}, { authorization: `Bearer ${LENDER}` })), ['FORBIDDEN']);
+    assert.deepEqual(codes(await gql(gw.url, CreditDecisionsDocument, {})), ['UNAUTHENTICATED']);
+    const bad = await gql(gw.url, CreditDecisionsDocument, { limit: 5000 }, { authorization: `Bearer ${AUDITOR}` });
+    assert.match(bad.body.errors![0]!.message, /limit must be 1\.\.1000, got 5000/);
+  });
+});
+
+describe('audit trail under SIGKILL', () => {
+  it('every decision the gateway answered before being killed is on record', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'audit-kill-'));
+    const db = path.join(dir, 'audit.sqlite');
+    const child = spawn(process.execPath, [path.join(REPO_ROOT, 'dist', 'src', 'main.js')], {
+      env: { ...process.env, HOST: '127.0.0.1', PORT: '0', MODELS: 'credit-gbt', PRICE_DB_PATH: ':memory:', AUDIT_DB_PATH: db, RATE_LIMIT_PER_SECOND: '0' },
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    const url = await new Promise<string>((resolve) => child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      const m = /"url":"([^"]+)","msg":"gateway ready"/.exec(chunk);
+      if (m) resolve(m[1]!);
+    }));
+    const exited = new Promise((resolve) => child.on('exit', resolve));
+    const answered: string[] = [];
+    let killed = false;
+    // Clients keep sending until the process is gone; it is killed once 50 requests have been answered.
+    const client = async (c: number) => {
+      for (let i = 0; !killed; i++) {
+        const accounts = [{ ...sampleAccount(i), accountId: `c${c}-${i}-a` }, { ...sampleAccount(i + 1), accountId: `c${c}-${i}-b` }];
+        try {
+          const res = await gql(url, CreditAssessmentsDocument, { accounts });
+          for (const a of res.body.data?.creditAssessments ?? []) answered.push(a.accountId!);
+          if (answered.length >= 100 && !killed) {
+            killed = true;
+            child.kill('SIGKILL');
+          }
+        } catch {
+          killed = true; // the connection died with the process
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: 16 }, (_, c) => client(c)));
+    await exited;
+    const log = new CreditAuditLog(db);
+    const recorded = new Set(log.query({ limit: 1_000_000 }).map((r) => r.accountId));
+    log.close();
+    rmSync(dir, { recursive: true, force: true });
+    assert.ok(answered.length > 0, 'some requests were answered before the kill');
+    const missing = answered.filter((id) => !recorded.has(id));
+    assert.deepEqual(missing, [], `${missing.length} of ${answered.length} answered decisions are not on record`);
+  });
+});
