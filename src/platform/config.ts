@@ -46,6 +46,7 @@ const envSchema = z.object({
   CREDIT_MAX_ACCOUNTS: int(1, 100_000).default(10_000),
   PRICE_DB_PATH: z.string().min(1).default(path.join(REPO_ROOT, 'data', 'prices.sqlite')),
   FORECAST_MAX_SERIES: int(1, 1000).default(100),
+  DRIFT_WINDOW: int(10, 1_000_000).default(5000),
   AUDIT_DB_PATH: z.string().min(1).default(path.join(REPO_ROOT, 'data', 'audit.sqlite')),
 });
 
@@ -64,6 +65,8 @@ export interface GatewayConfig {
     readonly sentimentOverride: string | undefined;
     /** onnxruntime intra-op threads of each transformer model. */
     readonly inferenceThreads: number;
+    /** Observations per model kept for drift monitoring. */
+    readonly driftWindow: number;
   };
   readonly http: {
     readonly landingPage: boolean;
@@ -144,6 +147,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       allowRemote: e.ALLOW_REMOTE_MODELS,
       sentimentOverride: e.SENTIMENT_MODEL,
       inferenceThreads: e.INFERENCE_THREADS,
+      driftWindow: e.DRIFT_WINDOW,
     },
     http: { landingPage: e.LANDING_PAGE, bodyLimit: e.BODY_LIMIT, shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS, metricsToken: e.METRICS_TOKEN },
     limits: {

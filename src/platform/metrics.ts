@@ -1,4 +1,4 @@
-import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
 export interface BatchObservation {
   readonly size: number;
@@ -30,6 +30,18 @@ export class GatewayMetrics {
     name: 'gateway_graphql_operation_seconds', help: 'GraphQL operation latency, by name', labelNames: ['operation'],
     buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers: [this.registry],
   });
+
+  /** Exports drift as gauges, read at scrape time: gateway_model_psi{model, quantity}. */
+  watchDrift(read: () => Array<{ model: string; quantities: Array<{ name: string; psi: number }> }>): void {
+    new Gauge({
+      name: 'gateway_model_psi', help: 'Population Stability Index of live traffic against the training baseline, by model and quantity',
+      labelNames: ['model', 'quantity'], registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const m of read()) for (const q of m.quantities) this.set({ model: m.model, quantity: q.name }, q.psi);
+      },
+    });
+  }
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'gateway_' }); // gateway_process_*, gateway_nodejs_*

@@ -1,6 +1,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
+import type { DriftBaseline } from './drift-monitor.js';
 
 const manifestSchema = z.object({
   name: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'lower-case letters, digits and dashes'),
@@ -24,6 +25,8 @@ export type ModelManifest = z.infer<typeof manifestSchema> & {
   readonly dir: string;
   /** metrics.json as written by the model's training/evaluation run ({} if absent). */
   readonly metrics: Record<string, unknown>;
+  /** baseline.json (training distributions for drift monitoring), when the model ships one. */
+  readonly baseline: DriftBaseline | undefined;
 };
 
 export class ManifestError extends Error {}
@@ -57,5 +60,7 @@ function readManifest(modelDir: string): ModelManifest {
   }
   const metricsFile = path.join(modelDir, 'metrics.json');
   const metrics = existsSync(metricsFile) ? JSON.parse(readFileSync(metricsFile, 'utf8')) as Record<string, unknown> : {};
-  return { ...parsed.data, dir: modelDir, metrics };
+  const baselineFile = path.join(modelDir, 'baseline.json');
+  const baseline = existsSync(baselineFile) ? JSON.parse(readFileSync(baselineFile, 'utf8')) as DriftBaseline : undefined;
+  return { ...parsed.data, dir: modelDir, metrics, baseline };
 }

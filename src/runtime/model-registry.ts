@@ -4,6 +4,7 @@ import { ModelUnavailableError } from '../platform/errors.js';
 import { DynamicBatcher, type BatchingOptions, type BatchReport } from './dynamic-batcher.js';
 import type { ModelManifest } from './model-manifest.js';
 import { describePhase, type ModelPhase, type ModelRuntime } from './model-runtime.js';
+import { DriftMonitor, type DriftReport } from './drift-monitor.js';
 
 /** What a domain service sees of a model: its identity and a batched inference entry point. */
 export interface InferenceModel<I, O> {
@@ -14,6 +15,8 @@ export interface InferenceModel<I, O> {
   infer(input: I): Promise<O>;
   /** One entry per input: its result or its own Error. Suits DataLoader batch functions. */
   inferMany(inputs: readonly I[]): Promise<Array<O | Error>>;
+  /** Feeds drift monitoring: one inference's features (in baseline.json order) and monitored output. */
+  observe(features: ArrayLike<number>, output: number): void;
 }
 
 export interface ModelStats {
@@ -39,6 +42,7 @@ interface Entry {
   runtime: ModelRuntime<unknown, unknown> & { labels?: readonly string[] };
   batcher: DynamicBatcher<unknown, unknown>;
   stats: ModelStats;
+  monitor: DriftMonitor | undefined;
 }
 
 export class StartupError extends Error {}
@@ -48,6 +52,8 @@ export interface RegistryOptions {
   readonly createRuntime: RuntimeFactory;
   readonly logger: Logger;
   readonly onBatch?: (model: string, report: BatchReport) => void;
+  /** Observations kept per model for drift monitoring. */
+  readonly driftWindow?: number;
 }
 
 /**
@@ -69,7 +75,8 @@ export class ModelRegistry {
         stats.failedItems += report.failedItems;
         options.onBatch?.(manifest.name, report);
       });
-      this.entries.set(manifest.name, { manifest, runtime, batcher, stats, state: { phase: 'loading', since: new Date() } });
+      const monitor = manifest.baseline ? new DriftMonitor(manifest.baseline, options.driftWindow ?? 5000) : undefined;
+      this.entries.set(manifest.name, { manifest, runtime, batcher, stats, monitor, state: { phase: 'loading', since: new Date() } });
     }
   }
 
@@ -131,7 +138,13 @@ export class ModelRegistry {
       labels: entry.runtime.labels ?? [],
       infer: (input) => batcher.submit(input),
       inferMany: (inputs) => batcher.submitMany(inputs),
+      observe: (features, output) => entry.monitor?.observe(features, output),
     };
+  }
+
+  /** Drift of a model's live traffic against its training baseline; undefined without a baseline. */
+  drift(name: string): DriftReport | undefined {
+    return this.entries.get(name)?.monitor?.report();
   }
 
   /** Stops taking work, lets running batches finish, then frees every runtime. */

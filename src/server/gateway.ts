@@ -50,6 +50,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
   const metrics = new GatewayMetrics();
   const registry = new ModelRegistry(readManifests(config.models.dir, config.models.only), {
     onBatch: (model, report) => metrics.observeBatch(model, report),
+    driftWindow: config.models.driftWindow,
     batching: config.models.batching,
     createRuntime: createRuntimeFactory({
       sentimentOverride: config.models.sentimentOverride, allowRemoteModels: config.models.allowRemote, localModelPath: config.models.dir,
@@ -59,6 +60,10 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
   });
   const prices = new PriceStore(config.priceDbPath);
   const audit = new CreditAuditLog(config.auditDbPath);
+  metrics.watchDrift(() => registry.list().flatMap((m) => {
+    const report = registry.drift(m.manifest.name);
+    return report ? [{ model: m.manifest.name, quantities: [...report.features, report.output] }] : [];
+  }));
   const services: GatewayServices = {
     prices,
     forecast: new ForecastService(() => registry.model(registry.nameForTask('forecast') ?? 'forecast'), prices, config.limits.forecastMaxSeries),

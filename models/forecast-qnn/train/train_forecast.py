@@ -10,7 +10,7 @@ Model: features (24) -> MLP 64-64 -> for each horizon in HORIZONS, 7 monotone qu
 z_h = (r_{t+1} + ... + r_{t+h}) / (sigma_t * sqrt(h)). The gateway interpolates other horizons and levels.
 Backtest (rolling origins every 5 days over each test period), horizons 1/5/20: MASE of the mean price
 against the random walk, empirical coverage of 80 % and 95 % intervals, pinball loss, QLIKE against EWMA.
-Writes model.onnx, metrics.json, test_vectors.json and MODEL_CARD.md.
+Writes model.onnx, baseline.json (drift monitoring), metrics.json, test_vectors.json and MODEL_CARD.md.
 
 Usage: /usr/bin/python3 models/forecast-qnn/train/train_forecast.py [--data ../shared/data]
 """
@@ -32,6 +32,10 @@ from scipy.stats import norm
 HERE = os.path.dirname(os.path.abspath(__file__))
 MODEL_DIR = os.path.dirname(HERE)
 REPO = os.path.abspath(os.path.join(MODEL_DIR, "..", ".."))
+import sys  # noqa: E402
+
+sys.path.insert(0, os.path.join(REPO, "models", "common"))
+from baseline import write_baseline  # noqa: E402
 SEED = 7
 LAMBDA = 0.94
 LAGS = 20
@@ -265,6 +269,12 @@ def main():
     log(f"{len(series)} series, {len(xtr)} training and {len(xva)} validation origins")
     net, val_loss = train(xtr, ytr, xva, yva, log)
     export(net, os.path.join(MODEL_DIR, "model.onnx"))
+    with torch.no_grad():
+        q_train = net(torch.from_numpy(xtr)).numpy()
+    # Output monitored: the predicted 10-90 % spread of the 1-step standardised return (a volatility ratio).
+    names = [f"lag_{k}" for k in range(LAGS)] + ["log_rv5_ratio", "log_rv20_ratio", "log_rv60_ratio", "log_sigma_rv250_ratio"]
+    write_baseline(os.path.join(MODEL_DIR, "baseline.json"), names, xtr, "spread_10_90_h1", q_train[:, 0, 5] - q_train[:, 0, 1],
+                   "training origins of every series")
     results, fallbacks = backtest(series, net, log)
 
     # Reference answers for the gateway's feature code and ONNX run (first series, last origin).

@@ -30,7 +30,11 @@ async function load(dir, dtype) {
   return { tokenizer, model, loadMs: Math.round(performance.now() - started) };
 }
 
-async function predict({ tokenizer, model }, texts) {
+async function predict(loaded, texts) {
+  return (await probabilities(loaded, texts)).map((row) => row.indexOf(Math.max(...row)));
+}
+
+async function probabilities({ tokenizer, model }, texts) {
   const out = [];
   for (let i = 0; i < texts.length; i += 64) {
     const inputs = tokenizer(texts.slice(i, i + 64), { padding: true, truncation: true });
@@ -38,7 +42,8 @@ async function predict({ tokenizer, model }, texts) {
     const [rows, cols] = logits.dims;
     for (let r = 0; r < rows; r++) {
       const row = Array.from(logits.data.slice(r * cols, (r + 1) * cols));
-      out.push(row.indexOf(Math.max(...row)));
+      const exps = row.map((x) => Math.exp(x - Math.max(...row)));
+      out.push(exps.map((e) => e / exps.reduce((a, b) => a + b, 0)));
     }
   }
   return out;
@@ -62,7 +67,17 @@ const texts = valid.map((r) => r.text);
 const truth = valid.map((r) => SOURCE_LABEL[r.label]);
 
 const quantized = await load(modelDir, 'q8');
-const q8 = score(truth, await predict(quantized, texts));
+const validProbabilities = await probabilities(quantized, texts);
+const q8 = score(truth, validProbabilities.map((row) => row.indexOf(Math.max(...row))));
+
+// Drift baseline: live word counts and net sentiment are compared with these (models/common/baseline.py bins alike).
+const wordCount = (t) => t.trim().split(/\s+/).length;
+writeFileSync(path.join(modelDir, 'baseline.json'), JSON.stringify({
+  source: 'sentiment/valid.csv through the shipped int8 model',
+  rows: texts.length,
+  features: [profile('word_count', texts.map(wordCount))],
+  output: profile('net_sentiment', validProbabilities.map((p) => p[2] - p[0])),
+}, null, 1) + '\n');
 
 let fp32 = null;
 const fp32File = path.join(here, '.work', 'model.onnx');
@@ -99,6 +114,20 @@ const table = ['| headline | expected | predicted |', '|---|---|---|',
 const fill = { ...flatten(metrics), headline_table: table };
 writeFileSync(path.join(modelDir, 'MODEL_CARD.md'), template.replace(/\{\{([\w.]+)\}\}/g, (_, k) => String(fill[k] ?? `{{${k}}}`)));
 console.log(JSON.stringify({ valid: metrics.valid, headlines: metrics.headlines, load_ms_int8: quantized.loadMs }, null, 1));
+
+/** Decile bins like numpy's quantile (linear) + unique; value v falls in bin searchsorted(edges, v, 'right'). */
+function profile(name, values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  const quantile = (q) => {
+    const pos = (sorted.length - 1) * q;
+    const lo = Math.floor(pos);
+    return sorted[lo] + (sorted[Math.min(lo + 1, sorted.length - 1)] - sorted[lo]) * (pos - lo);
+  };
+  const edges = [...new Set(Array.from({ length: 9 }, (_, k) => quantile((k + 1) / 10)))];
+  const counts = new Array(edges.length + 1).fill(0);
+  for (const v of values) counts[edges.filter((e) => e <= v).length]++;
+  return { name, edges, expected: counts.map((c) => Math.round((c / values.length) * 1e6) / 1e6) };
+}
 
 function flatten(obj, prefix = '') {
   return Object.entries(obj).reduce((acc, [k, v]) => (v && typeof v === 'object' && !Array.isArray(v)

@@ -41,10 +41,12 @@ export class CreditService {
   /** One entry per account: its assessment or its own Error; decisions are on record before this resolves. */
   async assessMany(accounts: readonly CardAccount[], context: AuditContext): Promise<Array<CreditAssessmentResult | Error>> {
     const model = this.model();
-    const outputs = await model.inferMany(accounts.map(buildCreditFeatures));
+    const rows = accounts.map(buildCreditFeatures);
+    const outputs = await model.inferMany(rows);
     const results = outputs.map((out, i): CreditAssessmentResult | Error => {
       if (out instanceof Error) return out;
       const pd = out.probability![0]!;
+      model.observe(rows[i]!, pd);
       return {
         accountId: accounts[i]!.accountId ?? null,
         probabilityOfDefault: pd,

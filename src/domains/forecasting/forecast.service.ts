@@ -89,6 +89,8 @@ export class ForecastService {
       const out = outputs[k];
       const row = rows[k++]!;
       if (out instanceof Error) return out;
+      // Monitored output: the 10-90 % spread of the 1-step standardised return (as in baseline.json).
+      model!.observe(row.features, out!.quantiles![5]! - out!.quantiles![1]!);
       return networkForecast(p, row.sigma, out!.quantiles!, { name: model!.name, version: model!.version });
     });
   }

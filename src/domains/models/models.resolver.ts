@@ -1,7 +1,8 @@
 import { Arg, Authorized, Ctx, Query, Resolver } from 'type-graphql';
 import type { GatewayContext } from '../../graphql/context.js';
 import type { ModelSnapshot } from '../../runtime/model-registry.js';
-import { ModelInfo, ModelState } from './models.types.js';
+import { ModelInfo, ModelMonitoring, ModelState, type DriftStatus } from './models.types.js';
+import { NotFoundError } from '../../platform/errors.js';
 
 @Resolver()
 export class ModelsResolver {
@@ -16,6 +17,16 @@ export class ModelsResolver {
   model(@Arg('name', () => String) name: string, @Ctx() ctx: GatewayContext): ModelInfo | null {
     const snapshot = ctx.registry.get(name);
     return snapshot ? toModelInfo(snapshot) : null;
+  }
+
+  @Authorized()
+  @Query(() => ModelMonitoring, { nullable: true, description: 'Drift of a model against its training baseline; null when no such model is configured.' })
+  modelMonitoring(@Arg('name', () => String) name: string, @Ctx() ctx: GatewayContext): ModelMonitoring | null {
+    if (!ctx.registry.get(name)) return null;
+    const report = ctx.registry.drift(name);
+    if (!report) throw new NotFoundError(`model ${name} ships no drift baseline (baseline.json)`);
+    return { model: name, ...report, status: report.status as DriftStatus, features: report.features.map((f) => ({ ...f, status: f.status as DriftStatus })),
+      output: { ...report.output, status: report.output.status as DriftStatus } };
   }
 }
 

@@ -1,6 +1,13 @@
 import { GraphQLDateTime, GraphQLJSONObject } from 'graphql-scalars';
 import { Field, Float, Int, ObjectType, registerEnumType } from 'type-graphql';
 
+export enum DriftStatus {
+  STABLE = 'STABLE',
+  WATCH = 'WATCH',
+  DRIFT = 'DRIFT',
+}
+registerEnumType(DriftStatus, { name: 'DriftStatus', description: 'By Population Stability Index: STABLE < 0.1 <= WATCH < 0.25 <= DRIFT.' });
+
 export enum ModelState {
   LOADING = 'LOADING',
   READY = 'READY',
@@ -70,4 +77,37 @@ export class ModelInfo {
 
   @Field(() => ModelStats)
   stats!: ModelStats;
+}
+
+@ObjectType({ description: 'Population Stability Index of one monitored quantity against its training baseline.' })
+export class QuantityDrift {
+  @Field(() => String)
+  name!: string;
+
+  @Field(() => Float)
+  psi!: number;
+
+  @Field(() => DriftStatus)
+  status!: DriftStatus;
+}
+
+@ObjectType({ description: "A model's live traffic (rolling window) compared with its training baseline." })
+export class ModelMonitoring {
+  @Field(() => String)
+  model!: string;
+
+  @Field(() => Int, { description: 'Most recent observations compared.' })
+  windowSize!: number;
+
+  @Field(() => Int, { description: 'Observations since start (the window holds the latest windowSize).' })
+  observations!: number;
+
+  @Field(() => DriftStatus, { description: 'The worst status over the features and the output.' })
+  status!: DriftStatus;
+
+  @Field(() => [QuantityDrift])
+  features!: QuantityDrift[];
+
+  @Field(() => QuantityDrift)
+  output!: QuantityDrift;
 }

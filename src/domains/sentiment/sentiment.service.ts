@@ -68,6 +68,9 @@ export class SentimentService {
       if (out instanceof Error) return out;
       const scores = labels.map((label, k) => ({ label: label!, probability: out.probabilities[k]! }));
       const best = scores.reduce((a, b) => (b.probability > a.probability ? b : a));
+      const p = (l: SentimentLabelName) => scores.find((s) => s.label === l)!.probability;
+      // Monitored as in baseline.json: word count in, net sentiment out.
+      model.observe([texts[i]!.trim().split(/\s+/).length], p('POSITIVE') - p('NEGATIVE'));
       return { text: texts[i]!, label: best.label, score: best.probability, scores, truncated: out.truncated,
         model: { name: model.name, version: model.version } };
     });

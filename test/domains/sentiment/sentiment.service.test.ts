@@ -14,6 +14,7 @@ function fakeModel(labels = ['negative', 'neutral', 'positive']) {
   const model: InferenceModel<string, TextClassification> = {
     name: 'fake', version: '0', labels,
     infer: async () => { throw new Error('unused'); },
+    observe: () => {},
     inferMany: async (texts) => {
       calls.push([...texts]);
       return texts.map((t) => (t === 'bad' ? new Error('cannot read bad') : {
