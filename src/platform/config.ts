@@ -47,6 +47,7 @@ const envSchema = z.object({
   PRICE_DB_PATH: z.string().min(1).default(path.join(REPO_ROOT, 'data', 'prices.sqlite')),
   FORECAST_MAX_SERIES: int(1, 1000).default(100),
   DRIFT_WINDOW: int(10, 1_000_000).default(5000),
+  MODEL_WATCH: bool.default(true),
   AUDIT_DB_PATH: z.string().min(1).default(path.join(REPO_ROOT, 'data', 'audit.sqlite')),
 });
 
@@ -67,6 +68,8 @@ export interface GatewayConfig {
     readonly inferenceThreads: number;
     /** Observations per model kept for drift monitoring. */
     readonly driftWindow: number;
+    /** Activate a new version when a model's manifest.json changes. */
+    readonly watch: boolean;
   };
   readonly http: {
     readonly landingPage: boolean;
@@ -148,6 +151,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       sentimentOverride: e.SENTIMENT_MODEL,
       inferenceThreads: e.INFERENCE_THREADS,
       driftWindow: e.DRIFT_WINDOW,
+      watch: e.MODEL_WATCH,
     },
     http: { landingPage: e.LANDING_PAGE, bodyLimit: e.BODY_LIMIT, shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS, metricsToken: e.METRICS_TOKEN },
     limits: {

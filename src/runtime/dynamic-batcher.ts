@@ -81,6 +81,18 @@ export class DynamicBatcher<I, O> {
     await this.running;
   }
 
+  /**
+   * Refuses new items but runs every queued one, then resolves: how a replaced model version
+   * finishes the work it already accepted.
+   */
+  async drain(reason = 'replaced by a new version'): Promise<void> {
+    this.closedReason = reason;
+    while (this.queue.length > 0 || this.running) {
+      if (!this.running) this.flush();
+      await this.running;
+    }
+  }
+
   private admit(count: number): void {
     if (this.closedReason !== undefined) throw new ModelUnavailableError(this.name, this.closedReason);
     if (this.queue.length + count > this.options.maxQueue) throw new OverloadedError(this.name, this.options.maxQueue);

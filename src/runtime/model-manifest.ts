@@ -46,7 +46,32 @@ export function readManifests(dir: string, only?: readonly string[]): ModelManif
   return manifests;
 }
 
-function readManifest(modelDir: string): ModelManifest {
+/**
+ * The manifest of one version of a model: the top-level one when it names that version, else
+ * `<model>/versions/<version>/manifest.json` (whose artifacts are relative to that folder).
+ */
+export function readVersionManifest(modelRoot: string, version: string): ModelManifest {
+  const top = readManifest(modelRoot);
+  if (top.version === version) return top;
+  if (!/^[\w.+-]{1,64}$/.test(version)) throw new ManifestError(`version must be 1..64 letters, digits or . + - _, got "${version.slice(0, 70)}"`);
+  const dir = path.join(modelRoot, 'versions', version);
+  if (!existsSync(path.join(dir, 'manifest.json'))) throw new ManifestError(`model ${top.name} has no version ${version} (looked in versions/${version}/)`);
+  const manifest = readManifest(dir);
+  if (manifest.name !== top.name || manifest.version !== version) {
+    throw new ManifestError(`versions/${version}/manifest.json must name ${top.name} version ${version}, got ${manifest.name} ${manifest.version}`);
+  }
+  return manifest;
+}
+
+/** Every version a model folder offers: the top-level one first, then those under versions/. */
+export function listVersions(modelRoot: string): string[] {
+  const top = readManifest(modelRoot).version;
+  const dir = path.join(modelRoot, 'versions');
+  const others = existsSync(dir) ? readdirSync(dir, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name).sort() : [];
+  return [top, ...others.filter((v) => v !== top)];
+}
+
+export function readManifest(modelDir: string): ModelManifest {
   const file = path.join(modelDir, 'manifest.json');
   let json: unknown;
   try {

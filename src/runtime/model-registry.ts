@@ -1,8 +1,9 @@
+import { watch, type FSWatcher } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from '../platform/logger.js';
-import { ModelUnavailableError } from '../platform/errors.js';
+import { ModelUnavailableError, NotFoundError } from '../platform/errors.js';
 import { DynamicBatcher, type BatchingOptions, type BatchReport } from './dynamic-batcher.js';
-import type { ModelManifest } from './model-manifest.js';
+import { readManifest, readVersionManifest, type ModelManifest } from './model-manifest.js';
 import { describePhase, type ModelPhase, type ModelRuntime } from './model-runtime.js';
 import { DriftMonitor, type DriftReport } from './drift-monitor.js';
 
@@ -27,6 +28,8 @@ export interface ModelStats {
 
 /** A read-only view of one registered model, for the API and readiness checks. */
 export interface ModelSnapshot {
+  /** The model's folder. */
+  readonly root: string;
   readonly manifest: ModelManifest;
   readonly state: ModelPhase;
   readonly batching: BatchingOptions;
@@ -37,6 +40,8 @@ export interface ModelSnapshot {
 export type RuntimeFactory = (manifest: ModelManifest) => ModelRuntime<unknown, unknown> & { labels?: readonly string[] };
 
 interface Entry {
+  /** The model's folder (the active version's artifacts may be in a versions/ subfolder of it). */
+  readonly root: string;
   manifest: ModelManifest;
   state: ModelPhase;
   runtime: ModelRuntime<unknown, unknown> & { labels?: readonly string[] };
@@ -63,21 +68,40 @@ export interface RegistryOptions {
 export class ModelRegistry {
   private readonly entries = new Map<string, Entry>();
 
+  private readonly watchers: FSWatcher[] = [];
+
   constructor(manifests: readonly ModelManifest[], private readonly options: RegistryOptions) {
     for (const manifest of manifests) {
       if (this.entries.has(manifest.name)) throw new StartupError(`two model folders declare the name ${manifest.name}`);
-      const batching = { ...manifest.batching, ...options.batching[manifest.name] };
-      const runtime = options.createRuntime(manifest);
       const stats: ModelStats = { batches: 0, items: 0, failedItems: 0 };
-      const batcher = new DynamicBatcher(manifest.name, (inputs) => runtime.run(inputs), batching, (report) => {
-        stats.batches++;
-        stats.items += report.size;
-        stats.failedItems += report.failedItems;
-        options.onBatch?.(manifest.name, report);
+      this.entries.set(manifest.name, {
+        root: manifest.dir, stats, state: { phase: 'loading', since: new Date() }, ...this.version(manifest, stats),
       });
-      const monitor = manifest.baseline ? new DriftMonitor(manifest.baseline, options.driftWindow ?? 5000) : undefined;
-      this.entries.set(manifest.name, { manifest, runtime, batcher, stats, monitor, state: { phase: 'loading', since: new Date() } });
     }
+  }
+
+  /** Runtime, batcher and drift monitor of one model version (not loaded yet). */
+  private version(manifest: ModelManifest, stats: ModelStats) {
+    const batching = { ...manifest.batching, ...this.options.batching[manifest.name] };
+    const runtime = this.options.createRuntime(manifest);
+    const batcher = new DynamicBatcher(manifest.name, (inputs) => runtime.run(inputs), batching, (report) => {
+      stats.batches++;
+      stats.items += report.size;
+      stats.failedItems += report.failedItems;
+      this.options.onBatch?.(manifest.name, report);
+    });
+    const monitor = manifest.baseline ? new DriftMonitor(manifest.baseline, this.options.driftWindow ?? 5000) : undefined;
+    return { manifest, runtime, batcher, monitor };
+  }
+
+  /** Loads a runtime and runs its warm-up input; the warm-up time in ms. */
+  private static async warmUp(runtime: Entry['runtime']): Promise<{ loadMs: number; warmupMs: number }> {
+    const started = performance.now();
+    await runtime.load();
+    const loadMs = performance.now() - started;
+    const [warm] = await runtime.run([runtime.warmupInput()]);
+    if (warm instanceof Error) throw warm;
+    return { loadMs: Math.round(loadMs), warmupMs: Math.round(performance.now() - started - loadMs) };
   }
 
   /**
@@ -87,14 +111,10 @@ export class ModelRegistry {
   async loadAll(): Promise<void> {
     const failures = await Promise.all([...this.entries.values()].map(async (entry) => {
       const { manifest } = entry;
-      const started = performance.now();
       try {
-        await entry.runtime.load();
-        const loadedMs = performance.now() - started;
-        const [warm] = await entry.runtime.run([entry.runtime.warmupInput()]);
-        if (warm instanceof Error) throw warm;
-        entry.state = { phase: 'ready', loadedAt: new Date(), warmupMs: Math.round(performance.now() - started - loadedMs) };
-        this.options.logger.info({ model: manifest.name, version: manifest.version, loadMs: Math.round(loadedMs) }, 'model ready');
+        const { loadMs, warmupMs } = await ModelRegistry.warmUp(entry.runtime);
+        entry.state = { phase: 'ready', loadedAt: new Date(), warmupMs };
+        this.options.logger.info({ model: manifest.name, version: manifest.version, loadMs }, 'model ready');
         return undefined;
       } catch (error) {
         const reason = `models/${path.basename(manifest.dir)}/${manifest.artifact}: ${(error as Error).message}`;
@@ -142,6 +162,63 @@ export class ModelRegistry {
     };
   }
 
+  /**
+   * Makes another version of a model the active one without a restart: loads and warms it up beside
+   * the running version, then swaps it in with one synchronous assignment (a request sees the old or
+   * the new version, never neither). The old version finishes what it already queued, then is
+   * disposed. A version that fails to load or warm up is refused and the old one stays active.
+   */
+  async activate(name: string, version: string): Promise<ModelSnapshot> {
+    const entry = this.entries.get(name);
+    if (!entry) throw new NotFoundError(`no model named ${name} is configured`);
+    if (entry.manifest.version === version && entry.state.phase === 'ready') return this.snapshot(entry);
+    let manifest: ModelManifest;
+    try {
+      manifest = readVersionManifest(entry.root, version);
+    } catch (error) {
+      throw new NotFoundError((error as Error).message);
+    }
+    const next = this.version(manifest, entry.stats);
+    try {
+      const { warmupMs } = await ModelRegistry.warmUp(next.runtime);
+      const previous = { runtime: entry.runtime, batcher: entry.batcher, version: entry.manifest.version };
+      Object.assign(entry, next, { state: { phase: 'ready', loadedAt: new Date(), warmupMs } satisfies ModelPhase });
+      this.options.logger.info({ model: name, version, previous: previous.version }, 'model version activated');
+      void previous.batcher.drain().then(() => previous.runtime.dispose()).catch((error: unknown) =>
+        this.options.logger.error({ model: name, version: previous.version, err: error }, 'disposing the replaced version failed'));
+      return this.snapshot(entry);
+    } catch (error) {
+      await next.runtime.dispose().catch(() => undefined);
+      this.options.logger.error({ model: name, version, reason: (error as Error).message }, 'model version refused');
+      throw new ModelUnavailableError(name, `version ${version} was refused (${(error as Error).message}); version ${entry.manifest.version} stays active`);
+    }
+  }
+
+  /**
+   * Watches every model's top-level manifest.json: when its version changes, that version is
+   * activated (debounced, since editors write files in several steps).
+   */
+  watchManifests(debounceMs = 500): void {
+    for (const entry of this.entries.values()) {
+      let timer: NodeJS.Timeout | undefined;
+      const watcher = watch(path.join(entry.root, 'manifest.json'), () => {
+        clearTimeout(timer);
+        timer = setTimeout(() => {
+          let version: string;
+          try {
+            version = readManifest(entry.root).version;
+          } catch (error) {
+            this.options.logger.error({ model: entry.manifest.name, reason: (error as Error).message }, 'manifest change ignored');
+            return;
+          }
+          if (version !== entry.manifest.version) this.activate(entry.manifest.name, version).catch(() => undefined);
+        }, debounceMs);
+      });
+      watcher.on('error', () => watcher.close());
+      this.watchers.push(watcher);
+    }
+  }
+
   /** Drift of a model's live traffic against its training baseline; undefined without a baseline. */
   drift(name: string): DriftReport | undefined {
     return this.entries.get(name)?.monitor?.report();
@@ -149,6 +226,7 @@ export class ModelRegistry {
 
   /** Stops taking work, lets running batches finish, then frees every runtime. */
   async dispose(): Promise<void> {
+    for (const w of this.watchers.splice(0)) w.close();
     await Promise.all([...this.entries.values()].map(async (entry) => {
       await entry.batcher.close('the gateway is shutting down');
       await entry.runtime.dispose();
@@ -157,6 +235,6 @@ export class ModelRegistry {
   }
 
   private snapshot(e: Entry): ModelSnapshot {
-    return { manifest: e.manifest, state: e.state, batching: e.batcher.options, stats: { ...e.stats }, queued: e.batcher.queued };
+    return { root: e.root, manifest: e.manifest, state: e.state, batching: e.batcher.options, stats: { ...e.stats }, queued: e.batcher.queued };
   }
 }

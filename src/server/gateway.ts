@@ -134,6 +134,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     await stop();
     throw error;
   }
+  if (config.models.watch) registry.watchManifests();
   logger.info({ url }, 'gateway ready');
   return { url, port, registry, stop };
 }

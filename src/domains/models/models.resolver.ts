@@ -1,4 +1,5 @@
-import { Arg, Authorized, Ctx, Query, Resolver } from 'type-graphql';
+import { Arg, Authorized, Ctx, Mutation, Query, Resolver } from 'type-graphql';
+import { listVersions } from '../../runtime/model-manifest.js';
 import type { GatewayContext } from '../../graphql/context.js';
 import type { ModelSnapshot } from '../../runtime/model-registry.js';
 import { ModelInfo, ModelMonitoring, ModelState, type DriftStatus } from './models.types.js';
@@ -19,6 +20,18 @@ export class ModelsResolver {
     return snapshot ? toModelInfo(snapshot) : null;
   }
 
+  @Authorized('admin')
+  @Mutation(() => ModelInfo, {
+    description: 'Loads and warms up another version of a model, then swaps it in without downtime; a version that fails is refused and the old one stays.',
+  })
+  async activateModelVersion(
+    @Arg('name', () => String) name: string,
+    @Arg('version', () => String) version: string,
+    @Ctx() ctx: GatewayContext,
+  ): Promise<ModelInfo> {
+    return toModelInfo(await ctx.registry.activate(name, version));
+  }
+
   @Authorized()
   @Query(() => ModelMonitoring, { nullable: true, description: 'Drift of a model against its training baseline; null when no such model is configured.' })
   modelMonitoring(@Arg('name', () => String) name: string, @Ctx() ctx: GatewayContext): ModelMonitoring | null {
@@ -33,7 +46,7 @@ export class ModelsResolver {
 function toModelInfo(s: ModelSnapshot): ModelInfo {
   const { manifest: m, state } = s;
   return {
-    name: m.name, task: m.task, version: m.version, runtime: m.runtime, required: m.required,
+    name: m.name, task: m.task, version: m.version, versions: listVersions(s.root), runtime: m.runtime, required: m.required,
     state: state.phase.toUpperCase() as ModelState,
     loadedAt: state.phase === 'ready' ? state.loadedAt : null,
     failureReason: state.phase === 'failed' ? state.reason : null,

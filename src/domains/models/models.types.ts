@@ -51,8 +51,11 @@ export class ModelInfo {
   @Field(() => String, { description: 'sentiment | credit | forecast' })
   task!: string;
 
-  @Field(() => String)
+  @Field(() => String, { description: 'The active version.' })
   version!: string;
+
+  @Field(() => [String], { description: 'Versions the model folder offers (the top-level manifest, then versions/*).' })
+  versions!: string[];
 
   @Field(() => String, { description: 'onnx | transformers' })
   runtime!: string;

@@ -1,0 +1,90 @@
+import assert from 'node:assert/strict';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { REPO_ROOT } from '../../src/platform/config.js';
+import type { Gateway } from '../../src/server/gateway.js';
+import { ActivateModelVersionDocument, CreditAssessmentsDocument, ModelByNameDocument } from '../generated/graphql.js';
+import { sampleAccount } from '../support/accounts.js';
+import { codes, gql, startTestGateway } from '../support/gateway.js';
+
+const SOURCE = path.join(REPO_ROOT, 'models', 'credit-gbt');
+
+/** A models folder with credit-gbt 1.0.0 on top, a 1.1.0 under versions/, and a broken 9.9.9. */
+function fixture(): string {
+  const dir = mkdtempSync(path.join(tmpdir(), 'versions-'));
+  const root = path.join(dir, 'credit-gbt');
+  cpSync(SOURCE, root, { recursive: true, filter: (src) => !src.includes(`${path.sep}train`) });
+  const manifest = JSON.parse(readFileSync(path.join(root, 'manifest.json'), 'utf8')) as Record<string, unknown>;
+  for (const [version, broken] of [['1.1.0', false], ['9.9.9', true]] as const) {
+    const vdir = path.join(root, 'versions', version);
+    mkdirSync(vdir, { recursive: true });
+    for (const f of ['model.onnx', 'features.json', 'baseline.json', 'metrics.json']) cpSync(path.join(root, f), path.join(vdir, f));
+    writeFileSync(path.join(vdir, 'manifest.json'), JSON.stringify({ ...manifest, version }));
+    if (broken) writeFileSync(path.join(vdir, 'model.onnx'), 'not a model');
+  }
+  return dir;
+}
+
+describe('versioned hot updates', () => {
+  let gw: Gateway;
+  let dir: string;
+  before(async () => {
+    dir = fixture();
+    gw = await startTestGateway({ MODELS_DIR: dir });
+  });
+  after(async () => {
+    await gw.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const active = async () => (await gql(gw.url, ModelByNameDocument, { name: 'credit-gbt' })).body.data!.model!.version;
+
+  it('swaps in another version under concurrent load without a failed request', async (t) => {
+    assert.equal(await active(), '1.0.0');
+    let stop = false;
+    const seen = { ok: 0, failed: 0, versions: new Set<string>() };
+    const client = async (c: number) => {
+      for (let i = 0; !stop; i++) {
+        const res = await gql(gw.url, CreditAssessmentsDocument, { accounts: Array.from({ length: 20 }, (_, k) => sampleAccount(c * 1000 + i * 20 + k)) });
+        if (res.status !== 200 || res.body.errors) seen.failed++;
+        else {
+          seen.ok++;
+          for (const a of res.body.data!.creditAssessments) seen.versions.add(a.model.version);
+        }
+      }
+    };
+    const load = Array.from({ length: 8 }, (_, c) => client(c));
+    await new Promise((r) => setTimeout(r, 800));
+    const swapped = await gql(gw.url, ActivateModelVersionDocument, { name: 'credit-gbt', version: '1.1.0' });
+    assert.deepEqual(swapped.body.data!.activateModelVersion, { name: 'credit-gbt', version: '1.1.0', versions: ['1.0.0', '1.1.0', '9.9.9'], state: 'READY' });
+    await new Promise((r) => setTimeout(r, 800));
+    stop = true;
+    await Promise.all(load);
+    t.diagnostic(`swap under load: ${seen.ok + seen.failed} requests of 20 accounts from 8 clients, ${seen.failed} failed`);
+    assert.equal(seen.failed, 0, `${seen.failed} of ${seen.ok + seen.failed} requests failed during the swap`);
+    assert.ok(seen.ok > 20, `only ${seen.ok} requests ran`);
+    assert.deepEqual([...seen.versions].sort(), ['1.0.0', '1.1.0'], 'requests were served by both versions');
+    assert.equal(await active(), '1.1.0');
+  });
+
+  it('refuses a version that fails to load and keeps the active one; unknown versions are NOT_FOUND', async () => {
+    const broken = await gql(gw.url, ActivateModelVersionDocument, { name: 'credit-gbt', version: '9.9.9' });
+    assert.deepEqual(codes(broken), ['MODEL_UNAVAILABLE']);
+    assert.match(broken.body.errors![0]!.message, /version 9\.9\.9 was refused .*version 1\.1\.0 stays active/);
+    assert.equal(await active(), '1.1.0');
+    const res = await gql(gw.url, CreditAssessmentsDocument, { accounts: [sampleAccount(1)] });
+    assert.equal(res.body.data!.creditAssessments[0]!.model.version, '1.1.0');
+    const unknown = await gql(gw.url, ActivateModelVersionDocument, { name: 'credit-gbt', version: '7.0.0' });
+    assert.deepEqual(codes(unknown), ['NOT_FOUND']);
+    assert.deepEqual(codes(await gql(gw.url, ActivateModelVersionDocument, { name: 'nope', version: '1' })), ['NOT_FOUND']);
+  });
+
+  it('activates the version a changed manifest.json names', async () => {
+    const file = path.join(dir, 'credit-gbt', 'manifest.json');
+    writeFileSync(file, JSON.stringify({ ...JSON.parse(readFileSync(file, 'utf8')), version: '2.0.0' }));
+    for (let i = 0; i < 50 && (await active()) !== '2.0.0'; i++) await new Promise((r) => setTimeout(r, 100));
+    assert.equal(await active(), '2.0.0');
+  });
+});
