@@ -12,7 +12,10 @@ export class GatewayMetrics {
   readonly registry = new Registry();
   private readonly inferenceItems = new Counter({ name: 'gateway_inference_items_total', help: 'Items inferred, by model', labelNames: ['model'], registers: [this.registry] });
   private readonly inferenceBatches = new Counter({ name: 'gateway_inference_batches_total', help: 'Runtime calls (batches), by model', labelNames: ['model'], registers: [this.registry] });
-  private readonly inferenceErrors = new Counter({ name: 'gateway_inference_errors_total', help: 'Items that failed in the runtime, by model', labelNames: ['model'], registers: [this.registry] });
+  private readonly inferenceErrors = new Counter({
+    name: 'gateway_inference_errors_total', labelNames: ['model', 'code'], registers: [this.registry],
+    help: 'Inference errors by model and code: INFERENCE_FAILED for items the runtime failed, else the code of a refused submission (OVERLOADED, MODEL_UNAVAILABLE)',
+  });
   private readonly queueSeconds = new Histogram({
     name: 'gateway_inference_queue_seconds', help: 'Time the oldest item of a batch waited in the model queue', labelNames: ['model'],
     buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5], registers: [this.registry],
@@ -50,10 +53,14 @@ export class GatewayMetrics {
   observeBatch(model: string, b: BatchObservation): void {
     this.inferenceBatches.inc({ model });
     this.inferenceItems.inc({ model }, b.size);
-    if (b.failedItems) this.inferenceErrors.inc({ model }, b.failedItems);
+    if (b.failedItems) this.inferenceErrors.inc({ model, code: 'INFERENCE_FAILED' }, b.failedItems);
     this.queueSeconds.observe({ model }, b.queueSeconds);
     this.computeSeconds.observe({ model }, b.computeSeconds);
     this.batchSize.observe({ model }, b.size);
+  }
+
+  observeRefusal(model: string, code: string): void {
+    this.inferenceErrors.inc({ model, code });
   }
 
   /** Operation names are caller-chosen: only well-formed short names become labels, others count as "other". */

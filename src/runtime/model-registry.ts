@@ -59,6 +59,8 @@ export interface RegistryOptions {
   readonly onBatch?: (model: string, report: BatchReport) => void;
   /** Observations kept per model for drift monitoring. */
   readonly driftWindow?: number;
+  /** A submission the model refused (OVERLOADED, MODEL_UNAVAILABLE...), by error code. */
+  readonly onRefused?: (model: string, code: string) => void;
 }
 
 /**
@@ -150,14 +152,25 @@ export class ModelRegistry {
   model<I, O>(name: string): InferenceModel<I, O> {
     const entry = this.entries.get(name);
     if (!entry) throw new ModelUnavailableError(name, 'no such model is configured');
-    if (entry.state.phase !== 'ready') throw new ModelUnavailableError(name, describePhase(entry.state));
+    if (entry.state.phase !== 'ready') {
+      this.options.onRefused?.(name, 'MODEL_UNAVAILABLE');
+      throw new ModelUnavailableError(name, describePhase(entry.state));
+    }
     const batcher = entry.batcher as DynamicBatcher<I, O>;
+    const counted = <T>(submit: () => Promise<T>): Promise<T> => {
+      try {
+        return submit();
+      } catch (error) {
+        this.options.onRefused?.(name, (error as { code?: string }).code ?? 'INTERNAL_SERVER_ERROR');
+        throw error;
+      }
+    };
     return {
       name,
       version: entry.manifest.version,
       labels: entry.runtime.labels ?? [],
-      infer: (input) => batcher.submit(input),
-      inferMany: (inputs) => batcher.submitMany(inputs),
+      infer: (input) => counted(() => batcher.submit(input)),
+      inferMany: (inputs) => counted(() => batcher.submitMany(inputs)),
       observe: (features, output) => entry.monitor?.observe(features, output),
     };
   }

@@ -51,6 +51,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
   const registry = new ModelRegistry(readManifests(config.models.dir, config.models.only), {
     onBatch: (model, report) => metrics.observeBatch(model, report),
     driftWindow: config.models.driftWindow,
+    onRefused: (model, code) => metrics.observeRefusal(model, code),
     batching: config.models.batching,
     createRuntime: createRuntimeFactory({
       sentimentOverride: config.models.sentimentOverride, allowRemoteModels: config.models.allowRemote, localModelPath: config.models.dir,

@@ -101,5 +101,7 @@ describe('a full model queue', () => {
     assert.deepEqual(codes(r), ['OVERLOADED']);
     assert.equal(r.body.errors![0]!.extensions!.retryable, true);
     assert.match(r.body.errors![0]!.message, /maximum of 4 items/);
+    const metrics = await (await fetch(gw.url.replace('/graphql', '/metrics'))).text();
+    assert.match(metrics, /^gateway_inference_errors_total\{model="sentiment-bert",code="OVERLOADED"\} 1$/m);
   });
 });
