@@ -49,6 +49,7 @@ const envSchema = z.object({
   DRIFT_WINDOW: int(10, 1_000_000).default(5000),
   MODEL_WATCH: bool.default(true),
   AUDIT_DB_PATH: z.string().min(1).default(path.join(REPO_ROOT, 'data', 'audit.sqlite')),
+  AUDIT_DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'a postgres:// URL').optional(),
 });
 
 export interface GatewayConfig {
@@ -95,6 +96,8 @@ export interface GatewayConfig {
   };
   /** SQLite file of the credit decision record (created on first start). */
   readonly auditDbPath: string;
+  /** PostgreSQL URL of the decision record, replacing the SQLite file (several instances). */
+  readonly auditDatabaseUrl: string | undefined;
   /** SQLite file of the price store (created on first start). */
   readonly priceDbPath: string;
   readonly credit: {
@@ -163,6 +166,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       forecastMaxSeries: e.FORECAST_MAX_SERIES,
     },
     access: { apiKeys, ratePerSecond: e.RATE_LIMIT_PER_SECOND, rateBurst: e.RATE_LIMIT_BURST },
+    auditDatabaseUrl: e.AUDIT_DATABASE_URL,
     auditDbPath: e.AUDIT_DB_PATH === ':memory:' ? e.AUDIT_DB_PATH : path.resolve(e.AUDIT_DB_PATH),
     priceDbPath: e.PRICE_DB_PATH === ':memory:' ? e.PRICE_DB_PATH : path.resolve(e.PRICE_DB_PATH),
     credit: { approveBelow: e.CREDIT_APPROVE_MAX_PD, declineFrom: e.CREDIT_DECLINE_MIN_PD },

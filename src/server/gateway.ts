@@ -11,6 +11,7 @@ import { expressMiddleware } from '@as-integrations/express5';
 import express, { type ErrorRequestHandler, type RequestHandler } from 'express';
 import { CreditService } from '../domains/credit/index.js';
 import { CreditAuditLog } from '../domains/credit/credit-audit.js';
+import { PostgresCreditAudit } from '../domains/credit/credit-audit-postgres.js';
 import type { FeatureInfo } from '../domains/credit/credit.scoring.js';
 import { ForecastService, PriceStore } from '../domains/forecasting/index.js';
 import { SentimentService } from '../domains/sentiment/index.js';
@@ -60,7 +61,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     logger,
   });
   const prices = new PriceStore(config.priceDbPath);
-  const audit = new CreditAuditLog(config.auditDbPath);
+  const audit = config.auditDatabaseUrl ? await PostgresCreditAudit.open(config.auditDatabaseUrl) : new CreditAuditLog(config.auditDbPath);
   metrics.watchDrift(() => registry.list().flatMap((m) => {
     const report = registry.drift(m.manifest.name);
     return report ? [{ model: m.manifest.name, quantities: [...report.features, report.output] }] : [];
@@ -125,7 +126,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     await apollo.stop(); // the drain plugin closes the listener and waits for in-flight requests
     await registry.dispose();
     prices.close();
-    audit.close();
+    await audit.close();
     logger.info('gateway stopped');
   })());
 

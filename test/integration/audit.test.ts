@@ -4,6 +4,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { PGlite } from '@electric-sql/pglite';
+import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
+import pg from 'pg';
 import { CreditAuditLog, inputsHash } from '../../src/domains/credit/credit-audit.js';
 import { hashApiKey } from '../../src/platform/api-keys.js';
 import { REPO_ROOT } from '../../src/platform/config.js';
@@ -91,11 +94,55 @@ describe('audit trail under SIGKILL', () => {
     await Promise.all(Array.from({ length: 16 }, (_, c) => client(c)));
     await exited;
     const log = new CreditAuditLog(db);
-    const recorded = new Set(log.query({ limit: 1_000_000 }).map((r) => r.accountId));
-    log.close();
+    const recorded = new Set(log.querySync({ limit: 1_000_000 }).map((r) => r.accountId));
+    await log.close();
     rmSync(dir, { recursive: true, force: true });
     assert.ok(answered.length > 0, 'some requests were answered before the kill');
     const missing = answered.filter((id) => !recorded.has(id));
     assert.deepEqual(missing, [], `${missing.length} of ${answered.length} answered decisions are not on record`);
+  });
+});
+
+describe('credit decision audit trail in PostgreSQL (AUDIT_DATABASE_URL)', () => {
+  // A real PostgreSQL engine (PGlite, compiled to WebAssembly) behind the PostgreSQL wire protocol on loopback.
+  let server: PGLiteSocketServer;
+  let db: PGlite;
+  let url: string;
+  let gw: Gateway;
+  before(async () => {
+    db = await PGlite.create();
+    server = new PGLiteSocketServer({ db, port: 0, host: '127.0.0.1', maxConnections: 16 });
+    await server.start();
+    url = `postgres://postgres@${server.getServerConn()}/postgres`;
+    gw = await startTestGateway({ MODELS: 'credit-gbt', API_KEYS: KEYS, AUDIT_DATABASE_URL: url });
+  });
+  after(async () => {
+    await gw.stop();
+    await server.stop();
+    await db.close();
+  });
+
+  it('records decisions from concurrent requests and serves them to auditors', async () => {
+    const requests = Array.from({ length: 6 }, (_, r) => gql(gw.url, CreditAssessmentsDocument,
+      { accounts: Array.from({ length: 5 }, (_, k) => ({ ...sampleAccount(r * 5 + k), accountId: `pg-${r}-${k}` })) },
+      { authorization: `Bearer ${LENDER}`, 'x-request-id': `pg-req-${r}` }));
+    const answered = (await Promise.all(requests)).flatMap((res) => res.body.data!.creditAssessments);
+    const records = await gql(gw.url, CreditDecisionsDocument, { limit: 100 }, { authorization: `Bearer ${AUDITOR}` });
+    const byAccount = new Map(records.body.data!.creditDecisions.map((r) => [r.accountId, r]));
+    assert.equal(byAccount.size, 30);
+    for (const a of answered) {
+      const r = byAccount.get(a.accountId!)!;
+      assert.equal(r.probabilityOfDefault, a.probabilityOfDefault);
+      assert.equal(r.decision, a.decision);
+      assert.equal(r.caller, 'lender');
+      assert.match(r.requestId, /^pg-req-\d$/);
+    }
+    const one = await gql(gw.url, CreditDecisionsDocument, { accountId: 'pg-2-3' }, { authorization: `Bearer ${AUDITOR}` });
+    assert.deepEqual(one.body.data!.creditDecisions.map((r) => r.accountId), ['pg-2-3']);
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    const { rows } = await client.query('SELECT count(*)::int AS n FROM credit_decisions');
+    await client.end();
+    assert.equal(rows[0].n, 30, 'the rows are in PostgreSQL itself');
   });
 });

@@ -27,6 +27,32 @@ export interface CreditDecisionRecord {
   readonly reasonCodes: string[];
 }
 
+export interface AuditFilter {
+  readonly accountId?: string | null;
+  readonly from?: Date | null;
+  readonly to?: Date | null;
+  readonly limit: number;
+}
+
+/** Where credit decisions are recorded: SQLite (one instance) or PostgreSQL (several instances). */
+export interface CreditAuditStore {
+  /** Records a request's decisions in one transaction; resolves once they are durable. */
+  record(context: AuditContext, accounts: readonly CardAccount[], results: ReadonlyArray<CreditAssessmentResult | Error>): Promise<void>;
+  /** Decisions, newest first, optionally for one account and a time window. */
+  query(filter: AuditFilter): Promise<CreditDecisionRecord[]>;
+  close(): Promise<void>;
+}
+
+/** The rows to write for a request's successful decisions. */
+export function auditRows(context: AuditContext, accounts: readonly CardAccount[], results: ReadonlyArray<CreditAssessmentResult | Error>) {
+  const at = new Date().toISOString();
+  return results.flatMap((r, i) => (r instanceof Error ? [] : [{
+    at, requestId: context.requestId, caller: context.caller, accountId: r.accountId, modelName: r.model.name,
+    modelVersion: r.model.version, inputsHash: inputsHash(accounts[i]!), pd: r.probabilityOfDefault, score: r.score,
+    grade: r.grade, decision: r.decision, reasonCodes: JSON.stringify(r.reasons.map((x) => x.code)),
+  }]));
+}
+
 /** SHA-256 of the account's fields in a fixed order: proves which inputs a decision saw without storing them. */
 export function inputsHash(a: CardAccount): string {
   const canonical = JSON.stringify([a.accountId ?? null, a.creditLimit, a.age, a.education, a.repaymentStatus, a.billAmounts, a.paymentAmounts]);
@@ -38,7 +64,7 @@ export function inputsHash(a: CardAccount): string {
  * written in one transaction, synchronously, before the response is built: with WAL and
  * synchronous=FULL, a decision a caller has seen survives a crash (even SIGKILL) of the process.
  */
-export class CreditAuditLog {
+export class CreditAuditLog implements CreditAuditStore {
   private readonly db: Database.Database;
   private readonly insert: Database.Statement;
 
@@ -58,24 +84,17 @@ export class CreditAuditLog {
       VALUES (@at, @requestId, @caller, @accountId, @modelName, @modelVersion, @inputsHash, @pd, @score, @grade, @decision, @reasonCodes)`);
   }
 
-  /** Records a request's decisions in one transaction; returns once they are on disk. */
-  record(context: AuditContext, accounts: readonly CardAccount[], results: ReadonlyArray<CreditAssessmentResult | Error>): void {
-    const at = new Date().toISOString();
-    const writeAll = this.db.transaction(() => {
-      results.forEach((r, i) => {
-        if (r instanceof Error) return;
-        this.insert.run({
-          at, requestId: context.requestId, caller: context.caller, accountId: r.accountId, modelName: r.model.name,
-          modelVersion: r.model.version, inputsHash: inputsHash(accounts[i]!), pd: r.probabilityOfDefault, score: r.score,
-          grade: r.grade, decision: r.decision, reasonCodes: JSON.stringify(r.reasons.map((x) => x.code)),
-        });
-      });
-    });
-    writeAll();
+  async record(context: AuditContext, accounts: readonly CardAccount[], results: ReadonlyArray<CreditAssessmentResult | Error>): Promise<void> {
+    const rows = auditRows(context, accounts, results);
+    this.db.transaction(() => rows.forEach((row) => this.insert.run(row)))();
   }
 
-  /** Decisions, newest first, optionally for one account and a time window. */
-  query(filter: { accountId?: string | null; from?: Date | null; to?: Date | null; limit: number }): CreditDecisionRecord[] {
+  async query(filter: AuditFilter): Promise<CreditDecisionRecord[]> {
+    return this.querySync(filter);
+  }
+
+  /** For tools reading the file directly (synchronous: better-sqlite3). */
+  querySync(filter: AuditFilter): CreditDecisionRecord[] {
     const rows = this.db.prepare(`SELECT * FROM credit_decisions
       WHERE (@accountId IS NULL OR account_id = @accountId) AND at >= @from AND at <= @to
       ORDER BY id DESC LIMIT @limit`).all({
@@ -89,7 +108,7 @@ export class CreditAuditLog {
     }));
   }
 
-  close(): void {
+  async close(): Promise<void> {
     this.db.close();
   }
 }

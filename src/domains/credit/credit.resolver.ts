@@ -33,7 +33,7 @@ export class CreditResolver {
     @Arg('to', () => GraphQLDateTime, { nullable: true }) to: Date | null,
     @Arg('limit', () => Int, { defaultValue: 100 }) limit: number,
     @Ctx() ctx: GatewayContext,
-  ): CreditDecisionRecord[] {
+  ): Promise<CreditDecisionRecord[]> {
     if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new InvalidInputError(`limit must be 1..1000, got ${limit}`, 'limit');
     if (from && to && from > to) throw new InvalidInputError(`from must not be after to, got ${from.toISOString()} > ${to.toISOString()}`, 'from');
     const audit = ctx.services.credit.audit;

@@ -1,7 +1,7 @@
 import { assertListSize } from '../../platform/errors.js';
 import type { InferenceModel } from '../../runtime/model-registry.js';
 import type { TabularOutputs } from '../../runtime/onnx-runtime.js';
-import type { AuditContext, CreditAuditLog } from './credit-audit.js';
+import type { AuditContext, CreditAuditStore } from './credit-audit.js';
 import { buildCreditFeatures, type CardAccount } from './credit.features.js';
 import {
   creditDecision, creditGrade, creditScore, topReasons,
@@ -31,7 +31,7 @@ export class CreditService {
     private readonly model: () => InferenceModel<Float32Array, TabularOutputs>,
     readonly settings: CreditSettings,
     /** Where every decision is recorded before it is returned (none: not recorded). */
-    readonly audit?: CreditAuditLog,
+    readonly audit?: CreditAuditStore,
   ) {}
 
   validateAccounts(accounts: readonly CardAccount[]): void {
@@ -58,7 +58,7 @@ export class CreditService {
       };
     });
     // A failed write fails the request: no decision leaves the gateway unrecorded.
-    this.audit?.record(context, accounts, results);
+    await this.audit?.record(context, accounts, results);
     return results;
   }
 }

@@ -1,0 +1,58 @@
+import pg from 'pg';
+import type { CardAccount } from './credit.features.js';
+import { auditRows, type AuditContext, type AuditFilter, type CreditAuditStore, type CreditDecisionRecord } from './credit-audit.js';
+import type { CreditAssessmentResult } from './credit.service.js';
+
+/**
+ * The credit decision record in PostgreSQL, for several gateway instances writing to one store.
+ * Each request's decisions go in one multi-row INSERT (unnest of arrays) in one transaction, committed
+ * before the response is built.
+ */
+export class PostgresCreditAudit implements CreditAuditStore {
+  private readonly pool: pg.Pool;
+
+  private constructor(url: string) {
+    this.pool = new pg.Pool({ connectionString: url, max: 8 });
+  }
+
+  /** Connects and creates the table and indexes if needed. */
+  static async open(url: string): Promise<PostgresCreditAudit> {
+    const store = new PostgresCreditAudit(url);
+    await store.pool.query(`CREATE TABLE IF NOT EXISTS credit_decisions (
+      id BIGSERIAL PRIMARY KEY, at TIMESTAMPTZ NOT NULL, request_id TEXT NOT NULL, caller TEXT NOT NULL,
+      account_id TEXT, model_name TEXT NOT NULL, model_version TEXT NOT NULL, inputs_hash TEXT NOT NULL,
+      pd DOUBLE PRECISION NOT NULL, score INTEGER NOT NULL, grade TEXT NOT NULL, decision TEXT NOT NULL, reason_codes JSONB NOT NULL)`);
+    await store.pool.query('CREATE INDEX IF NOT EXISTS credit_decisions_account ON credit_decisions (account_id, at)');
+    await store.pool.query('CREATE INDEX IF NOT EXISTS credit_decisions_at ON credit_decisions (at)');
+    return store;
+  }
+
+  async record(context: AuditContext, accounts: readonly CardAccount[], results: ReadonlyArray<CreditAssessmentResult | Error>): Promise<void> {
+    const rows = auditRows(context, accounts, results);
+    if (rows.length === 0) return;
+    const column = <K extends keyof (typeof rows)[number]>(k: K) => rows.map((r) => r[k]);
+    await this.pool.query(`INSERT INTO credit_decisions
+      (at, request_id, caller, account_id, model_name, model_version, inputs_hash, pd, score, grade, decision, reason_codes)
+      SELECT * FROM unnest($1::timestamptz[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+        $8::float8[], $9::int[], $10::text[], $11::text[], $12::jsonb[])`, [
+      column('at'), column('requestId'), column('caller'), column('accountId'), column('modelName'), column('modelVersion'),
+      column('inputsHash'), column('pd'), column('score'), column('grade'), column('decision'), column('reasonCodes'),
+    ]);
+  }
+
+  async query(filter: AuditFilter): Promise<CreditDecisionRecord[]> {
+    const { rows } = await this.pool.query(`SELECT * FROM credit_decisions
+      WHERE ($1::text IS NULL OR account_id = $1) AND ($2::timestamptz IS NULL OR at >= $2) AND ($3::timestamptz IS NULL OR at <= $3)
+      ORDER BY id DESC LIMIT $4`, [filter.accountId ?? null, filter.from ?? null, filter.to ?? null, filter.limit]);
+    return rows.map((r: Record<string, unknown>) => ({
+      id: Number(r.id), at: (r.at as Date).toISOString(), requestId: r.request_id as string, caller: r.caller as string,
+      accountId: r.account_id as string | null, modelName: r.model_name as string, modelVersion: r.model_version as string,
+      inputsHash: r.inputs_hash as string, probabilityOfDefault: r.pd as number, score: r.score as number,
+      grade: r.grade as string, decision: r.decision as string, reasonCodes: r.reason_codes as string[],
+    }));
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+}
