@@ -1,5 +1,5 @@
 import type { ApolloServerPlugin } from '@apollo/server';
-import { GraphQLError, separateOperations, validate, type GraphQLSchema } from 'graphql';
+import { GraphQLError, separateOperations, validate, type DocumentNode, type GraphQLSchema } from 'graphql';
 import depthLimit from 'graphql-depth-limit';
 import { fieldExtensionsEstimator, getComplexity, simpleEstimator } from 'graphql-query-complexity';
 import { GatewayErrorCode } from '../platform/errors.js';
@@ -18,20 +18,30 @@ export interface QueryLimits {
  * caller's rate-limit bucket (RATE_LIMITED with a retry hint when it is empty).
  */
 export function queryLimitsPlugin(schema: GraphQLSchema, limits: QueryLimits, limiter?: TokenBucketLimiter): ApolloServerPlugin<GatewayContext> {
+  // Apollo reuses the parsed document of a query text it has seen, so depth (which does not depend on
+  // variables) is checked once per document rather than on every request.
+  const depthErrors = new WeakMap<DocumentNode, Map<string, string | null>>();
+  const depthError = (document: DocumentNode, operationName: string | null | undefined): string | null => {
+    const byOperation = depthErrors.get(document) ?? new Map<string, string | null>();
+    depthErrors.set(document, byOperation);
+    const cached = byOperation.get(operationName ?? '');
+    if (cached !== undefined) return cached;
+    const operations = separateOperations(document);
+    const selected = operationName ? { [operationName]: operations[operationName]! } : operations;
+    const error = Object.values(selected).flatMap((doc) => (doc ? validate(schema, doc, [depthLimit(limits.maxDepth)]) : []))[0];
+    const result = error ? error.message : null;
+    byOperation.set(operationName ?? '', result);
+    return result;
+  };
   return {
     async requestDidStart() {
       return {
         async didResolveOperation({ document, request, operationName, contextValue }) {
-          const operations = separateOperations(document);
-          const operation = operationName ? { [operationName]: operations[operationName]! } : operations;
-          for (const doc of Object.values(operation)) {
-            if (!doc) continue;
-            const deep = validate(schema, doc, [depthLimit(limits.maxDepth)]);
-            if (deep.length) {
-              throw new GraphQLError(`query depth must be at most ${limits.maxDepth}: ${deep[0]!.message}`, {
-                extensions: { code: GatewayErrorCode.QUERY_TOO_DEEP, max: limits.maxDepth, http: { status: 400 } },
-              });
-            }
+          const deep = depthError(document, operationName);
+          if (deep) {
+            throw new GraphQLError(`query depth must be at most ${limits.maxDepth}: ${deep}`, {
+              extensions: { code: GatewayErrorCode.QUERY_TOO_DEEP, max: limits.maxDepth, http: { status: 400 } },
+            });
           }
           let complexity: number;
           try {

@@ -27,8 +27,9 @@ const envSchema = z.object({
   MODELS: z.string().optional(),
   MODEL_BATCHING: z.string().default('{}'),
   ALLOW_REMOTE_MODELS: bool.default(false),
-  // One core stays with the event loop (HTTP, GraphQL, tokenisation); the rest run transformer inference.
-  INFERENCE_THREADS: int(1, 256).default(Math.max(1, os.availableParallelism() - 1)),
+  // Inference runs in a worker thread; its onnxruntime threads do not spin, so they can use every core
+  // and still leave the event loop its share.
+  INFERENCE_THREADS: int(1, 256).default(os.availableParallelism()),
   SENTIMENT_MODEL: z.string().min(1).optional(),
   LANDING_PAGE: bool.default(true),
   METRICS_TOKEN: z.string().min(16, 'at least 16 characters').optional(),

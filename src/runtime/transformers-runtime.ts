@@ -57,7 +57,10 @@ export class TextClassificationRuntime implements ModelRuntime<string, TextClass
     const id = this.options.source;
     this.tokenizer = await AutoTokenizer.from_pretrained(id);
     this.model = await AutoModelForSequenceClassification.from_pretrained(id, {
-      dtype: this.options.dtype, device: 'cpu', session_options: { intraOpNumThreads: this.options.intraOpThreads },
+      dtype: this.options.dtype, device: 'cpu',
+      // No spin-waiting between inferences: spinning threads would take the cores the event loop needs
+      // to parse the next requests (measured on 2 cores: 280 -> 348 texts/s at 32 clients).
+      session_options: { intraOpNumThreads: this.options.intraOpThreads, extra: { session: { intra_op: { allow_spinning: '0' } } } },
     });
     const config = this.model.config as unknown as { id2label?: Record<string, string>; max_position_embeddings?: number };
     const id2label = config.id2label ?? {};
