@@ -141,12 +141,19 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
   return { url, port, registry, stop };
 }
 
-/** The credit model's features.json (reason codes and texts); none when no credit model is configured. */
-function creditFeatures(registry: ModelRegistry): FeatureInfo[] {
-  const name = registry.nameForTask('credit');
-  const dir = name && registry.get(name)?.manifest.dir;
-  if (!dir) return [];
-  return (JSON.parse(readFileSync(path.join(dir, 'features.json'), 'utf8')) as { features: FeatureInfo[] }).features;
+/**
+ * The active credit model version's features.json (reason codes and texts), read once per version
+ * folder: a hot-swapped version brings its own. None when no credit model is configured.
+ */
+function creditFeatures(registry: ModelRegistry): () => FeatureInfo[] {
+  const byDir = new Map<string, FeatureInfo[]>();
+  return () => {
+    const name = registry.nameForTask('credit');
+    const dir = name && registry.get(name)?.manifest.dir;
+    if (!dir) return [];
+    if (!byDir.has(dir)) byDir.set(dir, (JSON.parse(readFileSync(path.join(dir, 'features.json'), 'utf8')) as { features: FeatureInfo[] }).features);
+    return byDir.get(dir)!;
+  };
 }
 
 /** Echoes a caller's x-request-id when it is well-formed, else issues one. */

@@ -21,8 +21,8 @@ export interface CreditAssessmentResult {
 export interface CreditSettings {
   readonly thresholds: DecisionThresholds;
   readonly maxAccounts: number;
-  /** The model's feature list (features.json), for reason codes. */
-  readonly features: readonly FeatureInfo[];
+  /** The active model version's feature list (its features.json), for reason codes. */
+  readonly features: () => readonly FeatureInfo[];
 }
 
 /** Card-account risk: features, one batched inference, score/grade/decision and adverse-action reasons. */
@@ -41,6 +41,7 @@ export class CreditService {
   /** One entry per account: its assessment or its own Error; decisions are on record before this resolves. */
   async assessMany(accounts: readonly CardAccount[], context: AuditContext): Promise<Array<CreditAssessmentResult | Error>> {
     const model = this.model();
+    const features = this.settings.features();
     const rows = accounts.map(buildCreditFeatures);
     const outputs = await model.inferMany(rows);
     const results = outputs.map((out, i): CreditAssessmentResult | Error => {
@@ -53,7 +54,7 @@ export class CreditService {
         score: creditScore(pd),
         grade: creditGrade(pd),
         decision: creditDecision(pd, this.settings.thresholds),
-        reasons: topReasons(out.contributions!, this.settings.features),
+        reasons: topReasons(out.contributions!, features),
         model: { name: model.name, version: model.version },
       };
     });

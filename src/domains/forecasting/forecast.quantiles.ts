@@ -10,9 +10,8 @@ const Z_GRID = QUANTILES.map((q) => probit(q));
  */
 export function gridQuantile(grid: ArrayLike<number>, h: number, p: number): number {
   const nq = QUANTILES.length;
-  let i = HORIZONS.findIndex((x) => x >= h);
-  if (i <= 0) i = Math.max(i, 0);
-  const hi = i;
+  // h is 1..60 (validated), so a grid horizon >= h always exists.
+  const hi = HORIZONS.findIndex((x) => x >= h);
   const lo = HORIZONS[hi] === h || hi === 0 ? hi : hi - 1;
   const w = lo === hi ? 0 : (Math.log(h) - Math.log(HORIZONS[lo]!)) / (Math.log(HORIZONS[hi]!) - Math.log(HORIZONS[lo]!));
   const at = (k: number) => (1 - w) * grid[lo * nq + k]! + w * grid[hi * nq + k]!;
