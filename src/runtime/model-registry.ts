@@ -11,6 +11,8 @@ import { DriftMonitor, type DriftReport } from './drift-monitor.js';
 export interface InferenceModel<I, O> {
   readonly name: string;
   readonly version: string;
+  /** The folder of this version's artifacts (its features.json, for instance). */
+  readonly dir: string;
   /** Output label names, for classifiers (from the model's own config). */
   readonly labels: readonly string[];
   infer(input: I): Promise<O>;
@@ -61,6 +63,11 @@ export interface RegistryOptions {
   readonly driftWindow?: number;
   /** A submission the model refused (OVERLOADED, MODEL_UNAVAILABLE...), by error code. */
   readonly onRefused?: (model: string, code: string) => void;
+  /**
+   * Checks a version's domain files (a credit model's features.json, for instance) before it is
+   * loaded: a version that throws fails like one whose artifact does not load.
+   */
+  readonly checkVersion?: (manifest: ModelManifest) => void;
 }
 
 /**
@@ -96,8 +103,9 @@ export class ModelRegistry {
     return { manifest, runtime, batcher, monitor };
   }
 
-  /** Loads a runtime and runs its warm-up input; the warm-up time in ms. */
-  private static async warmUp(runtime: Entry['runtime']): Promise<{ loadMs: number; warmupMs: number }> {
+  /** Checks a version, loads its runtime and runs its warm-up input; the warm-up time in ms. */
+  private async warmUp(manifest: ModelManifest, runtime: Entry['runtime']): Promise<{ loadMs: number; warmupMs: number }> {
+    this.options.checkVersion?.(manifest);
     const started = performance.now();
     await runtime.load();
     const loadMs = performance.now() - started;
@@ -114,7 +122,7 @@ export class ModelRegistry {
     const failures = await Promise.all([...this.entries.values()].map(async (entry) => {
       const { manifest } = entry;
       try {
-        const { loadMs, warmupMs } = await ModelRegistry.warmUp(entry.runtime);
+        const { loadMs, warmupMs } = await this.warmUp(manifest, entry.runtime);
         entry.state = { phase: 'ready', loadedAt: new Date(), warmupMs };
         this.options.logger.info({ model: manifest.name, version: manifest.version, loadMs }, 'model ready');
         return undefined;
@@ -168,6 +176,7 @@ export class ModelRegistry {
     return {
       name,
       version: entry.manifest.version,
+      dir: entry.manifest.dir,
       labels: entry.runtime.labels ?? [],
       infer: (input) => counted(() => batcher.submit(input)),
       inferMany: (inputs) => counted(() => batcher.submitMany(inputs)),
@@ -193,7 +202,7 @@ export class ModelRegistry {
     }
     const next = this.version(manifest, entry.stats);
     try {
-      const { warmupMs } = await ModelRegistry.warmUp(next.runtime);
+      const { warmupMs } = await this.warmUp(manifest, next.runtime);
       const previous = { runtime: entry.runtime, batcher: entry.batcher, version: entry.manifest.version };
       Object.assign(entry, next, { state: { phase: 'ready', loadedAt: new Date(), warmupMs } satisfies ModelPhase });
       this.options.logger.info({ model: name, version, previous: previous.version }, 'model version activated');

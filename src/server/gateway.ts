@@ -1,6 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ApolloServer } from '@apollo/server';
@@ -12,7 +10,7 @@ import express, { type ErrorRequestHandler, type RequestHandler } from 'express'
 import { CreditService } from '../domains/credit/index.js';
 import { CreditAuditLog } from '../domains/credit/credit-audit.js';
 import { PostgresCreditAudit } from '../domains/credit/credit-audit-postgres.js';
-import type { FeatureInfo } from '../domains/credit/credit.scoring.js';
+import { creditFeatureSpec } from '../domains/credit/credit.features.js';
 import { ForecastService, PriceStore } from '../domains/forecasting/index.js';
 import { SentimentService } from '../domains/sentiment/index.js';
 import { createContext, type GatewayContext, type GatewayServices } from '../graphql/context.js';
@@ -25,7 +23,7 @@ import { buildGatewaySchema } from '../graphql/schema.js';
 import type { GatewayConfig } from '../platform/config.js';
 import { GatewayErrorCode } from '../platform/errors.js';
 import type { Logger } from '../platform/logger.js';
-import { readManifests } from '../runtime/model-manifest.js';
+import { readManifests, type ModelManifest } from '../runtime/model-manifest.js';
 import { ModelRegistry } from '../runtime/model-registry.js';
 import { createRuntimeFactory } from '../runtime/runtime-factory.js';
 import { healthRoutes, metricsRoute } from './health-routes.js';
@@ -53,6 +51,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     onBatch: (model, report) => metrics.observeBatch(model, report),
     driftWindow: config.models.driftWindow,
     onRefused: (model, code) => metrics.observeRefusal(model, code),
+    checkVersion: checkDomainFiles,
     batching: config.models.batching,
     createRuntime: createRuntimeFactory({
       sentimentOverride: config.models.sentimentOverride, allowRemoteModels: config.models.allowRemote, localModelPath: config.models.dir,
@@ -76,7 +75,6 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     credit: new CreditService(() => registry.model(registry.nameForTask('credit') ?? 'credit'), {
       thresholds: config.credit,
       maxAccounts: config.limits.creditMaxAccounts,
-      features: creditFeatures(registry),
     }, audit),
   };
 
@@ -141,19 +139,12 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
   return { url, port, registry, stop };
 }
 
-/**
- * The active credit model version's features.json (reason codes and texts), read once per version
- * folder: a hot-swapped version brings its own. None when no credit model is configured.
- */
-function creditFeatures(registry: ModelRegistry): () => FeatureInfo[] {
-  const byDir = new Map<string, FeatureInfo[]>();
-  return () => {
-    const name = registry.nameForTask('credit');
-    const dir = name && registry.get(name)?.manifest.dir;
-    if (!dir) return [];
-    if (!byDir.has(dir)) byDir.set(dir, (JSON.parse(readFileSync(path.join(dir, 'features.json'), 'utf8')) as { features: FeatureInfo[] }).features);
-    return byDir.get(dir)!;
-  };
+/** A credit model version must bring a features.json the gateway can honour, as wide as its input. */
+function checkDomainFiles(manifest: ModelManifest): void {
+  if (manifest.task !== 'credit') return;
+  const spec = creditFeatureSpec(manifest);
+  const width = (manifest.inputs[0] as { shape?: number[] } | undefined)?.shape?.[1];
+  if (spec.width !== width) throw new Error(`features.json lists ${spec.width} features, the manifest's input is ${width} wide`);
 }
 
 /** Echoes a caller's x-request-id when it is well-formed, else issues one. */

@@ -43,7 +43,7 @@ describe('credit assessment over HTTP with the embedded model', () => {
       assert.ok(a.probabilityOfDefault > 0 && a.probabilityOfDefault < 1);
       assert.ok(a.score >= 300 && a.score <= 850);
       assert.ok(a.reasons.length <= 4);
-      assert.deepEqual(a.model, { name: 'credit-gbt', version: '1.0.0' });
+      assert.deepEqual(a.model, { name: 'credit-gbt', version: '2.0.0' });
     }
     assert.deepEqual(out.map((a) => a.accountId), accounts.map((a) => a.accountId));
     const late = out.filter((_, i) => i % 7 === 0);

@@ -11,18 +11,27 @@ import { codes, gql, startTestGateway } from '../support/gateway.js';
 
 const SOURCE = path.join(REPO_ROOT, 'models', 'credit-gbt');
 
-/** A models folder with credit-gbt 1.0.0 on top, a 1.1.0 under versions/, and a broken 9.9.9. */
+/**
+ * A models folder with credit-gbt 1.0.0 on top, a 1.1.0 under versions/, a 9.9.8 whose features.json
+ * asks for a feature the gateway does not know, and a 9.9.9 whose model file is not a model.
+ */
 function fixture(): string {
   const dir = mkdtempSync(path.join(tmpdir(), 'versions-'));
   const root = path.join(dir, 'credit-gbt');
   cpSync(SOURCE, root, { recursive: true, filter: (src) => !src.includes(`${path.sep}train`) });
   const manifest = JSON.parse(readFileSync(path.join(root, 'manifest.json'), 'utf8')) as Record<string, unknown>;
-  for (const [version, broken] of [['1.1.0', false], ['9.9.9', true]] as const) {
+  writeFileSync(path.join(root, 'manifest.json'), JSON.stringify({ ...manifest, version: '1.0.0' }));
+  for (const [version, broken] of [['1.1.0', undefined], ['9.9.8', 'features'], ['9.9.9', 'model']] as const) {
     const vdir = path.join(root, 'versions', version);
     mkdirSync(vdir, { recursive: true });
     for (const f of ['model.onnx', 'features.json', 'baseline.json', 'metrics.json']) cpSync(path.join(root, f), path.join(vdir, f));
     writeFileSync(path.join(vdir, 'manifest.json'), JSON.stringify({ ...manifest, version }));
-    if (broken) writeFileSync(path.join(vdir, 'model.onnx'), 'not a model');
+    if (broken === 'model') writeFileSync(path.join(vdir, 'model.onnx'), 'not a model');
+    if (broken === 'features') {
+      const spec = JSON.parse(readFileSync(path.join(vdir, 'features.json'), 'utf8')) as { features: Array<{ name: string }> };
+      spec.features[5]!.name = 'favourite_colour';
+      writeFileSync(path.join(vdir, 'features.json'), JSON.stringify(spec));
+    }
   }
   return dir;
 }
@@ -58,7 +67,7 @@ describe('versioned hot updates', () => {
     const load = Array.from({ length: 8 }, (_, c) => client(c));
     await new Promise((r) => setTimeout(r, 800));
     const swapped = await gql(gw.url, ActivateModelVersionDocument, { name: 'credit-gbt', version: '1.1.0' });
-    assert.deepEqual(swapped.body.data!.activateModelVersion, { name: 'credit-gbt', version: '1.1.0', versions: ['1.0.0', '1.1.0', '9.9.9'], state: 'READY' });
+    assert.deepEqual(swapped.body.data!.activateModelVersion, { name: 'credit-gbt', version: '1.1.0', versions: ['1.0.0', '1.1.0', '9.9.8', '9.9.9'], state: 'READY' });
     await new Promise((r) => setTimeout(r, 800));
     stop = true;
     await Promise.all(load);
@@ -69,10 +78,13 @@ describe('versioned hot updates', () => {
     assert.equal(await active(), '1.1.0');
   });
 
-  it('refuses a version that fails to load and keeps the active one; unknown versions are NOT_FOUND', async () => {
+  it('refuses a version that fails to load or brings a features.json it cannot honour, and keeps the active one; unknown versions are NOT_FOUND', async () => {
     const broken = await gql(gw.url, ActivateModelVersionDocument, { name: 'credit-gbt', version: '9.9.9' });
     assert.deepEqual(codes(broken), ['MODEL_UNAVAILABLE']);
     assert.match(broken.body.errors![0]!.message, /version 9\.9\.9 was refused .*version 1\.1\.0 stays active/);
+    const badFeatures = await gql(gw.url, ActivateModelVersionDocument, { name: 'credit-gbt', version: '9.9.8' });
+    assert.deepEqual(codes(badFeatures), ['MODEL_UNAVAILABLE']);
+    assert.match(badFeatures.body.errors![0]!.message, /version 9\.9\.8 was refused .*features\.json: unknown feature favourite_colour.*version 1\.1\.0 stays active/);
     assert.equal(await active(), '1.1.0');
     const res = await gql(gw.url, CreditAssessmentsDocument, { accounts: [sampleAccount(1)] });
     assert.equal(res.body.data!.creditAssessments[0]!.model.version, '1.1.0');

@@ -2,10 +2,10 @@ import { assertListSize } from '../../platform/errors.js';
 import type { InferenceModel } from '../../runtime/model-registry.js';
 import type { TabularOutputs } from '../../runtime/onnx-runtime.js';
 import type { AuditContext, CreditAuditStore } from './credit-audit.js';
-import { buildCreditFeatures, type CardAccount } from './credit.features.js';
+import { creditFeatureSpec, type CardAccount } from './credit.features.js';
 import {
   creditDecision, creditGrade, creditScore, topReasons,
-  type CreditDecisionName, type CreditGradeName, type CreditReasonResult, type DecisionThresholds, type FeatureInfo,
+  type CreditDecisionName, type CreditGradeName, type CreditReasonResult, type DecisionThresholds,
 } from './credit.scoring.js';
 
 export interface CreditAssessmentResult {
@@ -21,8 +21,6 @@ export interface CreditAssessmentResult {
 export interface CreditSettings {
   readonly thresholds: DecisionThresholds;
   readonly maxAccounts: number;
-  /** The active model version's feature list (its features.json), for reason codes. */
-  readonly features: () => readonly FeatureInfo[];
 }
 
 /** Card-account risk: features, one batched inference, score/grade/decision and adverse-action reasons. */
@@ -40,9 +38,10 @@ export class CreditService {
 
   /** One entry per account: its assessment or its own Error; decisions are on record before this resolves. */
   async assessMany(accounts: readonly CardAccount[], context: AuditContext): Promise<Array<CreditAssessmentResult | Error>> {
+    // Features, reasons and inference all come from the same version, even across a hot swap.
     const model = this.model();
-    const features = this.settings.features();
-    const rows = accounts.map(buildCreditFeatures);
+    const spec = creditFeatureSpec(model);
+    const rows = accounts.map((a) => spec.build(a));
     const outputs = await model.inferMany(rows);
     const results = outputs.map((out, i): CreditAssessmentResult | Error => {
       if (out instanceof Error) return out;
@@ -54,7 +53,7 @@ export class CreditService {
         score: creditScore(pd),
         grade: creditGrade(pd),
         decision: creditDecision(pd, this.settings.thresholds),
-        reasons: topReasons(out.contributions!, features),
+        reasons: topReasons(out.contributions!, spec.features),
         model: { name: model.name, version: model.version },
       };
     });

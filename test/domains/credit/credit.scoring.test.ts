@@ -2,13 +2,16 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { buildCreditFeatures, FEATURE_COUNT, type CardAccount } from '../../../src/domains/credit/credit.features.js';
-import { creditDecision, creditGrade, creditScore, topReasons, type FeatureInfo } from '../../../src/domains/credit/credit.scoring.js';
+import { CreditFeatureSpec, creditFeatureSpec, type CardAccount } from '../../../src/domains/credit/credit.features.js';
+import { creditDecision, creditGrade, creditScore, topReasons } from '../../../src/domains/credit/credit.scoring.js';
 import { REPO_ROOT } from '../../../src/platform/config.js';
 
 const MODEL_DIR = path.join(REPO_ROOT, 'models', 'credit-gbt');
 const vectors = JSON.parse(readFileSync(path.join(MODEL_DIR, 'test_vectors.json'), 'utf8')) as Array<{ account: CardAccount; features: number[] }>;
-const features = (JSON.parse(readFileSync(path.join(MODEL_DIR, 'features.json'), 'utf8')) as { features: FeatureInfo[] }).features;
+const featureFile = JSON.parse(readFileSync(path.join(MODEL_DIR, 'features.json'), 'utf8')) as { features: Array<Record<string, unknown>> };
+const spec = creditFeatureSpec({ dir: MODEL_DIR, version: 'test' });
+const { features } = spec;
+const FEATURE_COUNT = spec.width;
 
 describe('credit score (PDO scaling)', () => {
   it('is 600 at odds 50:1 and gains 20 points each time the odds double', () => {
@@ -60,11 +63,41 @@ describe('reasons', () => {
 
 describe('credit features', () => {
   it('match what the training run computed for the same accounts (test_vectors.json)', () => {
-    assert.equal(features.length, FEATURE_COUNT);
+    assert.equal(FEATURE_COUNT, 37);
     for (const v of vectors) {
-      const row = buildCreditFeatures(v.account);
+      const row = spec.build(v.account);
       assert.equal(row.length, FEATURE_COUNT);
       v.features.forEach((expected, i) => assert.ok(Math.abs(row[i]! - expected) <= 1e-5 * Math.max(1, Math.abs(expected)), `${features[i]!.name}: ${row[i]} vs ${expected}`));
     }
+  });
+
+  it('encode repayment codes by their table, delays of 3+ months sharing one value', () => {
+    const status = featureFile.features.find((f) => f.name === 'repayment_status_1')!.encoding as { table: Record<string, number>; clampAbove: number };
+    assert.equal(status.clampAbove, 3);
+    const account = vectors[0]!.account;
+    const at = (code: number) => spec.build({ ...account, repaymentStatus: [code, ...account.repaymentStatus.slice(1)] })[3];
+    assert.equal(at(-2), Math.fround(status.table['-2']!));
+    assert.equal(at(2), Math.fround(status.table['2']!));
+    assert.equal(at(3), Math.fround(status.table['3']!));
+    assert.equal(at(9), at(3));
+    assert.ok(status.table['2']! > status.table['0']!, 'a two-month delay is riskier than revolving credit');
+  });
+
+  const withChange = (change: (fs: Array<Record<string, unknown>>) => void) => {
+    const copy = structuredClone(featureFile);
+    change(copy.features);
+    return () => CreditFeatureSpec.parse(copy, 'features.json');
+  };
+
+  it('refuse a features.json the gateway could not honour, saying why', () => {
+    assert.throws(withChange((fs) => { fs[4]!.name = 'shoe_size'; }), /features\.json: unknown feature shoe_size/);
+    assert.throws(withChange((fs) => { fs.splice(2, 1); }), /feature repayment_status_1 has index 3 at position 2/);
+    assert.throws(withChange((fs) => { delete (fs[3]!.encoding as { table: Record<string, number> }).table['-1']; }),
+      /the encoding of repayment_status_1 has no value for code\(s\) -1/);
+    assert.throws(withChange((fs) => { (fs[3]!.encoding as { clampAbove: number | null }).clampAbove = null; }),
+      /the encoding of repayment_status_1 has no value for code\(s\) 4, 5, 6, 7, 8, 9/);
+    assert.throws(withChange((fs) => { fs[0]!.encoding = { table: {}, clampAbove: null }; }), /credit_limit is not a code and cannot have an encoding/);
+    assert.throws(withChange((fs) => { delete fs[1]!.reasonCode; }), /features\.1\.reasonCode/);
+    assert.doesNotThrow(withChange(() => {}));
   });
 });

@@ -12,7 +12,7 @@ import type { TextClassification } from '../../../src/runtime/transformers-runti
 function fakeModel(labels = ['negative', 'neutral', 'positive']) {
   const calls: string[][] = [];
   const model: InferenceModel<string, TextClassification> = {
-    name: 'fake', version: '0', labels,
+    name: 'fake', version: '0', dir: '', labels,
     infer: async () => { throw new Error('unused'); },
     observe: () => {},
     inferMany: async (texts) => {
