@@ -46,6 +46,26 @@ export class GatewayMetrics {
     });
   }
 
+  /**
+   * Exports each shadow version's comparison with the active one, read at scrape time:
+   * gateway_shadow_compared, gateway_shadow_agreement_rate and gateway_shadow_mean_abs_difference{model, version}.
+   */
+  watchShadows(read: () => Array<{ model: string; version: string; compared: number; agreementRate: number | null; meanAbsoluteDifference: number | null }>): void {
+    const gauge = (name: string, help: string, value: (s: ReturnType<typeof read>[number]) => number | null) => new Gauge({
+      name, help, labelNames: ['model', 'version'], registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const s of read()) {
+          const v = value(s);
+          if (v !== null) this.set({ model: s.model, version: s.version }, v);
+        }
+      },
+    });
+    gauge('gateway_shadow_compared', 'Inputs both the shadow version and the active one answered, since the shadow started', (s) => s.compared);
+    gauge('gateway_shadow_agreement_rate', 'Share of compared inputs where the shadow version reached the same outcome (credit: decision)', (s) => s.agreementRate);
+    gauge('gateway_shadow_mean_abs_difference', 'Mean absolute difference of the compared quantity (credit: PD) between the shadow and the active version', (s) => s.meanAbsoluteDifference);
+  }
+
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'gateway_' }); // gateway_process_*, gateway_nodejs_*
   }

@@ -1,11 +1,12 @@
 import { watch, type FSWatcher } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from '../platform/logger.js';
-import { ModelUnavailableError, NotFoundError } from '../platform/errors.js';
+import { InvalidInputError, ModelUnavailableError, NotFoundError } from '../platform/errors.js';
 import { DynamicBatcher, type BatchingOptions, type BatchReport } from './dynamic-batcher.js';
 import { readManifest, readVersionManifest, type ModelManifest } from './model-manifest.js';
 import { describePhase, type ModelPhase, type ModelRuntime } from './model-runtime.js';
 import { DriftMonitor, type DriftReport } from './drift-monitor.js';
+import { ShadowComparison, type ShadowOutcome, type ShadowReport } from './shadow-comparison.js';
 
 /** What a domain service sees of a model: its identity and a batched inference entry point. */
 export interface InferenceModel<I, O> {
@@ -20,6 +21,19 @@ export interface InferenceModel<I, O> {
   inferMany(inputs: readonly I[]): Promise<Array<O | Error>>;
   /** Feeds drift monitoring: one inference's features (in baseline.json order) and monitored output. */
   observe(features: ArrayLike<number>, output: number): void;
+  /** The version running in shadow beside this one, when there is one. */
+  readonly shadow?: ShadowModel<I, O>;
+}
+
+/**
+ * A shadow version: it gets a copy of the traffic, and the service reports how its answers compare;
+ * they never reach a caller.
+ */
+export interface ShadowModel<I, O> {
+  readonly version: string;
+  readonly dir: string;
+  inferMany(inputs: readonly I[]): Promise<Array<O | Error>>;
+  record(outcomes: ReadonlyArray<ShadowOutcome | Error>): void;
 }
 
 export interface ModelStats {
@@ -37,6 +51,8 @@ export interface ModelSnapshot {
   readonly batching: BatchingOptions;
   readonly stats: Readonly<ModelStats>;
   readonly queued: number;
+  /** The version running in shadow, when there is one. */
+  readonly shadowVersion: string | undefined;
 }
 
 export type RuntimeFactory = (manifest: ModelManifest) => ModelRuntime<unknown, unknown> & { labels?: readonly string[] };
@@ -50,6 +66,14 @@ interface Entry {
   batcher: DynamicBatcher<unknown, unknown>;
   stats: ModelStats;
   monitor: DriftMonitor | undefined;
+  shadow?: Shadow;
+}
+
+interface Shadow {
+  readonly manifest: ModelManifest;
+  readonly runtime: Entry['runtime'];
+  readonly batcher: DynamicBatcher<unknown, unknown>;
+  readonly comparison: ShadowComparison;
 }
 
 export class StartupError extends Error {}
@@ -68,6 +92,8 @@ export interface RegistryOptions {
    * loaded: a version that throws fails like one whose artifact does not load.
    */
   readonly checkVersion?: (manifest: ModelManifest) => void;
+  /** Tasks whose services compare a shadow version's answers (the others would only waste its work). */
+  readonly shadowTasks?: ReadonlyArray<ModelManifest['task']>;
 }
 
 /**
@@ -89,11 +115,15 @@ export class ModelRegistry {
     }
   }
 
-  /** Runtime, batcher and drift monitor of one model version (not loaded yet). */
-  private version(manifest: ModelManifest, stats: ModelStats) {
+  /**
+   * Runtime, batcher and drift monitor of one model version (not loaded yet). A shadow version's
+   * batches stay out of the model's counters and metrics.
+   */
+  private version(manifest: ModelManifest, stats: ModelStats | undefined) {
     const batching = { ...manifest.batching, ...this.options.batching[manifest.name] };
     const runtime = this.options.createRuntime(manifest);
     const batcher = new DynamicBatcher(manifest.name, (inputs) => runtime.run(inputs), batching, (report) => {
+      if (!stats) return;
       stats.batches++;
       stats.items += report.size;
       stats.failedItems += report.failedItems;
@@ -181,7 +211,65 @@ export class ModelRegistry {
       infer: (input) => counted(() => batcher.submit(input)),
       inferMany: (inputs) => counted(() => batcher.submitMany(inputs)),
       observe: (features, output) => entry.monitor?.observe(features, output),
+      shadow: entry.shadow && ModelRegistry.shadowModel<I, O>(entry.shadow),
     };
+  }
+
+  private static shadowModel<I, O>(shadow: Shadow): ShadowModel<I, O> {
+    const batcher = shadow.batcher as DynamicBatcher<I, O>;
+    return {
+      version: shadow.manifest.version,
+      dir: shadow.manifest.dir,
+      inferMany: (inputs) => batcher.submitMany(inputs),
+      record: (outcomes) => shadow.comparison.record(outcomes),
+    };
+  }
+
+  /**
+   * Runs another version of a model in shadow: loaded and warmed up beside the active one, it gets a
+   * copy of the traffic and its answers are compared, never returned. `null` stops the shadow.
+   * Replacing or stopping a shadow lets it finish what it queued, then frees it.
+   */
+  async setShadow(name: string, version: string | null): Promise<ShadowReport | null> {
+    const entry = this.entries.get(name);
+    if (!entry) throw new NotFoundError(`no model named ${name} is configured`);
+    let next: Shadow | undefined;
+    if (version !== null) {
+      if (!this.options.shadowTasks?.includes(entry.manifest.task)) {
+        throw new InvalidInputError(`shadow mode is available for ${this.options.shadowTasks?.join(', ') || 'no'} models, not ${entry.manifest.task}`, 'name');
+      }
+      if (version === entry.manifest.version) throw new InvalidInputError(`version ${version} is the active version of ${name}; a shadow must be another one`, 'version');
+      let manifest: ModelManifest;
+      try {
+        manifest = readVersionManifest(entry.root, version);
+      } catch (error) {
+        throw new NotFoundError((error as Error).message);
+      }
+      const { runtime, batcher } = this.version(manifest, undefined);
+      try {
+        await this.warmUp(manifest, runtime);
+      } catch (error) {
+        await runtime.dispose().catch(() => undefined);
+        throw new ModelUnavailableError(name, `shadow version ${version} was refused (${(error as Error).message})`);
+      }
+      next = { manifest, runtime, batcher, comparison: new ShadowComparison(version) };
+    }
+    const previous = entry.shadow;
+    entry.shadow = next;
+    this.options.logger.info({ model: name, shadow: version, previous: previous?.manifest.version }, version ? 'shadow version started' : 'shadow stopped');
+    if (previous) this.retire(name, previous.manifest.version, previous);
+    return next?.comparison.report() ?? null;
+  }
+
+  /** How the shadow version of a model compares with the active one; undefined without a shadow. */
+  shadowReport(name: string): ShadowReport | undefined {
+    return this.entries.get(name)?.shadow?.comparison.report();
+  }
+
+  /** Lets a replaced version finish what it queued, then frees it. */
+  private retire(name: string, version: string, old: Pick<Entry, 'batcher' | 'runtime'>): void {
+    void old.batcher.drain().then(() => old.runtime.dispose()).catch((error: unknown) =>
+      this.options.logger.error({ model: name, version, err: error }, 'disposing the replaced version failed'));
   }
 
   /**
@@ -206,8 +294,7 @@ export class ModelRegistry {
       const previous = { runtime: entry.runtime, batcher: entry.batcher, version: entry.manifest.version };
       Object.assign(entry, next, { state: { phase: 'ready', loadedAt: new Date(), warmupMs } satisfies ModelPhase });
       this.options.logger.info({ model: name, version, previous: previous.version }, 'model version activated');
-      void previous.batcher.drain().then(() => previous.runtime.dispose()).catch((error: unknown) =>
-        this.options.logger.error({ model: name, version: previous.version, err: error }, 'disposing the replaced version failed'));
+      this.retire(name, previous.version, previous);
       return this.snapshot(entry);
     } catch (error) {
       await next.runtime.dispose().catch(() => undefined);
@@ -250,13 +337,16 @@ export class ModelRegistry {
   async dispose(): Promise<void> {
     for (const w of this.watchers.splice(0)) w.close();
     await Promise.all([...this.entries.values()].map(async (entry) => {
-      await entry.batcher.close('the gateway is shutting down');
-      await entry.runtime.dispose();
+      const { shadow } = entry;
+      entry.shadow = undefined;
+      await Promise.all([entry, ...(shadow ? [shadow] : [])].map((v) => v.batcher.close('the gateway is shutting down')));
+      await Promise.all([entry, ...(shadow ? [shadow] : [])].map((v) => v.runtime.dispose()));
       entry.state = { phase: 'disposed', at: new Date() };
     }));
   }
 
   private snapshot(e: Entry): ModelSnapshot {
-    return { root: e.root, manifest: e.manifest, state: e.state, batching: e.batcher.options, stats: { ...e.stats }, queued: e.batcher.queued };
+    return { root: e.root, manifest: e.manifest, state: e.state, batching: e.batcher.options, stats: { ...e.stats }, queued: e.batcher.queued,
+      shadowVersion: e.shadow?.manifest.version };
   }
 }

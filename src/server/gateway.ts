@@ -10,7 +10,7 @@ import express, { type ErrorRequestHandler, type RequestHandler } from 'express'
 import { CreditService } from '../domains/credit/index.js';
 import { CreditAuditLog } from '../domains/credit/credit-audit.js';
 import { PostgresCreditAudit } from '../domains/credit/credit-audit-postgres.js';
-import { creditFeatureSpec } from '../domains/credit/credit.features.js';
+import { readCreditFeatureSpec } from '../domains/credit/credit.features.js';
 import { ForecastService, PriceStore } from '../domains/forecasting/index.js';
 import { SentimentService } from '../domains/sentiment/index.js';
 import { createContext, type GatewayContext, type GatewayServices } from '../graphql/context.js';
@@ -52,6 +52,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     driftWindow: config.models.driftWindow,
     onRefused: (model, code) => metrics.observeRefusal(model, code),
     checkVersion: checkDomainFiles,
+    shadowTasks: ['credit'],
     batching: config.models.batching,
     createRuntime: createRuntimeFactory({
       sentimentOverride: config.models.sentimentOverride, allowRemoteModels: config.models.allowRemote, localModelPath: config.models.dir,
@@ -64,6 +65,10 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
   metrics.watchDrift(() => registry.list().flatMap((m) => {
     const report = registry.drift(m.manifest.name);
     return report ? [{ model: m.manifest.name, quantities: [...report.features, report.output] }] : [];
+  }));
+  metrics.watchShadows(() => registry.list().flatMap((m) => {
+    const report = registry.shadowReport(m.manifest.name);
+    return report ? [{ model: m.manifest.name, ...report }] : [];
   }));
   const services: GatewayServices = {
     prices,
@@ -142,7 +147,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
 /** A credit model version must bring a features.json the gateway can honour, as wide as its input. */
 function checkDomainFiles(manifest: ModelManifest): void {
   if (manifest.task !== 'credit') return;
-  const spec = creditFeatureSpec(manifest);
+  const spec = readCreditFeatureSpec(manifest.dir);
   const width = (manifest.inputs[0] as { shape?: number[] } | undefined)?.shape?.[1];
   if (spec.width !== width) throw new Error(`features.json lists ${spec.width} features, the manifest's input is ${width} wide`);
 }

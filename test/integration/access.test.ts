@@ -38,6 +38,9 @@ describe('API keys, scopes and rate limits over HTTP', () => {
     const forbidden = await gql(gw.url, '{ creditAssessments(accounts: []) { score } }', undefined, bearer(KEYS[0]!.key));
     assert.deepEqual(codes(forbidden), ['FORBIDDEN']);
     assert.match(forbidden.body.errors![0]!.message, /API key newsroom lacks the scope credit:assess/);
+    const shadow = await gql(gw.url, 'mutation { setShadowModelVersion(name: "sentiment-bert", version: null) { version } }', undefined, bearer(KEYS[0]!.key));
+    assert.deepEqual(codes(shadow), ['FORBIDDEN']);
+    assert.match(shadow.body.errors![0]!.message, /lacks the scope admin/);
     const admin = await gql(gw.url, ModelsDocument, {}, bearer(KEYS[1]!.key));
     assert.equal(admin.body.data!.models[0]!.name, 'sentiment-bert');
   });

@@ -1,16 +1,15 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { cpSync, mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync, writeFileSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { REPO_ROOT } from '../../src/platform/config.js';
 import type { Gateway } from '../../src/server/gateway.js';
 import { ModelsDocument, SentimentDocument } from '../generated/graphql.js';
 import { codes, gql, startTestGateway } from '../support/gateway.js';
+import { modelsFolder } from '../support/model-folders.js';
 
 const MAIN = path.join(REPO_ROOT, 'dist', 'src', 'main.js');
-const SENTIMENT = path.join(REPO_ROOT, 'models', 'sentiment-bert');
 
 /** Runs the real entry point; resolves with its exit code and output. `onLine` sees each stdout line. */
 function runMain(env: Record<string, string>, onLine: (line: string, kill: (s: NodeJS.Signals) => void) => void = () => {}) {
@@ -31,9 +30,8 @@ function runMain(env: Record<string, string>, onLine: (line: string, kill: (s: N
 
 /** A models folder holding a copy of the sentiment model, with its manifest edited. */
 function modelsDirWith(edit: (manifest: Record<string, unknown>) => void, breakArtifact = false): string {
-  const dir = mkdtempSync(path.join(tmpdir(), 'models-'));
+  const dir = modelsFolder('models-', ['sentiment-bert']);
   const target = path.join(dir, 'sentiment-bert');
-  cpSync(SENTIMENT, target, { recursive: true, filter: (src) => !src.includes(`${path.sep}train`) });
   const manifestFile = path.join(target, 'manifest.json');
   const manifest = JSON.parse(readFileSync(manifestFile, 'utf8')) as Record<string, unknown>;
   edit(manifest);

@@ -1,38 +1,27 @@
 import assert from 'node:assert/strict';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { REPO_ROOT } from '../../src/platform/config.js';
 import type { Gateway } from '../../src/server/gateway.js';
 import { ActivateModelVersionDocument, CreditAssessmentsDocument, ModelByNameDocument } from '../generated/graphql.js';
 import { sampleAccount } from '../support/accounts.js';
 import { codes, gql, startTestGateway } from '../support/gateway.js';
-
-const SOURCE = path.join(REPO_ROOT, 'models', 'credit-gbt');
+import { addVersion, modelsFolder, setTopVersion } from '../support/model-folders.js';
 
 /**
  * A models folder with credit-gbt 1.0.0 on top, a 1.1.0 under versions/, a 9.9.8 whose features.json
  * asks for a feature the gateway does not know, and a 9.9.9 whose model file is not a model.
  */
 function fixture(): string {
-  const dir = mkdtempSync(path.join(tmpdir(), 'versions-'));
+  const dir = modelsFolder('versions-', ['credit-gbt']);
   const root = path.join(dir, 'credit-gbt');
-  cpSync(SOURCE, root, { recursive: true, filter: (src) => !src.includes(`${path.sep}train`) });
-  const manifest = JSON.parse(readFileSync(path.join(root, 'manifest.json'), 'utf8')) as Record<string, unknown>;
-  writeFileSync(path.join(root, 'manifest.json'), JSON.stringify({ ...manifest, version: '1.0.0' }));
-  for (const [version, broken] of [['1.1.0', undefined], ['9.9.8', 'features'], ['9.9.9', 'model']] as const) {
-    const vdir = path.join(root, 'versions', version);
-    mkdirSync(vdir, { recursive: true });
-    for (const f of ['model.onnx', 'features.json', 'baseline.json', 'metrics.json']) cpSync(path.join(root, f), path.join(vdir, f));
-    writeFileSync(path.join(vdir, 'manifest.json'), JSON.stringify({ ...manifest, version }));
-    if (broken === 'model') writeFileSync(path.join(vdir, 'model.onnx'), 'not a model');
-    if (broken === 'features') {
-      const spec = JSON.parse(readFileSync(path.join(vdir, 'features.json'), 'utf8')) as { features: Array<{ name: string }> };
-      spec.features[5]!.name = 'favourite_colour';
-      writeFileSync(path.join(vdir, 'features.json'), JSON.stringify(spec));
-    }
-  }
+  setTopVersion(root, '1.0.0');
+  addVersion(root, '1.1.0');
+  const badFeatures = path.join(addVersion(root, '9.9.8'), 'features.json');
+  const spec = JSON.parse(readFileSync(badFeatures, 'utf8')) as { features: Array<{ name: string }> };
+  spec.features[5]!.name = 'favourite_colour';
+  writeFileSync(badFeatures, JSON.stringify(spec));
+  writeFileSync(path.join(addVersion(root, '9.9.9'), 'model.onnx'), 'not a model');
   return dir;
 }
 

@@ -128,19 +128,8 @@ export class CreditFeatureSpec {
 
 const encodingKey = (code: number, clampAbove: number | null) => String(clampAbove === null ? code : Math.min(code, clampAbove));
 
-const specs = new Map<string, CreditFeatureSpec>();
-
-/**
- * The feature spec of a model version, from the features.json in its folder; read once per folder
- * and version (a version retrained in place comes back under a new version number).
- */
-export function creditFeatureSpec(model: { readonly dir: string; readonly version: string }): CreditFeatureSpec {
-  const key = `${model.dir}\0${model.version}`;
-  let spec = specs.get(key);
-  if (!spec) {
-    const file = path.join(model.dir, 'features.json');
-    spec = CreditFeatureSpec.parse(JSON.parse(readFileSync(file, 'utf8')), file);
-    specs.set(key, spec);
-  }
-  return spec;
+/** The feature spec of the model version whose artifacts are in `dir` (its features.json). */
+export function readCreditFeatureSpec(dir: string): CreditFeatureSpec {
+  const file = path.join(dir, 'features.json');
+  return CreditFeatureSpec.parse(JSON.parse(readFileSync(file, 'utf8')), file);
 }

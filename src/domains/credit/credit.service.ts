@@ -1,8 +1,8 @@
 import { assertListSize } from '../../platform/errors.js';
-import type { InferenceModel } from '../../runtime/model-registry.js';
+import type { InferenceModel, ShadowModel } from '../../runtime/model-registry.js';
 import type { TabularOutputs } from '../../runtime/onnx-runtime.js';
 import type { AuditContext, CreditAuditStore } from './credit-audit.js';
-import { creditFeatureSpec, type CardAccount } from './credit.features.js';
+import { readCreditFeatureSpec, type CardAccount, type CreditFeatureSpec } from './credit.features.js';
 import {
   creditDecision, creditGrade, creditScore, topReasons,
   type CreditDecisionName, type CreditGradeName, type CreditReasonResult, type DecisionThresholds,
@@ -25,6 +25,9 @@ export interface CreditSettings {
 
 /** Card-account risk: features, one batched inference, score/grade/decision and adverse-action reasons. */
 export class CreditService {
+  /** Each model version's features.json, read once (a version retrained in place comes back under a new number). */
+  private readonly specs = new Map<string, CreditFeatureSpec>();
+
   constructor(
     private readonly model: () => InferenceModel<Float32Array, TabularOutputs>,
     readonly settings: CreditSettings,
@@ -40,7 +43,7 @@ export class CreditService {
   async assessMany(accounts: readonly CardAccount[], context: AuditContext): Promise<Array<CreditAssessmentResult | Error>> {
     // Features, reasons and inference all come from the same version, even across a hot swap.
     const model = this.model();
-    const spec = creditFeatureSpec(model);
+    const spec = this.featureSpec(model);
     const rows = accounts.map((a) => spec.build(a));
     const outputs = await model.inferMany(rows);
     const results = outputs.map((out, i): CreditAssessmentResult | Error => {
@@ -59,6 +62,35 @@ export class CreditService {
     });
     // A failed write fails the request: no decision leaves the gateway unrecorded.
     await this.audit?.record(context, accounts, results);
+    if (model.shadow) void this.compareShadow(model.shadow, accounts, results);
     return results;
+  }
+
+  /**
+   * The shadow version assesses the same accounts after the response is on its way; only how its
+   * PDs and decisions compare is kept. It has its own bounded queue: when that is full, the accounts
+   * count as failed for the shadow and the active version never waits for it.
+   */
+  private async compareShadow(shadow: ShadowModel<Float32Array, TabularOutputs>, accounts: readonly CardAccount[], results: ReadonlyArray<CreditAssessmentResult | Error>) {
+    const answered = accounts.filter((_, i) => !(results[i] instanceof Error));
+    const primary = results.filter((r): r is CreditAssessmentResult => !(r instanceof Error));
+    try {
+      const spec = this.featureSpec(shadow);
+      const outputs = await shadow.inferMany(answered.map((a) => spec.build(a)));
+      shadow.record(outputs.map((out, i) => {
+        if (out instanceof Error) return out;
+        const pd = out.probability![0]!;
+        return { agreed: creditDecision(pd, this.settings.thresholds) === primary[i]!.decision, difference: Math.abs(pd - primary[i]!.probabilityOfDefault) };
+      }));
+    } catch (error) {
+      shadow.record(answered.map(() => error as Error));
+    }
+  }
+
+  private featureSpec(model: { readonly dir: string; readonly version: string }): CreditFeatureSpec {
+    const key = `${model.dir}\0${model.version}`;
+    let spec = this.specs.get(key);
+    if (!spec) this.specs.set(key, (spec = readCreditFeatureSpec(model.dir)));
+    return spec;
   }
 }

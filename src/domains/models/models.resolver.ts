@@ -2,7 +2,7 @@ import { Arg, Authorized, Ctx, Mutation, Query, Resolver } from 'type-graphql';
 import { listVersions } from '../../runtime/model-manifest.js';
 import type { GatewayContext } from '../../graphql/context.js';
 import type { ModelSnapshot } from '../../runtime/model-registry.js';
-import { ModelInfo, ModelMonitoring, ModelState, type DriftStatus } from './models.types.js';
+import { ModelInfo, ModelMonitoring, ModelState, ShadowComparison, type DriftStatus } from './models.types.js';
 import { NotFoundError } from '../../platform/errors.js';
 
 @Resolver()
@@ -32,6 +32,20 @@ export class ModelsResolver {
     return toModelInfo(await ctx.registry.activate(name, version));
   }
 
+  @Authorized('admin')
+  @Mutation(() => ShadowComparison, {
+    nullable: true,
+    description: 'Runs another version of a model in shadow: it gets a copy of the traffic and modelMonitoring reports how its answers compare; '
+      + 'they never reach a caller. A null version stops the shadow (and the mutation returns null). Credit models only.',
+  })
+  async setShadowModelVersion(
+    @Arg('name', () => String) name: string,
+    @Arg('version', () => String, { nullable: true }) version: string | null,
+    @Ctx() ctx: GatewayContext,
+  ): Promise<ShadowComparison | null> {
+    return ctx.registry.setShadow(name, version ?? null);
+  }
+
   @Authorized()
   @Query(() => ModelMonitoring, { nullable: true, description: 'Drift of a model against its training baseline; null when no such model is configured.' })
   modelMonitoring(@Arg('name', () => String) name: string, @Ctx() ctx: GatewayContext): ModelMonitoring | null {
@@ -39,7 +53,7 @@ export class ModelsResolver {
     const report = ctx.registry.drift(name);
     if (!report) throw new NotFoundError(`model ${name} ships no drift baseline (baseline.json)`);
     return { model: name, ...report, status: report.status as DriftStatus, features: report.features.map((f) => ({ ...f, status: f.status as DriftStatus })),
-      output: { ...report.output, status: report.output.status as DriftStatus } };
+      output: { ...report.output, status: report.output.status as DriftStatus }, shadow: ctx.registry.shadowReport(name) ?? null };
   }
 }
 
@@ -53,5 +67,6 @@ function toModelInfo(s: ModelSnapshot): ModelInfo {
     metrics: m.metrics,
     batching: { ...s.batching },
     stats: { ...s.stats, queued: s.queued },
+    shadowVersion: s.shadowVersion ?? null,
   };
 }

@@ -80,6 +80,9 @@ export class ModelInfo {
 
   @Field(() => ModelStats)
   stats!: ModelStats;
+
+  @Field(() => String, { nullable: true, description: 'The version running in shadow (setShadowModelVersion), if any.' })
+  shadowVersion!: string | null;
 }
 
 @ObjectType({ description: 'Population Stability Index of one monitored quantity against its training baseline.' })
@@ -92,6 +95,30 @@ export class QuantityDrift {
 
   @Field(() => DriftStatus)
   status!: DriftStatus;
+}
+
+@ObjectType({
+  description: 'How a shadow version answers the same traffic as the active one, since it started. For credit: agreement is the same '
+    + 'decision, the difference is that of the probabilities of default. Shadow answers never reach a caller.',
+})
+export class ShadowComparison {
+  @Field(() => String)
+  version!: string;
+
+  @Field(() => GraphQLDateTime)
+  since!: Date;
+
+  @Field(() => Int, { description: 'Inputs both versions answered.' })
+  compared!: number;
+
+  @Field(() => Int, { description: 'Inputs the shadow failed or had no queue room for (it never slows the active version).' })
+  failed!: number;
+
+  @Field(() => Float, { nullable: true, description: 'Share of compared inputs with the same outcome; null before the first.' })
+  agreementRate!: number | null;
+
+  @Field(() => Float, { nullable: true, description: 'Mean absolute difference of the compared quantity; null before the first.' })
+  meanAbsoluteDifference!: number | null;
 }
 
 @ObjectType({ description: "A model's live traffic (rolling window) compared with its training baseline." })
@@ -113,4 +140,7 @@ export class ModelMonitoring {
 
   @Field(() => QuantityDrift)
   output!: QuantityDrift;
+
+  @Field(() => ShadowComparison, { nullable: true, description: 'The shadow version against the active one; null without a shadow.' })
+  shadow!: ShadowComparison | null;
 }

@@ -2,14 +2,14 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { CreditFeatureSpec, creditFeatureSpec, type CardAccount } from '../../../src/domains/credit/credit.features.js';
+import { CreditFeatureSpec, readCreditFeatureSpec, type CardAccount } from '../../../src/domains/credit/credit.features.js';
 import { creditDecision, creditGrade, creditScore, topReasons } from '../../../src/domains/credit/credit.scoring.js';
 import { REPO_ROOT } from '../../../src/platform/config.js';
 
 const MODEL_DIR = path.join(REPO_ROOT, 'models', 'credit-gbt');
 const vectors = JSON.parse(readFileSync(path.join(MODEL_DIR, 'test_vectors.json'), 'utf8')) as Array<{ account: CardAccount; features: number[] }>;
 const featureFile = JSON.parse(readFileSync(path.join(MODEL_DIR, 'features.json'), 'utf8')) as { features: Array<Record<string, unknown>> };
-const spec = creditFeatureSpec({ dir: MODEL_DIR, version: 'test' });
+const spec = readCreditFeatureSpec(MODEL_DIR);
 const { features } = spec;
 const FEATURE_COUNT = spec.width;
 
