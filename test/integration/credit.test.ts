@@ -4,12 +4,12 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { REPO_ROOT } from '../../src/platform/config.js';
 import type { Gateway } from '../../src/server/gateway.js';
-import { CreditAssessmentDocument, CreditAssessmentsDocument, ModelByNameDocument, type CardAccountInput } from '../generated/graphql.js';
+import { ActivateModelVersionDocument, CreditAssessmentDocument, CreditAssessmentsDocument, ModelByNameDocument, type CardAccountInput } from '../generated/graphql.js';
 import { sampleAccount } from '../support/accounts.js';
 import { codes, gql, startTestGateway } from '../support/gateway.js';
 
 const vectors = JSON.parse(readFileSync(path.join(REPO_ROOT, 'models', 'credit-gbt', 'test_vectors.json'), 'utf8')) as
-  Array<{ account: CardAccountInput; probabilityOfDefault: number }>;
+  Array<{ account: CardAccountInput; probabilityOfDefault: number; challengerProbabilityOfDefault: number }>;
 
 describe('credit assessment over HTTP with the embedded model', () => {
   let gw: Gateway;
@@ -99,5 +99,18 @@ describe('credit assessment over HTTP with the embedded model', () => {
     assert.match(many.body.errors![0]!.message, /accounts must hold 1\.\.10000 items, got 10001/);
     const none = await gql(gw.url, CreditAssessmentsDocument, { accounts: [] });
     assert.match(none.body.errors![0]!.message, /got 0/);
+  });
+
+  // Last: it leaves the challenger active.
+  it('the shipped challenger (the WoE scorecard in versions/2.0.0-scorecard) answers what its training run computed', async () => {
+    const swapped = await gql(gw.url, ActivateModelVersionDocument, { name: 'credit-gbt', version: '2.0.0-scorecard' });
+    assert.equal(swapped.body.data!.activateModelVersion.version, '2.0.0-scorecard');
+    const res = await gql(gw.url, CreditAssessmentsDocument, { accounts: vectors.map((v) => v.account) });
+    res.body.data!.creditAssessments.forEach((a, i) => {
+      assert.ok(Math.abs(a.probabilityOfDefault - vectors[i]!.challengerProbabilityOfDefault) < 1e-5, `${a.accountId}`);
+      assert.equal(a.model.version, '2.0.0-scorecard');
+    });
+    const late = await gql(gw.url, CreditAssessmentsDocument, { accounts: [sampleAccount(0)] });
+    assert.ok(late.body.data!.creditAssessments[0]!.reasons.some((r) => /DELINQUENCY|DELAY/.test(r.code)), 'a late payer is told why');
   });
 });

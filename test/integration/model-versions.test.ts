@@ -9,7 +9,7 @@ import { codes, gql, startTestGateway } from '../support/gateway.js';
 import { addVersion, modelsFolder, setTopVersion } from '../support/model-folders.js';
 
 /**
- * A models folder with credit-gbt 1.0.0 on top, a 1.1.0 under versions/, a 9.9.8 whose features.json
+ * A models folder with credit-gbt 1.0.0 on top, its shipped challenger, a 1.1.0, a 9.9.8 whose features.json
  * asks for a feature the gateway does not know, and a 9.9.9 whose model file is not a model.
  */
 function fixture(): string {
@@ -56,7 +56,7 @@ describe('versioned hot updates', () => {
     const load = Array.from({ length: 8 }, (_, c) => client(c));
     await new Promise((r) => setTimeout(r, 800));
     const swapped = await gql(gw.url, ActivateModelVersionDocument, { name: 'credit-gbt', version: '1.1.0' });
-    assert.deepEqual(swapped.body.data!.activateModelVersion, { name: 'credit-gbt', version: '1.1.0', versions: ['1.0.0', '1.1.0', '9.9.8', '9.9.9'], state: 'READY' });
+    assert.deepEqual(swapped.body.data!.activateModelVersion, { name: 'credit-gbt', version: '1.1.0', versions: ['1.0.0', '1.1.0', '2.0.0-scorecard', '9.9.8', '9.9.9'], state: 'READY' });
     await new Promise((r) => setTimeout(r, 800));
     stop = true;
     await Promise.all(load);

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Gateway } from '../../src/server/gateway.js';
@@ -9,20 +9,14 @@ import { codes, gql, startTestGateway } from '../support/gateway.js';
 import { addVersion, modelsFolder, setTopVersion } from '../support/model-folders.js';
 
 /**
- * credit-gbt 1.0.0 on top with three other versions: 1.1.0 (the same model), 1.2.0 (a challenger that
- * sees every repayment status as the same risk) and 9.9.9 (not a model); and forecast-qnn.
+ * credit-gbt 1.0.0 on top with its shipped challenger (2.0.0-scorecard), a copy of itself as 1.1.0 and
+ * a 9.9.9 that is not a model; and forecast-qnn.
  */
 function fixture(): string {
   const dir = modelsFolder('shadow-', ['credit-gbt', 'forecast-qnn']);
   const root = path.join(dir, 'credit-gbt');
   setTopVersion(root, '1.0.0');
   addVersion(root, '1.1.0');
-  const challenger = path.join(addVersion(root, '1.2.0'), 'features.json');
-  const spec = JSON.parse(readFileSync(challenger, 'utf8')) as { features: Array<{ name: string; encoding?: { table: Record<string, number> } }> };
-  for (const f of spec.features) {
-    if (f.name.startsWith('repayment_status_')) for (const code of Object.keys(f.encoding!.table)) f.encoding!.table[code] = 0.22;
-  }
-  writeFileSync(challenger, JSON.stringify(spec));
   writeFileSync(path.join(addVersion(root, '9.9.9'), 'model.onnx'), 'not a model');
   return dir;
 }
@@ -66,13 +60,14 @@ describe('shadow versions', () => {
     assert.match(scrape, /gateway_shadow_agreement_rate\{model="credit-gbt",version="1\.1\.0"\} 1/);
   });
 
-  it('a different challenger is measured against the champion, and replaces the previous shadow', async () => {
-    await gql(gw.url, SetShadowModelVersionDocument, { name: 'credit-gbt', version: '1.2.0' });
+  it('the shipped challenger is measured against the champion, and replaces the previous shadow', async (t) => {
+    await gql(gw.url, SetShadowModelVersionDocument, { name: 'credit-gbt', version: '2.0.0-scorecard' });
     const res = await gql(gw.url, CreditAssessmentsDocument, { accounts: accounts(1000, 140) });
     assert.ok(res.body.data!.creditAssessments.every((a) => a.model.version === '1.0.0'));
     const shadow = await compared(140);
-    assert.equal(shadow.version, '1.2.0');
+    assert.equal(shadow.version, '2.0.0-scorecard');
     assert.equal(shadow.compared, 140);
+    t.diagnostic(`challenger in shadow over 140 accounts: agreement ${shadow.agreementRate}, mean |ΔPD| ${shadow.meanAbsoluteDifference}`);
     assert.ok(shadow.meanAbsoluteDifference! > 0.01, `mean |ΔPD| ${shadow.meanAbsoluteDifference}`);
     assert.ok(shadow.agreementRate! < 1, `agreement ${shadow.agreementRate}`);
   });
@@ -90,7 +85,7 @@ describe('shadow versions', () => {
     const forecast = await refusal('forecast-qnn', '1.0.0');
     assert.deepEqual(codes(forecast), ['BAD_USER_INPUT']);
     assert.match(forecast.body.errors![0]!.message, /shadow mode is available for credit models, not forecast/);
-    assert.equal((await comparison()).model!.shadowVersion, '1.2.0');
+    assert.equal((await comparison()).model!.shadowVersion, '2.0.0-scorecard');
   });
 
   it('stops on a null version', async () => {

@@ -73,6 +73,7 @@ PAY_COLS = ["PAY_0", "PAY_2", "PAY_3", "PAY_4", "PAY_5", "PAY_6"]
 ENCODED = {"education": {"domain": [0, 1, 2, 3, 4], "clamp_above": None},
            **{f"repayment_status_{k}": {"domain": list(range(-2, 10)), "clamp_above": 3} for k in range(1, 7)}}
 PRIOR_WEIGHT = 20  # pseudo-accounts at the overall default rate added to every code
+CHALLENGER_VERSION = "2.0.0-scorecard"  # versions/<this>: the WoE scorecard, shipped beside the champion
 
 
 def raw_features(limit, age, education, status, bills, payments) -> dict[str, np.ndarray]:
@@ -144,24 +145,44 @@ def ks(y, p) -> float:
     return float(np.max(tpr - fpr))
 
 
-def woe_scorecard(x_fit, y_fit, x_eval):
-    """Binned weight-of-evidence features (up to 8 quantile bins each) and a logistic regression."""
-    def edges(col):
-        return np.unique(np.quantile(col, np.linspace(0, 1, 9)[1:-1]))
-
-    all_edges = [edges(x_fit[:, j]) for j in range(x_fit.shape[1])]
-
-    def transform(x, tables):
-        return np.stack([tables[j][np.searchsorted(all_edges[j], x[:, j], side="right")] for j in range(x.shape[1])], axis=1)
-
-    tables = []
+def fit_scorecard(x_fit, y_fit):
+    """Binned weight-of-evidence features (up to 8 quantile bins each) and a logistic regression, as one tree per
+    feature: a chain of bin thresholds whose leaves hold coefficient × WoE, so the same ONNX export and path
+    attribution serve it (a feature's contribution: its points against the fit rows' average)."""
+    trees = []
     for j in range(x_fit.shape[1]):
-        b = np.searchsorted(all_edges[j], x_fit[:, j], side="right")
-        bad = np.bincount(b, weights=y_fit, minlength=len(all_edges[j]) + 1) + 0.5
-        good = np.bincount(b, weights=1 - y_fit, minlength=len(all_edges[j]) + 1) + 0.5
-        tables.append(np.log((bad / bad.sum()) / (good / good.sum())))
-    lr = LogisticRegression(max_iter=2000, C=1.0).fit(transform(x_fit, tables), y_fit)
-    return lr.predict_proba(transform(x_eval, tables))[:, 1]
+        # float32 edges, and thresholds just below them, so that `x <= threshold` in float32 is `x < edge`
+        edges = np.unique(np.quantile(x_fit[:, j], np.linspace(0, 1, 9)[1:-1]).astype(np.float32))
+        b = np.searchsorted(edges, x_fit[:, j], side="right")
+        bad = np.bincount(b, weights=y_fit, minlength=len(edges) + 1) + 0.5
+        good = np.bincount(b, weights=1 - y_fit, minlength=len(edges) + 1) + 0.5
+        trees.append({"edges": edges, "woe": np.log((bad / bad.sum()) / (good / good.sum())), "bins": b})
+    lr = LogisticRegression(max_iter=2000, C=1.0).fit(np.stack([t["woe"][t["bins"]] for t in trees], axis=1), y_fit)
+
+    def predict(x):
+        return lr.predict_proba(np.stack([t["woe"][np.searchsorted(t["edges"], x[:, j], side="right")] for j, t in enumerate(trees)], axis=1))[:, 1]
+
+    return float(lr.intercept_[0]), [chain_tree(j, t["edges"], lr.coef_[0, j] * t["woe"], np.bincount(t["bins"], minlength=len(t["edges"]) + 1))
+                                     for j, t in enumerate(trees)], predict
+
+
+def chain_tree(feature, edges, leaf_values, counts):
+    """Bin k of `edges` as a tree: branch k sends x < edges[k] to leaf k, else on to branch k+1."""
+    n = len(edges)
+    # nodes 0..n-1 are branches, n..2n are the leaves of bins 0..n
+    is_leaf = np.array([False] * n + [True] * (n + 1))
+    left = np.array([n + k for k in range(n)] + [0] * (n + 1))
+    right = np.array([k + 1 if k + 1 < n else 2 * n for k in range(n)] + [0] * (n + 1))
+    threshold = np.array([float(np.nextafter(e, np.float32(-np.inf))) for e in edges] + [0.0] * (n + 1))
+    ev = np.concatenate([np.zeros(n), leaf_values]).astype(np.float64)
+    weight = np.concatenate([np.zeros(n), counts]).astype(np.float64)
+    for k in range(n - 1, -1, -1):  # a branch's value: the count-weighted mean of the bins below it
+        weight[k] = weight[left[k]] + weight[right[k]]
+        ev[k] = (weight[left[k]] * ev[left[k]] + weight[right[k]] * ev[right[k]]) / max(weight[k], 1)
+    if n == 0:  # a constant feature: one leaf
+        return {"is_leaf": np.array([True]), "feature": np.array([feature]), "threshold": np.zeros(1), "left": np.zeros(1, int),
+                "right": np.zeros(1, int), "ev": np.asarray(leaf_values, np.float64)}
+    return {"is_leaf": is_leaf, "feature": np.full(2 * n + 1, feature), "threshold": threshold, "left": left, "right": right, "ev": ev}
 
 
 def extract_trees(model):
@@ -255,6 +276,25 @@ def reference_outputs(base, trees, a, b, x):
     return margin, 1 / (1 + np.exp(-(a * margin + b))), contrib
 
 
+def reliability_table(y, p):
+    edges = np.linspace(0, 1, 11)
+    bins = np.clip(np.digitize(p, edges) - 1, 0, 9)
+    return [{"pd_from": round(edges[i], 1), "pd_to": round(edges[i + 1], 1), "n": int((bins == i).sum()),
+             "mean_pd": round(float(p[bins == i].mean()), 4), "observed_default_rate": round(float(y[bins == i].mean()), 4)}
+            for i in range(10) if (bins == i).sum() > 0]
+
+
+def write_features(directory, encodings):
+    """features.json: the version's input contract, which the gateway follows by name."""
+    features = [{"index": i, "name": n, "reasonCode": c, "description": d, **({"encoding": encodings[n]} if n in encodings else {})}
+                for i, (n, c, d) in enumerate(FEATURES)]
+    with open(os.path.join(directory, "features.json"), "w") as f:
+        json.dump({"features": features, "inputs": "features [N, %d] float32" % len(FEATURES),
+                   "encoding": "a feature with an encoding enters the model as table[code], its code first lowered to clampAbove when that is set",
+                   "outputs": ["probability [N, 1]", "contributions [N, %d]" % len(FEATURES)]}, f, indent=1)
+        f.write("\n")
+
+
 def grade(pd_):
     for g, upper in (("A", 0.02), ("B", 0.05), ("C", 0.10), ("D", 0.20), ("E", 0.35), ("F", 0.50)):
         if pd_ < upper:
@@ -320,7 +360,10 @@ def main():
     p_uncal = gbt.predict_proba(x_test)[:, 1]
     # The scorecard bins the codes itself: it gets the features without the rate encodings.
     x_plain = feature_matrix(raw, None)
-    p_scorecard = woe_scorecard(x_plain[fit], y[fit], x_plain[test])
+    sc_base, sc_trees, sc_predict = fit_scorecard(x_plain[fit], y[fit])
+    sc_margin, p_scorecard, _ = reference_outputs(sc_base, sc_trees, 1.0, 0.0, x_plain[test])
+    scorecard_export_error = float(np.max(np.abs(p_scorecard - sc_predict(x_plain[test]))))
+    assert scorecard_export_error < 1e-6, f"the scorecard's trees disagree with it: {scorecard_export_error}"
 
     bias = export_onnx(base, trees, a, b, len(FEATURES), os.path.join(MODEL_DIR, "model.onnx"))
     logit = a * margin + b
@@ -333,12 +376,8 @@ def main():
     }
     methods = {k: {m: round(float(v), 4) for m, v in d.items()} for k, d in methods.items()}
     champion = max(("gradient_boosted_trees", "woe_logistic_scorecard"), key=lambda k: methods[k]["auc"])
-
-    edges = np.linspace(0, 1, 11)
-    bins = np.clip(np.digitize(p_test, edges) - 1, 0, 9)
-    reliability = [{"pd_from": round(edges[i], 1), "pd_to": round(edges[i + 1], 1), "n": int((bins == i).sum()),
-                    "mean_pd": round(float(p_test[bins == i].mean()), 4), "observed_default_rate": round(float(y[test][bins == i].mean()), 4)}
-                   for i in range(10) if (bins == i).sum() > 0]
+    assert champion == "gradient_boosted_trees", "the scorecard won: make it the top-level version"
+    reliability = reliability_table(y[test], p_test)
     t = df.iloc[test]
     fairness = (group_table("SEX", [("male", t.SEX.to_numpy() == 1), ("female", t.SEX.to_numpy() == 2)], y[test], p_test)
                 + group_table("MARRIAGE", [("married", t.MARRIAGE.to_numpy() == 1), ("single", t.MARRIAGE.to_numpy() == 2),
@@ -349,12 +388,26 @@ def main():
 
     write_baseline(os.path.join(MODEL_DIR, "baseline.json"), FEATURE_NAMES, x_fit, "probability_of_default", p_test,
                    "features: the fit rows; output: calibrated PD on the test split")
-    features = [{"index": i, "name": n, "reasonCode": c, "description": d, **({"encoding": encodings[n]} if n in encodings else {})}
-                for i, (n, c, d) in enumerate(FEATURES)]
-    with open(os.path.join(MODEL_DIR, "features.json"), "w") as f:
-        json.dump({"features": features, "inputs": "features [N, %d] float32" % len(FEATURES),
-                   "encoding": "a feature with an encoding enters the model as table[code], its code first lowered to clampAbove when that is set",
-                   "outputs": ["probability [N, 1]", "contributions [N, %d]" % len(FEATURES)]}, f, indent=1)
+    write_features(MODEL_DIR, encodings)
+
+    # The scorecard ships as the challenger version, for shadow comparison or activation.
+    challenger_dir = os.path.join(MODEL_DIR, "versions", CHALLENGER_VERSION)
+    os.makedirs(challenger_dir, exist_ok=True)
+    sc_bias = export_onnx(sc_base, sc_trees, 1.0, 0.0, len(FEATURES), os.path.join(challenger_dir, "model.onnx"))
+    _, _, sc_contrib = reference_outputs(sc_base, sc_trees, 1.0, 0.0, x_plain[test])
+    scorecard_identity_error = float(np.max(np.abs(sc_contrib.sum(1) + sc_bias - sc_margin)))
+    write_features(challenger_dir, {})
+    write_baseline(os.path.join(challenger_dir, "baseline.json"), FEATURE_NAMES, x_plain[fit], "probability_of_default", p_scorecard,
+                   "features: the fit rows; output: PD on the test split")
+    with open(os.path.join(MODEL_DIR, "manifest.json")) as f:
+        manifest = json.load(f)
+    with open(os.path.join(challenger_dir, "manifest.json"), "w") as f:
+        json.dump({**manifest, "version": CHALLENGER_VERSION}, f, indent=2)
+        f.write("\n")
+    with open(os.path.join(challenger_dir, "metrics.json"), "w") as f:
+        json.dump({"task": "credit-default", "method": "woe_logistic_scorecard", "role": "challenger (see ../../MODEL_CARD.md)",
+                   "test": methods["woe_logistic_scorecard"], "reliability": reliability_table(y[test], p_scorecard),
+                   "export_max_probability_error": scorecard_export_error, "attribution_identity_max_error": scorecard_identity_error}, f, indent=1)
         f.write("\n")
 
     # Accounts from the test split in the API's shape, with what the model must answer for them.
@@ -370,6 +423,7 @@ def main():
                         "paymentAmounts": [float(r[f"PAY_AMT{j}"]) for j in range(1, 7)]},
             "features": [float(v) for v in x_test[k]],
             "probabilityOfDefault": float(p_test[k]),
+            "challengerProbabilityOfDefault": float(p_scorecard[k]),
             "contributions": [float(v) for v in contrib[k]],
         })
     with open(os.path.join(MODEL_DIR, "test_vectors.json"), "w") as f:
@@ -476,7 +530,11 @@ Differences in approval rates follow differences in observed default rates and r
 or marital status, but age and education are inputs and may act as proxies. Review these figures before each deployment.
 
 ## Versions
-- **2.0.0**: education and repayment statuses enter as smoothed default rates; balance volatility and total payment ratio
+- **{CHALLENGER_VERSION}** (`versions/{CHALLENGER_VERSION}/`, the challenger): the WoE logistic scorecard above, exported as one
+  tree of bin thresholds per feature (leaves: coefficient × WoE), so reasons are each feature's points against the fit rows'
+  average. Test AUC {s['auc']}. Run it in shadow (`setShadowModelVersion`) to compare it with the champion on live traffic,
+  or activate it.
+- **2.0.0** (top level, the champion): education and repayment statuses enter as smoothed default rates; balance volatility and total payment ratio
   added (37 features). Also fixes 1.0.0's reason labels: in 1.0.0, 12 of the 35 features (from utilisation two months ago
   to the longest delay) were named in features.json in an order other than the model's, so their reasons could name the
   wrong factor. features.json is now the single list both the training and the gateway follow, by name.
