@@ -361,7 +361,7 @@ def main():
     # The scorecard bins the codes itself: it gets the features without the rate encodings.
     x_plain = feature_matrix(raw, None)
     sc_base, sc_trees, sc_predict = fit_scorecard(x_plain[fit], y[fit])
-    sc_margin, p_scorecard, _ = reference_outputs(sc_base, sc_trees, 1.0, 0.0, x_plain[test])
+    sc_margin, p_scorecard, sc_contrib = reference_outputs(sc_base, sc_trees, 1.0, 0.0, x_plain[test])
     scorecard_export_error = float(np.max(np.abs(p_scorecard - sc_predict(x_plain[test]))))
     assert scorecard_export_error < 1e-6, f"the scorecard's trees disagree with it: {scorecard_export_error}"
 
@@ -394,7 +394,6 @@ def main():
     challenger_dir = os.path.join(MODEL_DIR, "versions", CHALLENGER_VERSION)
     os.makedirs(challenger_dir, exist_ok=True)
     sc_bias = export_onnx(sc_base, sc_trees, 1.0, 0.0, len(FEATURES), os.path.join(challenger_dir, "model.onnx"))
-    _, _, sc_contrib = reference_outputs(sc_base, sc_trees, 1.0, 0.0, x_plain[test])
     scorecard_identity_error = float(np.max(np.abs(sc_contrib.sum(1) + sc_bias - sc_margin)))
     write_features(challenger_dir, {})
     write_baseline(os.path.join(challenger_dir, "baseline.json"), FEATURE_NAMES, x_plain[fit], "probability_of_default", p_scorecard,
