@@ -43,7 +43,7 @@ describe('credit assessment over HTTP with the embedded model', () => {
       assert.ok(a.probabilityOfDefault > 0 && a.probabilityOfDefault < 1);
       assert.ok(a.score >= 300 && a.score <= 850);
       assert.ok(a.reasons.length <= 4);
-      assert.deepEqual(a.model, { name: 'credit-gbt', version: '2.0.0' });
+      assert.deepEqual(a.model, { name: 'credit-gbt', version: '2.1.0' });
     }
     assert.deepEqual(out.map((a) => a.accountId), accounts.map((a) => a.accountId));
     const late = out.filter((_, i) => i % 7 === 0);
@@ -101,7 +101,19 @@ describe('credit assessment over HTTP with the embedded model', () => {
     assert.match(none.body.errors![0]!.message, /got 0/);
   });
 
+  it('rolls back to the previous champion (versions/2.0.0), which answers what its own training run computed', async () => {
+    const previous = JSON.parse(readFileSync(path.join(REPO_ROOT, 'models', 'credit-gbt', 'versions', '2.0.0', 'test_vectors.json'), 'utf8')) as typeof vectors;
+    assert.equal((await gql(gw.url, ActivateModelVersionDocument, { name: 'credit-gbt', version: '2.0.0' })).body.data!.activateModelVersion.version, '2.0.0');
+    const res = await gql(gw.url, CreditAssessmentsDocument, { accounts: previous.map((v) => v.account) });
+    res.body.data!.creditAssessments.forEach((a, i) => {
+      assert.ok(Math.abs(a.probabilityOfDefault - previous[i]!.probabilityOfDefault) < 1e-5, `${a.accountId}`);
+      assert.equal(a.model.version, '2.0.0');
+    });
+    assert.equal((await gql(gw.url, ActivateModelVersionDocument, { name: 'credit-gbt', version: '2.1.0' })).body.data!.activateModelVersion.version, '2.1.0');
+  });
+
   // Last: it leaves the challenger active.
+
   it('the shipped challenger (the WoE scorecard in versions/2.0.0-scorecard) answers what its training run computed', async () => {
     const swapped = await gql(gw.url, ActivateModelVersionDocument, { name: 'credit-gbt', version: '2.0.0-scorecard' });
     assert.equal(swapped.body.data!.activateModelVersion.version, '2.0.0-scorecard');

@@ -22,7 +22,7 @@ describe('gateway over HTTP with the embedded models', () => {
     const ready = await fetch(`${base}/readyz`);
     assert.equal(ready.status, 200);
     assert.deepEqual(await ready.json(), { status: 'ready', models: [
-      { name: 'credit-gbt', version: '2.0.0', state: 'ready', required: true },
+      { name: 'credit-gbt', version: '2.1.0', state: 'ready', required: true },
       { name: 'forecast-qnn', version: '1.0.0', state: 'ready', required: true },
       { name: MODEL, version: '1.0.0', state: 'ready', required: true },
     ] });

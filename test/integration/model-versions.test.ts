@@ -56,7 +56,7 @@ describe('versioned hot updates', () => {
     const load = Array.from({ length: 8 }, (_, c) => client(c));
     await new Promise((r) => setTimeout(r, 800));
     const swapped = await gql(gw.url, ActivateModelVersionDocument, { name: 'credit-gbt', version: '1.1.0' });
-    assert.deepEqual(swapped.body.data!.activateModelVersion, { name: 'credit-gbt', version: '1.1.0', versions: ['1.0.0', '1.1.0', '2.0.0-scorecard', '9.9.8', '9.9.9'], state: 'READY' });
+    assert.deepEqual(swapped.body.data!.activateModelVersion, { name: 'credit-gbt', version: '1.1.0', versions: ['1.0.0', '1.1.0', '2.0.0', '2.0.0-scorecard', '9.9.8', '9.9.9'], state: 'READY' });
     await new Promise((r) => setTimeout(r, 800));
     stop = true;
     await Promise.all(load);
@@ -84,8 +84,8 @@ describe('versioned hot updates', () => {
 
   it('activates the version a changed manifest.json names', async () => {
     const file = path.join(dir, 'credit-gbt', 'manifest.json');
-    writeFileSync(file, JSON.stringify({ ...JSON.parse(readFileSync(file, 'utf8')), version: '2.0.0' }));
-    for (let i = 0; i < 50 && (await active()) !== '2.0.0'; i++) await new Promise((r) => setTimeout(r, 100));
-    assert.equal(await active(), '2.0.0');
+    writeFileSync(file, JSON.stringify({ ...JSON.parse(readFileSync(file, 'utf8')), version: '2.1.0' }));
+    for (let i = 0; i < 50 && (await active()) !== '2.1.0'; i++) await new Promise((r) => setTimeout(r, 100));
+    assert.equal(await active(), '2.1.0');
   });
 });
