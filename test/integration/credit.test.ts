@@ -9,7 +9,9 @@ import { sampleAccount } from '../support/accounts.js';
 import { codes, gql, startTestGateway } from '../support/gateway.js';
 
 const vectors = JSON.parse(readFileSync(path.join(REPO_ROOT, 'models', 'credit-gbt', 'test_vectors.json'), 'utf8')) as
-  Array<{ account: CardAccountInput; probabilityOfDefault: number; challengerProbabilityOfDefault: number }>;
+  Array<{ account: CardAccountInput; probabilityOfDefault: number; challengerProbabilityOfDefault: number; contributions: number[] }>;
+const featureNames = (JSON.parse(readFileSync(path.join(REPO_ROOT, 'models', 'credit-gbt', 'features.json'), 'utf8')) as
+  { features: Array<{ name: string }> }).features.map((f) => f.name);
 
 describe('credit assessment over HTTP with the embedded model', () => {
   let gw: Gateway;
@@ -20,12 +22,17 @@ describe('credit assessment over HTTP with the embedded model', () => {
 
   const stats = async () => (await gql(gw.url, ModelByNameDocument, { name: 'credit-gbt' })).body.data!.model!.stats;
 
-  it('answers what the training run computed for the same accounts', async () => {
+  it('answers what the training run computed for the same accounts: probabilities and reasons', async () => {
     const res = await gql(gw.url, CreditAssessmentsDocument, { accounts: vectors.map((v) => v.account) });
     const out = res.body.data!.creditAssessments;
     out.forEach((a, i) => {
       assert.ok(Math.abs(a.probabilityOfDefault - vectors[i]!.probabilityOfDefault) < 1e-5, `${a.accountId}`);
       assert.equal(a.accountId, vectors[i]!.account.accountId);
+      // the up-to-4 features whose contributions the training run's own tree walk found largest and positive
+      const expected = vectors[i]!.contributions.map((c, f) => ({ feature: featureNames[f]!, contribution: c }))
+        .filter((r) => r.contribution > 1e-4).sort((x, y) => y.contribution - x.contribution).slice(0, 4);
+      assert.deepEqual(a.reasons.slice(0, expected.length).map((r) => r.feature), expected.map((r) => r.feature), `${a.accountId}`);
+      a.reasons.forEach((r, k) => assert.ok(Math.abs(r.contribution - (expected[k]?.contribution ?? 0)) < 1e-4, `${a.accountId} ${r.feature}`));
     });
   });
 
