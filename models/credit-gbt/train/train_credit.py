@@ -13,7 +13,8 @@ exported as one ONNX graph (ai.onnx.ml TreeEnsembleRegressor) with two outputs:
   probability   [N, 1]  calibrated probability of default next month
   contributions [N, F]  each feature's additive contribution to the calibrated log-odds (path
                         attribution: the change of a tree's value at every split on that feature)
-Writes model.onnx, features.json, baseline.json (drift monitoring), metrics.json, test_vectors.json and MODEL_CARD.md.
+Writes model.onnx, features.json, baseline.json (drift monitoring), metrics.json, test_vectors.json, test_split.json
+(the test accounts' IDs) and MODEL_CARD.md.
 
 Usage: /usr/bin/python3 models/credit-gbt/train/train_credit.py [--data ../shared/data]
 """
@@ -493,6 +494,10 @@ def main():
             "challengerProbabilityOfDefault": float(p_scorecard[k]),
             "contributions": [float(v) for v in contrib[k]],
         })
+    # The test split's account IDs (no data values): evaluate-credit re-measures the shipped versions on it through the gateway.
+    with open(os.path.join(MODEL_DIR, "test_split.json"), "w") as f:
+        json.dump({"data": "credit/credit_card_default.csv", "split": f"stratified 20 %, seed {SEED}", "ids": [int(i) for i in df.ID.to_numpy()[test]]}, f)
+        f.write("\n")
     with open(os.path.join(MODEL_DIR, "test_vectors.json"), "w") as f:
         json.dump(vectors, f, indent=1)
         f.write("\n")
@@ -592,6 +597,8 @@ log-odds, max error {m['attribution_identity_max_error']:.1e}). The API's reason
 95 % bootstrap interval of the shipped model's test AUC: {m['test_auc_bootstrap_95']}. Its AUC is
 {m['cross_validation']['auc_mean'] - g['auc']:.4f} below the out-of-fold AUC; differences of a few thousandths between models are within its noise,
 which is why models are chosen by repeated cross-validation and the test split only reports.
+`npm run evaluate:credit` re-measures every shipped version on this split through the gateway itself (GraphQL over
+HTTP, the gateway's feature code, onnxruntime-node) and fails when a figure differs from its metrics.json.
 
 Reliability (test):
 
