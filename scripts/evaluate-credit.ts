@@ -11,9 +11,11 @@ import { REPO_ROOT, loadConfig } from '../src/platform/config.js';
 import { createLogger } from '../src/platform/logger.js';
 import { startGateway } from '../src/server/gateway.js';
 import { aucScore, brierScore, ksStatistic } from '../src/domains/credit/credit.evaluation.js';
+import { EDUCATION_CODE } from '../src/domains/credit/credit.features.js';
 
 const MODEL_ROOT = path.join(REPO_ROOT, 'models', 'credit-gbt');
-const EDUCATION: Record<string, string> = { '1': 'GRADUATE_SCHOOL', '2': 'UNIVERSITY', '3': 'HIGH_SCHOOL', '4': 'OTHER' };
+// the dataset's education codes, by the gateway's own table (undocumented codes 0, 5 and 6 are unknown)
+const EDUCATION: Record<string, string> = Object.fromEntries(Object.entries(EDUCATION_CODE).map(([name, code]) => [String(code), name]));
 const TOLERANCE = 1e-4; // metrics.json rounds to 4 decimals
 
 const args = process.argv.slice(2);

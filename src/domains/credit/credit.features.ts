@@ -17,7 +17,7 @@ export interface CardAccount {
 export type EducationLevelName = 'GRADUATE_SCHOOL' | 'UNIVERSITY' | 'HIGH_SCHOOL' | 'OTHER' | 'UNKNOWN';
 
 /** The training data's education codes (0 stands for its undocumented codes). */
-const EDUCATION_CODE: Record<EducationLevelName, number> = { GRADUATE_SCHOOL: 1, UNIVERSITY: 2, HIGH_SCHOOL: 3, OTHER: 4, UNKNOWN: 0 };
+export const EDUCATION_CODE: Record<EducationLevelName, number> = { GRADUATE_SCHOOL: 1, UNIVERSITY: 2, HIGH_SCHOOL: 3, OTHER: 4, UNKNOWN: 0 };
 
 export const MONTHS = 6;
 /** Repayment status codes the API accepts: −2 no consumption, −1 paid in full, 0 revolving, 1–9 months of delay. */
