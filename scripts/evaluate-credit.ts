@@ -6,7 +6,6 @@ import 'reflect-metadata';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'csv-parse/sync';
-import { listVersions } from '../src/runtime/model-manifest.js';
 import { REPO_ROOT, loadConfig } from '../src/platform/config.js';
 import { createLogger } from '../src/platform/logger.js';
 import { startGateway } from '../src/server/gateway.js';
@@ -48,8 +47,11 @@ const post = async (query: string, variables: unknown) => {
 
 let failed = false;
 try {
-  for (const version of listVersions(MODEL_ROOT)) {
-    await post('mutation($v: String!) { activateModelVersion(name: "credit-gbt", version: $v) { version } }', { v: version });
+  const { model } = await post('{ model(name: "credit-gbt") { versions } }', {}) as { model: { versions: string[] } };
+  for (const version of model.versions) {
+    // the gateway answers with the version's own metrics.json
+    const { activateModelVersion: activated } = await post('mutation($v: String!) { activateModelVersion(name: "credit-gbt", version: $v) { metrics } }', { v: version }) as
+      { activateModelVersion: { metrics: { test: Record<string, unknown> } } };
     const started = performance.now();
     const data = await post('query($a: [CardAccountInput!]!) { creditAssessments(accounts: $a) { accountId probabilityOfDefault model { version } } }', { a: accounts });
     const ms = performance.now() - started;
@@ -57,9 +59,7 @@ try {
     if (answers.some((a, i) => a.accountId !== accounts[i]!.accountId || a.model.version !== version)) throw new Error(`version ${version}: answers out of order or from another version`);
     const pd = answers.map((a) => a.probabilityOfDefault);
     const measured = { auc: aucScore(labels, pd), ks: ksStatistic(labels, pd), brier: brierScore(labels, pd) };
-    const dir = version === listVersions(MODEL_ROOT)[0] ? MODEL_ROOT : path.join(MODEL_ROOT, 'versions', version);
-    const metrics = JSON.parse(readFileSync(path.join(dir, 'metrics.json'), 'utf8')) as { test: Record<string, unknown> };
-    const reported = (metrics.test.gradient_boosted_trees ?? metrics.test) as { auc: number; ks: number; brier: number };
+    const reported = (activated.metrics.test.gradient_boosted_trees ?? activated.metrics.test) as { auc: number; ks: number; brier: number };
     const off = (Object.keys(measured) as Array<keyof typeof measured>).filter((k) => Math.abs(measured[k] - reported[k]) > TOLERANCE);
     failed ||= off.length > 0;
     console.log(`${version.padEnd(16)} ${accounts.length} accounts in one request (${Math.round(ms)} ms): ` +
