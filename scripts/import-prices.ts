@@ -1,6 +1,7 @@
 // npm run import-prices -- SYMBOL path/to/file.csv [--skip-bad]
 // Validates every row; a file with bad rows imports nothing unless --skip-bad. Upserts in one transaction.
 import { readFileSync } from 'node:fs';
+import { inferFrequency } from '../src/domains/forecasting/forecast.calendar.js';
 import { PriceStore } from '../src/domains/forecasting/price-store.js';
 import { parsePriceCsv } from '../src/domains/forecasting/price-import.js';
 import { ConfigError, loadConfig } from '../src/platform/config.js';
@@ -40,4 +41,6 @@ const store = new PriceStore(config!.priceDbPath);
 store.upsert(symbol, rows);
 const summary = store.symbols().find((s) => s.symbol === symbol)!;
 store.close();
+const { frequency, medianGapDays } = inferFrequency(rows.map((r) => r.date).sort());
+if (frequency !== 'daily') process.stderr.write(`warning: these prices look ${frequency} (median gap ${medianGapDays} days); forecasts need daily closes and will refuse ${symbol}\n`);
 console.log(`imported ${rows.length} rows for ${symbol}${bad.length ? ` (skipped ${bad.length} bad)` : ''}: ${summary.rows} rows from ${summary.firstDate} to ${summary.lastDate} in ${config!.priceDbPath}`);

@@ -1,15 +1,21 @@
 import 'reflect-metadata';
 import { ConfigError, loadConfig } from './platform/config.js';
 import { createLogger } from './platform/logger.js';
-import { startGateway } from './server/gateway.js';
+import { startGateway, StartupError } from './server/gateway.js';
+import { ManifestError } from './runtime/model-manifest.js';
+
+/** Configuration the process cannot run with: one line on stderr and exit code 2, never a stack trace. */
+function refuse(message: string): never {
+  process.stderr.write(`${message}\n`);
+  process.exit(2);
+}
 
 let config;
 try {
   config = loadConfig();
 } catch (error) {
   if (!(error instanceof ConfigError)) throw error;
-  process.stderr.write(`${error.message}\n`);
-  process.exit(2);
+  refuse(error.message);
 }
 const logger = createLogger(config.logLevel);
 /** Exits once pino has written out its buffer, so the last log lines are never lost. */
@@ -33,6 +39,10 @@ try {
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
 } catch (error) {
-  logger.fatal({ err: error }, `gateway failed to start: ${(error as Error).message}`);
-  exit(1);
+  // A missing models folder, an unknown model name or a port in use are configuration problems.
+  if (error instanceof ManifestError || error instanceof StartupError) logger.flush(() => refuse(`cannot start: ${error.message}`));
+  else {
+    logger.fatal({ err: error }, `gateway failed to start: ${(error as Error).message}`);
+    exit(1);
+  }
 }

@@ -8,6 +8,14 @@ import { SCOPES, type ApiKeyConfig } from './api-keys.js';
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..',
   fileURLToPath(import.meta.url).includes(`${path.sep}dist${path.sep}`) ? '..' : '');
 
+/**
+ * Below this many observations a PSI is sampling noise: with 10 bins, n draws from the training
+ * distribution itself give PSI ~ chi2(9)/n (mean 9/n), so at 300 one quantity reads WATCH (>= 0.1,
+ * chi2 >= 30) with probability 4e-4, and the 38 quantities of the credit model all read STABLE in
+ * more than 95 % of windows (test/runtime/drift-monitor.test.ts draws them from the baselines).
+ */
+export const DEFAULT_DRIFT_MIN_OBSERVATIONS = 300;
+
 const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
@@ -31,7 +39,10 @@ const envSchema = z.object({
   // and still leave the event loop its share.
   INFERENCE_THREADS: int(1, 256).default(os.availableParallelism()),
   SENTIMENT_MODEL: z.string().min(1).optional(),
-  LANDING_PAGE: bool.default(true),
+  LANDING_PAGE: z.enum(['graphiql', 'sandbox', 'true', 'false', '1', '0']).optional(),
+  INTROSPECTION: bool.default(true),
+  CORS_ORIGINS: z.string().optional(),
+  ALLOW_OPEN_ADMIN: bool.default(false),
   METRICS_TOKEN: z.string().min(16, 'at least 16 characters').optional(),
   API_KEYS: z.string().default('[]'),
   RATE_LIMIT_PER_SECOND: z.coerce.number().min(0).default(5000),
@@ -42,12 +53,14 @@ const envSchema = z.object({
   SENTIMENT_MAX_TEXTS: int(1, 10_000).default(256),
   SENTIMENT_MAX_TEXT_LENGTH: int(1, 100_000).default(2000),
   SHUTDOWN_TIMEOUT_MS: int(0, 600_000).default(15_000),
+  SHUTDOWN_DELAY_MS: int(0, 600_000).default(0),
   CREDIT_APPROVE_MAX_PD: z.coerce.number().gt(0).lt(1).default(0.2),
   CREDIT_DECLINE_MIN_PD: z.coerce.number().gt(0).lt(1).default(0.45),
   CREDIT_MAX_ACCOUNTS: int(1, 100_000).default(10_000),
   PRICE_DB_PATH: z.string().min(1).default(path.join(REPO_ROOT, 'data', 'prices.sqlite')),
   FORECAST_MAX_SERIES: int(1, 1000).default(100),
   DRIFT_WINDOW: int(10, 1_000_000).default(5000),
+  DRIFT_MIN_OBSERVATIONS: int(1, 1_000_000).default(DEFAULT_DRIFT_MIN_OBSERVATIONS),
   MODEL_WATCH: bool.default(true),
   AUDIT_DB_PATH: z.string().min(1).default(path.join(REPO_ROOT, 'data', 'audit.sqlite')),
   AUDIT_DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'a postgres:// URL').optional(),
@@ -70,11 +83,19 @@ export interface GatewayConfig {
     readonly inferenceThreads: number;
     /** Observations per model kept for drift monitoring. */
     readonly driftWindow: number;
+    /** Fewer observations than this in the window: drift status INSUFFICIENT_DATA. */
+    readonly driftMinObservations: number;
     /** Activate a new version when a model's manifest.json changes. */
     readonly watch: boolean;
   };
   readonly http: {
-    readonly landingPage: boolean;
+    /** The page `GET /graphql` shows a browser: the bundled GraphiQL, Apollo's Sandbox (from its CDN), or none. */
+    readonly landingPage: 'graphiql' | 'sandbox' | 'off';
+    readonly introspection: boolean;
+    /** Origins allowed to call from a browser (CORS); empty: no CORS headers, same-origin only. */
+    readonly corsOrigins: readonly string[];
+    /** How long readiness says 503 while the listener still serves, before it closes (load balancers catch up). */
+    readonly shutdownDelayMs: number;
     readonly bodyLimit: string;
     readonly shutdownTimeoutMs: number;
     /** When set, GET /metrics needs `Authorization: Bearer <token>`. */
@@ -94,6 +115,8 @@ export interface GatewayConfig {
     /** Query-complexity units per second per caller (0: no rate limit). */
     readonly ratePerSecond: number;
     readonly rateBurst: number;
+    /** With no API keys, let anonymous callers use admin mutations and read the audit trail. */
+    readonly allowOpenAdmin: boolean;
   };
   /** SQLite file of the credit decision record (created on first start). */
   readonly auditDbPath: string;
@@ -139,6 +162,11 @@ export function loadConfig(source: Record<string, string | undefined> = process.
   if (e.CREDIT_APPROVE_MAX_PD >= e.CREDIT_DECLINE_MIN_PD) {
     throw new ConfigError(`invalid configuration: CREDIT_APPROVE_MAX_PD (${e.CREDIT_APPROVE_MAX_PD}) must be below CREDIT_DECLINE_MIN_PD (${e.CREDIT_DECLINE_MIN_PD})`);
   }
+  if (e.DRIFT_MIN_OBSERVATIONS > e.DRIFT_WINDOW) {
+    throw new ConfigError(`invalid configuration: DRIFT_MIN_OBSERVATIONS (${e.DRIFT_MIN_OBSERVATIONS}) must not exceed DRIFT_WINDOW (${e.DRIFT_WINDOW}), or drift could never be reported`);
+  }
+  const landingPage = parseLandingPage(e.LANDING_PAGE, e.INTROSPECTION);
+  const corsOrigins = parseCorsOrigins(e.CORS_ORIGINS);
   if (e.SENTIMENT_MODEL && !e.ALLOW_REMOTE_MODELS && !path.isAbsolute(e.SENTIMENT_MODEL) && !e.SENTIMENT_MODEL.startsWith('.')) {
     throw new ConfigError(`invalid configuration: SENTIMENT_MODEL ${e.SENTIMENT_MODEL} looks like a hub id; set ALLOW_REMOTE_MODELS=true or give a local folder path`);
   }
@@ -155,9 +183,13 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       sentimentOverride: e.SENTIMENT_MODEL,
       inferenceThreads: e.INFERENCE_THREADS,
       driftWindow: e.DRIFT_WINDOW,
+      driftMinObservations: e.DRIFT_MIN_OBSERVATIONS,
       watch: e.MODEL_WATCH,
     },
-    http: { landingPage: e.LANDING_PAGE, bodyLimit: e.BODY_LIMIT, shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS, metricsToken: e.METRICS_TOKEN },
+    http: {
+      landingPage, introspection: e.INTROSPECTION, corsOrigins, bodyLimit: e.BODY_LIMIT,
+      shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS, shutdownDelayMs: e.SHUTDOWN_DELAY_MS, metricsToken: e.METRICS_TOKEN,
+    },
     limits: {
       maxQueryDepth: e.MAX_QUERY_DEPTH,
       maxQueryComplexity: e.MAX_QUERY_COMPLEXITY,
@@ -166,12 +198,30 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       creditMaxAccounts: e.CREDIT_MAX_ACCOUNTS,
       forecastMaxSeries: e.FORECAST_MAX_SERIES,
     },
-    access: { apiKeys, ratePerSecond: e.RATE_LIMIT_PER_SECOND, rateBurst: e.RATE_LIMIT_BURST },
+    access: { apiKeys, ratePerSecond: e.RATE_LIMIT_PER_SECOND, rateBurst: e.RATE_LIMIT_BURST, allowOpenAdmin: e.ALLOW_OPEN_ADMIN },
     auditDatabaseUrl: e.AUDIT_DATABASE_URL,
     auditDbPath: e.AUDIT_DB_PATH === ':memory:' ? e.AUDIT_DB_PATH : path.resolve(e.AUDIT_DB_PATH),
     priceDbPath: e.PRICE_DB_PATH === ':memory:' ? e.PRICE_DB_PATH : path.resolve(e.PRICE_DB_PATH),
     credit: { approveBelow: e.CREDIT_APPROVE_MAX_PD, declineFrom: e.CREDIT_DECLINE_MIN_PD },
   });
+}
+
+/** GraphiQL by default; the UI reads the schema by introspection, so it needs INTROSPECTION=true. */
+function parseLandingPage(value: string | undefined, introspection: boolean): GatewayConfig['http']['landingPage'] {
+  const page = value === undefined ? (introspection ? 'graphiql' : 'off')
+    : value === 'sandbox' ? 'sandbox' : value === 'graphiql' || value === 'true' || value === '1' ? 'graphiql' : 'off';
+  if (page !== 'off' && !introspection) {
+    throw new ConfigError(`invalid configuration: LANDING_PAGE=${value} needs INTROSPECTION=true (the UI reads the schema by introspection); set LANDING_PAGE=false`);
+  }
+  return page;
+}
+
+/** Comma-separated origins such as https://app.example.com, or * for any origin. */
+function parseCorsOrigins(value: string | undefined): string[] {
+  const origins = (value ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  const bad = origins.filter((o) => o !== '*' && !/^https?:\/\/[\w.-]+(:\d{1,5})?$/.test(o));
+  if (bad.length) throw new ConfigError(`invalid configuration: CORS_ORIGINS: each origin must be scheme://host[:port] with no path (or *), got ${bad.join(', ')}`);
+  return origins;
 }
 
 const apiKeysSchema = z.array(z.object({

@@ -12,16 +12,20 @@ export interface DriftBaseline {
   readonly output: BinProfile;
 }
 
-export type DriftStatus = 'STABLE' | 'WATCH' | 'DRIFT';
+export type DriftStatus = 'INSUFFICIENT_DATA' | 'STABLE' | 'WATCH' | 'DRIFT';
 
 export interface QuantityDrift {
   readonly name: string;
   readonly psi: number;
+  /** Observations the PSI was computed from (those in the window). */
+  readonly observations: number;
   readonly status: DriftStatus;
 }
 
 export interface DriftReport {
   readonly windowSize: number;
+  /** Below this many observations in the window every status is INSUFFICIENT_DATA. */
+  readonly minObservations: number;
   readonly observations: number;
   readonly features: readonly QuantityDrift[];
   readonly output: QuantityDrift;
@@ -68,7 +72,7 @@ export class DriftMonitor {
   private filled = 0;
   private total = 0;
 
-  constructor(readonly baseline: DriftBaseline, readonly windowSize: number) {
+  constructor(readonly baseline: DriftBaseline, readonly windowSize: number, readonly minObservations = 1) {
     this.featureBins = baseline.features.map(() => new Uint16Array(windowSize));
     this.outputBins = new Uint16Array(windowSize);
   }
@@ -87,11 +91,15 @@ export class DriftMonitor {
       const counts = new Array<number>(profile.expected.length).fill(0);
       for (let i = 0; i < this.filled; i++) counts[bins[i]!]!++;
       const value = this.filled ? psi(profile.expected, counts.map((c) => c / this.filled)) : 0;
-      return { name: profile.name, psi: value, status: driftStatus(value) };
+      return { name: profile.name, psi: value, observations: this.filled, status: enough ? driftStatus(value) : 'INSUFFICIENT_DATA' };
     };
+    const enough = this.filled >= this.minObservations;
     const features = this.baseline.features.map((f, j) => measure(f, this.featureBins[j]!));
     const output = measure(this.baseline.output, this.outputBins);
     const worst = Math.max(output.psi, ...features.map((f) => f.psi));
-    return { windowSize: this.windowSize, observations: this.total, features, output, status: driftStatus(worst) };
+    return {
+      windowSize: this.windowSize, minObservations: this.minObservations, observations: this.total, features, output,
+      status: enough ? driftStatus(worst) : 'INSUFFICIENT_DATA',
+    };
   }
 }

@@ -85,6 +85,8 @@ export interface RegistryOptions {
   readonly onBatch?: (model: string, report: BatchReport) => void;
   /** Observations kept per model for drift monitoring. */
   readonly driftWindow?: number;
+  /** Fewer observations than this in the window: drift reads INSUFFICIENT_DATA. */
+  readonly driftMinObservations?: number;
   /** A submission the model refused (OVERLOADED, MODEL_UNAVAILABLE...), by error code. */
   readonly onRefused?: (model: string, code: string) => void;
   /**
@@ -129,7 +131,7 @@ export class ModelRegistry {
       stats.failedItems += report.failedItems;
       this.options.onBatch?.(manifest.name, report);
     });
-    const monitor = manifest.baseline ? new DriftMonitor(manifest.baseline, this.options.driftWindow ?? 5000) : undefined;
+    const monitor = manifest.baseline ? new DriftMonitor(manifest.baseline, this.options.driftWindow ?? 5000, this.options.driftMinObservations) : undefined;
     return { manifest, runtime, batcher, monitor };
   }
 

@@ -6,6 +6,7 @@ import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHt
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import { expressMiddleware } from '@as-integrations/express5';
+import cors from 'cors';
 import express, { type ErrorRequestHandler, type RequestHandler } from 'express';
 import { CreditService } from '../domains/credit/index.js';
 import { CreditAuditLog } from '../domains/credit/credit-audit.js';
@@ -29,6 +30,7 @@ import { createRuntimeFactory } from '../runtime/runtime-factory.js';
 import { healthRoutes, metricsRoute } from './health-routes.js';
 import { GatewayMetrics } from '../platform/metrics.js';
 import { requestLoggingPlugin } from './request-logging-plugin.js';
+import { graphiqlRoutes } from './graphiql.js';
 
 export interface Gateway {
   /** http://host:port/graphql */
@@ -41,6 +43,9 @@ export interface Gateway {
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
 
+/** The gateway cannot run as configured (port in use, no permission to bind): reported in one line, exit 2. */
+export class StartupError extends Error {}
+
 /**
  * Starts the HTTP server first (so /healthz answers and /readyz says 503 while models load), then
  * loads and warms up every model. Rejects, with the server closed again, if a required model fails.
@@ -50,6 +55,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
   const registry = new ModelRegistry(readManifests(config.models.dir, config.models.only), {
     onBatch: (model, report) => metrics.observeBatch(model, report),
     driftWindow: config.models.driftWindow,
+    driftMinObservations: config.models.driftMinObservations,
     onRefused: (model, code) => metrics.observeRefusal(model, code),
     checkVersion: checkDomainFiles,
     shadowTasks: ['credit'],
@@ -64,7 +70,8 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
   const audit = config.auditDatabaseUrl ? await PostgresCreditAudit.open(config.auditDatabaseUrl) : new CreditAuditLog(config.auditDbPath);
   metrics.watchDrift(() => registry.list().flatMap((m) => {
     const report = registry.drift(m.manifest.name);
-    return report ? [{ model: m.manifest.name, quantities: [...report.features, report.output] }] : [];
+    // No gauge before the window is large enough to mean something: dashboards would alarm on noise.
+    return report && report.status !== 'INSUFFICIENT_DATA' ? [{ model: m.manifest.name, quantities: [...report.features, report.output] }] : [];
   }));
   metrics.watchShadows(() => registry.list().flatMap((m) => {
     const report = registry.shadowReport(m.manifest.name);
@@ -86,7 +93,8 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
   const keys = new ApiKeyRing(config.access.apiKeys);
   if (keys.open) logger.warn('no API keys configured (API_KEYS): the gateway is open to every caller');
   const limiter = config.access.ratePerSecond > 0 ? new TokenBucketLimiter(config.access.ratePerSecond, config.access.rateBurst) : undefined;
-  const schema = await buildGatewaySchema(createAuthChecker(keys));
+  if (keys.open && config.access.allowOpenAdmin) logger.warn('ALLOW_OPEN_ADMIN=true: anonymous callers may switch model versions and read the audit trail');
+  const schema = await buildGatewaySchema(createAuthChecker(keys, config.access.allowOpenAdmin));
   const app = express();
   app.disable('x-powered-by');
   const httpServer = http.createServer(app);
@@ -96,12 +104,15 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     schema,
     csrfPrevention: true,
     stopOnTerminationSignals: false, // main.ts owns the signals: drain, dispose models, then exit
-    introspection: true,
+    introspection: config.http.introspection,
     includeStacktraceInErrorResponses: false,
     formatError: createFormatError(logger),
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer, stopGracePeriodMillis: config.http.shutdownTimeoutMs }),
-      config.http.landingPage ? ApolloServerPluginLandingPageLocalDefault({ embed: true, includeCookies: false }) : ApolloServerPluginLandingPageDisabled(),
+      // GraphiQL is served by graphiqlRoutes below (bundled, works offline); Apollo's Sandbox loads from its CDN.
+      config.http.landingPage === 'sandbox'
+        ? ApolloServerPluginLandingPageLocalDefault({ embed: { runTelemetry: false }, includeCookies: false })
+        : ApolloServerPluginLandingPageDisabled(),
       queryLimitsPlugin(schema, { maxDepth: config.limits.maxQueryDepth, maxComplexity: config.limits.maxQueryComplexity }, limiter),
       requestLoggingPlugin(logger, metrics),
     ],
@@ -110,6 +121,11 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
 
   app.use(healthRoutes(registry, lifecycle));
   app.use(metricsRoute(metrics, config.http.metricsToken));
+  if (config.http.corsOrigins.length) {
+    // CSRF prevention stays on: a cross-origin POST must be JSON (a preflighted request), which CORS then allows.
+    app.use('/graphql', cors({ origin: config.http.corsOrigins.includes('*') ? '*' : [...config.http.corsOrigins], maxAge: 600 }));
+  }
+  if (config.http.landingPage === 'graphiql') app.use(graphiqlRoutes());
   app.use('/graphql', assignRequestId, express.json({ limit: config.http.bodyLimit }), expressMiddleware(apollo, {
     context: async ({ req, res }) => {
       const caller = keys.authenticate(req.header('authorization'), req.header('x-api-key'));
@@ -118,7 +134,14 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
   }));
   app.use(jsonErrors(logger));
 
-  await new Promise<void>((resolve) => httpServer.listen(config.port, config.host, resolve));
+  try {
+    await listen(httpServer, config.port, config.host);
+  } catch (error) {
+    await registry.dispose();
+    prices.close();
+    await audit.close();
+    throw error;
+  }
   const port = (httpServer.address() as AddressInfo).port;
   const url = `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${port}/graphql`;
   logger.info({ url, models: registry.list().map((m) => m.manifest.name) }, 'gateway listening; loading models');
@@ -126,6 +149,8 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
   let stopping: Promise<void> | undefined;
   const stop = () => (stopping ??= (async () => {
     lifecycle.draining = true;
+    // Readiness now says 503; the listener keeps serving until load balancers have seen it.
+    if (config.http.shutdownDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, config.http.shutdownDelayMs));
     await apollo.stop(); // the drain plugin closes the listener and waits for in-flight requests
     await registry.dispose();
     prices.close();
@@ -142,6 +167,23 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
   if (config.models.watch) registry.watchManifests();
   logger.info({ url }, 'gateway ready');
   return { url, port, registry, stop };
+}
+
+/** Binds the port; a port in use or not ours to bind becomes a StartupError with a plain message. */
+function listen(server: http.Server, port: number, host: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (error: NodeJS.ErrnoException) => {
+      const reason = error.code === 'EADDRINUSE' ? 'is already in use (set PORT to another port, or stop what holds it)'
+        : error.code === 'EACCES' ? 'needs privileges this process lacks (use a port above 1023)'
+          : error.code === 'EADDRNOTAVAIL' ? 'is on an address this machine does not have (check HOST)' : `failed: ${error.message}`;
+      reject(new StartupError(`listening on ${host}:${port} ${reason}`));
+    };
+    server.once('error', onError);
+    server.listen(port, host, () => {
+      server.off('error', onError);
+      resolve();
+    });
+  });
 }
 
 /** A credit model version must bring a features.json the gateway can honour, as wide as its input. */

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { hashApiKey } from '../../src/platform/api-keys.js';
+import { loadConfig } from '../../src/platform/config.js';
 import type { Gateway } from '../../src/server/gateway.js';
 import { ModelsDocument, SentimentDocument } from '../generated/graphql.js';
 import { codes, gql, startTestGateway } from '../support/gateway.js';
@@ -56,5 +57,58 @@ describe('API keys, scopes and rate limits over HTTP', () => {
     assert.ok((limited.body.errors![0]!.extensions!.retryAfterSeconds as number) >= 1);
     const other = await gql(gw.url, SentimentDocument, { texts: ['Gold steady'] }, bearer(KEYS[1]!.key));
     assert.equal(other.body.data!.sentiment.length, 1);
+  });
+});
+
+describe('open by default, but not for admin, the audit trail or the unwary', () => {
+  let gw: Gateway;
+  before(async () => {
+    gw = await startTestGateway({ MODELS: 'sentiment-bert', CORS_ORIGINS: 'https://app.example.com' });
+  });
+  after(() => gw.stop());
+
+  it('with no API keys, reading fields are open; admin mutations and creditDecisions are FORBIDDEN naming the setting', async () => {
+    assert.equal((await gql(gw.url, SentimentDocument, { texts: ['Stocks rally'] })).body.data!.sentiment.length, 1);
+    for (const query of [
+      'mutation { activateModelVersion(name: "sentiment-bert", version: "1.0.0") { version } }',
+      'mutation { setShadowModelVersion(name: "sentiment-bert", version: null) { version } }',
+      '{ creditDecisions(limit: 1) { accountId } }',
+    ]) {
+      const res = await gql(gw.url, query);
+      assert.deepEqual(codes(res), ['FORBIDDEN'], query);
+      assert.match(res.body.errors![0]!.message, /configure API_KEYS, or set ALLOW_OPEN_ADMIN=true/);
+    }
+  });
+
+  it('CORS: the configured origin may call from a browser, others get no CORS headers; CSRF prevention still holds', async () => {
+    const preflight = (origin: string) => fetch(gw.url, { method: 'OPTIONS', headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type' } });
+    const allowed = await preflight('https://app.example.com');
+    assert.equal(allowed.headers.get('access-control-allow-origin'), 'https://app.example.com');
+    assert.equal((await preflight('https://evil.example.net')).headers.get('access-control-allow-origin'), null);
+    const simple = await fetch(gw.url, { method: 'POST', headers: { 'content-type': 'text/plain', origin: 'https://app.example.com' }, body: '{"query":"{ __typename }"}' });
+    assert.equal(simple.status, 400, 'a simple (non-preflighted) request is still refused');
+  });
+});
+
+describe('INTROSPECTION=false and LANDING_PAGE=sandbox', () => {
+  it('without introspection there is no UI and __schema is refused; Sandbox loads from Apollo without telemetry', async () => {
+    const closed = await startTestGateway({ MODELS: 'sentiment-bert', INTROSPECTION: 'false' });
+    try {
+      const res = await gql(closed.url, '{ __schema { types { name } } }');
+      assert.deepEqual(codes(res), ['GRAPHQL_VALIDATION_FAILED']);
+      const page = await fetch(closed.url, { headers: { accept: 'text/html' } });
+      assert.doesNotMatch(await page.text(), /GraphiQL/);
+    } finally {
+      await closed.stop();
+    }
+    assert.throws(() => loadConfig({ INTROSPECTION: 'false', LANDING_PAGE: 'graphiql' }), /LANDING_PAGE=graphiql needs INTROSPECTION=true/);
+    const sandbox = await startTestGateway({ MODELS: 'sentiment-bert', LANDING_PAGE: 'sandbox' });
+    try {
+      const html = await (await fetch(sandbox.url, { headers: { accept: 'text/html' } })).text();
+      assert.match(html, /embeddable-sandbox/);
+      assert.match(html, /"runTelemetry":false/);
+    } finally {
+      await sandbox.stop();
+    }
   });
 });

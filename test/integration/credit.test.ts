@@ -16,7 +16,7 @@ const featureNames = (JSON.parse(readFileSync(path.join(REPO_ROOT, 'models', 'cr
 describe('credit assessment over HTTP with the embedded model', () => {
   let gw: Gateway;
   before(async () => {
-    gw = await startTestGateway({ MODELS: 'credit-gbt' });
+    gw = await startTestGateway({ MODELS: 'credit-gbt', ALLOW_OPEN_ADMIN: 'true' });
   });
   after(() => gw.stop());
 

@@ -115,8 +115,22 @@ describe('market forecasting over HTTP with the embedded model and a real price 
     await bad({ series, symbol: 'DEMO' }, 'BAD_USER_INPUT', /exactly one of series or symbol, got both/);
     await bad({}, 'BAD_USER_INPUT', /got neither/);
     await bad({ symbol: 'NOPE' }, 'NOT_FOUND', /NOPE is not in the price store/);
+    const monthly = series.map((p, i) => ({ ...p, date: new Date(Date.UTC(2000, i, 28)).toISOString().slice(0, 10) }));
+    await bad({ series: monthly }, 'BAD_USER_INPUT', /^the series looks monthly \(median gap 3\d days between prices\); the forecaster was trained on daily closes/);
     const many = await gql(gw.url, MarketForecastsDocument, { inputs: new Array(101).fill({ symbol: 'DEMO' }) });
     assert.match(many.body.errors![0]!.message, /inputs must hold 1\.\.100 items, got 101/);
+  });
+
+  it('import-prices: a monthly file imports with a warning, and its forecast is refused naming the frequency', async () => {
+    const csv = ['date,close', ...vectors[0]!.closes.map((c, i) => `${new Date(Date.UTC(1990, i, 1)).toISOString().slice(0, 10)},${c}`)].join('\n');
+    writeFileSync(path.join(dir, 'monthly.csv'), csv);
+    const imported = spawnSync(process.execPath, [IMPORT, 'SPXM', path.join(dir, 'monthly.csv')], { env: { ...process.env, PRICE_DB_PATH: db }, encoding: 'utf8' });
+    assert.equal(imported.status, 0);
+    assert.match(imported.stderr, /warning: these prices look monthly \(median gap 3\d days\); forecasts need daily closes and will refuse SPXM/);
+    const res = await gql(gw.url, MarketForecastDocument, { input: { symbol: 'SPXM' } });
+    assert.deepEqual(codes(res), ['BAD_USER_INPUT']);
+    assert.match(res.body.errors![0]!.message, /SPXM in the price store looks monthly/);
+    assert.equal(res.body.errors![0]!.extensions!.field, 'input.symbol');
   });
 
   it('import-prices: a file with bad rows imports nothing unless --skip-bad, and names the lines', () => {

@@ -102,10 +102,10 @@ describe('gateway over HTTP with the embedded models', () => {
     assert.equal((await gql(gw.url, ModelByNameDocument, { name: 'nope' })).body.data!.model, null);
   });
 
-  it('serves Apollo Explorer to browsers on GET /graphql and echoes x-request-id', async () => {
+  it('serves the bundled GraphiQL to browsers on GET /graphql and echoes x-request-id', async () => {
     const page = await fetch(gw.url, { headers: { accept: 'text/html' } });
     assert.equal(page.status, 200);
-    assert.match(await page.text(), /apollo/i);
+    assert.match(await page.text(), /GraphiQL/);
     const res = await gql(gw.url, ModelByNameDocument, { name: MODEL }, { 'x-request-id': 'abc-123' });
     assert.equal(res.headers.get('x-request-id'), 'abc-123');
   });

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import net from 'node:net';
 import { rmSync, writeFileSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -11,9 +12,16 @@ import { modelsFolder } from '../support/model-folders.js';
 
 const MAIN = path.join(REPO_ROOT, 'dist', 'src', 'main.js');
 
-/** Runs the real entry point; resolves with its exit code and output. `onLine` sees each stdout line. */
-function runMain(env: Record<string, string>, onLine: (line: string, kill: (s: NodeJS.Signals) => void) => void = () => {}) {
-  const child = spawn(process.execPath, [MAIN], { env: { ...process.env, HOST: '127.0.0.1', PORT: '0', PRICE_DB_PATH: ':memory:', AUDIT_DB_PATH: ':memory:', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+/**
+ * Runs the real entry point (or another command line, such as `npm start`); resolves with its exit code
+ * and output. `onLine` sees each stdout line.
+ */
+function runMain(env: Record<string, string>, onLine: (line: string, kill: (s: NodeJS.Signals) => void) => void = () => {},
+  command: readonly string[] = [process.execPath, MAIN]) {
+  const child = spawn(command[0]!, command.slice(1), {
+    env: { ...process.env, HOST: '127.0.0.1', PORT: '0', PRICE_DB_PATH: ':memory:', AUDIT_DB_PATH: ':memory:', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'], cwd: REPO_ROOT, detached: true, // its own process group: leftovers can be found
+  });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (chunk: Buffer) => {
@@ -23,10 +31,33 @@ function runMain(env: Record<string, string>, onLine: (line: string, kill: (s: N
     }
   });
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  return new Promise<{ code: number | null; stdout: string; stderr: string; pid: number }>((resolve) => {
+    child.on('close', (code) => resolve({ code, stdout, stderr, pid: child.pid! }));
   });
 }
+
+/** Whether any process is left in a process group. */
+function groupAlive(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A request that stays in flight for a while: 256 long texts, each truncated to the model's 128 tokens. */
+function slowRequest(url: string): Promise<Response> {
+  const texts = Array.from({ length: 256 }, (_, i) => `Quarterly results of company ${i} beat expectations on strong demand. `.repeat(25));
+  return fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ query: 'query($t:[String!]!){ sentiment(texts:$t) { label } }', variables: { t: texts } }) });
+}
+
+const readyUrl = (line: string) => {
+  if (!line.startsWith('{')) return undefined; // npm's own banner lines
+  const log = JSON.parse(line) as { msg: string; url?: string };
+  return log.msg === 'gateway ready' ? log.url : undefined;
+};
 
 /** A models folder holding a copy of the sentiment model, with its manifest edited. */
 function modelsDirWith(edit: (manifest: Record<string, unknown>) => void, breakArtifact = false): string {
@@ -47,6 +78,64 @@ describe('start-up and shutdown of the real process', () => {
     assert.match(stderr, /invalid configuration: PORT: .*MAX_QUERY_DEPTH/);
   });
 
+  it('a port in use, a missing models folder or an unknown model: one line on stderr and exit code 2', async () => {
+    const holder = net.createServer().listen(0, '127.0.0.1');
+    await new Promise((resolve) => holder.once('listening', resolve));
+    try {
+      const port = String((holder.address() as net.AddressInfo).port);
+      const cases: Array<[Record<string, string>, RegExp]> = [
+        [{ PORT: port }, new RegExp(`^cannot start: listening on 127\\.0\\.0\\.1:${port} is already in use \\(set PORT to another port, or stop what holds it\\)\\n$`)],
+        [{ MODELS_DIR: '/nowhere' }, /^cannot start: models folder \/nowhere does not exist\n$/],
+        [{ MODELS: 'nope' }, /^cannot start: MODELS names unknown model\(s\) nope; found credit-gbt, forecast-qnn, sentiment-bert\n$/],
+      ];
+      for (const [env, message] of cases) {
+        const { code, stderr } = await runMain({ LOG_LEVEL: 'silent', ...env });
+        assert.equal(code, 2, JSON.stringify(env));
+        assert.match(stderr, message);
+      }
+    } finally {
+      holder.close();
+    }
+  });
+
+  it('npm start passes SIGTERM to the gateway: the in-flight request is answered and no process is left', async () => {
+    let inflight: Promise<Response> | undefined;
+    // --ignore-scripts skips the prestart build (npm test has just built dist/); the start script itself runs.
+    const { code, stdout, pid } = await runMain({ LOG_LEVEL: 'info', MODELS: 'sentiment-bert' }, (line, kill) => {
+      const url = readyUrl(line);
+      if (url) {
+        inflight = slowRequest(url);
+        setTimeout(() => kill('SIGTERM'), 300);
+      }
+    }, ['npm', 'start', '--ignore-scripts']);
+    assert.equal(code, 0);
+    assert.match(stdout, /"signal":"SIGTERM"/);
+    assert.match(stdout, /gateway stopped/);
+    assert.equal((await inflight!).status, 200);
+    assert.equal(groupAlive(pid), false, 'a process of npm start outlived it');
+  });
+
+  it('SHUTDOWN_DELAY_MS: after SIGTERM readiness is 503 while the listener still answers, then it closes', async () => {
+    let during: Promise<[number, string, number]> | undefined;
+    let url = '';
+    const { code } = await runMain({ LOG_LEVEL: 'info', MODELS: 'sentiment-bert', SHUTDOWN_DELAY_MS: '1500' }, (line, kill) => {
+      url = readyUrl(line) ?? url;
+      if (readyUrl(line)) {
+        kill('SIGTERM');
+        during = (async () => {
+          await new Promise((resolve) => setTimeout(resolve, 500));
+          const ready = await fetch(url.replace('/graphql', '/readyz'));
+          const body = await ready.json() as { status: string };
+          const query = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: '{ sentiment(texts: ["Shares rally"]) { label } }' }) });
+          return [ready.status, body.status, query.status];
+        })();
+      }
+    });
+    assert.equal(code, 0);
+    assert.deepEqual(await during, [503, 'draining', 200]);
+    await assert.rejects(fetch(url.replace('/graphql', '/healthz')), 'the listener is closed once the process has exited');
+  });
+
   it('a required model that fails to load stops start-up with a message naming its file', async () => {
     const dir = modelsDirWith(() => {}, true);
     try {
@@ -61,12 +150,9 @@ describe('start-up and shutdown of the real process', () => {
   it('SIGTERM: in-flight requests finish, then the process exits 0', async () => {
     let inflight: Promise<Response> | undefined;
     const { code, stdout } = await runMain({ LOG_LEVEL: 'info' }, (line, kill) => {
-      const log = JSON.parse(line) as { msg: string; url?: string };
-      if (log.msg === 'gateway ready' && log.url) {
-        // Long texts (truncated to the model's 128 tokens) keep the request busy well past the signal.
-        const texts = Array.from({ length: 256 }, (_, i) => `Quarterly results of company ${i} beat expectations on strong demand. `.repeat(25));
-        inflight = fetch(log.url, { method: 'POST', headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ query: 'query($t:[String!]!){ sentiment(texts:$t) { label } }', variables: { t: texts } }) });
+      const url = readyUrl(line);
+      if (url) {
+        inflight = slowRequest(url);
         setTimeout(() => kill('SIGTERM'), 300);
       }
     });

@@ -30,7 +30,7 @@ describe('versioned hot updates', () => {
   let dir: string;
   before(async () => {
     dir = fixture();
-    gw = await startTestGateway({ MODELS_DIR: dir });
+    gw = await startTestGateway({ MODELS_DIR: dir, ALLOW_OPEN_ADMIN: 'true' });
   });
   after(async () => {
     await gw.stop();

@@ -8,18 +8,29 @@ import { gql, startTestGateway } from '../support/gateway.js';
 describe('drift monitoring over HTTP', () => {
   let gw: Gateway;
   before(async () => {
-    gw = await startTestGateway({ MODELS: 'credit-gbt,sentiment-bert', DRIFT_WINDOW: '200' });
+    gw = await startTestGateway({ MODELS: 'credit-gbt,sentiment-bert', DRIFT_WINDOW: '200', DRIFT_MIN_OBSERVATIONS: '50' });
   });
   after(() => gw.stop());
 
   const monitoring = async (name: string) => (await gql(gw.url, ModelMonitoringDocument, { name })).body.data!.modelMonitoring;
+
+  it('a few observations read INSUFFICIENT_DATA, never DRIFT, however far they are from the training data', async () => {
+    const odd = Array.from({ length: 3 }, (_, i) => ({ ...sampleAccount(i), creditLimit: 5_000_000, age: 95 }));
+    await gql(gw.url, CreditAssessmentsDocument, { accounts: odd });
+    const m = (await monitoring('credit-gbt'))!;
+    assert.equal(m.status, 'INSUFFICIENT_DATA');
+    assert.equal(m.minObservations, 50);
+    assert.ok(m.features.every((f) => f.status === 'INSUFFICIENT_DATA' && f.observations === 3));
+    const metrics = await (await fetch(gw.url.replace('/graphql', '/metrics'))).text();
+    assert.doesNotMatch(metrics, /^gateway_model_psi\{model="credit-gbt"/m);
+  });
 
   it('credit: accounts unlike the training data (huge limits, old holders) show DRIFT on those features', async () => {
     const shifted = Array.from({ length: 200 }, (_, i) => ({ ...sampleAccount(i), creditLimit: 5_000_000, age: 95 }));
     await gql(gw.url, CreditAssessmentsDocument, { accounts: shifted });
     const m = (await monitoring('credit-gbt'))!;
     assert.equal(m.windowSize, 200);
-    assert.equal(m.observations, 200);
+    assert.equal(m.observations, 203);
     assert.equal(m.status, 'DRIFT');
     const byName = Object.fromEntries(m.features.map((f) => [f.name, f]));
     assert.equal(byName.credit_limit!.status, 'DRIFT');

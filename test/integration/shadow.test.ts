@@ -26,7 +26,7 @@ describe('shadow versions', () => {
   let dir: string;
   before(async () => {
     dir = fixture();
-    gw = await startTestGateway({ MODELS_DIR: dir, METRICS_TOKEN: 'metrics-token-0123456789' });
+    gw = await startTestGateway({ MODELS_DIR: dir, METRICS_TOKEN: 'metrics-token-0123456789', ALLOW_OPEN_ADMIN: 'true' });
   });
   after(async () => {
     await gw.stop();

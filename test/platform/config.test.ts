@@ -8,7 +8,11 @@ describe('loadConfig', () => {
     assert.equal(c.port, 4000);
     assert.equal(c.limits.sentimentMaxTexts, 256);
     assert.equal(c.limits.sentimentMaxTextLength, 2000);
-    assert.equal(c.http.landingPage, true);
+    assert.equal(c.http.landingPage, 'graphiql');
+    assert.equal(c.http.introspection, true);
+    assert.deepEqual(c.http.corsOrigins, []);
+    assert.equal(c.access.allowOpenAdmin, false, 'admin is closed unless asked for');
+    assert.equal(c.models.driftMinObservations, 300);
     assert.equal(c.models.allowRemote, false);
     assert.ok(Object.isFrozen(c) && Object.isFrozen(c.limits));
   });
@@ -16,7 +20,10 @@ describe('loadConfig', () => {
   it('reads variables and per-model batching', () => {
     const c = loadConfig({ PORT: '8080', LANDING_PAGE: 'false', MODEL_BATCHING: '{"sentiment-bert":{"maxBatchSize":64}}', MODELS: 'a, b' });
     assert.equal(c.port, 8080);
-    assert.equal(c.http.landingPage, false);
+    assert.equal(c.http.landingPage, 'off');
+    assert.equal(loadConfig({ LANDING_PAGE: 'sandbox' }).http.landingPage, 'sandbox');
+    assert.equal(loadConfig({ INTROSPECTION: 'false' }).http.landingPage, 'off', 'no UI without introspection');
+    assert.deepEqual(loadConfig({ CORS_ORIGINS: 'https://a.example.com, http://localhost:3000' }).http.corsOrigins, ['https://a.example.com', 'http://localhost:3000']);
     assert.equal(c.models.batching['sentiment-bert']!.maxBatchSize, 64);
     assert.deepEqual(c.models.only, ['a', 'b']);
   });
@@ -27,5 +34,7 @@ describe('loadConfig', () => {
     assert.throws(() => loadConfig({ MODEL_BATCHING: '{not json' }), /MODEL_BATCHING must be JSON/);
     assert.throws(() => loadConfig({ MODEL_BATCHING: '{"m":{"maxBatchSize":0}}' }), /MODEL_BATCHING: m\.maxBatchSize/);
     assert.throws(() => loadConfig({ SENTIMENT_MODEL: 'Xenova/finbert' }), /ALLOW_REMOTE_MODELS/);
+    assert.throws(() => loadConfig({ CORS_ORIGINS: 'https://a.example.com/path' }), /CORS_ORIGINS: each origin must be scheme:\/\/host\[:port\]/);
+    assert.throws(() => loadConfig({ DRIFT_WINDOW: '100' }), /DRIFT_MIN_OBSERVATIONS \(300\) must not exceed DRIFT_WINDOW \(100\)/);
   });
 });

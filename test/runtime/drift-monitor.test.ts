@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { describe, it } from 'node:test';
-import { DriftMonitor, driftStatus, psi } from '../../src/runtime/drift-monitor.js';
+import { DEFAULT_DRIFT_MIN_OBSERVATIONS, REPO_ROOT } from '../../src/platform/config.js';
+import { DriftMonitor, driftStatus, psi, type BinProfile, type DriftBaseline } from '../../src/runtime/drift-monitor.js';
 
 const baseline = {
   features: [{ name: 'x', edges: [1, 2, 3], expected: [0.25, 0.25, 0.25, 0.25] }],
@@ -40,4 +43,62 @@ describe('DriftMonitor', () => {
     for (let i = 0; i < 10; i++) m.observe([1], 0.8);
     assert.ok(m.report().features[0]!.psi < 1e-9);
   });
+});
+
+/** mulberry32: a small seeded generator, so the sampling test is the same on every run. */
+function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** A value in a bin drawn with the baseline's own shares: what traffic without any drift looks like. */
+function drawFrom(profile: BinProfile, random: () => number): number {
+  let u = random();
+  let bin = 0;
+  while (bin < profile.expected.length - 1 && u >= profile.expected[bin]!) u -= profile.expected[bin++]!;
+  return bin === 0 ? profile.edges[0]! - 1 : profile.edges[bin - 1]!; // an edge belongs to the bin above it
+}
+
+/** Share of windows of n observations, drawn from the baseline itself, whose overall status is STABLE. */
+function stableShare(baseline: DriftBaseline, n: number, trials: number, random: () => number): number {
+  let stable = 0;
+  for (let t = 0; t < trials; t++) {
+    const m = new DriftMonitor(baseline, n, n);
+    for (let i = 0; i < n; i++) m.observe(baseline.features.map((f) => drawFrom(f, random)), drawFrom(baseline.output, random));
+    if (m.report().status === 'STABLE') stable++;
+  }
+  return stable / trials;
+}
+
+describe('the minimum number of observations', () => {
+  it('reads INSUFFICIENT_DATA below it, with the observation count next to every PSI', () => {
+    const m = new DriftMonitor(baseline, 400, 100);
+    for (let i = 0; i < 3; i++) m.observe([10], 0.8);
+    const few = m.report();
+    assert.equal(few.status, 'INSUFFICIENT_DATA');
+    assert.equal(few.minObservations, 100);
+    assert.deepEqual([...few.features, few.output].map((q) => [q.status, q.observations]), [['INSUFFICIENT_DATA', 3], ['INSUFFICIENT_DATA', 3]]);
+    assert.ok(few.features[0]!.psi > 1, 'the PSI is still reported, but not read as drift');
+    for (let i = 0; i < 97; i++) m.observe([10], 0.8);
+    assert.equal(m.report().status, 'DRIFT');
+  });
+
+  for (const model of ['credit-gbt', 'sentiment-bert', 'forecast-qnn']) {
+    it(`${model}: traffic drawn from its own baseline is STABLE in >= 95 % of windows of ${DEFAULT_DRIFT_MIN_OBSERVATIONS}, and often not in windows of 30`, () => {
+      const baseline = JSON.parse(readFileSync(path.join(REPO_ROOT, 'models', model, 'baseline.json'), 'utf8')) as DriftBaseline;
+      const random = seeded(7);
+      const atDefault = stableShare(baseline, DEFAULT_DRIFT_MIN_OBSERVATIONS, 100, random);
+      assert.ok(atDefault >= 0.95, `STABLE in ${atDefault} of windows of ${DEFAULT_DRIFT_MIN_OBSERVATIONS}`);
+      if (baseline.features.length > 1) {
+        const small = stableShare(baseline, 30, 100, random);
+        assert.ok(small < 0.5, `with 30 observations a model of ${baseline.features.length + 1} quantities raised false alarms in only ${1 - small} of windows`);
+      }
+    });
+  }
 });

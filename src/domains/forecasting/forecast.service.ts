@@ -2,7 +2,7 @@ import { probit } from 'simple-statistics';
 import { assertListSize, InvalidInputError, NotFoundError } from '../../platform/errors.js';
 import type { InferenceModel } from '../../runtime/model-registry.js';
 import type { TabularOutputs } from '../../runtime/onnx-runtime.js';
-import { isIsoDate, nextBusinessDays } from './forecast.calendar.js';
+import { inferFrequency, isIsoDate, nextBusinessDays } from './forecast.calendar.js';
 import { ewmaSigma, EWMA_LAMBDA, forecastFeatures, logReturns } from './forecast.features.js';
 import { gridQuantile } from './forecast.quantiles.js';
 import { ewmaPath, fitGarch, garchPath, type VolatilityPath } from './garch.js';
@@ -120,12 +120,27 @@ export class ForecastService {
       if (rows.length < FORECAST_LIMITS.minPoints) {
         throw new InvalidInputError(`${at}.symbol ${symbol} has ${rows.length} prices in the store; a forecast needs at least ${FORECAST_LIMITS.minPoints}`, `${at}.symbol`);
       }
-      return { symbol, dates: rows.map((p) => p.date), closes: rows.map((p) => p.close), horizon, levels };
+      const dates = rows.map((p) => p.date);
+      assertDaily(dates, `${at}.symbol`, `${symbol} in the price store`);
+      return { symbol, dates, closes: rows.map((p) => p.close), horizon, levels };
     }
     const series = r.series!;
     assertListSize(`${at}.series`, series.length, FORECAST_LIMITS.maxPoints, FORECAST_LIMITS.minPoints);
     validateSeries(series, `${at}.series`);
-    return { symbol: null, dates: series.map((p) => p.date), closes: series.map((p) => p.close), horizon, levels };
+    const dates = series.map((p) => p.date);
+    assertDaily(dates, `${at}.series`, 'the series');
+    return { symbol: null, dates, closes: series.map((p) => p.close), horizon, levels };
+  }
+}
+
+/**
+ * The network and the annualisation (sqrt 252) were trained and defined on daily closes: a weekly or
+ * monthly series would get weekday dates and a volatility several times too high, so it is refused.
+ */
+function assertDaily(dates: readonly string[], field: string, what: string): void {
+  const { frequency, medianGapDays } = inferFrequency(dates);
+  if (frequency !== 'daily') {
+    throw new InvalidInputError(`${what} looks ${frequency} (median gap ${medianGapDays} days between prices); the forecaster was trained on daily closes (business days): send daily prices`, field);
   }
 }
 

@@ -2,11 +2,12 @@ import { GraphQLDateTime, GraphQLJSONObject } from 'graphql-scalars';
 import { Field, Float, Int, ObjectType, registerEnumType } from 'type-graphql';
 
 export enum DriftStatus {
+  INSUFFICIENT_DATA = 'INSUFFICIENT_DATA',
   STABLE = 'STABLE',
   WATCH = 'WATCH',
   DRIFT = 'DRIFT',
 }
-registerEnumType(DriftStatus, { name: 'DriftStatus', description: 'By Population Stability Index: STABLE < 0.1 <= WATCH < 0.25 <= DRIFT.' });
+registerEnumType(DriftStatus, { name: 'DriftStatus', description: 'By Population Stability Index: STABLE < 0.1 <= WATCH < 0.25 <= DRIFT; INSUFFICIENT_DATA while the window holds fewer than DRIFT_MIN_OBSERVATIONS observations (a PSI on a few is noise).' });
 
 export enum ModelState {
   LOADING = 'LOADING',
@@ -93,6 +94,9 @@ export class QuantityDrift {
   @Field(() => Float)
   psi!: number;
 
+  @Field(() => Int, { description: 'Observations the PSI was computed from.' })
+  observations!: number;
+
   @Field(() => DriftStatus)
   status!: DriftStatus;
 }
@@ -131,6 +135,9 @@ export class ModelMonitoring {
 
   @Field(() => Int, { description: 'Observations since start (the window holds the latest windowSize).' })
   observations!: number;
+
+  @Field(() => Int, { description: 'Observations the window must hold before a status other than INSUFFICIENT_DATA (DRIFT_MIN_OBSERVATIONS).' })
+  minObservations!: number;
 
   @Field(() => DriftStatus, { description: 'The worst status over the features and the output.' })
   status!: DriftStatus;

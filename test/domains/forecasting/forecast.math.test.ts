@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { isIsoDate, nextBusinessDays } from '../../../src/domains/forecasting/forecast.calendar.js';
+import { inferFrequency, isIsoDate, nextBusinessDays } from '../../../src/domains/forecasting/forecast.calendar.js';
 import { ewmaSigma, forecastFeatures, HORIZONS, logReturns, QUANTILES } from '../../../src/domains/forecasting/forecast.features.js';
 import { gridQuantile } from '../../../src/domains/forecasting/forecast.quantiles.js';
 import { fitGarch, garchPath } from '../../../src/domains/forecasting/garch.js';
@@ -55,6 +55,24 @@ describe('calendar', () => {
   it('steps over weekends', () => {
     assert.deepEqual(nextBusinessDays('2026-11-20', 3), ['2026-11-23', '2026-11-24', '2026-11-25']);
     assert.deepEqual(nextBusinessDays('2026-11-21', 1), ['2026-11-23']);
+  });
+  it('infers the frequency of a series from the median gap between its dates', () => {
+    const every = (start: string, n: number, step: (d: Date) => void) => {
+      const d = new Date(`${start}T00:00:00Z`);
+      return Array.from({ length: n }, () => {
+        const s = d.toISOString().slice(0, 10);
+        step(d);
+        return s;
+      });
+    };
+    const weekdays = every('2024-01-01', 300, (d) => d.setUTCDate(d.getUTCDate() + (d.getUTCDay() === 5 ? 3 : 1)));
+    assert.equal(inferFrequency(weekdays).frequency, 'daily');
+    assert.equal(inferFrequency(weekdays.filter((_, i) => i % 17 !== 3)).frequency, 'daily', 'holidays and gaps');
+    assert.equal(inferFrequency(every('2024-01-01', 300, (d) => d.setUTCDate(d.getUTCDate() + 1))).frequency, 'daily', 'calendar days');
+    assert.deepEqual(inferFrequency(every('2020-01-03', 200, (d) => d.setUTCDate(d.getUTCDate() + 7))), { frequency: 'weekly', medianGapDays: 7 });
+    assert.equal(inferFrequency(every('2000-01-01', 300, (d) => d.setUTCMonth(d.getUTCMonth() + 1))).frequency, 'monthly');
+    assert.equal(inferFrequency(every('1990-01-01', 100, (d) => d.setUTCMonth(d.getUTCMonth() + 3))).frequency, 'quarterly');
+    assert.equal(inferFrequency(every('1990-01-01', 70, (d) => d.setUTCDate(d.getUTCDate() + 45))).frequency, 'irregular');
   });
   it('accepts real YYYY-MM-DD dates only', () => {
     assert.ok(isIsoDate('2024-02-29'));
