@@ -24,10 +24,20 @@ export function createFormatError(logger: Logger) {
     const code = formatted.extensions?.code;
     if (typeof code === 'string' && code !== GatewayErrorCode.INTERNAL_SERVER_ERROR && (APOLLO_CODES.has(code) || OWN_CODES.has(code))) {
       const { stacktrace: _omit, ...extensions } = formatted.extensions ?? {};
-      return { ...formatted, extensions };
+      const field = code === 'BAD_USER_INPUT' && extensions.field === undefined ? variableField(formatted.message) : undefined;
+      return { ...formatted, extensions: field ? { ...extensions, field } : extensions };
     }
     logger.error({ err: original, path: formatted.path }, 'unexpected error');
     return { message: 'Internal server error', locations: formatted.locations, path: formatted.path,
       extensions: { code: GatewayErrorCode.INTERNAL_SERVER_ERROR } };
   };
+}
+
+/**
+ * The input a variable-coercion error is about, as graphql-js words it:
+ * `Variable "$input" got invalid value "x" at "input.series[3].close"; ...` gives `input.series[3].close`.
+ */
+export function variableField(message: string): string | undefined {
+  const m = /^Variable "\$([_A-Za-z][_0-9A-Za-z]*)" (?:got invalid value .*? at "([^"]+)"|[^]*)/.exec(message);
+  return m ? (m[2] ?? m[1]) : undefined;
 }

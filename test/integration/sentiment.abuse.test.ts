@@ -39,11 +39,15 @@ describe('misuse of the sentiment API and of the GraphQL endpoint', () => {
   it('a text over 2,000 characters', async () => void await expectError(gql(gw.url, SentimentDocument, { texts: ['x'.repeat(2001)] }),
     'BAD_USER_INPUT', /texts\[0\] must be at most 2000 characters, got 2001/));
 
-  it('a wrong variable type', async () => void await expectError(gql(gw.url, SentimentDocument, { texts: 42 as unknown as string[] } ),
-    'BAD_USER_INPUT', /texts/));
+  it('a wrong variable type, with extensions.field naming the variable', async () => {
+    const r = await expectError(gql(gw.url, SentimentDocument, { texts: 42 as unknown as string[] }), 'BAD_USER_INPUT', /texts/);
+    assert.equal(r.body.errors![0]!.extensions!.field, 'texts');
+  });
 
-  it('null inside the list', async () => void await expectError(gql(gw.url, SentimentDocument, { texts: ['a', null as unknown as string] }),
-    'BAD_USER_INPUT', /texts/));
+  it('null inside the list, with extensions.field naming the item', async () => {
+    const r = await expectError(gql(gw.url, SentimentDocument, { texts: ['a', null as unknown as string] }), 'BAD_USER_INPUT', /texts/);
+    assert.equal(r.body.errors![0]!.extensions!.field, 'texts[1]');
+  });
 
   it('an unknown field', async () => void await expectError(gql(gw.url, '{ sentiment(texts: ["a"]) { mood } }'), 'GRAPHQL_VALIDATION_FAILED', /mood/));
 
