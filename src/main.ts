@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { ConfigError, loadConfig } from './platform/config.js';
 import { createLogger } from './platform/logger.js';
-import { startGateway, StartupError } from './server/gateway.js';
+import { ListenError, startGateway } from './server/gateway.js';
 import { ManifestError } from './runtime/model-manifest.js';
 
 /** Configuration the process cannot run with: one line on stderr and exit code 2, never a stack trace. */
@@ -40,7 +40,7 @@ try {
   process.on('SIGINT', () => shutdown('SIGINT'));
 } catch (error) {
   // A missing models folder, an unknown model name or a port in use are configuration problems.
-  if (error instanceof ManifestError || error instanceof StartupError) logger.flush(() => refuse(`cannot start: ${error.message}`));
+  if (error instanceof ManifestError || error instanceof ListenError) logger.flush(() => refuse(`cannot start: ${error.message}`));
   else {
     logger.fatal({ err: error }, `gateway failed to start: ${(error as Error).message}`);
     exit(1);

@@ -312,7 +312,9 @@ export class ModelRegistry {
   watchManifests(debounceMs = 500): void {
     for (const entry of this.entries.values()) {
       let timer: NodeJS.Timeout | undefined;
-      const watcher = watch(path.join(entry.root, 'manifest.json'), () => {
+      // The folder, not the file: an editor's save-by-rename replaces the file, which would end a file watch.
+      const watcher = watch(entry.root, (_event, file) => {
+        if (file !== null && file !== 'manifest.json') return;
         clearTimeout(timer);
         timer = setTimeout(() => {
           let version: string;

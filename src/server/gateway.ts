@@ -44,7 +44,7 @@ export interface Gateway {
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
 
 /** The gateway cannot run as configured (port in use, no permission to bind): reported in one line, exit 2. */
-export class StartupError extends Error {}
+export class ListenError extends Error {}
 
 /**
  * Starts the HTTP server first (so /healthz answers and /readyz says 503 while models load), then
@@ -169,14 +169,14 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
   return { url, port, registry, stop };
 }
 
-/** Binds the port; a port in use or not ours to bind becomes a StartupError with a plain message. */
+/** Binds the port; a port in use or not ours to bind becomes a ListenError with a plain message. */
 function listen(server: http.Server, port: number, host: string): Promise<void> {
   return new Promise((resolve, reject) => {
     const onError = (error: NodeJS.ErrnoException) => {
       const reason = error.code === 'EADDRINUSE' ? 'is already in use (set PORT to another port, or stop what holds it)'
         : error.code === 'EACCES' ? 'needs privileges this process lacks (use a port above 1023)'
           : error.code === 'EADDRNOTAVAIL' ? 'is on an address this machine does not have (check HOST)' : `failed: ${error.message}`;
-      reject(new StartupError(`listening on ${host}:${port} ${reason}`));
+      reject(new ListenError(`listening on ${host}:${port} ${reason}`));
     };
     server.once('error', onError);
     server.listen(port, host, () => {

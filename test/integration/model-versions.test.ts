@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Gateway } from '../../src/server/gateway.js';
@@ -87,5 +87,16 @@ describe('versioned hot updates', () => {
     writeFileSync(file, JSON.stringify({ ...JSON.parse(readFileSync(file, 'utf8')), version: '2.1.0' }));
     for (let i = 0; i < 50 && (await active()) !== '2.1.0'; i++) await new Promise((r) => setTimeout(r, 100));
     assert.equal(await active(), '2.1.0');
+  });
+
+  it('keeps watching after editors save by rename (write a temporary file, rename it over the manifest), twice', async () => {
+    const file = path.join(dir, 'credit-gbt', 'manifest.json');
+    for (const version of ['1.1.0', '2.1.0']) {
+      const temporary = `${file}.tmp-${version}`;
+      writeFileSync(temporary, JSON.stringify({ ...JSON.parse(readFileSync(file, 'utf8')), version }));
+      renameSync(temporary, file);
+      for (let i = 0; i < 50 && (await active()) !== version; i++) await new Promise((r) => setTimeout(r, 100));
+      assert.equal(await active(), version, `after the rename-save naming ${version}`);
+    }
   });
 });
