@@ -1,3 +1,4 @@
+import { PendingDecisions } from '../domains/credit/credit-audit.js';
 import { createCreditLoaders, type CreditLoaders } from '../domains/credit/credit.loaders.js';
 import type { CreditService } from '../domains/credit/credit.service.js';
 import { createForecastLoaders, type ForecastLoaders } from '../domains/forecasting/forecast.loaders.js';
@@ -26,12 +27,18 @@ export interface GatewayContext {
   readonly registry: ModelRegistry;
   readonly services: GatewayServices;
   readonly loaders: SentimentLoaders & CreditLoaders & ForecastLoaders;
+  /** Credit decisions made by this request, recorded when its response carries them. */
+  readonly pendingDecisions: PendingDecisions;
 }
 
 export function createContext(
   request: { requestId: string; caller: Caller | undefined; rateKey: string }, registry: ModelRegistry, services: GatewayServices,
 ): GatewayContext {
-  return { ...request, registry, services, loaders: { ...createSentimentLoaders(services), ...createCreditLoaders(services, auditContext(request)), ...createForecastLoaders(services) } };
+  const pendingDecisions = new PendingDecisions();
+  return {
+    ...request, registry, services, pendingDecisions,
+    loaders: { ...createSentimentLoaders(services), ...createCreditLoaders(services, pendingDecisions), ...createForecastLoaders(services) },
+  };
 }
 
 /** Who asked, for the credit decision record. */

@@ -36,7 +36,12 @@ export function queryLimitsPlugin(schema: GraphQLSchema, limits: QueryLimits, li
   return {
     async requestDidStart() {
       return {
-        async didResolveOperation({ document, request, operationName, contextValue }) {
+        async didResolveOperation({ document, request, operation, operationName, contextValue }) {
+          if (operation?.operation === 'subscription') {
+            throw new GraphQLError('subscriptions are not served: this gateway answers queries and mutations over HTTP', {
+              extensions: { code: 'GRAPHQL_VALIDATION_FAILED', http: { status: 400 } },
+            });
+          }
           const deep = depthError(document, operationName);
           if (deep) {
             throw new GraphQLError(`query depth must be at most ${limits.maxDepth}: ${deep}`, {

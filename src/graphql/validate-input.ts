@@ -3,13 +3,17 @@ import { getNamedType, isInputObjectType } from 'graphql';
 import type { ResolverData, ValidatorFn } from 'type-graphql';
 import { InvalidInputError } from '../platform/errors.js';
 
+/** A value as the caller wrote it: JSON, except that non-finite numbers (JSON's null) read as Infinity or NaN. */
+function show(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v))?.replace(/"(-?Infinity|NaN)"/g, '$1') ?? String(value);
+}
+
 /** Flattens class-validator errors into "path: constraint" sentences, e.g. "accounts[2].age must not be greater than 100". */
 function describe(errors: readonly ValidationError[], prefix: string): string[] {
   return errors.flatMap((e) => {
     const at = /^\d+$/.test(e.property) ? `${prefix}[${e.property}]` : `${prefix}.${e.property}`;
     const own = Object.values(e.constraints ?? {}).map((message) => {
-      const got = Array.isArray(e.value) ? `, got ${JSON.stringify(e.value).slice(0, 120)}`
-        : typeof e.value === 'object' ? '' : `, got ${JSON.stringify(e.value)?.slice(0, 120)}`;
+      const got = Array.isArray(e.value) || typeof e.value !== 'object' ? `, got ${show(e.value).slice(0, 120)}` : '';
       // class-validator starts its messages with the bare property name; replace it with the full path.
       return `${at}: ${message.startsWith(e.property) ? message.slice(e.property.length).trim() : message}${got}`;
     });

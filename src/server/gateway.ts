@@ -30,6 +30,7 @@ import { createRuntimeFactory } from '../runtime/runtime-factory.js';
 import { healthRoutes, metricsRoute } from './health-routes.js';
 import { GatewayMetrics } from '../platform/metrics.js';
 import { requestLoggingPlugin } from './request-logging-plugin.js';
+import { creditAuditPlugin } from './credit-audit-plugin.js';
 import { graphiqlRoutes } from './graphiql.js';
 
 export interface Gateway {
@@ -114,6 +115,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
         ? ApolloServerPluginLandingPageLocalDefault({ embed: { runTelemetry: false }, includeCookies: false })
         : ApolloServerPluginLandingPageDisabled(),
       queryLimitsPlugin(schema, { maxDepth: config.limits.maxQueryDepth, maxComplexity: config.limits.maxQueryComplexity }, limiter),
+      creditAuditPlugin(audit, logger),
       requestLoggingPlugin(logger, metrics),
     ],
   });
@@ -203,11 +205,14 @@ const assignRequestId: RequestHandler = (req, res, next) => {
 
 /** Body-parser failures (too large, not JSON) answered in GraphQL's error shape, never as HTML or a stack. */
 function jsonErrors(logger: Logger): ErrorRequestHandler {
-  return (error: { type?: string; status?: number; limit?: number; length?: number }, _req, res, _next) => {
+  return (error: { type?: string; status?: number; limit?: number; length?: number; message?: string }, _req, res, _next) => {
     if (error.type === 'entity.too.large') {
       res.status(413).json({ errors: [{ message: `request body must be at most ${error.limit} bytes, got ${error.length}`, extensions: { code: GatewayErrorCode.PAYLOAD_TOO_LARGE } }] });
     } else if (error.type === 'entity.parse.failed' || error.status === 400) {
       res.status(400).json({ errors: [{ message: 'request body must be valid JSON', extensions: { code: 'BAD_REQUEST' } }] });
+    } else if (error.type === 'charset.unsupported' || error.type === 'encoding.unsupported') {
+      // A charset other than UTF-8, or a content-encoding other than gzip, deflate or br: the caller's to fix.
+      res.status(400).json({ errors: [{ message: `${error.message}: send UTF-8 JSON, optionally gzip, deflate or br encoded`, extensions: { code: 'BAD_REQUEST' } }] });
     } else {
       logger.error({ err: error }, 'unhandled HTTP error');
       res.status(500).json({ errors: [{ message: 'Internal server error', extensions: { code: GatewayErrorCode.INTERNAL_SERVER_ERROR } }] });

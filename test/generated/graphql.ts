@@ -11,7 +11,7 @@ export type CardAccountInput = {
   age: number;
   /** Exactly 6 statement balances, most recent first (may be negative: a credit balance). */
   billAmounts: Array<number>;
-  /** Credit limit, > 0. */
+  /** Credit limit, 1..1e10 (currency units). */
   creditLimit: number;
   education: EducationLevel;
   /** Exactly 6 amounts paid, >= 0, most recent first. */

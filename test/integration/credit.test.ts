@@ -88,7 +88,7 @@ describe('credit assessment over HTTP with the embedded model', () => {
     };
     await bad({ repaymentStatus: [0, 0, 0] }, /accounts\[2\]\.repaymentStatus.*at least 6/);
     await bad({ billAmounts: [1, 2, 3, 4, 5, 6, 7] }, /accounts\[2\]\.billAmounts.*no more than 6/);
-    await bad({ creditLimit: 0 }, /accounts\[2\]\.creditLimit.*positive/);
+    await bad({ creditLimit: 0 }, /accounts\[2\]\.creditLimit: must not be less than 1, got 0/);
     await bad({ creditLimit: -5 }, /creditLimit/);
     await bad({ age: 17 }, /accounts\[2\]\.age.*not be less than 18.*got 17/);
     await bad({ age: 101 }, /accounts\[2\]\.age/);

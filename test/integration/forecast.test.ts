@@ -105,7 +105,7 @@ describe('market forecasting over HTTP with the embedded model and a real price 
     [swap[10], swap[11]] = [swap[11]!, swap[10]!];
     await bad({ series: swap }, 'BAD_USER_INPUT', /input\.series\[11\]\.date must be after/);
     await bad({ series: series.map((p, i) => (i === 5 ? { ...p, date: series[4]!.date } : p)) }, 'BAD_USER_INPUT', /input\.series\[5\]\.date must be after/);
-    await bad({ series: series.map((p, i) => (i === 3 ? { ...p, close: 0 } : p)) }, 'BAD_USER_INPUT', /input\.series\[3\]\.close must be a positive finite price, got 0/);
+    await bad({ series: series.map((p, i) => (i === 3 ? { ...p, close: 0 } : p)) }, 'BAD_USER_INPUT', /input\.series\[3\]\.close must be a positive price up to 1e\+12, got 0/);
     await bad({ series: series.map((p, i) => (i === 3 ? { ...p, close: 'NaN' } : p)) }, 'BAD_USER_INPUT', /close|Float/);
     await bad({ series: series.map((p, i) => (i === 2 ? { ...p, date: '2021/01/05' } : p)) }, 'BAD_USER_INPUT', /input\.series\[2\]\.date must be a date as YYYY-MM-DD/);
     await bad({ series: series.slice(0, 59) }, 'BAD_USER_INPUT', /input\.series must hold 60\.\.10000 items, got 59/);

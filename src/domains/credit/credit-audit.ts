@@ -43,6 +43,24 @@ export interface CreditAuditStore {
   close(): Promise<void>;
 }
 
+/**
+ * The decisions one request has made so far. They are written in one transaction once the response is
+ * known, and only if it carries them: a request that fails as a whole (`data: null`) records none.
+ */
+export class PendingDecisions {
+  readonly accounts: CardAccount[] = [];
+  readonly results: Array<CreditAssessmentResult | Error> = [];
+
+  add(accounts: readonly CardAccount[], results: ReadonlyArray<CreditAssessmentResult | Error>): void {
+    this.accounts.push(...accounts);
+    this.results.push(...results);
+  }
+
+  get size(): number {
+    return this.results.length;
+  }
+}
+
 /** The rows to write for a request's successful decisions. */
 export function auditRows(context: AuditContext, accounts: readonly CardAccount[], results: ReadonlyArray<CreditAssessmentResult | Error>) {
   const at = new Date().toISOString();

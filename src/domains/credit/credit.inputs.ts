@@ -1,4 +1,4 @@
-import { ArrayMaxSize, ArrayMinSize, IsInt, IsOptional, IsPositive, Max, MaxLength, Min } from 'class-validator';
+import { ArrayMaxSize, ArrayMinSize, IsInt, IsOptional, Max, MaxLength, Min } from 'class-validator';
 import { Field, Float, InputType, Int } from 'type-graphql';
 import { EducationLevel } from './credit.types.js';
 
@@ -12,8 +12,9 @@ export class CardAccountInput {
   @MaxLength(128)
   accountId?: string | null;
 
-  @Field(() => Float, { description: 'Credit limit, > 0.' })
-  @IsPositive()
+  // At least one currency unit: balances are divided by the limit, and a near-zero limit overflows them.
+  @Field(() => Float, { description: 'Credit limit, 1..1e10 (currency units).' })
+  @Min(1)
   @Max(MAX_AMOUNT)
   creditLimit!: number;
 

@@ -1,5 +1,5 @@
 import DataLoader from 'dataloader';
-import type { AuditContext } from './credit-audit.js';
+import type { PendingDecisions } from './credit-audit.js';
 import type { CardAccount } from './credit.features.js';
 import type { CreditAssessmentResult, CreditService } from './credit.service.js';
 
@@ -8,7 +8,7 @@ export interface CreditLoaders {
   readonly creditAssessment: DataLoader<CardAccount, CreditAssessmentResult>;
 }
 
-export function createCreditLoaders(deps: { credit: CreditService }, audit: AuditContext): CreditLoaders {
+export function createCreditLoaders(deps: { credit: CreditService }, pending: PendingDecisions): CreditLoaders {
   // Accounts are objects without identity across fields: batch them, do not cache them.
-  return { creditAssessment: new DataLoader((accounts) => deps.credit.assessMany(accounts, audit), { cache: false }) };
+  return { creditAssessment: new DataLoader((accounts) => deps.credit.assessMany(accounts, pending), { cache: false }) };
 }

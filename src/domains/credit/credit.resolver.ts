@@ -1,6 +1,6 @@
 import { Arg, Authorized, Ctx, Int, Query, Resolver } from 'type-graphql';
 import { ITEM_COST, perItemComplexity } from '../../graphql/common.types.js';
-import { auditContext, type GatewayContext } from '../../graphql/context.js';
+import type { GatewayContext } from '../../graphql/context.js';
 import { throwFirstError } from '../../graphql/settle.js';
 import { CardAccountInput } from './credit.inputs.js';
 import { CreditAssessment, CreditDecisionRecord } from './credit.types.js';
@@ -22,7 +22,7 @@ export class CreditResolver {
   })
   async creditAssessments(@Arg('accounts', () => [CardAccountInput]) accounts: CardAccountInput[], @Ctx() ctx: GatewayContext): Promise<CreditAssessment[]> {
     ctx.services.credit.validateAccounts(accounts);
-    return throwFirstError(await ctx.services.credit.assessMany(accounts, auditContext(ctx))) as CreditAssessment[];
+    return throwFirstError(await ctx.services.credit.assessMany(accounts, ctx.pendingDecisions)) as CreditAssessment[];
   }
 
   @Authorized('audit:read')

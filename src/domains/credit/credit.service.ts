@@ -1,7 +1,7 @@
 import { assertListSize } from '../../platform/errors.js';
 import type { InferenceModel, ShadowModel } from '../../runtime/model-registry.js';
 import type { TabularOutputs } from '../../runtime/onnx-runtime.js';
-import type { AuditContext, CreditAuditStore } from './credit-audit.js';
+import type { CreditAuditStore, PendingDecisions } from './credit-audit.js';
 import { readCreditFeatureSpec, type CardAccount, type CreditFeatureSpec } from './credit.features.js';
 import {
   creditDecision, creditGrade, creditScore, topReasons,
@@ -31,7 +31,7 @@ export class CreditService {
   constructor(
     private readonly model: () => InferenceModel<Float32Array, TabularOutputs>,
     readonly settings: CreditSettings,
-    /** Where every decision is recorded before it is returned (none: not recorded). */
+    /** Where every returned decision is recorded, by the request that returns it (none: not recorded). */
     readonly audit?: CreditAuditStore,
   ) {}
 
@@ -39,8 +39,11 @@ export class CreditService {
     assertListSize('accounts', accounts.length, this.settings.maxAccounts);
   }
 
-  /** One entry per account: its assessment or its own Error; decisions are on record before this resolves. */
-  async assessMany(accounts: readonly CardAccount[], context: AuditContext): Promise<Array<CreditAssessmentResult | Error>> {
+  /**
+   * One entry per account: its assessment or its own Error. The decisions join the request's pending
+   * record, written once the response is known to carry them (and before it is sent).
+   */
+  async assessMany(accounts: readonly CardAccount[], pending: PendingDecisions): Promise<Array<CreditAssessmentResult | Error>> {
     // Features, reasons and inference all come from the same version, even across a hot swap.
     const model = this.model();
     const spec = this.featureSpec(model);
@@ -60,8 +63,7 @@ export class CreditService {
         model: { name: model.name, version: model.version },
       };
     });
-    // A failed write fails the request: no decision leaves the gateway unrecorded.
-    await this.audit?.record(context, accounts, results);
+    pending.add(accounts, results);
     if (model.shadow) void this.compareShadow(model.shadow, accounts, results);
     return results;
   }

@@ -44,12 +44,16 @@ export const FORECAST_LIMITS = {
   networkMinReturns: 250,
   /** GARCH is fitted on at most this many latest returns (bounds the optimiser's work per series). */
   garchWindow: 2000,
+  /** Above any quoted instrument; keeps every derived figure (means, intervals) finite. */
+  maxPrice: 1e12,
 } as const;
 
 const SYMBOL = /^[A-Z0-9][A-Z0-9.\-=^_]{0,19}$/;
 const Z90 = 1.2815515655446004; // normal quantile at 90 %: turns a 10-90 % spread into a standard deviation
 
 interface Prepared {
+  /** The input's path in the request (input, inputs[3]), for errors. */
+  readonly field: string;
   readonly symbol: string | null;
   readonly dates: readonly string[];
   readonly closes: readonly number[];
@@ -85,13 +89,13 @@ export class ForecastService {
     let k = 0;
     return prepared.map((p, i) => {
       if (p instanceof Error) return p;
-      if (!useNetwork[i]) return statisticalForecast(p, `fewer than ${FORECAST_LIMITS.networkMinReturns} returns (${p.closes.length - 1})`, this.modelRef(model));
+      if (!useNetwork[i]) return finite(statisticalForecast(p, `fewer than ${FORECAST_LIMITS.networkMinReturns} returns (${p.closes.length - 1})`, this.modelRef(model)), p.field);
       const out = outputs[k];
       const row = rows[k++]!;
       if (out instanceof Error) return out;
       // Monitored output: the 10-90 % spread of the 1-step standardised return (as in baseline.json).
       model!.observe(row.features, out!.quantiles![5]! - out!.quantiles![1]!);
-      return networkForecast(p, row.sigma, out!.quantiles!, { name: model!.name, version: model!.version });
+      return finite(networkForecast(p, row.sigma, out!.quantiles!, { name: model!.name, version: model!.version }), p.field);
     });
   }
 
@@ -122,14 +126,14 @@ export class ForecastService {
       }
       const dates = rows.map((p) => p.date);
       assertDaily(dates, `${at}.symbol`, `${symbol} in the price store`);
-      return { symbol, dates, closes: rows.map((p) => p.close), horizon, levels };
+      return { field: at, symbol, dates, closes: rows.map((p) => p.close), horizon, levels };
     }
     const series = r.series!;
     assertListSize(`${at}.series`, series.length, FORECAST_LIMITS.maxPoints, FORECAST_LIMITS.minPoints);
     validateSeries(series, `${at}.series`);
     const dates = series.map((p) => p.date);
     assertDaily(dates, `${at}.series`, 'the series');
-    return { symbol: null, dates, closes: series.map((p) => p.close), horizon, levels };
+    return { field: at, symbol: null, dates, closes: series.map((p) => p.close), horizon, levels };
   }
 }
 
@@ -154,8 +158,8 @@ export function validateSeries(series: readonly PriceRow[], at: string): void {
     }
     for (const key of ['close', 'open', 'high', 'low'] as const) {
       const v = p[key];
-      if ((key === 'close' || v != null) && !(Number.isFinite(v) && (v as number) > 0)) {
-        throw new InvalidInputError(`${f}.${key} must be a positive finite price, got ${v}`, `${f}.${key}`);
+      if ((key === 'close' || v != null) && !(Number.isFinite(v) && (v as number) > 0 && (v as number) <= FORECAST_LIMITS.maxPrice)) {
+        throw new InvalidInputError(`${f}.${key} must be a positive price up to ${FORECAST_LIMITS.maxPrice.toExponential()}, got ${v}`, `${f}.${key}`);
       }
     }
     if (p.high != null && p.low != null && p.high < p.low) throw new InvalidInputError(`${f}.high must be >= low (${p.low}), got ${p.high}`, `${f}.high`);
@@ -163,6 +167,19 @@ export function validateSeries(series: readonly PriceRow[], at: string): void {
       throw new InvalidInputError(`${f}.volume must be >= 0, got ${p.volume}`, `${f}.volume`);
     }
   });
+}
+
+/**
+ * A forecast whose figures overflowed (prices that jump by hundreds of orders of magnitude) is the
+ * input's problem, said as such, rather than a number GraphQL cannot serialise.
+ */
+function finite(result: ForecastResult, field: string): ForecastResult | Error {
+  const numbers = [
+    ...result.points.flatMap((p) => [p.mean, p.median, ...p.intervals.flatMap((iv) => [iv.lower, iv.upper])]),
+    result.volatility.daily, result.volatility.annualized, ...result.volatility.perStep,
+  ];
+  return numbers.every(Number.isFinite) ? result
+    : new InvalidInputError(`${field}: the series moves too far between prices to forecast (its figures overflow); check it for unadjusted splits or wrong units`, field);
 }
 
 function featuresOf(p: Prepared) {

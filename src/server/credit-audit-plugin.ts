@@ -1,0 +1,34 @@
+import type { ApolloServerPlugin } from '@apollo/server';
+import type { CreditAuditStore } from '../domains/credit/credit-audit.js';
+import { auditContext, type GatewayContext } from '../graphql/context.js';
+import { GatewayErrorCode } from '../platform/errors.js';
+import type { Logger } from '../platform/logger.js';
+
+/**
+ * Writes a request's credit decisions once its response is final and before it is sent, in one
+ * transaction, and only when the response carries them (`data` present: credit fields are non-null, so
+ * a failed one nulls the whole response). A failed write turns the response into an error: no decision
+ * leaves the gateway unrecorded, and none is recorded that the caller never saw.
+ */
+export function creditAuditPlugin(audit: CreditAuditStore, logger: Logger): ApolloServerPlugin<GatewayContext> {
+  return {
+    async requestDidStart() {
+      return {
+        async willSendResponse({ contextValue, response }) {
+          const pending = contextValue.pendingDecisions;
+          if (pending.size === 0 || response.body.kind !== 'single' || response.body.singleResult.data == null) return;
+          try {
+            await audit.record(auditContext(contextValue), pending.accounts, pending.results);
+          } catch (error) {
+            logger.error({ err: error, requestId: contextValue.requestId }, 'credit decisions could not be recorded');
+            response.http.status = 503;
+            response.body.singleResult = {
+              data: null,
+              errors: [{ message: 'the decision record could not be written, so no decision is returned; retry later', extensions: { code: GatewayErrorCode.MODEL_UNAVAILABLE, retryable: true } }],
+            };
+          }
+        },
+      };
+    },
+  };
+}

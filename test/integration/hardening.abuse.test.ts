@@ -1,0 +1,88 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { Gateway } from '../../src/server/gateway.js';
+import { CreditDecisionsDocument, type PricePointInput } from '../generated/graphql.js';
+import { sampleAccount } from '../support/accounts.js';
+import { codes, gql, startTestGateway } from '../support/gateway.js';
+
+/** Weekday dates ending on Friday 2021-12-31. */
+function weekdaySeries(closes: readonly number[]): PricePointInput[] {
+  const dates: string[] = [];
+  const d = new Date('2021-12-31T00:00:00Z');
+  while (dates.length < closes.length) {
+    if (d.getUTCDay() !== 0 && d.getUTCDay() !== 6) dates.unshift(d.toISOString().slice(0, 10));
+    d.setUTCDate(d.getUTCDate() - 1);
+  }
+  return closes.map((close, i) => ({ date: dates[i]!, close }));
+}
+
+describe('hardening: valid-looking input never gets INTERNAL_SERVER_ERROR, failed requests record nothing', () => {
+  let gw: Gateway;
+  let dir: string;
+  before(async () => {
+    dir = mkdtempSync(path.join(tmpdir(), 'hardening-'));
+    gw = await startTestGateway({ AUDIT_DB_PATH: path.join(dir, 'audit.sqlite'), ALLOW_OPEN_ADMIN: 'true' });
+  });
+  after(async () => {
+    await gw.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const post = (headers: Record<string, string>, body = '{"query":"{ __typename }"}') =>
+    fetch(gw.url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
+
+  it('a charset other than UTF-8 or an unknown content-encoding: HTTP 400 BAD_REQUEST saying what to send', async () => {
+    const cases: Array<Record<string, string>> = [{ 'content-type': 'application/json; charset=latin1' }, { 'content-encoding': 'bogus' }];
+    for (const headers of cases) {
+      const res = await post(headers);
+      assert.equal(res.status, 400, JSON.stringify(headers));
+      const body = await res.json() as { errors: Array<{ message: string; extensions: { code: string } }> };
+      assert.equal(body.errors[0]!.extensions.code, 'BAD_REQUEST');
+      assert.match(body.errors[0]!.message, /unsupported (charset|content encoding).*send UTF-8 JSON/);
+    }
+  });
+
+  it('a subscription operation: 400 GRAPHQL_VALIDATION_FAILED, not a crash', async () => {
+    const res = await gql(gw.url, 'subscription { __typename }');
+    assert.equal(res.status, 400);
+    assert.deepEqual(codes(res), ['GRAPHQL_VALIDATION_FAILED']);
+    assert.match(res.body.errors![0]!.message, /subscriptions are not served/);
+  });
+
+  it('creditLimit 1e-300 or a literal 1e400: BAD_USER_INPUT naming the account and showing the value', async () => {
+    const tiny = await gql(gw.url, 'query($a:[CardAccountInput!]!){ creditAssessments(accounts:$a){ score } }', { a: [sampleAccount(1), { ...sampleAccount(2), creditLimit: 1e-300 }] });
+    assert.deepEqual(codes(tiny), ['BAD_USER_INPUT']);
+    assert.match(tiny.body.errors![0]!.message, /^accounts\[1\]\.creditLimit: must not be less than 1, got 1e-300/);
+    const a = sampleAccount(3);
+    const literal = `{ creditAssessment(account: { creditLimit: 1e400, age: ${a.age}, education: UNIVERSITY, repaymentStatus: [0,0,0,0,0,0], billAmounts: [1,1,1,1,1,1], paymentAmounts: [1,1,1,1,1,1] }) { score } }`;
+    const infinite = await gql(gw.url, literal);
+    assert.deepEqual(codes(infinite), ['BAD_USER_INPUT']);
+    assert.match(infinite.body.errors![0]!.message, /creditLimit: must not be greater than 10000000000, got Infinity/);
+  });
+
+  it('a series whose last price is 1e300, or that jumps by 250 orders of magnitude: BAD_USER_INPUT', async () => {
+    const closes = Array.from({ length: 300 }, (_, i) => 100 * 1.001 ** i);
+    const huge = await gql(gw.url, 'query($s:[PricePointInput!]){ marketForecast(input:{series:$s}){ points { mean } } }', { s: weekdaySeries([...closes.slice(0, 299), 1e300]) });
+    assert.deepEqual(codes(huge), ['BAD_USER_INPUT']);
+    assert.match(huge.body.errors![0]!.message, /input\.series\[299\]\.close must be a positive price up to 1e\+12, got 1e\+300/);
+    const jumpy = await gql(gw.url, 'query($s:[PricePointInput!]){ marketForecast(input:{series:$s, horizon: 60}){ points { mean } } }', { s: weekdaySeries(closes.map((c, i) => (i % 2 ? 1e-240 : 1e10))) });
+    assert.notDeepEqual(codes(jumpy), ['INTERNAL_SERVER_ERROR'], JSON.stringify(jumpy.body).slice(0, 300));
+  });
+
+  it('a credit request that fails as a whole (data: null) records none of its decisions; one that answers records them', async () => {
+    const good = { ...sampleAccount(5), accountId: 'returned-never' };
+    const bad = { ...sampleAccount(6), age: 7 };
+    const failed = await gql(gw.url, 'query($g:CardAccountInput!,$b:CardAccountInput!){ g: creditAssessment(account:$g){ score } b: creditAssessment(account:$b){ score } }', { g: good, b: bad });
+    assert.equal(failed.body.data, null);
+    const mixed = await gql(gw.url, 'query($a:[CardAccountInput!]!){ creditAssessments(accounts:$a){ score } sentiment(texts: [" "]) { label } }', { a: [good] });
+    assert.equal(mixed.body.data, null);
+    const none = await gql(gw.url, CreditDecisionsDocument, { accountId: 'returned-never' });
+    assert.deepEqual(none.body.data!.creditDecisions, []);
+    const ok = await gql<{ creditAssessments: unknown[] }, unknown>(gw.url, 'query($a:[CardAccountInput!]!){ creditAssessments(accounts:$a){ score } }', { a: [{ ...good, accountId: 'returned-once' }] });
+    assert.equal(ok.body.data!.creditAssessments.length, 1);
+    assert.equal((await gql(gw.url, CreditDecisionsDocument, { accountId: 'returned-once' })).body.data!.creditDecisions.length, 1);
+  });
+});
