@@ -22,6 +22,21 @@ export function perItemComplexity(argName: string, itemCost: number) {
   };
 }
 
+/** Rows a list field may return per complexity unit: what it returns costs as much as what it sends. */
+export const ROWS_PER_UNIT = 10;
+
+/**
+ * A row-returning field's complexity: its children once, plus one unit per 10 rows of its `limit`
+ * argument (the bound, since the count is not known before execution).
+ * @example rowsComplexity('limit', 1000)({ args: {}, childComplexity: 2 }) === 102
+ */
+export function rowsComplexity(argName: string, defaultLimit: number) {
+  return ({ args, childComplexity }: { args: Record<string, unknown>; childComplexity: number }): number => {
+    const limit = typeof args[argName] === 'number' && Number.isFinite(args[argName]) ? Math.max(0, args[argName]) : defaultLimit;
+    return childComplexity + Math.ceil(limit / ROWS_PER_UNIT);
+  };
+}
+
 /** Calendar date as YYYY-MM-DD (kept as a string: no time zone to get wrong). */
 export const DateScalar = new GraphQLScalarType({
   ...GraphQLLocalDate.toConfig(),

@@ -22,6 +22,12 @@ export function createFormatError(logger: Logger) {
         extensions: { code: original.code, ...original.details } };
     }
     const code = formatted.extensions?.code;
+    // graphql 16 words it "Document contains more that N tokens"; later releases fix the spelling.
+    const tokens = code === 'GRAPHQL_PARSE_FAILED' ? /Document contains more tha[nt] (\d+) tokens/.exec(formatted.message) : null;
+    if (tokens) {
+      return { message: `query text must be at most ${tokens[1]} tokens (MAX_QUERY_TOKENS); send large inputs as variables`,
+        extensions: { code: GatewayErrorCode.QUERY_TOO_COMPLEX, max: Number(tokens[1]) } };
+    }
     if (typeof code === 'string' && code !== GatewayErrorCode.INTERNAL_SERVER_ERROR && (APOLLO_CODES.has(code) || OWN_CODES.has(code))) {
       const { stacktrace: _omit, ...extensions } = formatted.extensions ?? {};
       const field = code === 'BAD_USER_INPUT' && extensions.field === undefined ? variableField(formatted.message) : undefined;

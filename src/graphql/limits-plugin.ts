@@ -6,6 +6,9 @@ import { GatewayErrorCode } from '../platform/errors.js';
 import type { TokenBucketLimiter } from '../platform/rate-limiter.js';
 import type { GatewayContext } from './context.js';
 
+/** Fields an operation may select once fragments are expanded (a fragment used many times counts each time). */
+const MAX_QUERY_NODES = 10_000;
+
 export interface QueryLimits {
   readonly maxDepth: number;
   readonly maxComplexity: number;
@@ -51,10 +54,15 @@ export function queryLimitsPlugin(schema: GraphQLSchema, limits: QueryLimits, li
           let complexity: number;
           try {
             complexity = getComplexity({
-              schema, query: document, operationName: operationName ?? undefined, variables: request.variables ?? {},
+              schema, query: document, operationName: operationName ?? undefined, variables: request.variables ?? {}, maxQueryNodes: MAX_QUERY_NODES,
               estimators: [fieldExtensionsEstimator(), simpleEstimator({ defaultComplexity: 1 })],
             });
           } catch (error) {
+            if (error instanceof GraphQLError && /maximum allowed number of nodes/.test(error.message)) {
+              throw new GraphQLError(`query must select at most ${MAX_QUERY_NODES} fields, fragments expanded`, {
+                extensions: { code: GatewayErrorCode.QUERY_TOO_COMPLEX, max: MAX_QUERY_NODES, http: { status: 400 } },
+              });
+            }
             // Complexity needs the variables, so their coercion errors surface here first: they are the caller's.
             if (error instanceof GraphQLError) {
               throw new GraphQLError(error.message, { extensions: { code: GatewayErrorCode.BAD_USER_INPUT, http: { status: 400 } } });

@@ -50,6 +50,7 @@ const envSchema = z.object({
   BODY_LIMIT: z.string().regex(/^\d+(b|kb|mb)$/i, 'a size such as 512kb or 2mb').default('8mb'),
   MAX_QUERY_DEPTH: int(2, 100).default(10),
   MAX_QUERY_COMPLEXITY: int(10, 10_000_000).default(20_000),
+  MAX_QUERY_TOKENS: int(100, 10_000_000).default(5000),
   SENTIMENT_MAX_TEXTS: int(1, 10_000).default(256),
   SENTIMENT_MAX_TEXT_LENGTH: int(1, 100_000).default(2000),
   SHUTDOWN_TIMEOUT_MS: int(0, 600_000).default(15_000),
@@ -104,6 +105,8 @@ export interface GatewayConfig {
   readonly limits: {
     readonly maxQueryDepth: number;
     readonly maxQueryComplexity: number;
+    /** Lexical tokens a query text may have; parsing stops past them (GraphQL Armor's max-tokens). */
+    readonly maxQueryTokens: number;
     readonly sentimentMaxTexts: number;
     readonly sentimentMaxTextLength: number;
     readonly creditMaxAccounts: number;
@@ -193,6 +196,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     limits: {
       maxQueryDepth: e.MAX_QUERY_DEPTH,
       maxQueryComplexity: e.MAX_QUERY_COMPLEXITY,
+      maxQueryTokens: e.MAX_QUERY_TOKENS,
       sentimentMaxTexts: e.SENTIMENT_MAX_TEXTS,
       sentimentMaxTextLength: e.SENTIMENT_MAX_TEXT_LENGTH,
       creditMaxAccounts: e.CREDIT_MAX_ACCOUNTS,

@@ -13,6 +13,7 @@ import { CreditAuditLog } from '../domains/credit/credit-audit.js';
 import { PostgresCreditAudit } from '../domains/credit/credit-audit-postgres.js';
 import { readCreditFeatureSpec } from '../domains/credit/credit.features.js';
 import { ForecastService, PriceStore } from '../domains/forecasting/index.js';
+import { VolatilityPool } from '../domains/forecasting/volatility-pool.js';
 import { SentimentService } from '../domains/sentiment/index.js';
 import { createContext, type GatewayContext, type GatewayServices } from '../graphql/context.js';
 import { createAuthChecker } from '../graphql/auth-checker.js';
@@ -32,6 +33,7 @@ import { GatewayMetrics } from '../platform/metrics.js';
 import { requestLoggingPlugin } from './request-logging-plugin.js';
 import { creditAuditPlugin } from './credit-audit-plugin.js';
 import { graphiqlRoutes } from './graphiql.js';
+import { admission, type Admitted } from './admission.js';
 
 export interface Gateway {
   /** http://host:port/graphql */
@@ -68,6 +70,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     logger,
   });
   const prices = new PriceStore(config.priceDbPath);
+  const volatility = new VolatilityPool();
   const audit = config.auditDatabaseUrl ? await PostgresCreditAudit.open(config.auditDatabaseUrl) : new CreditAuditLog(config.auditDbPath);
   metrics.watchDrift(() => registry.list().flatMap((m) => {
     const report = registry.drift(m.manifest.name);
@@ -80,7 +83,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
   }));
   const services: GatewayServices = {
     prices,
-    forecast: new ForecastService(() => registry.model(registry.nameForTask('forecast') ?? 'forecast'), prices, config.limits.forecastMaxSeries),
+    forecast: new ForecastService(() => registry.model(registry.nameForTask('forecast') ?? 'forecast'), prices, config.limits.forecastMaxSeries, volatility.estimate),
     sentiment: new SentimentService(() => registry.model(registry.nameForTask('sentiment') ?? 'sentiment'), {
       maxTexts: config.limits.sentimentMaxTexts,
       maxTextLength: config.limits.sentimentMaxTextLength,
@@ -106,6 +109,8 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     csrfPrevention: true,
     stopOnTerminationSignals: false, // main.ts owns the signals: drain, dispose models, then exit
     introspection: config.http.introspection,
+    // Parsing stops past this many tokens: a huge document is refused before it costs validation time.
+    parseOptions: { maxTokens: config.limits.maxQueryTokens },
     includeStacktraceInErrorResponses: false,
     formatError: createFormatError(logger),
     plugins: [
@@ -128,10 +133,10 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     app.use('/graphql', cors({ origin: config.http.corsOrigins.includes('*') ? '*' : [...config.http.corsOrigins], maxAge: 600 }));
   }
   if (config.http.landingPage === 'graphiql') app.use(graphiqlRoutes());
-  app.use('/graphql', assignRequestId, express.json({ limit: config.http.bodyLimit }), expressMiddleware(apollo, {
-    context: async ({ req, res }) => {
-      const caller = keys.authenticate(req.header('authorization'), req.header('x-api-key'));
-      return createContext({ requestId: String(res.getHeader('x-request-id')), caller, rateKey: caller ? `key:${caller.name}` : `ip:${req.ip}` }, registry, services);
+  app.use('/graphql', assignRequestId, express.json({ limit: config.http.bodyLimit }), admission(keys, limiter, metrics), expressMiddleware(apollo, {
+    context: async ({ res }) => {
+      const { caller, rateKey } = res.locals.admitted as Admitted;
+      return createContext({ requestId: String(res.getHeader('x-request-id')), caller, rateKey }, registry, services);
     },
   }));
   app.use(jsonErrors(logger));
@@ -140,6 +145,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     await listen(httpServer, config.port, config.host);
   } catch (error) {
     await registry.dispose();
+    await volatility.close();
     prices.close();
     await audit.close();
     throw error;
@@ -155,6 +161,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     if (config.http.shutdownDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, config.http.shutdownDelayMs));
     await apollo.stop(); // the drain plugin closes the listener and waits for in-flight requests
     await registry.dispose();
+    await volatility.close();
     prices.close();
     await audit.close();
     logger.info('gateway stopped');

@@ -86,3 +86,58 @@ describe('hardening: valid-looking input never gets INTERNAL_SERVER_ERROR, faile
     assert.equal((await gql(gw.url, CreditDecisionsDocument, { accountId: 'returned-once' })).body.data!.creditDecisions.length, 1);
   });
 });
+
+describe('hardening: what a query returns is charged, and every request pays before it is parsed', () => {
+  let gw: Gateway;
+  before(async () => {
+    gw = await startTestGateway({ MODELS: 'forecast-qnn', RATE_LIMIT_PER_SECOND: '1000', RATE_LIMIT_BURST: '20000' });
+  });
+  after(() => gw.stop());
+
+  it('3,000 aliased prices fields: refused at once by the token limit, with a clear error', async () => {
+    const query = `{ ${Array.from({ length: 3000 }, (_, i) => `p${i}: prices(symbol: "AAPL") { date }`).join(' ')} }`;
+    const started = performance.now();
+    const res = await gql(gw.url, query);
+    const ms = performance.now() - started;
+    assert.deepEqual(codes(res), ['QUERY_TOO_COMPLEX']);
+    assert.match(res.body.errors![0]!.message, /query text must be at most 5000 tokens \(MAX_QUERY_TOKENS\); send large inputs as variables/);
+    assert.ok(ms < 1000, `answered in ${Math.round(ms)} ms`);
+  });
+
+  it('rows are charged by their bound: 30 prices fields of 10,000 rows cost more than the limit', async () => {
+    const query = `{ ${Array.from({ length: 30 }, (_, i) => `p${i}: prices(symbol: "AAPL", limit: 10000) { date close }`).join(' ')} }`;
+    const res = await gql(gw.url, query);
+    assert.deepEqual(codes(res), ['QUERY_TOO_COMPLEX']);
+    assert.match(res.body.errors![0]!.message, /query complexity must be at most 20000, got 300\d\d/);
+    const one = await gql(gw.url, '{ prices(symbol: "AAPL", limit: 0) { date } }');
+    assert.match(one.body.errors![0]!.message, /limit must be 1\.\.10000, got 0/);
+  });
+
+  it('a fragment spread many times: QUERY_TOO_COMPLEX by the node limit, not BAD_USER_INPUT', async () => {
+    const fields = Array.from({ length: 200 }, (_, i) => `f${i}: __typename`).join(' ');
+    const query = `fragment F on Query { ${fields} } { ${Array.from({ length: 100 }, () => '...F').join(' ')} }`;
+    const res = await gql(gw.url, query);
+    assert.deepEqual(codes(res), ['QUERY_TOO_COMPLEX']);
+    assert.match(res.body.errors![0]!.message, /at most 10000 fields, fragments expanded/);
+  });
+});
+
+describe('hardening: rejected documents still cost their senders', () => {
+  let gw: Gateway;
+  before(async () => {
+    gw = await startTestGateway({ MODELS: 'forecast-qnn', RATE_LIMIT_PER_SECOND: '10', RATE_LIMIT_BURST: '200', MAX_QUERY_COMPLEXITY: '100' });
+  });
+  after(() => gw.stop());
+
+  it('invalid documents of ~4 kB empty the sender\'s bucket (HTTP 429 before parsing); another caller is unaffected', async () => {
+    const invalid = `{ ${Array.from({ length: 400 }, (_, i) => `f${i}: nope`).join(' ')} }`;
+    const statuses: number[] = [];
+    for (let i = 0; i < 8; i++) statuses.push((await gql(gw.url, invalid, undefined, { 'x-api-key': 'not-a-key' })).status);
+    assert.equal(statuses[0], 400, 'the first ones are validated and refused');
+    const limited = await gql(gw.url, invalid);
+    assert.equal(limited.status, 429, `statuses ${statuses.join(',')}`);
+    assert.deepEqual(codes(limited), ['RATE_LIMITED']);
+    assert.match(limited.body.errors![0]!.message, /query text costs \d+ units before parsing/);
+    assert.ok(Number(limited.headers.get('retry-after')) >= 1);
+  });
+});

@@ -1,5 +1,5 @@
 import { Arg, Authorized, Ctx, Int, Query, Resolver } from 'type-graphql';
-import { ITEM_COST, perItemComplexity } from '../../graphql/common.types.js';
+import { ITEM_COST, perItemComplexity, rowsComplexity } from '../../graphql/common.types.js';
 import type { GatewayContext } from '../../graphql/context.js';
 import { throwFirstError } from '../../graphql/settle.js';
 import { CardAccountInput } from './credit.inputs.js';
@@ -26,7 +26,10 @@ export class CreditResolver {
   }
 
   @Authorized('audit:read')
-  @Query(() => [CreditDecisionRecord], { description: 'Recorded credit decisions, newest first (at most 1,000), for auditors.' })
+  @Query(() => [CreditDecisionRecord], {
+    description: 'Recorded credit decisions, newest first (at most 1,000), for auditors. Costs one complexity unit per 10 rows of the limit.',
+    complexity: rowsComplexity('limit', 100),
+  })
   creditDecisions(
     @Arg('accountId', () => String, { nullable: true }) accountId: string | null,
     @Arg('from', () => GraphQLDateTime, { nullable: true }) from: Date | null,

@@ -1,5 +1,5 @@
-import { Arg, Authorized, Ctx, Query, Resolver } from 'type-graphql';
-import { DateScalar, ITEM_COST, perItemComplexity } from '../../graphql/common.types.js';
+import { Arg, Authorized, Ctx, Int, Query, Resolver } from 'type-graphql';
+import { DateScalar, ITEM_COST, perItemComplexity, rowsComplexity } from '../../graphql/common.types.js';
 import type { GatewayContext } from '../../graphql/context.js';
 import { throwFirstError } from '../../graphql/settle.js';
 import { InvalidInputError } from '../../platform/errors.js';
@@ -7,6 +7,7 @@ import { ForecastInput } from './forecast.inputs.js';
 import { MarketForecast, PricePoint, SymbolInfo } from './forecast.types.js';
 
 const MAX_PRICE_ROWS = 10_000;
+const DEFAULT_PRICE_ROWS = 1000;
 
 @Resolver()
 export class ForecastResolver {
@@ -30,14 +31,19 @@ export class ForecastResolver {
   }
 
   @Authorized('forecast:read')
-  @Query(() => [PricePoint], { description: `Stored prices of a symbol between two dates (inclusive), oldest first, at most ${MAX_PRICE_ROWS}.` })
+  @Query(() => [PricePoint], {
+    description: `Stored prices of a symbol between two dates (inclusive), oldest first, at most \`limit\` (1..${MAX_PRICE_ROWS}). Costs one complexity unit per 10 rows of the limit.`,
+    complexity: rowsComplexity('limit', DEFAULT_PRICE_ROWS),
+  })
   prices(
     @Arg('symbol', () => String) symbol: string,
     @Arg('from', () => DateScalar, { nullable: true }) from: string | null,
     @Arg('to', () => DateScalar, { nullable: true }) to: string | null,
+    @Arg('limit', () => Int, { defaultValue: DEFAULT_PRICE_ROWS }) limit: number,
     @Ctx() ctx: GatewayContext,
   ): PricePoint[] {
+    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PRICE_ROWS) throw new InvalidInputError(`limit must be 1..${MAX_PRICE_ROWS}, got ${limit}`, 'limit');
     if (from && to && from > to) throw new InvalidInputError(`from must not be after to, got ${from} > ${to}`, 'from');
-    return ctx.services.prices.prices(symbol.trim().toUpperCase(), from ?? undefined, to ?? undefined, MAX_PRICE_ROWS);
+    return ctx.services.prices.prices(symbol.trim().toUpperCase(), from ?? undefined, to ?? undefined, limit);
   }
 }

@@ -5,7 +5,7 @@ import type { TabularOutputs } from '../../runtime/onnx-runtime.js';
 import { inferFrequency, isIsoDate, nextBusinessDays } from './forecast.calendar.js';
 import { ewmaSigma, EWMA_LAMBDA, forecastFeatures, logReturns } from './forecast.features.js';
 import { gridQuantile } from './forecast.quantiles.js';
-import { ewmaPath, fitGarch, garchPath, type VolatilityPath } from './garch.js';
+import { estimateVolatilityHere, GARCH_WINDOW, type VolatilityEstimate, type VolatilityEstimator } from './forecast.volatility.js';
 import type { PriceRow, PriceStore } from './price-store.js';
 
 export interface PricePoint {
@@ -43,7 +43,7 @@ export const FORECAST_LIMITS = {
   /** Below this many returns the network's long-window feature is not trustworthy: GARCH is used instead. */
   networkMinReturns: 250,
   /** GARCH is fitted on at most this many latest returns (bounds the optimiser's work per series). */
-  garchWindow: 2000,
+  garchWindow: GARCH_WINDOW,
   /** Above any quoted instrument; keeps every derived figure (means, intervals) finite. */
   maxPrice: 1e12,
 } as const;
@@ -67,6 +67,8 @@ export class ForecastService {
     private readonly model: () => InferenceModel<Float32Array, TabularOutputs>,
     private readonly store: PriceStore,
     readonly maxSeries: number,
+    /** Where GARCH is fitted: a worker pool in the gateway, this thread by default. */
+    private readonly volatility: VolatilityEstimator = estimateVolatilityHere,
   ) {}
 
   validateList(inputs: readonly unknown[]): void {
@@ -85,17 +87,23 @@ export class ForecastService {
     const useNetwork = prepared.map((p) => !(p instanceof Error) && p.closes.length - 1 >= FORECAST_LIMITS.networkMinReturns);
     const model = useNetwork.some(Boolean) ? this.model() : undefined;
     const rows = prepared.flatMap((p, i) => (useNetwork[i] && !(p instanceof Error) ? [featuresOf(p)] : []));
-    const outputs = model && rows.length ? await model.inferMany(rows.map((r) => r.features)) : [];
+    // The network's batch and the volatility fits (worker threads) run at the same time.
+    const [outputs, volatilities] = await Promise.all([
+      model && rows.length ? model.inferMany(rows.map((r) => r.features)) : Promise.resolve([]),
+      Promise.all(prepared.map((p) => (p instanceof Error ? undefined : this.volatility(p.closes, p.horizon).catch((error: unknown) => error as Error)))),
+    ]);
     let k = 0;
     return prepared.map((p, i) => {
       if (p instanceof Error) return p;
-      if (!useNetwork[i]) return finite(statisticalForecast(p, `fewer than ${FORECAST_LIMITS.networkMinReturns} returns (${p.closes.length - 1})`, this.modelRef(model)), p.field);
+      const vol = volatilities[i]!;
+      if (vol instanceof Error) return vol;
+      if (!useNetwork[i]) return finite(statisticalForecast(p, vol, `fewer than ${FORECAST_LIMITS.networkMinReturns} returns (${p.closes.length - 1})`, this.modelRef(model)), p.field);
       const out = outputs[k];
       const row = rows[k++]!;
       if (out instanceof Error) return out;
       // Monitored output: the 10-90 % spread of the 1-step standardised return (as in baseline.json).
       model!.observe(row.features, out!.quantiles![5]! - out!.quantiles![1]!);
-      return finite(networkForecast(p, row.sigma, out!.quantiles!, { name: model!.name, version: model!.version }), p.field);
+      return finite(networkForecast(p, vol, row.sigma, out!.quantiles!, { name: model!.name, version: model!.version }), p.field);
     });
   }
 
@@ -214,19 +222,8 @@ function assemble(p: Prepared, method: string, quantile: QuantileFn, vol: { mode
   };
 }
 
-/** GARCH(1,1) on the latest returns (EWMA when the fit fails): the volatility model that won the backtest's QLIKE. */
-function statisticalVolatility(p: Prepared) {
-  const r = logReturns(p.closes).slice(-FORECAST_LIMITS.garchWindow);
-  const garch = fitGarch(r);
-  const sigma = ewmaSigma(r);
-  const path: VolatilityPath = garch ? garchPath(r, garch, p.horizon) : ewmaPath(sigma[sigma.length - 1]!, p.horizon);
-  const parameters: Record<string, number> = garch ? { ...garch, persistence: garch.alpha + garch.beta } : { ewmaLambda: EWMA_LAMBDA, ewmaSigma: sigma[sigma.length - 1]! };
-  return { garch, path, name: garch ? 'garch(1,1)' : `ewma(${EWMA_LAMBDA})`, parameters };
-}
-
-function networkForecast(p: Prepared, sigma: number, grid: Float32Array, model: ForecastResult['model']): ForecastResult {
+function networkForecast(p: Prepared, vol: VolatilityEstimate, sigma: number, grid: Float32Array, model: ForecastResult['model']): ForecastResult {
   const quantile: QuantileFn = (h, q) => sigma * Math.sqrt(h) * gridQuantile(grid, h, q);
-  const vol = statisticalVolatility(p);
   return assemble(p, 'quantile-network', quantile, { model: vol.name, stepVariance: vol.path.stepVariance }, {
     sampleSize: p.closes.length,
     parameters: { ewmaLambda: EWMA_LAMBDA, ewmaSigma: sigma, ...vol.parameters },
@@ -235,8 +232,8 @@ function networkForecast(p: Prepared, sigma: number, grid: Float32Array, model: 
   }, model);
 }
 
-function statisticalForecast(p: Prepared, reason: string, model: ForecastResult['model']): ForecastResult {
-  const { garch, path, name, parameters } = statisticalVolatility(p);
+function statisticalForecast(p: Prepared, vol: VolatilityEstimate, reason: string, model: ForecastResult['model']): ForecastResult {
+  const { garch, path, name, parameters } = vol;
   const quantile: QuantileFn = (h, q) => {
     const z = probit(q);
     return path.cumulativeMean[h - 1]! + z * Math.sqrt(path.cumulativeVariance[h - 1]!);

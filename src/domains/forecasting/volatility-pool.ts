@@ -1,0 +1,35 @@
+import os from 'node:os';
+import { Piscina } from 'piscina';
+import { GatewayError, GatewayErrorCode } from '../../platform/errors.js';
+import type { VolatilityEstimate, VolatilityEstimator } from './forecast.volatility.js';
+
+/** Series waiting for a worker beyond which new ones are refused (OVERLOADED) rather than queued for seconds. */
+const MAX_QUEUED_SERIES = 2000;
+
+/**
+ * Volatility estimation on a pool of worker threads (one per core but the event loop's), so a request
+ * with hundreds of series never stalls the gateway's other callers.
+ */
+export class VolatilityPool {
+  private readonly pool = new Piscina({
+    filename: new URL('./volatility.worker.js', import.meta.url).href,
+    minThreads: 1,
+    maxThreads: Math.max(1, os.availableParallelism() - 1),
+    maxQueue: MAX_QUEUED_SERIES,
+  });
+
+  readonly estimate: VolatilityEstimator = async (closes, horizon) => {
+    try {
+      return await this.pool.run({ closes: Float64Array.from(closes), horizon }) as VolatilityEstimate;
+    } catch (error) {
+      if ((error as Error).message?.includes('queue is at limit')) {
+        throw new GatewayError(`volatility estimation is overloaded: ${MAX_QUEUED_SERIES} series are waiting; retry later`, GatewayErrorCode.OVERLOADED, { retryable: true });
+      }
+      throw error;
+    }
+  };
+
+  close(): Promise<void> {
+    return this.pool.destroy();
+  }
+}
