@@ -19,7 +19,10 @@ export interface GatewayServices {
 
 /** Per-request context: fresh DataLoaders (so batching and caching never cross requests). */
 export interface GatewayContext {
+  /** The gateway's own id of this request: unique, in logs and the decision record. */
   readonly requestId: string;
+  /** The caller's x-request-id, when it sent a well-formed one. */
+  readonly clientRequestId?: string;
   /** The API key's owner; undefined in open mode or without a valid key. */
   readonly caller: Caller | undefined;
   /** Whom rate limits count against: the key's name, else the client address. */
@@ -32,7 +35,7 @@ export interface GatewayContext {
 }
 
 export function createContext(
-  request: { requestId: string; caller: Caller | undefined; rateKey: string }, registry: ModelRegistry, services: GatewayServices,
+  request: { requestId: string; clientRequestId?: string; caller: Caller | undefined; rateKey: string }, registry: ModelRegistry, services: GatewayServices,
 ): GatewayContext {
   const pendingDecisions = new PendingDecisions();
   return {

@@ -23,6 +23,7 @@ const batchingSchema = z.object({
   maxBatchSize: int(1, 4096).optional(),
   maxWaitMs: z.coerce.number().min(0).max(1000).optional(),
   maxQueue: int(1, 1_000_000).optional(),
+  maxQueueMs: z.coerce.number().min(1).max(600_000).optional(),
 }).strict();
 export type BatchingOverride = z.infer<typeof batchingSchema>;
 
@@ -54,6 +55,8 @@ const envSchema = z.object({
   SENTIMENT_MAX_TEXTS: int(1, 10_000).default(256),
   SENTIMENT_MAX_TEXT_LENGTH: int(1, 100_000).default(2000),
   SHUTDOWN_TIMEOUT_MS: int(0, 600_000).default(15_000),
+  QUEUE_TIMEOUT_MS: int(1, 600_000).default(5000),
+  MAX_CONCURRENT_REQUESTS: int(1, 1_000_000).default(1024),
   SHUTDOWN_DELAY_MS: int(0, 600_000).default(0),
   CREDIT_APPROVE_MAX_PD: z.coerce.number().gt(0).lt(1).default(0.2),
   CREDIT_DECLINE_MIN_PD: z.coerce.number().gt(0).lt(1).default(0.45),
@@ -84,6 +87,8 @@ export interface GatewayConfig {
     readonly inferenceThreads: number;
     /** Observations per model kept for drift monitoring. */
     readonly driftWindow: number;
+    /** Longest an item waits in a model's queue before it is refused (OVERLOADED); a manifest's maxQueueMs wins. */
+    readonly queueTimeoutMs: number;
     /** Fewer observations than this in the window: drift status INSUFFICIENT_DATA. */
     readonly driftMinObservations: number;
     /** Activate a new version when a model's manifest.json changes. */
@@ -97,6 +102,8 @@ export interface GatewayConfig {
     readonly corsOrigins: readonly string[];
     /** How long readiness says 503 while the listener still serves, before it closes (load balancers catch up). */
     readonly shutdownDelayMs: number;
+    /** GraphQL requests in progress beyond which new ones are refused at once with 503 (admission control). */
+    readonly maxConcurrentRequests: number;
     readonly bodyLimit: string;
     readonly shutdownTimeoutMs: number;
     /** When set, GET /metrics needs `Authorization: Bearer <token>`. */
@@ -186,12 +193,14 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       sentimentOverride: e.SENTIMENT_MODEL,
       inferenceThreads: e.INFERENCE_THREADS,
       driftWindow: e.DRIFT_WINDOW,
+      queueTimeoutMs: e.QUEUE_TIMEOUT_MS,
       driftMinObservations: e.DRIFT_MIN_OBSERVATIONS,
       watch: e.MODEL_WATCH,
     },
     http: {
       landingPage, introspection: e.INTROSPECTION, corsOrigins, bodyLimit: e.BODY_LIMIT,
       shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS, shutdownDelayMs: e.SHUTDOWN_DELAY_MS, metricsToken: e.METRICS_TOKEN,
+      maxConcurrentRequests: e.MAX_CONCURRENT_REQUESTS,
     },
     limits: {
       maxQueryDepth: e.MAX_QUERY_DEPTH,

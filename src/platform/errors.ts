@@ -47,9 +47,8 @@ export class ModelUnavailableError extends GatewayError {
 
 /** The model's queue is full: the caller should back off and retry. */
 export class OverloadedError extends GatewayError {
-  constructor(model: string, maxQueue: number) {
-    super(`model ${model} is overloaded: its queue is at its maximum of ${maxQueue} items; retry later`,
-      GatewayErrorCode.OVERLOADED, { model, retryable: true });
+  constructor(model: string, maxQueue: number, why = `its queue is at its maximum of ${maxQueue} items`) {
+    super(`model ${model} is overloaded: ${why}; retry later`, GatewayErrorCode.OVERLOADED, { model, retryable: true });
   }
 }
 

@@ -7,6 +7,11 @@ export interface BatchingOptions {
   readonly maxWaitMs: number;
   /** Most items waiting; beyond it submissions fail fast with OVERLOADED instead of growing memory. */
   readonly maxQueue: number;
+  /**
+   * Longest an item may wait for its batch; older ones fail with OVERLOADED when their turn comes, so a
+   * backlog is refused with a retry hint instead of answering after the caller has given up.
+   */
+  readonly maxQueueMs?: number;
 }
 
 export interface BatchReport {
@@ -47,7 +52,11 @@ export class DynamicBatcher<I, O> {
     private readonly runBatch: RunBatch<I, O>,
     readonly options: BatchingOptions,
     private readonly onBatch: (report: BatchReport) => void = () => {},
-  ) {}
+  ) {
+    if (options.maxQueueMs !== undefined && options.maxQueueMs <= options.maxWaitMs) {
+      throw new Error(`model ${name}: maxQueueMs (${options.maxQueueMs}) must exceed maxWaitMs (${options.maxWaitMs}), or every item would expire while its batch gathers`);
+    }
+  }
 
   /** Items waiting for a batch. */
   get queued(): number {
@@ -111,13 +120,27 @@ export class DynamicBatcher<I, O> {
   private flush(): void {
     clearTimeout(this.timer);
     this.timer = undefined;
-    if (this.running || this.queue.length === 0) return;
+    if (this.running) return;
+    this.expire();
+    if (this.queue.length === 0) return;
     const batch = this.queue.splice(0, this.options.maxBatchSize);
     this.running = this.execute(batch).finally(() => {
       this.running = undefined;
       // Items that arrived meanwhile have already waited for the runtime: run them now.
       if (this.queue.length > 0) this.flush();
     });
+  }
+
+  /** Fails the items that waited past `maxQueueMs` (the queue is in arrival order: they are at its head). */
+  private expire(): void {
+    const deadline = this.options.maxQueueMs;
+    if (deadline === undefined) return;
+    const now = performance.now();
+    let expired = 0;
+    while (expired < this.queue.length && now - this.queue[expired]!.enqueuedAt > deadline) expired++;
+    for (const item of this.queue.splice(0, expired)) {
+      item.reject(new OverloadedError(this.name, this.options.maxQueue, `it waited ${Math.round(now - item.enqueuedAt)} ms, past its ${deadline} ms queue deadline`));
+    }
   }
 
   private async execute(batch: Array<Pending<I, O>>): Promise<void> {

@@ -15,6 +15,7 @@ const manifestSchema = z.object({
     maxBatchSize: z.number().int().min(1).max(4096),
     maxWaitMs: z.number().min(0).max(1000),
     maxQueue: z.number().int().min(1),
+    maxQueueMs: z.number().min(1).max(600_000).optional(),
   }).strict(),
   inputs: z.array(z.record(z.string(), z.unknown())).default([]),
   outputs: z.array(z.record(z.string(), z.unknown())).default([]),

@@ -80,6 +80,8 @@ export class StartupError extends Error {}
 
 export interface RegistryOptions {
   readonly batching: Readonly<Record<string, Partial<BatchingOptions>>>;
+  /** Queue deadline of every model without its own `maxQueueMs`. */
+  readonly queueTimeoutMs?: number;
   readonly createRuntime: RuntimeFactory;
   readonly logger: Logger;
   readonly onBatch?: (model: string, report: BatchReport) => void;
@@ -122,7 +124,7 @@ export class ModelRegistry {
    * batches stay out of the model's counters and metrics.
    */
   private version(manifest: ModelManifest, stats: ModelStats | undefined) {
-    const batching = { ...manifest.batching, ...this.options.batching[manifest.name] };
+    const batching = { maxQueueMs: this.options.queueTimeoutMs, ...manifest.batching, ...this.options.batching[manifest.name] };
     const runtime = this.options.createRuntime(manifest);
     const batcher = new DynamicBatcher(manifest.name, (inputs) => runtime.run(inputs), batching, (report) => {
       if (!stats) return;

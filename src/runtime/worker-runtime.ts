@@ -18,6 +18,11 @@ export type WorkerResponse = { id: number; ok: true; result: unknown } | { id: n
  */
 export class WorkerRuntime implements ModelRuntime<unknown, unknown> {
   private worker: Worker | undefined;
+  /** Set while a worker that died unexpectedly is being replaced; calls wait for it. */
+  private restarting: Promise<void> | undefined;
+  private disposed = false;
+  /** Workers started after an unexpected exit. */
+  restarts = 0;
   private nextId = 0;
   private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   private warmup: unknown;
@@ -26,18 +31,30 @@ export class WorkerRuntime implements ModelRuntime<unknown, unknown> {
   constructor(private readonly spec: RuntimeSpec) {}
 
   async load(): Promise<void> {
-    this.worker = new Worker(new URL('./runtime-worker.js', import.meta.url), { workerData: this.spec });
-    this.worker.on('message', (m: WorkerResponse) => {
+    const worker = new Worker(new URL('./runtime-worker.js', import.meta.url), { workerData: this.spec });
+    this.worker = worker;
+    worker.on('message', (m: WorkerResponse) => {
       const waiter = this.pending.get(m.id);
       this.pending.delete(m.id);
       if (m.ok) waiter?.resolve(m.result);
       else waiter?.reject(new Error(m.error));
     });
-    this.worker.on('error', (error: Error) => this.failAll(error));
-    this.worker.on('exit', (code) => this.failAll(new Error(`model worker exited with code ${code}`)));
+    worker.on('error', (error: Error) => this.failAll(error));
+    worker.on('exit', (code) => {
+      this.failAll(new Error(`model worker exited with code ${code}`));
+      // A worker that dies on its own (a crash in the native runtime, an out-of-memory kill) is
+      // replaced: the batches in flight fail, the next ones run on a fresh worker.
+      if (this.worker === worker && !this.disposed) this.restart();
+    });
     const { labels, warmupInput } = await this.call({ op: 'load' }) as { labels: string[]; warmupInput: unknown };
     this.labels = labels;
     this.warmup = warmupInput;
+  }
+
+  private restart(): void {
+    this.worker = undefined;
+    this.restarts++;
+    this.restarting = this.load().catch(() => undefined).finally(() => (this.restarting = undefined));
   }
 
   warmupInput(): unknown {
@@ -45,11 +62,14 @@ export class WorkerRuntime implements ModelRuntime<unknown, unknown> {
   }
 
   async run(inputs: readonly unknown[]): Promise<unknown[]> {
+    await this.restarting;
     const results = await this.call({ op: 'run', inputs }) as unknown[];
     return results.map((r) => (r && typeof r === 'object' && 'itemError' in r ? new Error(String((r as { itemError: string }).itemError)) : r));
   }
 
   async dispose(): Promise<void> {
+    this.disposed = true;
+    await this.restarting;
     if (!this.worker) return;
     await this.call({ op: 'dispose' }).catch(() => undefined);
     await this.worker.terminate();

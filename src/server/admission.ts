@@ -1,4 +1,6 @@
+import type { ApolloServerPlugin } from '@apollo/server';
 import type { RequestHandler } from 'express';
+import type { GatewayContext } from '../graphql/context.js';
 import type { ApiKeyRing, Caller } from '../platform/api-keys.js';
 import { GatewayErrorCode } from '../platform/errors.js';
 import type { GatewayMetrics } from '../platform/metrics.js';
@@ -47,5 +49,43 @@ export function admission(keys: ApiKeyRing, limiter: TokenBucketLimiter | undefi
       }
     }
     next();
+  };
+}
+
+/**
+ * Admission control: beyond `max` GraphQL requests in progress, a new one is refused at once with
+ * 503 and Retry-After (before its body is read), so an overloaded gateway says so instead of letting
+ * callers time out in its queues.
+ */
+export function concurrencyLimit(max: number, metrics: GatewayMetrics): RequestHandler {
+  let inFlight = 0;
+  return (_req, res, next) => {
+    if (inFlight >= max) {
+      metrics.observeOperation(undefined, GatewayErrorCode.OVERLOADED, 0);
+      res.status(503).setHeader('retry-after', '1').json({
+        errors: [{ message: `the gateway is at its limit of ${max} requests in progress (MAX_CONCURRENT_REQUESTS); retry later`, extensions: { code: GatewayErrorCode.OVERLOADED, retryable: true } }],
+      });
+      return;
+    }
+    inFlight++;
+    res.once('close', () => inFlight--);
+    next();
+  };
+}
+
+/** A response whose errors include OVERLOADED goes out as 503 with Retry-After, which proxies and clients understand. */
+export function overloadStatusPlugin(): ApolloServerPlugin<GatewayContext> {
+  return {
+    async requestDidStart() {
+      return {
+        async willSendResponse({ response }) {
+          const errors = response.body.kind === 'single' ? response.body.singleResult.errors : undefined;
+          if (errors?.some((e) => e.extensions?.code === GatewayErrorCode.OVERLOADED)) {
+            response.http.status = 503;
+            response.http.headers.set('retry-after', '1');
+          }
+        },
+      };
+    },
   };
 }

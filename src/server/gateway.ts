@@ -33,7 +33,7 @@ import { GatewayMetrics } from '../platform/metrics.js';
 import { requestLoggingPlugin } from './request-logging-plugin.js';
 import { creditAuditPlugin } from './credit-audit-plugin.js';
 import { graphiqlRoutes } from './graphiql.js';
-import { admission, type Admitted } from './admission.js';
+import { admission, concurrencyLimit, overloadStatusPlugin, type Admitted } from './admission.js';
 
 export interface Gateway {
   /** http://host:port/graphql */
@@ -63,6 +63,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     checkVersion: checkDomainFiles,
     shadowTasks: ['credit'],
     batching: config.models.batching,
+    queueTimeoutMs: config.models.queueTimeoutMs,
     createRuntime: createRuntimeFactory({
       sentimentOverride: config.models.sentimentOverride, allowRemoteModels: config.models.allowRemote, localModelPath: config.models.dir,
       inferenceThreads: config.models.inferenceThreads,
@@ -121,6 +122,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
         : ApolloServerPluginLandingPageDisabled(),
       queryLimitsPlugin(schema, { maxDepth: config.limits.maxQueryDepth, maxComplexity: config.limits.maxQueryComplexity }, limiter),
       creditAuditPlugin(audit, logger),
+      overloadStatusPlugin(),
       requestLoggingPlugin(logger, metrics),
     ],
   });
@@ -133,10 +135,11 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     app.use('/graphql', cors({ origin: config.http.corsOrigins.includes('*') ? '*' : [...config.http.corsOrigins], maxAge: 600 }));
   }
   if (config.http.landingPage === 'graphiql') app.use(graphiqlRoutes());
-  app.use('/graphql', assignRequestId, express.json({ limit: config.http.bodyLimit }), admission(keys, limiter, metrics), expressMiddleware(apollo, {
+  app.use('/graphql', assignRequestId, concurrencyLimit(config.http.maxConcurrentRequests, metrics), express.json({ limit: config.http.bodyLimit }), admission(keys, limiter, metrics), expressMiddleware(apollo, {
     context: async ({ res }) => {
       const { caller, rateKey } = res.locals.admitted as Admitted;
-      return createContext({ requestId: String(res.getHeader('x-request-id')), caller, rateKey }, registry, services);
+      const { requestId, clientRequestId } = res.locals as { requestId: string; clientRequestId?: string };
+      return createContext({ requestId, clientRequestId, caller, rateKey }, registry, services);
     },
   }));
   app.use(jsonErrors(logger));
@@ -203,10 +206,18 @@ function checkDomainFiles(manifest: ModelManifest): void {
   if (spec.width !== width) throw new Error(`features.json lists ${spec.width} features, the manifest's input is ${width} wide`);
 }
 
-/** Echoes a caller's x-request-id when it is well-formed, else issues one. */
+/**
+ * Every request gets the gateway's own unique id (logs, the decision record) in x-gateway-request-id.
+ * x-request-id echoes the caller's, when well-formed, for their correlation, else carries the gateway's:
+ * callers may reuse theirs, so it never identifies a decision on its own.
+ */
 const assignRequestId: RequestHandler = (req, res, next) => {
   const given = req.header('x-request-id');
-  res.setHeader('x-request-id', given && REQUEST_ID.test(given) ? given : randomUUID());
+  const requestId = randomUUID();
+  res.locals.requestId = requestId;
+  if (given && REQUEST_ID.test(given)) res.locals.clientRequestId = given;
+  res.setHeader('x-request-id', (res.locals.clientRequestId as string | undefined) ?? requestId);
+  res.setHeader('x-gateway-request-id', requestId);
   next();
 };
 

@@ -20,6 +20,7 @@ export function requestLoggingPlugin(logger: Logger, metrics: GatewayMetrics): A
           metrics.observeOperation(operationName, codes?.length ? String(codes[0]) : 'ok', seconds);
           logger.info({
             requestId: contextValue.requestId,
+            ...(contextValue.clientRequestId ? { clientRequestId: contextValue.clientRequestId } : {}),
             operation: operationName ?? null,
             status: response.http.status ?? 200,
             durationMs: Math.round(seconds * 10_000) / 10,

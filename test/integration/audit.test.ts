@@ -40,7 +40,8 @@ describe('credit decision audit trail', () => {
     const answered = res.body.data!.creditAssessments;
     const records = await gql(gw.url, CreditDecisionsDocument, { accountId: 'acc-7' }, { authorization: `Bearer ${AUDITOR}` });
     const [r] = records.body.data!.creditDecisions;
-    assert.equal(r!.requestId, 'req-audit-1');
+    assert.equal(r!.requestId, res.headers.get('x-gateway-request-id'), 'the gateway\'s own id, not the caller\'s');
+    assert.equal(res.headers.get('x-request-id'), 'req-audit-1', 'the caller\'s id is echoed');
     assert.equal(r!.caller, 'lender');
     assert.equal(r!.modelName, 'credit-gbt');
     assert.equal(r!.inputsHash, inputsHash(accounts[1]!));
@@ -50,6 +51,8 @@ describe('credit decision audit trail', () => {
     assert.deepEqual(r!.reasonCodes, answered[1]!.reasons.map((x) => x.code));
     const all = await gql(gw.url, CreditDecisionsDocument, { limit: 10, from: '2000-01-01T00:00:00Z' }, { authorization: `Bearer ${AUDITOR}` });
     assert.equal(all.body.data!.creditDecisions.length, 2);
+    const again = await gql(gw.url, CreditAssessmentsDocument, { accounts }, { authorization: `Bearer ${LENDER}`, 'x-request-id': 'req-audit-1' });
+    assert.notEqual(again.headers.get('x-gateway-request-id'), res.headers.get('x-gateway-request-id'), 'a reused caller id still gives a unique record id');
   });
 
   it('only auditors may read it; bounds are checked', async () => {
@@ -135,7 +138,7 @@ describe('credit decision audit trail in PostgreSQL (AUDIT_DATABASE_URL)', () =>
       assert.equal(r.probabilityOfDefault, a.probabilityOfDefault);
       assert.equal(r.decision, a.decision);
       assert.equal(r.caller, 'lender');
-      assert.match(r.requestId, /^pg-req-\d$/);
+      assert.match(r.requestId, /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
     }
     const one = await gql(gw.url, CreditDecisionsDocument, { accountId: 'pg-2-3' }, { authorization: `Bearer ${AUDITOR}` });
     assert.deepEqual(one.body.data!.creditDecisions.map((r) => r.accountId), ['pg-2-3']);

@@ -141,3 +141,41 @@ describe('hardening: rejected documents still cost their senders', () => {
     assert.ok(Number(limited.headers.get('retry-after')) >= 1);
   });
 });
+
+describe('hardening: overload is refused with 503 and Retry-After, never left to time out', () => {
+  const longTexts = (n: number) => Array.from({ length: n }, (_, i) => `Quarterly results of company ${i} beat expectations on strong demand. `.repeat(25));
+  const send = (url: string, n: number) => gql(url, 'query($t:[String!]!){ sentiment(texts:$t) { label } }', { t: longTexts(n) });
+
+  it('MAX_CONCURRENT_REQUESTS: requests beyond it get 503 OVERLOADED at once; the admitted ones are answered', async () => {
+    const gw = await startTestGateway({ MODELS: 'sentiment-bert', MAX_CONCURRENT_REQUESTS: '3' });
+    try {
+      const responses = await Promise.all(Array.from({ length: 12 }, () => send(gw.url, 32)));
+      const refused = responses.filter((r) => r.status === 503);
+      assert.ok(refused.length >= 1 && refused.length <= 9, `${refused.length} of 12 refused`);
+      for (const r of refused) {
+        assert.deepEqual(codes(r), ['OVERLOADED']);
+        assert.equal(r.headers.get('retry-after'), '1');
+        assert.match(r.body.errors![0]!.message, /limit of 3 requests in progress \(MAX_CONCURRENT_REQUESTS\)/);
+      }
+      assert.ok(responses.filter((r) => r.status === 200).every((r) => (r.body.data as { sentiment: unknown[] }).sentiment.length === 32));
+    } finally {
+      await gw.stop();
+    }
+  });
+
+  it('a full model queue: OVERLOADED comes as HTTP 503 with Retry-After', async () => {
+    const gw = await startTestGateway({ MODELS: 'sentiment-bert', MODEL_BATCHING: '{"sentiment-bert":{"maxQueue":40}}' });
+    try {
+      const responses = await Promise.all(Array.from({ length: 8 }, () => send(gw.url, 30)));
+      const refused = responses.filter((r) => codes(r).includes('OVERLOADED'));
+      assert.ok(refused.length >= 1, 'some requests found the queue full');
+      for (const r of refused) {
+        assert.equal(r.status, 503);
+        assert.equal(r.headers.get('retry-after'), '1');
+        assert.equal(r.body.errors![0]!.extensions!.retryable, true);
+      }
+    } finally {
+      await gw.stop();
+    }
+  });
+});

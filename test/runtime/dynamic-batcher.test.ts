@@ -7,6 +7,25 @@ import { RecordingRuntime, sleep } from '../support/recording-runtime.js';
 const options = { maxBatchSize: 4, maxWaitMs: 20, maxQueue: 10 };
 
 describe('DynamicBatcher', () => {
+  it('refuses, as OVERLOADED, items that waited past maxQueueMs behind a slow batch; later ones run', async () => {
+    const runtime = new RecordingRuntime<number, number>();
+    const batcher = new DynamicBatcher('m', runtime.run, { ...options, maxWaitMs: 1, maxQueueMs: 30 });
+    runtime.hold();
+    const first = batcher.submit(1);
+    await sleep(10);
+    const stale = batcher.submit(2); // queued behind the held batch
+    await sleep(60);
+    runtime.release();
+    assert.equal(await first, 1);
+    await assert.rejects(stale, (e: GatewayError) => e.code === GatewayErrorCode.OVERLOADED && /waited \d+ ms, past its 30 ms queue deadline/.test(e.message));
+    assert.equal(await batcher.submit(3), 3);
+    assert.deepEqual(runtime.calls, [[1], [3]]);
+  });
+
+  it('needs a queue deadline longer than its batching wait', () => {
+    assert.throws(() => new DynamicBatcher('m', async () => [], { ...options, maxWaitMs: 20, maxQueueMs: 20 }), /maxQueueMs \(20\) must exceed maxWaitMs \(20\)/);
+  });
+
   it('gathers concurrent callers into one runtime call and answers each in order', async () => {
     const runtime = new RecordingRuntime<number, number>((x) => x * 10);
     const batcher = new DynamicBatcher('m', runtime.run, options);

@@ -65,7 +65,7 @@ function toModelInfo(s: ModelSnapshot): ModelInfo {
     loadedAt: state.phase === 'ready' ? state.loadedAt : null,
     failureReason: state.phase === 'failed' ? state.reason : null,
     metrics: m.metrics,
-    batching: { ...s.batching },
+    batching: { ...s.batching, maxQueueMs: s.batching.maxQueueMs ?? null },
     stats: { ...s.stats, queued: s.queued },
     shadowVersion: s.shadowVersion ?? null,
   };

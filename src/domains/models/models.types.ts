@@ -27,6 +27,9 @@ export class BatchingSettings {
 
   @Field(() => Int)
   maxQueue!: number;
+
+  @Field(() => Float, { nullable: true, description: 'Longest an item waits for its batch before it is refused as OVERLOADED.' })
+  maxQueueMs!: number | null;
 }
 
 @ObjectType({ description: 'Counters since the model was loaded.' })
