@@ -33,6 +33,12 @@ export function createFormatError(logger: Logger) {
       const field = code === 'BAD_USER_INPUT' && extensions.field === undefined ? variableField(formatted.message) : undefined;
       return { ...formatted, extensions: field ? { ...extensions, field } : extensions };
     }
+    // Apollo's own request errors without a code (a persisted-query hash that does not match, for one)
+    // carry a 4xx status: the caller's mistake, said as such.
+    const status = (original as { extensions?: { http?: { status?: number } } } | undefined)?.extensions?.http?.status;
+    if ((code === undefined || code === GatewayErrorCode.INTERNAL_SERVER_ERROR) && status !== undefined && status >= 400 && status < 500) {
+      return { message: formatted.message, extensions: { code: 'BAD_REQUEST' } };
+    }
     logger.error({ err: original, path: formatted.path }, 'unexpected error');
     return { message: 'Internal server error', locations: formatted.locations, path: formatted.path,
       extensions: { code: GatewayErrorCode.INTERNAL_SERVER_ERROR } };

@@ -45,6 +45,13 @@ describe('hardening: valid-looking input never gets INTERNAL_SERVER_ERROR, faile
     }
   });
 
+  it('a persisted-query hash that does not match its query: 400 BAD_REQUEST, not INTERNAL_SERVER_ERROR', async () => {
+    const res = await post({}, JSON.stringify({ query: '{ __typename }', extensions: { persistedQuery: { version: 1, sha256Hash: 'abc' } } }));
+    assert.equal(res.status, 400);
+    const body = await res.json() as { errors: Array<{ message: string; extensions: { code: string } }> };
+    assert.deepEqual(body.errors.map((e) => [e.extensions.code, e.message]), [['BAD_REQUEST', 'provided sha does not match query']]);
+  });
+
   it('a subscription operation: 400 GRAPHQL_VALIDATION_FAILED, not a crash', async () => {
     const res = await gql(gw.url, 'subscription { __typename }');
     assert.equal(res.status, 400);
