@@ -1,4 +1,5 @@
 import { ModelUnavailableError, OverloadedError } from '../platform/errors.js';
+import { currentCaller } from '../platform/request-scope.js';
 
 export interface BatchingOptions {
   /** Most items in one runtime call. */
@@ -40,9 +41,16 @@ type RunBatch<I, O> = (inputs: readonly I[]) => Promise<Array<O | Error>>;
  * already uses every core inside a call, so a second concurrent call would only split the cores;
  * instead, items that arrive while a batch runs form the next batch, which starts as soon as the
  * runtime is free (so under load batches grow by themselves and no one waits for a timer).
+ *
+ * Fairness: each caller (API key or client address, from the request scope) has its own queue, and a
+ * batch takes one item from each caller in turn, starting after the caller that came last in the
+ * previous batch. A caller that queues thousands of items therefore delays another's single item by
+ * at most one batch, instead of by its whole backlog.
  */
 export class DynamicBatcher<I, O> {
-  private readonly queue: Array<Pending<I, O>> = [];
+  /** Waiting items by caller, in the order callers are to be served next (a Map keeps insertion order). */
+  private readonly queues = new Map<string, Array<Pending<I, O>>>();
+  private waiting = 0;
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private closedReason: string | undefined;
@@ -60,13 +68,14 @@ export class DynamicBatcher<I, O> {
 
   /** Items waiting for a batch. */
   get queued(): number {
-    return this.queue.length;
+    return this.waiting;
   }
 
   /** Queues one item; resolves with its result or rejects with its own error. */
   submit(input: I): Promise<O> {
     this.admit(1);
-    return new Promise<O>((resolve, reject) => this.enqueue({ input, enqueuedAt: performance.now(), resolve, reject }));
+    const caller = currentCaller();
+    return new Promise<O>((resolve, reject) => this.enqueue(caller, { input, enqueuedAt: performance.now(), resolve, reject }));
   }
 
   /**
@@ -76,8 +85,9 @@ export class DynamicBatcher<I, O> {
   submitMany(inputs: readonly I[]): Promise<Array<O | Error>> {
     this.admit(inputs.length);
     const enqueuedAt = performance.now();
+    const caller = currentCaller();
     return Promise.all(inputs.map((input) => new Promise<O | Error>((resolve) => {
-      this.enqueue({ input, enqueuedAt, resolve, reject: resolve });
+      this.enqueue(caller, { input, enqueuedAt, resolve, reject: resolve });
     })));
   }
 
@@ -86,7 +96,7 @@ export class DynamicBatcher<I, O> {
     this.closedReason = reason;
     clearTimeout(this.timer);
     this.timer = undefined;
-    for (const item of this.queue.splice(0)) item.reject(new ModelUnavailableError(this.name, reason));
+    for (const item of this.take(Infinity)) item.reject(new ModelUnavailableError(this.name, reason));
     await this.running;
   }
 
@@ -96,7 +106,7 @@ export class DynamicBatcher<I, O> {
    */
   async drain(reason = 'replaced by a new version'): Promise<void> {
     this.closedReason = reason;
-    while (this.queue.length > 0 || this.running) {
+    while (this.waiting > 0 || this.running) {
       if (!this.running) this.flush();
       await this.running;
     }
@@ -104,13 +114,16 @@ export class DynamicBatcher<I, O> {
 
   private admit(count: number): void {
     if (this.closedReason !== undefined) throw new ModelUnavailableError(this.name, this.closedReason);
-    if (this.queue.length + count > this.options.maxQueue) throw new OverloadedError(this.name, this.options.maxQueue);
+    if (this.waiting + count > this.options.maxQueue) throw new OverloadedError(this.name, this.options.maxQueue);
   }
 
-  private enqueue(item: Pending<I, O>): void {
-    this.queue.push(item);
+  private enqueue(caller: string, item: Pending<I, O>): void {
+    const queue = this.queues.get(caller);
+    if (queue) queue.push(item);
+    else this.queues.set(caller, [item]);
+    this.waiting++;
     if (this.running) return; // the running batch's completion starts the next one
-    if (this.queue.length >= this.options.maxBatchSize) {
+    if (this.waiting >= this.options.maxBatchSize) {
       this.flush();
     } else if (!this.timer) {
       this.timer = setTimeout(() => this.flush(), this.options.maxWaitMs);
@@ -122,30 +135,52 @@ export class DynamicBatcher<I, O> {
     this.timer = undefined;
     if (this.running) return;
     this.expire();
-    if (this.queue.length === 0) return;
-    const batch = this.queue.splice(0, this.options.maxBatchSize);
+    if (this.waiting === 0) return;
+    const batch = this.take(this.options.maxBatchSize);
     this.running = this.execute(batch).finally(() => {
       this.running = undefined;
       // Items that arrived meanwhile have already waited for the runtime: run them now.
-      if (this.queue.length > 0) this.flush();
+      if (this.waiting > 0) this.flush();
     });
   }
 
-  /** Fails the items that waited past `maxQueueMs` (the queue is in arrival order: they are at its head). */
+  /**
+   * Up to `count` items, one per caller in turn. A caller left with items goes to the back of the
+   * order, so the next batch starts with the callers this one served last or not at all.
+   */
+  private take(count: number): Array<Pending<I, O>> {
+    const batch: Array<Pending<I, O>> = [];
+    while (batch.length < count && this.queues.size > 0) {
+      for (const [caller, queue] of this.queues) {
+        if (batch.length >= count) break;
+        batch.push(queue.shift()!);
+        this.queues.delete(caller);
+        if (queue.length > 0) this.queues.set(caller, queue);
+      }
+    }
+    this.waiting -= batch.length;
+    return batch;
+  }
+
+  /** Fails the items that waited past `maxQueueMs` (each caller's queue is in arrival order: they are at its head). */
   private expire(): void {
     const deadline = this.options.maxQueueMs;
     if (deadline === undefined) return;
     const now = performance.now();
-    let expired = 0;
-    while (expired < this.queue.length && now - this.queue[expired]!.enqueuedAt > deadline) expired++;
-    for (const item of this.queue.splice(0, expired)) {
-      item.reject(new OverloadedError(this.name, this.options.maxQueue, `it waited ${Math.round(now - item.enqueuedAt)} ms, past its ${deadline} ms queue deadline`));
+    for (const [caller, queue] of this.queues) {
+      let expired = 0;
+      while (expired < queue.length && now - queue[expired]!.enqueuedAt > deadline) expired++;
+      for (const item of queue.splice(0, expired)) {
+        item.reject(new OverloadedError(this.name, this.options.maxQueue, `it waited ${Math.round(now - item.enqueuedAt)} ms, past its ${deadline} ms queue deadline`));
+      }
+      this.waiting -= expired;
+      if (queue.length === 0) this.queues.delete(caller);
     }
   }
 
   private async execute(batch: Array<Pending<I, O>>): Promise<void> {
     const started = performance.now();
-    const queueSeconds = (started - batch[0]!.enqueuedAt) / 1000;
+    const queueSeconds = (started - batch.reduce((oldest, p) => Math.min(oldest, p.enqueuedAt), Infinity)) / 1000;
     let failedItems = 0;
     try {
       const results = await this.runBatch(batch.map((p) => p.input));
