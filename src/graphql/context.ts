@@ -40,7 +40,11 @@ export function createContext(
   const pendingDecisions = new PendingDecisions();
   return {
     ...request, registry, services, pendingDecisions,
-    loaders: { ...createSentimentLoaders(services), ...createCreditLoaders(services, pendingDecisions), ...createForecastLoaders(services) },
+    // The caller rides along to the batchers, which serve callers in turn.
+    loaders: {
+      ...createSentimentLoaders(services, request.rateKey), ...createCreditLoaders(services, pendingDecisions, request.rateKey),
+      ...createForecastLoaders(services, request.rateKey),
+    },
   };
 }
 

@@ -1,5 +1,4 @@
 import { ModelUnavailableError, OverloadedError } from '../platform/errors.js';
-import { currentCaller } from '../platform/request-scope.js';
 
 export interface BatchingOptions {
   /** Most items in one runtime call. */
@@ -42,7 +41,7 @@ type RunBatch<I, O> = (inputs: readonly I[]) => Promise<Array<O | Error>>;
  * instead, items that arrive while a batch runs form the next batch, which starts as soon as the
  * runtime is free (so under load batches grow by themselves and no one waits for a timer).
  *
- * Fairness: each caller (API key or client address, from the request scope) has its own queue, and a
+ * Fairness: each caller (API key or client address, as the services pass it) has its own queue, and a
  * batch takes one item from each caller in turn, starting after the caller that came last in the
  * previous batch. A caller that queues thousands of items therefore delays another's single item by
  * at most one batch, instead of by its whole backlog.
@@ -71,10 +70,9 @@ export class DynamicBatcher<I, O> {
     return this.waiting;
   }
 
-  /** Queues one item; resolves with its result or rejects with its own error. */
-  submit(input: I): Promise<O> {
+  /** Queues one item of `caller`'s; resolves with its result or rejects with its own error. */
+  submit(input: I, caller = ''): Promise<O> {
     this.admit(1);
-    const caller = currentCaller();
     return new Promise<O>((resolve, reject) => this.enqueue(caller, { input, enqueuedAt: performance.now(), resolve, reject }));
   }
 
@@ -82,10 +80,9 @@ export class DynamicBatcher<I, O> {
    * Queues items all at once (or none, if they do not fit) and settles with one entry per item:
    * its result or its Error. Suits DataLoader batch functions.
    */
-  submitMany(inputs: readonly I[]): Promise<Array<O | Error>> {
+  submitMany(inputs: readonly I[], caller = ''): Promise<Array<O | Error>> {
     this.admit(inputs.length);
     const enqueuedAt = performance.now();
-    const caller = currentCaller();
     return Promise.all(inputs.map((input) => new Promise<O | Error>((resolve) => {
       this.enqueue(caller, { input, enqueuedAt, resolve, reject: resolve });
     })));

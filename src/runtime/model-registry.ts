@@ -16,9 +16,10 @@ export interface InferenceModel<I, O> {
   readonly dir: string;
   /** Output label names, for classifiers (from the model's own config). */
   readonly labels: readonly string[];
-  infer(input: I): Promise<O>;
+  /** `caller` (an API key or client address): the batcher serves callers in turn. */
+  infer(input: I, caller?: string): Promise<O>;
   /** One entry per input: its result or its own Error. Suits DataLoader batch functions. */
-  inferMany(inputs: readonly I[]): Promise<Array<O | Error>>;
+  inferMany(inputs: readonly I[], caller?: string): Promise<Array<O | Error>>;
   /** Feeds drift monitoring: one inference's features (in baseline.json order) and monitored output. */
   observe(features: ArrayLike<number>, output: number): void;
   /** The version running in shadow beside this one, when there is one. */
@@ -212,8 +213,8 @@ export class ModelRegistry {
       version: entry.manifest.version,
       dir: entry.manifest.dir,
       labels: entry.runtime.labels ?? [],
-      infer: (input) => counted(() => batcher.submit(input)),
-      inferMany: (inputs) => counted(() => batcher.submitMany(inputs)),
+      infer: (input, caller) => counted(() => batcher.submit(input, caller)),
+      inferMany: (inputs, caller) => counted(() => batcher.submitMany(inputs, caller)),
       observe: (features, output) => entry.monitor?.observe(features, output),
       shadow: entry.shadow && ModelRegistry.shadowModel<I, O>(entry.shadow),
     };

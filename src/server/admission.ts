@@ -5,7 +5,6 @@ import type { ApiKeyRing, Caller } from '../platform/api-keys.js';
 import { GatewayErrorCode } from '../platform/errors.js';
 import type { GatewayMetrics } from '../platform/metrics.js';
 import type { TokenBucketLimiter } from '../platform/rate-limiter.js';
-import { runAsCaller } from '../platform/request-scope.js';
 
 /** Who a request is, for auth and rate limits; set on `res.locals` by `admission`. */
 export interface Admitted {
@@ -49,8 +48,7 @@ export function admission(keys: ApiKeyRing, limiter: TokenBucketLimiter | undefi
         return;
       }
     }
-    // The rest of the request runs on behalf of this caller: model batchers serve callers in turn.
-    runAsCaller(admitted.rateKey, next);
+    next();
   };
 }
 

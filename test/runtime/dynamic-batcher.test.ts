@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { DynamicBatcher, type BatchReport } from '../../src/runtime/dynamic-batcher.js';
 import { GatewayErrorCode, type GatewayError } from '../../src/platform/errors.js';
-import { runAsCaller } from '../../src/platform/request-scope.js';
 import { RecordingRuntime, sleep } from '../support/recording-runtime.js';
 
 const options = { maxBatchSize: 4, maxWaitMs: 20, maxQueue: 10 };
@@ -12,10 +11,10 @@ describe('DynamicBatcher', () => {
     const runtime = new RecordingRuntime<number, number>();
     const batcher = new DynamicBatcher('m', runtime.run, { maxBatchSize: 4, maxWaitMs: 1, maxQueue: 100 });
     runtime.hold();
-    const bulk = runAsCaller('key:bulk', () => batcher.submitMany(Array.from({ length: 20 }, (_, i) => i)));
+    const bulk = batcher.submitMany(Array.from({ length: 20 }, (_, i) => i), 'key:bulk');
     await sleep(5); // the first batch (bulk's 0..3) is running; bulk's 16 others wait
-    const single = runAsCaller('key:single', () => batcher.submit(100));
-    const other = runAsCaller('key:other', () => batcher.submitMany([200, 201]));
+    const single = batcher.submit(100, 'key:single');
+    const other = batcher.submitMany([200, 201], 'key:other');
     runtime.release();
     await Promise.all([bulk, single, other]);
     assert.deepEqual(runtime.calls.slice(0, 3), [[0, 1, 2, 3], [4, 100, 200, 5], [201, 6, 7, 8]]);

@@ -8,7 +8,7 @@ export interface CreditLoaders {
   readonly creditAssessment: DataLoader<CardAccount, CreditAssessmentResult>;
 }
 
-export function createCreditLoaders(deps: { credit: CreditService }, pending: PendingDecisions): CreditLoaders {
+export function createCreditLoaders(deps: { credit: CreditService }, pending: PendingDecisions, caller: string): CreditLoaders {
   // Accounts are objects without identity across fields: batch them, do not cache them.
-  return { creditAssessment: new DataLoader((accounts) => deps.credit.assessMany(accounts, pending), { cache: false }) };
+  return { creditAssessment: new DataLoader((accounts) => deps.credit.assessMany(accounts, pending, caller), { cache: false }) };
 }

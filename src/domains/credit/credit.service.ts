@@ -43,12 +43,12 @@ export class CreditService {
    * One entry per account: its assessment or its own Error. The decisions join the request's pending
    * record, written once the response is known to carry them (and before it is sent).
    */
-  async assessMany(accounts: readonly CardAccount[], pending: PendingDecisions): Promise<Array<CreditAssessmentResult | Error>> {
+  async assessMany(accounts: readonly CardAccount[], pending: PendingDecisions, caller = ''): Promise<Array<CreditAssessmentResult | Error>> {
     // Features, reasons and inference all come from the same version, even across a hot swap.
     const model = this.model();
     const spec = this.featureSpec(model);
     const rows = accounts.map((a) => spec.build(a));
-    const outputs = await model.inferMany(rows);
+    const outputs = await model.inferMany(rows, caller);
     const results = outputs.map((out, i): CreditAssessmentResult | Error => {
       if (out instanceof Error) return out;
       const pd = out.probability![0]!;

@@ -6,6 +6,6 @@ export interface ForecastLoaders {
   readonly marketForecast: DataLoader<ForecastRequest, ForecastResult>;
 }
 
-export function createForecastLoaders(deps: { forecast: ForecastService }): ForecastLoaders {
-  return { marketForecast: new DataLoader((inputs) => deps.forecast.forecastMany(inputs, 'input'), { cache: false }) };
+export function createForecastLoaders(deps: { forecast: ForecastService }, caller: string): ForecastLoaders {
+  return { marketForecast: new DataLoader((inputs) => deps.forecast.forecastMany(inputs, 'input', caller), { cache: false }) };
 }

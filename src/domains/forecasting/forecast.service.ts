@@ -76,7 +76,7 @@ export class ForecastService {
   }
 
   /** One entry per request (its forecast or its own Error); all network inferences go out as one batch. */
-  async forecastMany(requests: readonly ForecastRequest[], field = 'inputs'): Promise<Array<ForecastResult | Error>> {
+  async forecastMany(requests: readonly ForecastRequest[], field = 'inputs', caller = ''): Promise<Array<ForecastResult | Error>> {
     const prepared = requests.map((r, i) => {
       try {
         return this.prepare(r, requests.length === 1 && field === 'input' ? field : `${field}[${i}]`);
@@ -89,7 +89,7 @@ export class ForecastService {
     const rows = prepared.flatMap((p, i) => (useNetwork[i] && !(p instanceof Error) ? [featuresOf(p)] : []));
     // The network's batch and the volatility fits (worker threads) run at the same time.
     const [outputs, volatilities] = await Promise.all([
-      model && rows.length ? model.inferMany(rows.map((r) => r.features)) : Promise.resolve([]),
+      model && rows.length ? model.inferMany(rows.map((r) => r.features), caller) : Promise.resolve([]),
       Promise.all(prepared.map((p) => (p instanceof Error ? undefined : this.volatility(p.closes, p.horizon).catch((error: unknown) => error as Error)))),
     ]);
     let k = 0;

@@ -7,6 +7,6 @@ export interface SentimentLoaders {
 }
 
 /** Built once per request (in the GraphQL context), so its cache never outlives the request. */
-export function createSentimentLoaders(deps: { sentiment: SentimentService }): SentimentLoaders {
-  return { sentiment: new DataLoader((texts) => deps.sentiment.classifyMany(texts)) };
+export function createSentimentLoaders(deps: { sentiment: SentimentService }, caller: string): SentimentLoaders {
+  return { sentiment: new DataLoader((texts) => deps.sentiment.classifyMany(texts, caller)) };
 }

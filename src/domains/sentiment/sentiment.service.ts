@@ -57,13 +57,13 @@ export class SentimentService {
   }
 
   /** One batched inference for all texts; one entry per text (its prediction or its own Error). */
-  async classifyMany(texts: readonly string[]): Promise<Array<SentimentPrediction | Error>> {
+  async classifyMany(texts: readonly string[], caller = ''): Promise<Array<SentimentPrediction | Error>> {
     const model = this.model();
     const labels = model.labels.map((l, i) => normalizeSentimentLabel(l, i, model.labels.length));
     if (labels.some((l) => l === undefined) || new Set(labels).size !== 3) {
       throw new ModelUnavailableError(model.name, `its labels [${model.labels.join(', ')}] do not map onto positive/negative/neutral`);
     }
-    const outputs = await model.inferMany(texts);
+    const outputs = await model.inferMany(texts, caller);
     return outputs.map((out, i) => {
       if (out instanceof Error) return out;
       const scores = labels.map((label, k) => ({ label: label!, probability: out.probabilities[k]! }));

@@ -31,7 +31,7 @@ const code = (c: GatewayErrorCode) => (e: GatewayError) => e.code === c;
 describe('SentimentService', () => {
   it('N loads in one tick make one batched inference, duplicates asked once', async () => {
     const { model, calls } = fakeModel();
-    const loaders = createSentimentLoaders({ sentiment: new SentimentService(() => model, limits) });
+    const loaders = createSentimentLoaders({ sentiment: new SentimentService(() => model, limits) }, 'key:test');
     const results = await Promise.all(['up a', 'down b', 'up a', 'down c'].map((t) => loaders.sentiment.load(t)));
     assert.deepEqual(calls, [['up a', 'down b', 'down c']]);
     assert.deepEqual(results.map((r) => r.label), ['POSITIVE', 'NEGATIVE', 'POSITIVE', 'NEGATIVE']);
@@ -48,7 +48,7 @@ describe('SentimentService', () => {
 
   it('a text the model fails on rejects only its own load', async () => {
     const { model, calls } = fakeModel();
-    const loaders = createSentimentLoaders({ sentiment: new SentimentService(() => model, limits) });
+    const loaders = createSentimentLoaders({ sentiment: new SentimentService(() => model, limits) }, 'key:test');
     const settled = await Promise.allSettled(['up', 'bad'].map((t) => loaders.sentiment.load(t)));
     assert.deepEqual(settled.map((s) => s.status), ['fulfilled', 'rejected']);
     assert.equal(calls.length, 1);
