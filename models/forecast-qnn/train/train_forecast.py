@@ -354,6 +354,8 @@ QLIKE compares the forecast variance of the h-step return with its square (lower
 ## Limits
 - Intervals are for the cumulative log return, with no holiday calendar: dates are the next weekdays.
 - Trained on 16 liquid series up to 2021; regime changes (crises, pegs, delistings, splits not in the data) are outside it.
+- Trained and defined on daily closes (business days; volatility annualised with √252): the gateway reads a series'
+  frequency from the median gap between its dates and refuses weekly, monthly or irregular series (`BAD_USER_INPUT`).
 - Needs at least 60 prices; with fewer than 250 the long-window volatility feature uses what there is.
 - No dividends or corporate actions; intraday moves (open/high/low) are accepted but not used.
 """
