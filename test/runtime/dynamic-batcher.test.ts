@@ -57,14 +57,29 @@ describe('DynamicBatcher', () => {
     assert.deepEqual(runtime.calls, [[1, 2, 3, 4]]);
   });
 
-  it('waits up to maxWaitMs for company when the model is idle', async () => {
+  it('a lone caller does not wait: an idle model runs its item at once', async () => {
     const runtime = new RecordingRuntime<number, number>();
-    const batcher = new DynamicBatcher('m', runtime.run, { ...options, maxWaitMs: 30 });
+    const batcher = new DynamicBatcher('m', runtime.run, { ...options, maxWaitMs: 1000 });
+    const started = performance.now();
+    for (let i = 0; i < 5; i++) await batcher.submit(i);
+    assert.ok(performance.now() - started < 500, 'five sequential items did not wait for company');
+    assert.deepEqual(runtime.calls, [[0], [1], [2], [3], [4]]);
+  });
+
+  it('once batches come full of concurrent callers, an idle model waits for company (up to maxWaitMs)', async () => {
+    const runtime = new RecordingRuntime<number, number>();
+    const batcher = new DynamicBatcher('m', runtime.run, { ...options, maxBatchSize: 8, maxQueue: 1000, maxWaitMs: 30 });
+    runtime.hold();
+    const busy = batcher.submit(0);
+    await sleep(5);
+    const crowd = Array.from({ length: 8 }, (_, i) => batcher.submit(10 + i)); // 8 submissions pile up behind it
+    runtime.release();
+    await Promise.all([busy, ...crowd]);
     const first = batcher.submit(1);
     await sleep(5);
     const second = batcher.submit(2);
     await Promise.all([first, second]);
-    assert.deepEqual(runtime.calls, [[1, 2]]);
+    assert.deepEqual(runtime.calls.slice(2), [[1, 2]]);
   });
 
   it('splits more than maxBatchSize items into several batches, none larger than the maximum', async () => {
