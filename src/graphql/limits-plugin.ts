@@ -3,7 +3,7 @@ import { GraphQLError, separateOperations, validate, type DocumentNode, type Gra
 import depthLimit from 'graphql-depth-limit';
 import { fieldExtensionsEstimator, getComplexity, simpleEstimator } from 'graphql-query-complexity';
 import { GatewayErrorCode } from '../platform/errors.js';
-import type { TokenBucketLimiter } from '../platform/rate-limiter.js';
+import type { RateLimiter } from '../platform/rate-limiter.js';
 import type { GatewayContext } from './context.js';
 
 /** Fields an operation may select once fragments are expanded (a fragment used many times counts each time). */
@@ -20,7 +20,7 @@ export interface QueryLimits {
  * long lists cannot multiply inference work past the limit), then charges the complexity to the
  * caller's rate-limit bucket (RATE_LIMITED with a retry hint when it is empty).
  */
-export function queryLimitsPlugin(schema: GraphQLSchema, limits: QueryLimits, limiter?: TokenBucketLimiter): ApolloServerPlugin<GatewayContext> {
+export function queryLimitsPlugin(schema: GraphQLSchema, limits: QueryLimits, limiter?: RateLimiter): ApolloServerPlugin<GatewayContext> {
   // Apollo reuses the parsed document of a query text it has seen, so depth (which does not depend on
   // variables) is checked once per document rather than on every request.
   const depthErrors = new WeakMap<DocumentNode, Map<string, string | null>>();
@@ -74,7 +74,7 @@ export function queryLimitsPlugin(schema: GraphQLSchema, limits: QueryLimits, li
               extensions: { code: GatewayErrorCode.QUERY_TOO_COMPLEX, complexity, max: limits.maxComplexity, http: { status: 400 } },
             });
           }
-          const decision = limiter?.take(contextValue.rateKey, complexity);
+          const decision = await limiter?.take(contextValue.rateKey, complexity);
           if (decision && !decision.allowed) {
             throw new GraphQLError(`rate limit: this query costs ${complexity} units and ${contextValue.rateKey}'s budget refills at ${limiter!.perSecond} units/s; retry in ${decision.retryAfterSeconds} s`, {
               extensions: { code: GatewayErrorCode.RATE_LIMITED, retryAfterSeconds: decision.retryAfterSeconds,

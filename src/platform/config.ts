@@ -68,6 +68,7 @@ const envSchema = z.object({
   MODEL_WATCH: bool.default(true),
   AUDIT_DB_PATH: z.string().min(1).default(path.join(REPO_ROOT, 'data', 'audit.sqlite')),
   AUDIT_DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'a postgres:// URL').optional(),
+  REDIS_URL: z.string().regex(/^rediss?:\/\//, 'a redis:// or rediss:// URL').optional(),
 });
 
 export interface GatewayConfig {
@@ -125,6 +126,8 @@ export interface GatewayConfig {
     /** Query-complexity units per second per caller (0: no rate limit). */
     readonly ratePerSecond: number;
     readonly rateBurst: number;
+    /** Redis shared by the replicas for rate limits; undefined: each process keeps its own buckets. */
+    readonly redisUrl: string | undefined;
     /** With no API keys, let anonymous callers use admin mutations and read the audit trail. */
     readonly allowOpenAdmin: boolean;
   };
@@ -211,7 +214,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       creditMaxAccounts: e.CREDIT_MAX_ACCOUNTS,
       forecastMaxSeries: e.FORECAST_MAX_SERIES,
     },
-    access: { apiKeys, ratePerSecond: e.RATE_LIMIT_PER_SECOND, rateBurst: e.RATE_LIMIT_BURST, allowOpenAdmin: e.ALLOW_OPEN_ADMIN },
+    access: { apiKeys, ratePerSecond: e.RATE_LIMIT_PER_SECOND, rateBurst: e.RATE_LIMIT_BURST, redisUrl: e.REDIS_URL, allowOpenAdmin: e.ALLOW_OPEN_ADMIN },
     auditDatabaseUrl: e.AUDIT_DATABASE_URL,
     auditDbPath: e.AUDIT_DB_PATH === ':memory:' ? e.AUDIT_DB_PATH : path.resolve(e.AUDIT_DB_PATH),
     priceDbPath: e.PRICE_DB_PATH === ':memory:' ? e.PRICE_DB_PATH : path.resolve(e.PRICE_DB_PATH),

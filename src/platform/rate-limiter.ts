@@ -7,11 +7,20 @@ export interface RateDecision {
   readonly retryAfterSeconds: number;
 }
 
+/** Per-caller budgets of query-complexity units: in this process's memory, or shared through Redis. */
+export interface RateLimiter {
+  /** Units refilled per second per caller. */
+  readonly perSecond: number;
+  /** Takes `cost` units from the caller's budget, if it holds them. */
+  take(caller: string, cost: number): RateDecision | Promise<RateDecision>;
+  close?(): Promise<void>;
+}
+
 /**
  * Token buckets per caller: `burst` units of capacity refilled at `perSecond`. A request takes its
  * query complexity in units, so aliases and big lists pay for what they ask of the models.
  */
-export class TokenBucketLimiter {
+export class TokenBucketLimiter implements RateLimiter {
   private readonly buckets = new Map<string, { tokens: number; at: number }>();
 
   constructor(readonly perSecond: number, readonly burst: number, private readonly now: () => number = () => performance.now() / 1000) {}

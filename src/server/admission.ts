@@ -4,7 +4,7 @@ import type { GatewayContext } from '../graphql/context.js';
 import type { ApiKeyRing, Caller } from '../platform/api-keys.js';
 import { GatewayErrorCode } from '../platform/errors.js';
 import type { GatewayMetrics } from '../platform/metrics.js';
-import type { TokenBucketLimiter } from '../platform/rate-limiter.js';
+import type { RateLimiter } from '../platform/rate-limiter.js';
 
 /** Who a request is, for auth and rate limits; set on `res.locals` by `admission`. */
 export interface Admitted {
@@ -27,8 +27,8 @@ export function admissionCost(queryLength: number): number {
  * caller cannot spend the gateway's CPU on rejected documents for free. The query's complexity is
  * charged on top once it is known (limits plugin).
  */
-export function admission(keys: ApiKeyRing, limiter: TokenBucketLimiter | undefined, metrics: GatewayMetrics): RequestHandler {
-  return (req, res, next) => {
+export function admission(keys: ApiKeyRing, limiter: RateLimiter | undefined, metrics: GatewayMetrics): RequestHandler {
+  return async (req, res, next) => {
     const caller = keys.authenticate(req.header('authorization'), req.header('x-api-key'));
     const admitted: Admitted = { caller, rateKey: caller ? `key:${caller.name}` : `ip:${req.ip}` };
     res.locals.admitted = admitted;
@@ -36,7 +36,13 @@ export function admission(keys: ApiKeyRing, limiter: TokenBucketLimiter | undefi
       const body = req.body as { query?: unknown } | undefined;
       const query = typeof body?.query === 'string' ? body.query : typeof req.query.query === 'string' ? req.query.query : '';
       const cost = admissionCost(query.length);
-      const decision = limiter.take(admitted.rateKey, cost);
+      let decision;
+      try {
+        decision = await limiter.take(admitted.rateKey, cost);
+      } catch (error) {
+        next(error);
+        return;
+      }
       if (!decision.allowed) {
         metrics.observeOperation(undefined, GatewayErrorCode.RATE_LIMITED, 0);
         res.status(429).setHeader('retry-after', String(decision.retryAfterSeconds)).json({

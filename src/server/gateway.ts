@@ -19,7 +19,8 @@ import { createContext, type GatewayContext, type GatewayServices } from '../gra
 import { createAuthChecker } from '../graphql/auth-checker.js';
 import { createFormatError } from '../graphql/format-error.js';
 import { ApiKeyRing } from '../platform/api-keys.js';
-import { TokenBucketLimiter } from '../platform/rate-limiter.js';
+import { TokenBucketLimiter, type RateLimiter } from '../platform/rate-limiter.js';
+import { RedisRateLimiter } from '../platform/redis-rate-limiter.js';
 import { queryLimitsPlugin } from '../graphql/limits-plugin.js';
 import { buildGatewaySchema } from '../graphql/schema.js';
 import type { GatewayConfig } from '../platform/config.js';
@@ -97,7 +98,9 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
 
   const keys = new ApiKeyRing(config.access.apiKeys);
   if (keys.open) logger.warn('no API keys configured (API_KEYS): the gateway is open to every caller');
-  const limiter = config.access.ratePerSecond > 0 ? new TokenBucketLimiter(config.access.ratePerSecond, config.access.rateBurst) : undefined;
+  const { ratePerSecond, rateBurst, redisUrl } = config.access;
+  const limiter: RateLimiter | undefined = ratePerSecond <= 0 ? undefined
+    : redisUrl ? new RedisRateLimiter(redisUrl, ratePerSecond, rateBurst) : new TokenBucketLimiter(ratePerSecond, rateBurst);
   if (keys.open && config.access.allowOpenAdmin) logger.warn('ALLOW_OPEN_ADMIN=true: anonymous callers may switch model versions and read the audit trail');
   const schema = await buildGatewaySchema(createAuthChecker(keys, config.access.allowOpenAdmin));
   const app = express();
@@ -149,6 +152,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
   } catch (error) {
     await registry.dispose();
     await volatility.close();
+    await limiter?.close?.();
     prices.close();
     await audit.close();
     throw error;
@@ -165,6 +169,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     await apollo.stop(); // the drain plugin closes the listener and waits for in-flight requests
     await registry.dispose();
     await volatility.close();
+    await limiter?.close?.();
     prices.close();
     await audit.close();
     logger.info('gateway stopped');
