@@ -2,7 +2,7 @@
 // Validates every row; a file with bad rows imports nothing unless --skip-bad. Upserts in one transaction.
 import { readFileSync } from 'node:fs';
 import { inferFrequency } from '../src/domains/forecasting/forecast.calendar.js';
-import { PriceStore } from '../src/domains/forecasting/price-store.js';
+import { openPriceStore } from '../src/domains/forecasting/price-store.js';
 import { parsePriceCsv } from '../src/domains/forecasting/price-import.js';
 import { ConfigError, loadConfig } from '../src/platform/config.js';
 
@@ -37,10 +37,10 @@ if (bad.length > 50) process.stderr.write(`... and ${bad.length - 50} more bad r
 if (bad.length && !skipBad) fail(`${bad.length} bad row(s): nothing imported (use --skip-bad to import the ${rows.length} good rows)`);
 if (rows.length === 0) fail('no rows to import');
 
-const store = new PriceStore(config!.priceDbPath);
-store.upsert(symbol, rows);
-const summary = store.symbols().find((s) => s.symbol === symbol)!;
-store.close();
+const store = await openPriceStore({ databaseUrl: config!.priceDatabaseUrl, file: config!.priceDbPath });
+await store.upsert(symbol, rows);
+const summary = (await store.symbols()).find((s) => s.symbol === symbol)!;
+await store.close();
 const { frequency, medianGapDays } = inferFrequency(rows.map((r) => r.date).sort());
 if (frequency !== 'daily') process.stderr.write(`warning: these prices look ${frequency} (median gap ${medianGapDays} days); forecasts need daily closes and will refuse ${symbol}\n`);
-console.log(`imported ${rows.length} rows for ${symbol}${bad.length ? ` (skipped ${bad.length} bad)` : ''}: ${summary.rows} rows from ${summary.firstDate} to ${summary.lastDate} in ${config!.priceDbPath}`);
+console.log(`imported ${rows.length} rows for ${symbol}${bad.length ? ` (skipped ${bad.length} bad)` : ''}: ${summary.rows} rows from ${summary.firstDate} to ${summary.lastDate} in ${config!.priceDatabaseUrl ? 'PostgreSQL' : config!.priceDbPath}`);

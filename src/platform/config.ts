@@ -68,6 +68,7 @@ const envSchema = z.object({
   MODEL_WATCH: bool.default(true),
   AUDIT_DB_PATH: z.string().min(1).default(path.join(REPO_ROOT, 'data', 'audit.sqlite')),
   AUDIT_DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'a postgres:// URL').optional(),
+  PRICE_DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'a postgres:// URL').optional(),
   REDIS_URL: z.string().regex(/^rediss?:\/\//, 'a redis:// or rediss:// URL').optional(),
 });
 
@@ -137,6 +138,8 @@ export interface GatewayConfig {
   readonly auditDatabaseUrl: string | undefined;
   /** SQLite file of the price store (created on first start). */
   readonly priceDbPath: string;
+  /** PostgreSQL URL of the price store, replacing the SQLite file (replicas sharing one store). */
+  readonly priceDatabaseUrl: string | undefined;
   readonly credit: {
     /** APPROVE below this probability of default. */
     readonly approveBelow: number;
@@ -217,6 +220,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     access: { apiKeys, ratePerSecond: e.RATE_LIMIT_PER_SECOND, rateBurst: e.RATE_LIMIT_BURST, redisUrl: e.REDIS_URL, allowOpenAdmin: e.ALLOW_OPEN_ADMIN },
     auditDatabaseUrl: e.AUDIT_DATABASE_URL,
     auditDbPath: e.AUDIT_DB_PATH === ':memory:' ? e.AUDIT_DB_PATH : path.resolve(e.AUDIT_DB_PATH),
+    priceDatabaseUrl: e.PRICE_DATABASE_URL,
     priceDbPath: e.PRICE_DB_PATH === ':memory:' ? e.PRICE_DB_PATH : path.resolve(e.PRICE_DB_PATH),
     credit: { approveBelow: e.CREDIT_APPROVE_MAX_PD, declineFrom: e.CREDIT_DECLINE_MIN_PD },
   });

@@ -12,7 +12,7 @@ import { CreditService } from '../domains/credit/index.js';
 import { CreditAuditLog } from '../domains/credit/credit-audit.js';
 import { PostgresCreditAudit } from '../domains/credit/credit-audit-postgres.js';
 import { readCreditFeatureSpec } from '../domains/credit/credit.features.js';
-import { ForecastService, PriceStore } from '../domains/forecasting/index.js';
+import { ForecastService, openPriceStore } from '../domains/forecasting/index.js';
 import { VolatilityPool } from '../domains/forecasting/volatility-pool.js';
 import { SentimentService } from '../domains/sentiment/index.js';
 import { createContext, type GatewayContext, type GatewayServices } from '../graphql/context.js';
@@ -71,7 +71,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     }),
     logger,
   });
-  const prices = new PriceStore(config.priceDbPath);
+  const prices = await openPriceStore({ databaseUrl: config.priceDatabaseUrl, file: config.priceDbPath });
   const volatility = new VolatilityPool();
   const audit = config.auditDatabaseUrl ? await PostgresCreditAudit.open(config.auditDatabaseUrl) : new CreditAuditLog(config.auditDbPath);
   metrics.watchDrift(() => registry.list().flatMap((m) => {
@@ -153,7 +153,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     await registry.dispose();
     await volatility.close();
     await limiter?.close?.();
-    prices.close();
+    await prices.close();
     await audit.close();
     throw error;
   }
@@ -170,7 +170,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     await registry.dispose();
     await volatility.close();
     await limiter?.close?.();
-    prices.close();
+    await prices.close();
     await audit.close();
     logger.info('gateway stopped');
   })());

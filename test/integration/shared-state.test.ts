@@ -1,8 +1,14 @@
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { promisify } from 'node:util';
+import { REPO_ROOT } from '../../src/platform/config.js';
 import { hashApiKey } from '../../src/platform/api-keys.js';
 import type { Gateway } from '../../src/server/gateway.js';
-import { SentimentDocument } from '../generated/graphql.js';
+import { CreditAssessmentsDocument, CreditDecisionsDocument, SentimentDocument } from '../generated/graphql.js';
+import { sampleAccount } from '../support/accounts.js';
+import { startPostgres } from '../support/postgres-server.js';
 import { codes, gql, startTestGateway } from '../support/gateway.js';
 import { startRedis } from '../support/redis-server.js';
 
@@ -43,5 +49,42 @@ describe('two replicas share one rate-limit budget through a real Redis (REDIS_U
     await redis.stop();
     const statuses = await Promise.all([ask(replicas[0]!), ask(replicas[1]!)].map((p) => p.then((r) => r.status)));
     assert.ok(statuses.every((s) => s === 200 || s === 429), statuses.join(','));
+  });
+});
+
+describe('two replicas share one PostgreSQL price store (PRICE_DATABASE_URL) and decision record (AUDIT_DATABASE_URL)', () => {
+  let postgres: Awaited<ReturnType<typeof startPostgres>>;
+  let replicas: Gateway[];
+  before(async () => {
+    postgres = await startPostgres();
+    // The import CLI writes through the same URL (asynchronously: the database runs in this process).
+    const imported = await promisify(execFile)(process.execPath, [path.join(REPO_ROOT, 'dist', 'scripts', 'import-prices.js'), 'DEMO', path.join(REPO_ROOT, 'examples', 'data', 'DEMO.csv')],
+      { env: { ...process.env, PRICE_DATABASE_URL: postgres.url }, encoding: 'utf8' });
+    assert.match(imported.stdout, /imported 320 rows for DEMO: 320 rows from 2025-09-01 to 2026-11-20 in PostgreSQL/);
+    const env = { MODELS: 'credit-gbt,forecast-qnn', PRICE_DATABASE_URL: postgres.url, AUDIT_DATABASE_URL: postgres.url, ALLOW_OPEN_ADMIN: 'true' };
+    replicas = await Promise.all([startTestGateway(env), startTestGateway(env)]);
+  });
+  after(async () => {
+    await Promise.all(replicas.map((g) => g.stop()));
+    await postgres.stop();
+  });
+
+  it('both replicas see the imported prices and forecast them alike', async () => {
+    const query = '{ symbols { symbol rows lastDate } marketForecast(input: { symbol: "DEMO", horizon: 3 }) { lastClose method points { median } } }';
+    const [a, b] = await Promise.all(replicas.map((gw) => gql<{ symbols: unknown[]; marketForecast: unknown }, unknown>(gw.url, query)));
+    assert.deepEqual(a!.body.data!.symbols, [{ symbol: 'DEMO', rows: 320, lastDate: '2026-11-20' }]);
+    assert.deepEqual(a!.body.data, b!.body.data);
+  });
+
+  it('decisions written through both replicas are each on record exactly once', async () => {
+    await Promise.all(Array.from({ length: 6 }, (_, r) => gql(replicas[r % 2]!.url, CreditAssessmentsDocument,
+      { accounts: Array.from({ length: 4 }, (_, k) => ({ ...sampleAccount(r * 4 + k), accountId: `replica-${r % 2}-${r}-${k}` })) })));
+    for (const gw of replicas) {
+      const records = (await gql(gw.url, CreditDecisionsDocument, { limit: 1000 })).body.data!.creditDecisions;
+      const ids = records.map((r) => r.accountId!).filter((id) => id.startsWith('replica-'));
+      assert.equal(ids.length, 24);
+      assert.equal(new Set(ids).size, 24);
+      assert.equal(new Set(records.map((r) => r.requestId)).size, 6, 'one request id per request, unique across replicas');
+    }
   });
 });

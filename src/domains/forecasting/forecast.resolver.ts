@@ -26,7 +26,7 @@ export class ForecastResolver {
 
   @Authorized('forecast:read')
   @Query(() => [SymbolInfo], { description: 'Symbols in the price store with their date range and row count.' })
-  symbols(@Ctx() ctx: GatewayContext): SymbolInfo[] {
+  symbols(@Ctx() ctx: GatewayContext): Promise<SymbolInfo[]> {
     return ctx.services.prices.symbols();
   }
 
@@ -41,7 +41,7 @@ export class ForecastResolver {
     @Arg('to', () => DateScalar, { nullable: true }) to: string | null,
     @Arg('limit', () => Int, { defaultValue: DEFAULT_PRICE_ROWS }) limit: number,
     @Ctx() ctx: GatewayContext,
-  ): PricePoint[] {
+  ): Promise<PricePoint[]> {
     if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PRICE_ROWS) throw new InvalidInputError(`limit must be 1..${MAX_PRICE_ROWS}, got ${limit}`, 'limit');
     if (from && to && from > to) throw new InvalidInputError(`from must not be after to, got ${from} > ${to}`, 'from');
     return ctx.services.prices.prices(symbol.trim().toUpperCase(), from ?? undefined, to ?? undefined, limit);

@@ -77,13 +77,8 @@ export class ForecastService {
 
   /** One entry per request (its forecast or its own Error); all network inferences go out as one batch. */
   async forecastMany(requests: readonly ForecastRequest[], field = 'inputs', caller = ''): Promise<Array<ForecastResult | Error>> {
-    const prepared = requests.map((r, i) => {
-      try {
-        return this.prepare(r, requests.length === 1 && field === 'input' ? field : `${field}[${i}]`);
-      } catch (error) {
-        return error as Error;
-      }
-    });
+    const prepared = await Promise.all(requests.map((r, i) =>
+      this.prepare(r, requests.length === 1 && field === 'input' ? field : `${field}[${i}]`).catch((error: unknown) => error as Error)));
     const useNetwork = prepared.map((p) => !(p instanceof Error) && p.closes.length - 1 >= FORECAST_LIMITS.networkMinReturns);
     const model = useNetwork.some(Boolean) ? this.model() : undefined;
     const rows = prepared.flatMap((p, i) => (useNetwork[i] && !(p instanceof Error) ? [featuresOf(p)] : []));
@@ -111,7 +106,7 @@ export class ForecastService {
     return model ? { name: model.name, version: model.version } : { name: 'garch-1-1', version: 'builtin' };
   }
 
-  private prepare(r: ForecastRequest, at: string): Prepared {
+  private async prepare(r: ForecastRequest, at: string): Promise<Prepared> {
     const horizon = r.horizon ?? FORECAST_LIMITS.defaultHorizon;
     if (!Number.isInteger(horizon) || horizon < 1 || horizon > FORECAST_LIMITS.maxHorizon) {
       throw new InvalidInputError(`${at}.horizon must be 1..${FORECAST_LIMITS.maxHorizon}, got ${horizon}`, `${at}.horizon`);
@@ -127,7 +122,7 @@ export class ForecastService {
     if (r.symbol != null) {
       const symbol = r.symbol.trim().toUpperCase();
       if (!SYMBOL.test(symbol)) throw new InvalidInputError(`${at}.symbol must be 1..20 letters, digits or . - = ^ _, got "${r.symbol.slice(0, 40)}"`, `${at}.symbol`);
-      const rows = this.store.latest(symbol, FORECAST_LIMITS.maxPoints);
+      const rows = await this.store.latest(symbol, FORECAST_LIMITS.maxPoints);
       if (rows.length === 0) throw new NotFoundError(`${at}.symbol ${symbol} is not in the price store; import it with npm run import-prices`);
       if (rows.length < FORECAST_LIMITS.minPoints) {
         throw new InvalidInputError(`${at}.symbol ${symbol} has ${rows.length} prices in the store; a forecast needs at least ${FORECAST_LIMITS.minPoints}`, `${at}.symbol`);

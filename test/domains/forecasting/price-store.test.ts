@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parsePriceCsv } from '../../../src/domains/forecasting/price-import.js';
-import { PriceStore } from '../../../src/domains/forecasting/price-store.js';
+import { openPriceStore, type PriceStore } from '../../../src/domains/forecasting/price-store.js';
+import { startPostgres } from '../../support/postgres-server.js';
 
 describe('parsePriceCsv', () => {
   it('reads date,close and date,open,high,low,close,volume', () => {
@@ -30,26 +31,48 @@ describe('parsePriceCsv', () => {
   });
 });
 
-describe('PriceStore', () => {
-  it('upserts, summarises and answers date ranges', () => {
-    const store = new PriceStore(':memory:');
-    store.upsert('ABC', [{ date: '2024-01-02', close: 1 }, { date: '2024-01-03', close: 2 }, { date: '2024-01-04', close: 3 }]);
-    store.upsert('ABC', [{ date: '2024-01-03', close: 20 }]);
-    store.upsert('XYZ', [{ date: '2023-05-01', close: 7 }]);
-    assert.deepEqual(store.symbols(), [
-      { symbol: 'ABC', firstDate: '2024-01-02', lastDate: '2024-01-04', rows: 3 },
-      { symbol: 'XYZ', firstDate: '2023-05-01', lastDate: '2023-05-01', rows: 1 },
-    ]);
-    assert.deepEqual(store.prices('ABC', '2024-01-03', undefined, 100).map((r) => r.close), [20, 3]);
-    assert.deepEqual(store.prices('ABC', undefined, undefined, 2).map((r) => r.date), ['2024-01-02', '2024-01-03']);
-    assert.deepEqual(store.latest('ABC', 2).map((r) => r.date), ['2024-01-03', '2024-01-04']);
-    store.close();
-  });
+// The same tests against both backends: the SQLite file of one instance and the PostgreSQL store of replicas.
+const backends: Array<[string, () => Promise<{ store: PriceStore; stop: () => Promise<void> }>]> = [
+  ['SQLite', async () => {
+    const store = await openPriceStore({ file: ':memory:' });
+    return { store, stop: () => store.close() };
+  }],
+  ['PostgreSQL', async () => {
+    const server = await startPostgres();
+    const store = await openPriceStore({ databaseUrl: server.url, file: ':memory:' });
+    return { store, stop: async () => { await store.close(); await server.stop(); } };
+  }],
+];
 
-  it('imports all rows or none', () => {
-    const store = new PriceStore(':memory:');
-    assert.throws(() => store.upsert('ABC', [{ date: '2024-01-02', close: 1 }, { date: '2024-01-03', close: null as unknown as number }]));
-    assert.deepEqual(store.symbols(), []);
-    store.close();
+for (const [name, open] of backends) {
+  describe(`PriceStore (${name})`, () => {
+    it('upserts, summarises and answers date ranges', async () => {
+      const { store, stop } = await open();
+      try {
+        await store.upsert('ABC', [{ date: '2024-01-02', close: 1 }, { date: '2024-01-03', close: 2 }, { date: '2024-01-04', close: 3 }]);
+        await store.upsert('ABC', [{ date: '2024-01-03', close: 20 }]);
+        await store.upsert('XYZ', [{ date: '2023-05-01', close: 7, open: 6.5, high: 7.5, low: 6, volume: 1000 }]);
+        assert.deepEqual(await store.symbols(), [
+          { symbol: 'ABC', firstDate: '2024-01-02', lastDate: '2024-01-04', rows: 3 },
+          { symbol: 'XYZ', firstDate: '2023-05-01', lastDate: '2023-05-01', rows: 1 },
+        ]);
+        assert.deepEqual((await store.prices('ABC', '2024-01-03', undefined, 100)).map((r) => r.close), [20, 3]);
+        assert.deepEqual((await store.prices('ABC', undefined, undefined, 2)).map((r) => r.date), ['2024-01-02', '2024-01-03']);
+        assert.deepEqual((await store.latest('ABC', 2)).map((r) => r.date), ['2024-01-03', '2024-01-04']);
+        assert.deepEqual(await store.prices('XYZ', undefined, undefined, 1), [{ date: '2023-05-01', open: 6.5, high: 7.5, low: 6, close: 7, volume: 1000 }]);
+      } finally {
+        await stop();
+      }
+    });
+
+    it('imports all rows or none', async () => {
+      const { store, stop } = await open();
+      try {
+        await assert.rejects(store.upsert('ABC', [{ date: '2024-01-02', close: 1 }, { date: '2024-01-03', close: null as unknown as number }]));
+        assert.deepEqual(await store.symbols(), []);
+      } finally {
+        await stop();
+      }
+    });
   });
-});
+}
