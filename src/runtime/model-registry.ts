@@ -186,6 +186,11 @@ export class ModelRegistry {
     return entry && this.snapshot(entry);
   }
 
+  /** Output labels of a model's active version (classifiers; empty for the others or an unknown name). */
+  modelLabels(name: string): readonly string[] {
+    return this.entries.get(name)?.runtime.labels ?? [];
+  }
+
   /** The model serving a task (the first manifest of that task). */
   nameForTask(task: ModelManifest['task']): string | undefined {
     return [...this.entries.values()].find((e) => e.manifest.task === task)?.manifest.name;

@@ -34,6 +34,7 @@ import { GatewayMetrics } from '../platform/metrics.js';
 import { requestLoggingPlugin } from './request-logging-plugin.js';
 import { creditAuditPlugin } from './credit-audit-plugin.js';
 import { graphiqlRoutes } from './graphiql.js';
+import { inferenceProtocolRoutes } from './inference-protocol.js';
 import { admission, concurrencyLimit, overloadStatusPlugin, type Admitted } from './admission.js';
 
 export interface Gateway {
@@ -133,12 +134,19 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
 
   app.use(healthRoutes(registry, lifecycle));
   app.use(metricsRoute(metrics, config.http.metricsToken));
+  // One count of requests in progress for both APIs.
+  const admitConcurrent = concurrencyLimit(config.http.maxConcurrentRequests, metrics);
+  app.use('/v2/models', admitConcurrent);
+  app.use(inferenceProtocolRoutes({
+    registry, keys, limiter, metrics, lifecycle, bodyLimit: config.http.bodyLimit, maxTextLength: config.limits.sentimentMaxTextLength,
+    maxItems: { sentiment: config.limits.sentimentMaxTexts, credit: config.limits.creditMaxAccounts, forecast: config.limits.forecastMaxSeries },
+  }));
   if (config.http.corsOrigins.length) {
     // CSRF prevention stays on: a cross-origin POST must be JSON (a preflighted request), which CORS then allows.
     app.use('/graphql', cors({ origin: config.http.corsOrigins.includes('*') ? '*' : [...config.http.corsOrigins], maxAge: 600 }));
   }
   if (config.http.landingPage === 'graphiql') app.use(graphiqlRoutes());
-  app.use('/graphql', assignRequestId, concurrencyLimit(config.http.maxConcurrentRequests, metrics), express.json({ limit: config.http.bodyLimit }), admission(keys, limiter, metrics), expressMiddleware(apollo, {
+  app.use('/graphql', assignRequestId, admitConcurrent, express.json({ limit: config.http.bodyLimit }), admission(keys, limiter, metrics), expressMiddleware(apollo, {
     context: async ({ res }) => {
       const { caller, rateKey } = res.locals.admitted as Admitted;
       const { requestId, clientRequestId } = res.locals as { requestId: string; clientRequestId?: string };

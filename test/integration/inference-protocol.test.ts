@@ -1,0 +1,136 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { hashApiKey } from '../../src/platform/api-keys.js';
+import { REPO_ROOT } from '../../src/platform/config.js';
+import type { Gateway } from '../../src/server/gateway.js';
+import { SentimentDocument } from '../generated/graphql.js';
+import { gql, startTestGateway } from '../support/gateway.js';
+
+const creditVectors = JSON.parse(readFileSync(path.join(REPO_ROOT, 'models', 'credit-gbt', 'test_vectors.json'), 'utf8')) as
+  Array<{ features: number[]; probabilityOfDefault: number }>;
+const forecastVectors = JSON.parse(readFileSync(path.join(REPO_ROOT, 'models', 'forecast-qnn', 'test_vectors.json'), 'utf8')) as
+  Array<{ features: number[]; quantiles: number[][] }>;
+
+interface V2Response { status: number; body: Record<string, unknown> & { error?: string; outputs?: Array<{ name: string; shape: number[]; datatype: string; data: unknown[] }> } }
+
+async function v2(url: string, route: string, body?: unknown, headers: Record<string, string> = {}): Promise<V2Response> {
+  const res = await fetch(`${url}${route}`, body === undefined ? { headers } : {
+    method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  const text = await res.text();
+  return { status: res.status, body: text ? JSON.parse(text) as V2Response['body'] : {} };
+}
+
+const texts = (data: string[]) => ({ inputs: [{ name: 'text', shape: [data.length], datatype: 'BYTES', data }] });
+
+describe('Open Inference Protocol v2 over the real models', () => {
+  let gw: Gateway;
+  let base: string;
+  before(async () => {
+    gw = await startTestGateway();
+    base = gw.url.replace('/graphql', '');
+  });
+  after(() => gw.stop());
+
+  it('server metadata, health and each model\'s metadata and readiness', async () => {
+    assert.deepEqual((await v2(base, '/v2')).body, { name: 'fin-intel-gateway', version: '2', extensions: [] });
+    assert.equal((await v2(base, '/v2/health/live')).status, 200);
+    assert.equal((await v2(base, '/v2/health/ready')).status, 200);
+    const credit = await v2(base, '/v2/models/credit-gbt');
+    assert.deepEqual(credit.body, {
+      name: 'credit-gbt', versions: ['2.1.0'], platform: 'onnxruntime_onnx',
+      inputs: [{ name: 'features', datatype: 'FP32', shape: [-1, 37] }],
+      outputs: [{ name: 'probability', datatype: 'FP32', shape: [-1, 1] }, { name: 'contributions', datatype: 'FP32', shape: [-1, 37] }],
+    });
+    assert.deepEqual((await v2(base, '/v2/models/sentiment-bert')).body.inputs, [{ name: 'text', datatype: 'BYTES', shape: [-1] }]);
+    for (const route of ['/v2/models/forecast-qnn/ready', '/v2/models/forecast-qnn/versions/1.0.0/ready', '/v2/models/sentiment-bert/versions/1.0.0']) {
+      assert.equal((await v2(base, route)).status, 200, route);
+    }
+    const missing = await v2(base, '/v2/models/forecast-qnn/versions/9.9.9/ready');
+    assert.equal(missing.status, 404);
+    assert.match(missing.body.error!, /version 9\.9\.9 is not loaded; version 1\.0\.0 is/);
+    assert.equal((await v2(base, '/v2/models/nope')).status, 404);
+  });
+
+  it('sentiment: BYTES in, the same probabilities as GraphQL out', async () => {
+    const data = ['Apple beats earnings expectations and raises guidance', 'Bank shares slump after surprise loss'];
+    const res = await v2(base, '/v2/models/sentiment-bert/infer', { id: 'req-7', ...texts(data) });
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    assert.equal(res.body.model_name, 'sentiment-bert');
+    assert.equal(res.body.model_version, '1.0.0');
+    assert.equal(res.body.id, 'req-7');
+    const [probabilities, label, truncated] = res.body.outputs!;
+    assert.deepEqual([probabilities!.name, probabilities!.datatype, probabilities!.shape], ['probabilities', 'FP32', [2, 3]]);
+    assert.deepEqual(label!.data, ['positive', 'negative']);
+    assert.deepEqual(truncated!.data, [false, false]);
+    const graphql = await gql(gw.url, SentimentDocument, { texts: data });
+    const positive = graphql.body.data!.sentiment[0]!.scores.find((s) => s.label === 'POSITIVE')!.probability;
+    assert.ok(Math.abs((probabilities!.data[2] as number) - positive) < 1e-6);
+    const only = await v2(base, '/v2/models/sentiment-bert/infer', { ...texts(['Oil steady']), outputs: [{ name: 'label' }] });
+    assert.deepEqual(only.body.outputs!.map((o) => o.name), ['label']);
+  });
+
+  it('credit and forecast: FP32 rows in (flat or nested), the training run\'s outputs out', async () => {
+    const rows = creditVectors.slice(0, 5);
+    const credit = await v2(base, '/v2/models/credit-gbt/versions/2.1.0/infer', { inputs: [{ name: 'features', shape: [5, 37], datatype: 'FP32', data: rows.map((r) => r.features) }] });
+    assert.equal(credit.status, 200, JSON.stringify(credit.body).slice(0, 300));
+    const pd = credit.body.outputs!.find((o) => o.name === 'probability')!;
+    assert.deepEqual(pd.shape, [5, 1]);
+    pd.data.forEach((p, i) => assert.ok(Math.abs((p as number) - rows[i]!.probabilityOfDefault) < 1e-5));
+    const v = forecastVectors[0]!;
+    const forecast = await v2(base, '/v2/models/forecast-qnn/infer', { inputs: [{ name: 'features', shape: [1, 24], datatype: 'FP32', data: v.features }] });
+    const quantiles = forecast.body.outputs![0]!;
+    assert.deepEqual([quantiles.name, quantiles.shape], ['quantiles', [1, 8, 7]]);
+    quantiles.data.forEach((q, i) => assert.ok(Math.abs((q as number) - v.quantiles.flat()[i]!) < 1e-4));
+  });
+
+  it('malformed tensors: HTTP 400 with the protocol\'s { "error" } naming what is wrong, never a 500', async () => {
+    const cases: Array<[string, unknown, RegExp]> = [
+      ['/v2/models/sentiment-bert/infer', { inputs: [{ name: 'txt', shape: [1], datatype: 'BYTES', data: ['x'] }] }, /must be named "text", got "txt"/],
+      ['/v2/models/sentiment-bert/infer', { inputs: [{ name: 'text', shape: [1], datatype: 'FP32', data: [1] }] }, /must have datatype BYTES, got "FP32"/],
+      ['/v2/models/sentiment-bert/infer', { inputs: [{ name: 'text', shape: [1, 2], datatype: 'BYTES', data: ['a', 'b'] }] }, /must have shape \[n\], got \[1,2\]/],
+      ['/v2/models/sentiment-bert/infer', texts(['ok', 42 as unknown as string]), /text\[1\] must be non-empty text, got 42/],
+      ['/v2/models/sentiment-bert/infer', { inputs: [{ name: 'text', shape: [3], datatype: 'BYTES', data: ['a', 'b'] }] }, /must hold 3 elements in "data", got 2/],
+      ['/v2/models/sentiment-bert/infer', texts(new Array(257).fill('x')), /must hold 1\.\.256 items, got 257/],
+      ['/v2/models/sentiment-bert/infer', { ...texts(['x']), outputs: [{ name: 'mood' }] }, /unknown output "mood"; outputs: probabilities, label, truncated/],
+      ['/v2/models/sentiment-bert/infer', { inputs: [] }, /"inputs" must hold exactly one tensor, "text", got 0/],
+      ['/v2/models/credit-gbt/infer', { inputs: [{ name: 'features', shape: [1, 36], datatype: 'FP32', data: new Array(36).fill(0) }] }, /must have shape \[n, 37\], got \[1,36\]/],
+      ['/v2/models/credit-gbt/infer', { inputs: [{ name: 'features', shape: [1, 37], datatype: 'FP32', data: [...new Array(36).fill(0), 'x'] }] }, /features\[36\] must be a finite FP32 number, got "x"/],
+      ['/v2/models/credit-gbt/infer', '{"inputs": [', /request body must be valid JSON/],
+      ['/v2/models/credit-gbt/infer', [], /must be a JSON object with "inputs"/],
+    ];
+    for (const [route, body, message] of cases) {
+      const res = await v2(base, route, body);
+      assert.equal(res.status, 400, `${JSON.stringify(body).slice(0, 80)} -> ${JSON.stringify(res.body)}`);
+      assert.match(res.body.error!, message);
+    }
+  });
+});
+
+describe('Open Inference Protocol v2: API keys and rate limits as for GraphQL', () => {
+  let gw: Gateway;
+  const NEWS = 'news-key-0123456789abcdef01';
+  before(async () => {
+    gw = await startTestGateway({
+      MODELS: 'sentiment-bert', API_KEYS: JSON.stringify([{ name: 'news', sha256: hashApiKey(NEWS), scopes: ['credit:assess'] }, { name: 'desk', sha256: hashApiKey(`${NEWS}x`), scopes: ['sentiment:read'] }]),
+      RATE_LIMIT_PER_SECOND: '1', RATE_LIMIT_BURST: '100', MAX_QUERY_COMPLEXITY: '100',
+    });
+  });
+  after(() => gw.stop());
+
+  it('401 without a key, 403 without the scope, 429 with Retry-After past the budget', async () => {
+    const base = gw.url.replace('/graphql', '');
+    const route = '/v2/models/sentiment-bert/infer';
+    assert.equal((await v2(base, route, texts(['x']))).status, 401);
+    const forbidden = await v2(base, route, texts(['x']), { authorization: `Bearer ${NEWS}` });
+    assert.equal(forbidden.status, 403);
+    assert.match(forbidden.body.error!, /lacks the scope sentiment:read/);
+    const desk = { 'x-api-key': `${NEWS}x` };
+    const statuses: number[] = [];
+    for (let i = 0; i < 4; i++) statuses.push((await v2(base, route, texts(new Array(4).fill('Stocks rally')), desk)).status);
+    assert.deepEqual(statuses.slice(0, 2), [200, 200]);
+    assert.equal(statuses[3], 429, statuses.join(','));
+  });
+});
