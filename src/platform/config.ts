@@ -69,6 +69,7 @@ const envSchema = z.object({
   AUDIT_DB_PATH: z.string().min(1).default(path.join(REPO_ROOT, 'data', 'audit.sqlite')),
   AUDIT_DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'a postgres:// URL').optional(),
   PRICE_DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'a postgres:// URL').optional(),
+  REMOTE_API_KEY: z.string().min(1).optional(),
   REDIS_URL: z.string().regex(/^rediss?:\/\//, 'a redis:// or rediss:// URL').optional(),
 });
 
@@ -87,6 +88,8 @@ export interface GatewayConfig {
     readonly sentimentOverride: string | undefined;
     /** onnxruntime intra-op threads of each transformer model. */
     readonly inferenceThreads: number;
+    /** Bearer key for remote v2 model servers (manifests with runtime "remote"). */
+    readonly remoteApiKey: string | undefined;
     /** Observations per model kept for drift monitoring. */
     readonly driftWindow: number;
     /** Longest an item waits in a model's queue before it is refused (OVERLOADED); a manifest's maxQueueMs wins. */
@@ -198,6 +201,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       allowRemote: e.ALLOW_REMOTE_MODELS,
       sentimentOverride: e.SENTIMENT_MODEL,
       inferenceThreads: e.INFERENCE_THREADS,
+      remoteApiKey: e.REMOTE_API_KEY,
       driftWindow: e.DRIFT_WINDOW,
       queueTimeoutMs: e.QUEUE_TIMEOUT_MS,
       driftMinObservations: e.DRIFT_MIN_OBSERVATIONS,

@@ -7,8 +7,19 @@ const manifestSchema = z.object({
   name: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'lower-case letters, digits and dashes'),
   task: z.enum(['sentiment', 'credit', 'forecast']),
   version: z.string().min(1),
-  runtime: z.enum(['onnx', 'transformers']),
-  artifact: z.string().min(1),
+  runtime: z.enum(['onnx', 'transformers', 'remote']),
+  /** The model file, for local runtimes. */
+  artifact: z.string().min(1).optional(),
+  /** An Open Inference Protocol v2 server that serves the model, for runtime "remote". */
+  remote: z.object({
+    url: z.string().regex(/^https?:\/\/[^/]+/, 'an http(s):// URL'),
+    model: z.string().min(1),
+    version: z.string().min(1).optional(),
+    timeoutMs: z.number().int().min(1).max(600_000).default(2000),
+    retries: z.number().int().min(0).max(10).default(1),
+    failureThreshold: z.number().int().min(1).max(1000).default(5),
+    halfOpenAfterMs: z.number().int().min(1).max(600_000).default(5000),
+  }).strict().optional(),
   dtype: z.enum(['q8', 'fp32', 'fp16', 'int8', 'uint8', 'q4']).optional(),
   required: z.boolean().default(true),
   batching: z.object({
@@ -19,7 +30,10 @@ const manifestSchema = z.object({
   }).strict(),
   inputs: z.array(z.record(z.string(), z.unknown())).default([]),
   outputs: z.array(z.record(z.string(), z.unknown())).default([]),
-}).passthrough();
+}).passthrough().superRefine((m, ctx) => {
+  if (m.runtime === 'remote' && !m.remote) ctx.addIssue({ code: 'custom', path: ['remote'], message: 'runtime "remote" needs remote: { url, model }' });
+  if (m.runtime !== 'remote' && !m.artifact) ctx.addIssue({ code: 'custom', path: ['artifact'], message: `runtime "${m.runtime}" needs an artifact file` });
+});
 
 export type ModelManifest = z.infer<typeof manifestSchema> & {
   /** The model's folder. */

@@ -162,7 +162,8 @@ export class ModelRegistry {
         this.options.logger.info({ model: manifest.name, version: manifest.version, loadMs }, 'model ready');
         return undefined;
       } catch (error) {
-        const reason = `models/${path.basename(manifest.dir)}/${manifest.artifact}: ${(error as Error).message}`;
+        const source = manifest.remote ? `${manifest.remote.url} (${manifest.remote.model})` : `models/${path.basename(manifest.dir)}/${manifest.artifact}`;
+        const reason = `${source}: ${(error as Error).message}`;
         entry.state = { phase: 'failed', at: new Date(), reason };
         this.options.logger.error({ model: manifest.name, reason }, manifest.required ? 'required model failed to load' : 'optional model failed to load');
         return manifest.required ? `required model ${manifest.name} failed to load (${reason})` : undefined;

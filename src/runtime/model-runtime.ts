@@ -18,7 +18,7 @@ export type ModelPhase =
   | { phase: 'failed'; at: Date; reason: string }
   | { phase: 'disposed'; at: Date };
 
-export type ModelRuntimeKind = 'onnx' | 'transformers';
+export type ModelRuntimeKind = 'onnx' | 'transformers' | 'remote';
 
 /** Describes a model's state in a sentence, for logs and readiness bodies. */
 export function describePhase(state: ModelPhase): string {

@@ -11,6 +11,8 @@ export interface RuntimeFactoryOptions {
   readonly localModelPath: string;
   /** onnxruntime intra-op threads of each transformer model (it runs in its own worker thread). */
   readonly inferenceThreads: number;
+  /** Bearer key sent to remote v2 servers (runtime "remote"). */
+  readonly remoteApiKey?: string;
 }
 
 /** Builds the runtime adapter a manifest asks for. */
@@ -37,7 +39,17 @@ function specFor(manifest: ModelManifest, options: RuntimeFactoryOptions): Runti
       const input = manifest.inputs[0] as { name?: string; shape?: number[] } | undefined;
       const width = input?.shape?.[1];
       if (!input?.name || !width) throw new Error(`${manifest.name}: manifest inputs[0] must give name and shape [-1, width]`);
-      return { kind: 'tabular-onnx', file: path.join(manifest.dir, manifest.artifact), inputName: input.name, width };
+      return { kind: 'tabular-onnx', file: path.join(manifest.dir, manifest.artifact!), inputName: input.name, width };
+    }
+    case 'remote': {
+      // The task says what crosses the wire: text for sentiment, the manifest's FP32 rows otherwise.
+      const input = manifest.inputs[0] as { name?: string; shape?: number[] } | undefined;
+      const width = input?.shape?.[1];
+      if (manifest.task !== 'sentiment' && (!input?.name || !width)) throw new Error(`${manifest.name}: manifest inputs[0] must give name and shape [-1, width]`);
+      return {
+        kind: 'remote', name: manifest.name, options: { ...manifest.remote!, apiKey: options.remoteApiKey },
+        tensors: manifest.task === 'sentiment' ? { kind: 'text' } : { kind: 'rows', inputName: input!.name!, width: width! },
+      };
     }
     default: {
       const unreachable: never = manifest.runtime;

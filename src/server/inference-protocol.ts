@@ -100,7 +100,7 @@ export function inferenceProtocolRoutes(deps: {
 }
 
 const SERVER_VERSION = '2';
-const PLATFORM: Record<ModelManifest['runtime'], string> = { onnx: 'onnxruntime_onnx', transformers: 'transformersjs_onnx' };
+const PLATFORM: Record<ModelManifest['runtime'], string> = { onnx: 'onnxruntime_onnx', transformers: 'transformersjs_onnx', remote: 'remote_v2' };
 const SCOPE: Record<ModelManifest['task'], Scope> = { sentiment: 'sentiment:read', credit: 'credit:assess', forecast: 'forecast:read' };
 
 /** An error answered with its HTTP status and message as `{ "error": message }`. */
@@ -145,9 +145,9 @@ interface TensorSpec {
   encode(results: readonly unknown[], names: readonly string[] | undefined): Array<MetadataTensor & { data: unknown[]; parameters?: Record<string, string> }>;
 }
 
-/** A model's tensors, from its manifest: text classifiers take BYTES, tabular models FP32 rows. */
+/** A model's tensors, from its manifest: the sentiment classifier takes BYTES, tabular models FP32 rows. */
 function tensorSpec(manifest: ModelManifest, labels: readonly string[]): TensorSpec {
-  if (manifest.runtime === 'transformers') {
+  if (manifest.task === 'sentiment') {
     const input = { name: String(manifest.inputs[0]?.name ?? 'text'), datatype: 'BYTES', shape: [-1] };
     return {
       input,
