@@ -97,6 +97,8 @@ export interface RegistryOptions {
    * loaded: a version that throws fails like one whose artifact does not load.
    */
   readonly checkVersion?: (manifest: ModelManifest) => void;
+  /** After a version has been activated and swapped in (by activate or a manifest change). */
+  readonly onActivated?: (name: string, version: string) => void;
   /** Tasks whose services compare a shadow version's answers (the others would only waste its work). */
   readonly shadowTasks?: ReadonlyArray<ModelManifest['task']>;
 }
@@ -306,6 +308,7 @@ export class ModelRegistry {
       Object.assign(entry, next, { state: { phase: 'ready', loadedAt: new Date(), warmupMs } satisfies ModelPhase });
       this.options.logger.info({ model: name, version, previous: previous.version }, 'model version activated');
       this.retire(name, previous.version, previous);
+      this.options.onActivated?.(name, version);
       return this.snapshot(entry);
     } catch (error) {
       await next.runtime.dispose().catch(() => undefined);

@@ -35,6 +35,7 @@ import { requestLoggingPlugin } from './request-logging-plugin.js';
 import { creditAuditPlugin } from './credit-audit-plugin.js';
 import { graphiqlRoutes } from './graphiql.js';
 import { inferenceProtocolRoutes } from './inference-protocol.js';
+import { VersionSync } from './version-sync.js';
 import { admission, concurrencyLimit, overloadStatusPlugin, type Admitted } from './admission.js';
 
 export interface Gateway {
@@ -57,6 +58,7 @@ export class ListenError extends Error {}
  */
 export async function startGateway(config: GatewayConfig, logger: Logger): Promise<Gateway> {
   const metrics = new GatewayMetrics();
+  let versionSync: VersionSync | undefined;
   const registry = new ModelRegistry(readManifests(config.models.dir, config.models.only), {
     onBatch: (model, report) => metrics.observeBatch(model, report),
     driftWindow: config.models.driftWindow,
@@ -64,6 +66,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     onRefused: (model, code) => metrics.observeRefusal(model, code),
     checkVersion: checkDomainFiles,
     shadowTasks: ['credit'],
+    onActivated: (name, version) => versionSync?.announce(name, version),
     batching: config.models.batching,
     queueTimeoutMs: config.models.queueTimeoutMs,
     createRuntime: createRuntimeFactory({
@@ -178,6 +181,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     await registry.dispose();
     await volatility.close();
     await limiter?.close?.();
+    await versionSync?.close();
     await prices.close();
     await audit.close();
     logger.info('gateway stopped');
@@ -190,6 +194,11 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     throw error;
   }
   if (config.models.watch) registry.watchManifests();
+  if (redisUrl) {
+    versionSync = new VersionSync(redisUrl, registry, logger);
+    // Without Redis at start the replica still serves, on its own versions; it says so.
+    await versionSync.start().catch((error: Error) => logger.warn({ reason: error.message }, 'version sync unavailable: this replica keeps its own versions'));
+  }
   logger.info({ url }, 'gateway ready');
   return { url, port, registry, stop };
 }

@@ -1,12 +1,14 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { REPO_ROOT } from '../../src/platform/config.js';
 import { hashApiKey } from '../../src/platform/api-keys.js';
 import type { Gateway } from '../../src/server/gateway.js';
-import { CreditAssessmentsDocument, CreditDecisionsDocument, SentimentDocument } from '../generated/graphql.js';
+import { ActivateModelVersionDocument, CreditAssessmentsDocument, CreditDecisionsDocument, ModelByNameDocument, SentimentDocument } from '../generated/graphql.js';
+import { addVersion, modelsFolder } from '../support/model-folders.js';
 import { sampleAccount } from '../support/accounts.js';
 import { startPostgres } from '../support/postgres-server.js';
 import { codes, gql, startTestGateway } from '../support/gateway.js';
@@ -86,5 +88,40 @@ describe('two replicas share one PostgreSQL price store (PRICE_DATABASE_URL) and
       assert.equal(new Set(ids).size, 24);
       assert.equal(new Set(records.map((r) => r.requestId)).size, 6, 'one request id per request, unique across replicas');
     }
+  });
+});
+
+describe('the active model version converges across replicas through Redis', () => {
+  let redis: Awaited<ReturnType<typeof startRedis>>;
+  let replicas: Gateway[];
+  let dir: string;
+  const env = () => ({ MODELS_DIR: dir, REDIS_URL: redis.url, ALLOW_OPEN_ADMIN: 'true', MODEL_WATCH: 'false' });
+  before(async () => {
+    redis = await startRedis();
+    dir = modelsFolder('sync-', ['credit-gbt']); // 2.1.0 on top, 2.0.0 and the scorecard under versions/
+    addVersion(path.join(dir, 'credit-gbt'), '2.1.1');
+    replicas = await Promise.all([startTestGateway(env()), startTestGateway(env())]);
+  });
+  after(async () => {
+    await Promise.all(replicas.map((g) => g.stop()));
+    await redis.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const version = async (gw: Gateway) => (await gql(gw.url, ModelByNameDocument, { name: 'credit-gbt' })).body.data!.model!.version;
+  const eventually = async (gw: Gateway, expected: string) => {
+    for (let i = 0; i < 50 && (await version(gw)) !== expected; i++) await new Promise((resolve) => setTimeout(resolve, 100));
+    return version(gw);
+  };
+
+  it('activating a version on one replica activates it on the other, and on a replica started later', async () => {
+    const res = await gql(replicas[0]!.url, ActivateModelVersionDocument, { name: 'credit-gbt', version: '2.1.1' });
+    assert.equal(res.body.data!.activateModelVersion.version, '2.1.1');
+    assert.equal(await eventually(replicas[1]!, '2.1.1'), '2.1.1');
+    await gql(replicas[1]!.url, ActivateModelVersionDocument, { name: 'credit-gbt', version: '2.0.0' });
+    assert.equal(await eventually(replicas[0]!, '2.0.0'), '2.0.0');
+    const late = await startTestGateway(env());
+    replicas.push(late);
+    assert.equal(await eventually(late, '2.0.0'), '2.0.0');
   });
 });
