@@ -43,6 +43,7 @@ const envSchema = z.object({
   LANDING_PAGE: z.enum(['graphiql', 'sandbox', 'true', 'false', '1', '0']).optional(),
   INTROSPECTION: bool.default(true),
   CORS_ORIGINS: z.string().optional(),
+  TRUST_PROXY_HOPS: int(0, 10).default(0),
   ALLOW_OPEN_ADMIN: bool.default(false),
   METRICS_TOKEN: z.string().min(16, 'at least 16 characters').optional(),
   API_KEYS: z.string().default('[]'),
@@ -103,6 +104,8 @@ export interface GatewayConfig {
     /** The page `GET /graphql` shows a browser: the bundled GraphiQL, Apollo's Sandbox (from its CDN), or none. */
     readonly landingPage: 'graphiql' | 'sandbox' | 'off';
     readonly introspection: boolean;
+    /** Reverse proxies in front whose X-Forwarded-For is believed (client addresses key anonymous rate limits). */
+    readonly trustProxyHops: number;
     /** Origins allowed to call from a browser (CORS); empty: no CORS headers, same-origin only. */
     readonly corsOrigins: readonly string[];
     /** How long readiness says 503 while the listener still serves, before it closes (load balancers catch up). */
@@ -208,7 +211,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       watch: e.MODEL_WATCH,
     },
     http: {
-      landingPage, introspection: e.INTROSPECTION, corsOrigins, bodyLimit: e.BODY_LIMIT,
+      landingPage, introspection: e.INTROSPECTION, corsOrigins, trustProxyHops: e.TRUST_PROXY_HOPS, bodyLimit: e.BODY_LIMIT,
       shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS, shutdownDelayMs: e.SHUTDOWN_DELAY_MS, metricsToken: e.METRICS_TOKEN,
       maxConcurrentRequests: e.MAX_CONCURRENT_REQUESTS,
     },

@@ -109,6 +109,8 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
   const schema = await buildGatewaySchema(createAuthChecker(keys, config.access.allowOpenAdmin));
   const app = express();
   app.disable('x-powered-by');
+  // Behind a balancer, the client's address is in X-Forwarded-For (anonymous callers are rate-limited by it).
+  if (config.http.trustProxyHops > 0) app.set('trust proxy', config.http.trustProxyHops);
   const httpServer = http.createServer(app);
   const lifecycle = { draining: false };
 
