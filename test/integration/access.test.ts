@@ -112,3 +112,17 @@ describe('INTROSPECTION=false and LANDING_PAGE=sandbox', () => {
     }
   });
 });
+
+describe('TRUST_PROXY_HOPS behind a balancer', () => {
+  it('anonymous callers are limited by their X-Forwarded-For address, not the proxy\'s', async () => {
+    const gw = await startTestGateway({ MODELS: 'sentiment-bert', TRUST_PROXY_HOPS: '1', RATE_LIMIT_PER_SECOND: '1', RATE_LIMIT_BURST: '100', MAX_QUERY_COMPLEXITY: '100' });
+    try {
+      const from = (ip: string) => gql(gw.url, SentimentDocument, { texts: new Array(8).fill('Stocks rally') }, { 'x-forwarded-for': ip });
+      assert.equal((await from('203.0.113.7')).status, 200);
+      assert.equal((await from('203.0.113.7')).status, 429, 'the first client has spent its budget');
+      assert.equal((await from('198.51.100.9')).status, 200, 'another client behind the same proxy has its own');
+    } finally {
+      await gw.stop();
+    }
+  });
+});
