@@ -71,6 +71,8 @@ const envSchema = z.object({
   AUDIT_DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'a postgres:// URL').optional(),
   PRICE_DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'a postgres:// URL').optional(),
   REMOTE_API_KEY: z.string().min(1).optional(),
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.string().regex(/^https?:\/\//, 'an http(s):// URL').optional(),
+  OTEL_SERVICE_NAME: z.string().min(1).default('fin-intel-gateway'),
   REDIS_URL: z.string().regex(/^rediss?:\/\//, 'a redis:// or rediss:// URL').optional(),
 });
 
@@ -142,6 +144,8 @@ export interface GatewayConfig {
   readonly auditDbPath: string;
   /** PostgreSQL URL of the decision record, replacing the SQLite file (several instances). */
   readonly auditDatabaseUrl: string | undefined;
+  /** OTLP/HTTP collector for traces; undefined: tracing off. */
+  readonly tracing: { readonly endpoint: string; readonly serviceName: string } | undefined;
   /** SQLite file of the price store (created on first start). */
   readonly priceDbPath: string;
   /** PostgreSQL URL of the price store, replacing the SQLite file (replicas sharing one store). */
@@ -228,6 +232,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     auditDatabaseUrl: e.AUDIT_DATABASE_URL,
     auditDbPath: e.AUDIT_DB_PATH === ':memory:' ? e.AUDIT_DB_PATH : path.resolve(e.AUDIT_DB_PATH),
     priceDatabaseUrl: e.PRICE_DATABASE_URL,
+    tracing: e.OTEL_EXPORTER_OTLP_ENDPOINT ? { endpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT, serviceName: e.OTEL_SERVICE_NAME } : undefined,
     priceDbPath: e.PRICE_DB_PATH === ':memory:' ? e.PRICE_DB_PATH : path.resolve(e.PRICE_DB_PATH),
     credit: { approveBelow: e.CREDIT_APPROVE_MAX_PD, declineFrom: e.CREDIT_DECLINE_MIN_PD },
   });

@@ -1,4 +1,6 @@
+import { context, SpanStatusCode, trace, type SpanContext } from '@opentelemetry/api';
 import { ModelUnavailableError, OverloadedError } from '../platform/errors.js';
+import { currentSpanContext, linksTo, tracer } from '../platform/tracing.js';
 
 export interface BatchingOptions {
   /** Most items in one runtime call. */
@@ -29,6 +31,8 @@ export interface BatchReport {
 interface Pending<I, O> {
   readonly input: I;
   readonly enqueuedAt: number;
+  /** The request's span, linked from the batch span (tracing on only). */
+  readonly span?: SpanContext;
   resolve(value: O): void;
   reject(error: Error): void;
 }
@@ -86,7 +90,8 @@ export class DynamicBatcher<I, O> {
   submit(input: I, caller = ''): Promise<O> {
     this.admit(1);
     this.arrivals++;
-    return new Promise<O>((resolve, reject) => this.enqueue(caller, { input, enqueuedAt: performance.now(), resolve, reject }));
+    const span = currentSpanContext();
+    return new Promise<O>((resolve, reject) => this.enqueue(caller, { input, enqueuedAt: performance.now(), span, resolve, reject }));
   }
 
   /**
@@ -97,8 +102,9 @@ export class DynamicBatcher<I, O> {
     this.admit(inputs.length);
     this.arrivals++;
     const enqueuedAt = performance.now();
+    const span = currentSpanContext();
     return Promise.all(inputs.map((input) => new Promise<O | Error>((resolve) => {
-      this.enqueue(caller, { input, enqueuedAt, resolve, reject: resolve });
+      this.enqueue(caller, { input, enqueuedAt, span, resolve, reject: resolve });
     })));
   }
 
@@ -204,8 +210,12 @@ export class DynamicBatcher<I, O> {
     const started = performance.now();
     const queueSeconds = (started - batch.reduce((oldest, p) => Math.min(oldest, p.enqueuedAt), Infinity)) / 1000;
     let failedItems = 0;
+    // One span per batch, linked to every request it serves (a batch has many parents, not one).
+    const span = tracer.startSpan(`model.batch ${this.name}`, {
+      links: linksTo(batch.map((p) => p.span)), attributes: { 'model.name': this.name, 'batch.size': batch.length, 'batch.queue_ms': Math.round(queueSeconds * 1000) },
+    });
     try {
-      const results = await this.runBatch(batch.map((p) => p.input));
+      const results = await context.with(trace.setSpan(context.active(), span), () => this.runBatch(batch.map((p) => p.input)));
       if (results.length !== batch.length) {
         throw new Error(`runtime ${this.name} returned ${results.length} results for ${batch.length} inputs`);
       }
@@ -220,8 +230,11 @@ export class DynamicBatcher<I, O> {
     } catch (error) {
       failedItems = batch.length;
       const reason = error instanceof Error ? error : new Error(String(error));
+      span.setStatus({ code: SpanStatusCode.ERROR, message: reason.message });
       for (const item of batch) item.reject(reason);
     }
+    span.setAttribute('batch.failed_items', failedItems);
+    span.end();
     this.onBatch({ size: batch.length, queueSeconds, computeSeconds: (performance.now() - started) / 1000, failedItems });
   }
 }

@@ -2,7 +2,9 @@ import {
   BrokenCircuitError, circuitBreaker, ConsecutiveBreaker, ExponentialBackoff, handleWhen, retry, TaskCancelledError, timeout, TimeoutStrategy, wrap,
   type IPolicy,
 } from 'cockatiel';
+import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import { GatewayError, GatewayErrorCode, ModelUnavailableError } from '../platform/errors.js';
+import { traceHeaders, tracer } from '../platform/tracing.js';
 import type { ModelRuntime } from './model-runtime.js';
 
 /** Where and how a model served by another Open Inference Protocol v2 server (Triton, KServe, another gateway) is called. */
@@ -96,15 +98,32 @@ export class RemoteRuntime implements ModelRuntime<unknown, unknown> {
     }));
   }
 
-  /** One HTTP exchange under the policy; what cannot be answered becomes MODEL_UNAVAILABLE or OVERLOADED. */
-  private async call(method: 'GET' | 'POST', url: string, body?: unknown): Promise<unknown> {
+  /** One HTTP exchange under the policy, in a client span whose traceparent the remote continues. */
+  private call(method: 'GET' | 'POST', url: string, body?: unknown): Promise<unknown> {
+    return tracer.startActiveSpan(`remote.infer ${this.options.model}`, { kind: SpanKind.CLIENT, attributes: { 'server.address': this.options.url, 'model.name': this.name } }, async (span) => {
+      try {
+        return await this.exchange(method, url, body);
+      } catch (error) {
+        span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error).message });
+        throw error;
+      } finally {
+        span.end();
+      }
+    });
+  }
+
+  /** What cannot be answered becomes MODEL_UNAVAILABLE or OVERLOADED. */
+  private async exchange(method: 'GET' | 'POST', url: string, body?: unknown): Promise<unknown> {
     try {
       return await this.policy.execute(async ({ signal }) => {
         let res: Response;
         try {
           res = await fetch(url, {
             method, signal,
-            headers: { ...(body ? { 'content-type': 'application/json' } : {}), ...(this.options.apiKey ? { authorization: `Bearer ${this.options.apiKey}` } : {}) },
+            headers: {
+              ...traceHeaders(), ...(body ? { 'content-type': 'application/json' } : {}),
+              ...(this.options.apiKey ? { authorization: `Bearer ${this.options.apiKey}` } : {}),
+            },
             ...(body ? { body: JSON.stringify(body) } : {}),
           });
         } catch (error) {

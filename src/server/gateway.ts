@@ -31,6 +31,7 @@ import { ModelRegistry } from '../runtime/model-registry.js';
 import { createRuntimeFactory } from '../runtime/runtime-factory.js';
 import { healthRoutes, metricsRoute } from './health-routes.js';
 import { GatewayMetrics } from '../platform/metrics.js';
+import { startTracing, traceRequests } from '../platform/tracing.js';
 import { requestLoggingPlugin } from './request-logging-plugin.js';
 import { creditAuditPlugin } from './credit-audit-plugin.js';
 import { graphiqlRoutes } from './graphiql.js';
@@ -57,6 +58,7 @@ export class ListenError extends Error {}
  * loads and warms up every model. Rejects, with the server closed again, if a required model fails.
  */
 export async function startGateway(config: GatewayConfig, logger: Logger): Promise<Gateway> {
+  const tracing = config.tracing ? startTracing(config.tracing.endpoint, config.tracing.serviceName) : undefined;
   const metrics = new GatewayMetrics();
   let versionSync: VersionSync | undefined;
   const registry = new ModelRegistry(readManifests(config.models.dir, config.models.only), {
@@ -141,6 +143,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
   app.use(metricsRoute(metrics, config.http.metricsToken));
   // One count of requests in progress for both APIs.
   const admitConcurrent = concurrencyLimit(config.http.maxConcurrentRequests, metrics);
+  if (tracing) app.use(['/graphql', '/v2'], traceRequests);
   app.use('/v2/models', admitConcurrent);
   app.use(inferenceProtocolRoutes({
     registry, keys, limiter, metrics, lifecycle, bodyLimit: config.http.bodyLimit, maxTextLength: config.limits.sentimentMaxTextLength,
@@ -186,6 +189,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     await versionSync?.close();
     await prices.close();
     await audit.close();
+    await tracing?.shutdown(); // flushes the last spans
     logger.info('gateway stopped');
   })());
 

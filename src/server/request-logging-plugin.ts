@@ -1,4 +1,5 @@
 import type { ApolloServerPlugin } from '@apollo/server';
+import { trace } from '@opentelemetry/api';
 import type { GatewayContext } from '../graphql/context.js';
 import type { Logger } from '../platform/logger.js';
 import type { GatewayMetrics } from '../platform/metrics.js';
@@ -17,6 +18,8 @@ export function requestLoggingPlugin(logger: Logger, metrics: GatewayMetrics): A
           const formatted = response.body.kind === 'single' ? response.body.singleResult.errors : undefined;
           const codes = formatted?.map((e) => e.extensions?.code ?? 'UNKNOWN');
           const seconds = (performance.now() - started) / 1000;
+          // The request's server span (tracing on) is named after the operation, as the log line is.
+          trace.getActiveSpan()?.updateName(`graphql ${operationName ?? 'anonymous'}`).setAttribute('graphql.operation.name', operationName ?? '');
           metrics.observeOperation(operationName, codes?.length ? String(codes[0]) : 'ok', seconds);
           logger.info({
             requestId: contextValue.requestId,
