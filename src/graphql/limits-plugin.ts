@@ -1,5 +1,5 @@
 import type { ApolloServerPlugin } from '@apollo/server';
-import { GraphQLError, separateOperations, validate, type DocumentNode, type GraphQLSchema } from 'graphql';
+import { GraphQLError, separateOperations, validate, type DocumentNode, type GraphQLErrorOptions, type GraphQLSchema } from 'graphql';
 import depthLimit from 'graphql-depth-limit';
 import { fieldExtensionsEstimator, getComplexity, simpleEstimator } from 'graphql-query-complexity';
 import { GatewayErrorCode } from '../platform/errors.js';
@@ -77,8 +77,9 @@ export function queryLimitsPlugin(schema: GraphQLSchema, limits: QueryLimits, li
           const decision = await limiter?.take(contextValue.rateKey, complexity);
           if (decision && !decision.allowed) {
             throw new GraphQLError(`rate limit: this query costs ${complexity} units and ${contextValue.rateKey}'s budget refills at ${limiter!.perSecond} units/s; retry in ${decision.retryAfterSeconds} s`, {
+              // Apollo Server reads http.headers as a Map (other packages' type augmentations say otherwise).
               extensions: { code: GatewayErrorCode.RATE_LIMITED, retryAfterSeconds: decision.retryAfterSeconds,
-                http: { status: 429, headers: new Map([['retry-after', String(decision.retryAfterSeconds)]]) } },
+                http: { status: 429, headers: new Map([['retry-after', String(decision.retryAfterSeconds)]]) } } as unknown as GraphQLErrorOptions['extensions'],
             });
           }
         },

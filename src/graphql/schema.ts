@@ -1,8 +1,9 @@
 import 'reflect-metadata';
 import { lexicographicSortSchema, printSchema, type GraphQLSchema } from 'graphql';
 import { buildSchema, type AuthChecker } from 'type-graphql';
-import { CreditResolver } from '../domains/credit/index.js';
-import { ForecastResolver } from '../domains/forecasting/index.js';
+import { CreditAccountResolver, CreditResolver } from '../domains/credit/index.js';
+import { CreditAccount } from '../domains/credit/credit.types.js';
+import { ForecastResolver, TickerResolver } from '../domains/forecasting/index.js';
 import { ModelsResolver } from '../domains/models/index.js';
 import { NewsArticleSentimentResolver, NewsSentimentReportResolver, SentimentResolver } from '../domains/sentiment/index.js';
 import { validateInput } from './validate-input.js';
@@ -13,7 +14,12 @@ import type { Scope } from '../platform/api-keys.js';
 export function buildGatewaySchema(authChecker: AuthChecker<GatewayContext, Scope> = () => true): Promise<GraphQLSchema> {
   return buildSchema({
     authChecker,
-    resolvers: [ModelsResolver, CreditResolver, ForecastResolver, SentimentResolver, NewsSentimentReportResolver, NewsArticleSentimentResolver],
+    resolvers: [
+      ModelsResolver, CreditResolver, CreditAccountResolver, ForecastResolver, TickerResolver,
+      SentimentResolver, NewsSentimentReportResolver, NewsArticleSentimentResolver,
+    ],
+    // Reached only through federation's _entities (no query returns it here).
+    orphanedTypes: [CreditAccount],
     validateFn: validateInput,
     emitSchemaFile: false,
   });

@@ -23,6 +23,7 @@ import { TokenBucketLimiter, type RateLimiter } from '../platform/rate-limiter.j
 import { RedisRateLimiter } from '../platform/redis-rate-limiter.js';
 import { queryLimitsPlugin } from '../graphql/limits-plugin.js';
 import { buildGatewaySchema } from '../graphql/schema.js';
+import { buildSubgraph } from '../graphql/federation.js';
 import type { GatewayConfig } from '../platform/config.js';
 import { GatewayErrorCode } from '../platform/errors.js';
 import type { Logger } from '../platform/logger.js';
@@ -108,7 +109,8 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
   const limiter: RateLimiter | undefined = ratePerSecond <= 0 ? undefined
     : redisUrl ? new RedisRateLimiter(redisUrl, ratePerSecond, rateBurst) : new TokenBucketLimiter(ratePerSecond, rateBurst);
   if (keys.open && config.access.allowOpenAdmin) logger.warn('ALLOW_OPEN_ADMIN=true: anonymous callers may switch model versions and read the audit trail');
-  const schema = await buildGatewaySchema(createAuthChecker(keys, config.access.allowOpenAdmin));
+  // Served as a Federation 2 subgraph: a federation router can compose it; direct callers see no difference.
+  const schema = buildSubgraph(await buildGatewaySchema(createAuthChecker(keys, config.access.allowOpenAdmin)));
   const app = express();
   app.disable('x-powered-by');
   // Behind a balancer, the client's address is in X-Forwarded-For (anonymous callers are rate-limited by it).

@@ -1,9 +1,9 @@
-import { Arg, Authorized, Ctx, Int, Query, Resolver } from 'type-graphql';
+import { Arg, Authorized, Ctx, FieldResolver, Int, Query, Resolver, Root } from 'type-graphql';
 import { ITEM_COST, perItemComplexity, rowsComplexity } from '../../graphql/common.types.js';
 import type { GatewayContext } from '../../graphql/context.js';
 import { throwFirstError } from '../../graphql/settle.js';
 import { CardAccountInput } from './credit.inputs.js';
-import { CreditAssessment, CreditDecisionRecord } from './credit.types.js';
+import { CreditAccount, CreditAssessment, CreditDecisionRecord } from './credit.types.js';
 import { GraphQLDateTime } from 'graphql-scalars';
 import { InvalidInputError, ModelUnavailableError } from '../../platform/errors.js';
 
@@ -42,5 +42,17 @@ export class CreditResolver {
     const audit = ctx.services.credit.audit;
     if (!audit) throw new ModelUnavailableError('credit-audit', 'no audit store is configured');
     return audit.query({ accountId, from, to, limit });
+  }
+}
+
+/** A CreditAccount's fields (the account entity other subgraphs reference). */
+@Resolver(() => CreditAccount)
+export class CreditAccountResolver {
+  @Authorized('audit:read')
+  @FieldResolver(() => CreditDecisionRecord, { nullable: true, description: 'The most recent recorded decision for this account; null when none is on record.' })
+  async latestDecision(@Root() account: CreditAccount, @Ctx() ctx: GatewayContext): Promise<CreditDecisionRecord | null> {
+    const audit = ctx.services.credit.audit;
+    if (!audit) throw new ModelUnavailableError('credit-audit', 'no audit store is configured');
+    return (await audit.query({ accountId: account.accountId, limit: 1 }))[0] ?? null;
   }
 }

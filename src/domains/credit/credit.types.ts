@@ -1,4 +1,4 @@
-import { Field, Float, Int, ObjectType, registerEnumType } from 'type-graphql';
+import { Directive, Field, Float, Int, ObjectType, registerEnumType } from 'type-graphql';
 import { ModelRef } from '../../graphql/common.types.js';
 
 export enum EducationLevel {
@@ -95,4 +95,11 @@ export class CreditDecisionRecord {
 
   @Field(() => [String])
   reasonCodes!: string[];
+}
+
+@Directive('@key(fields: "accountId")')
+@ObjectType({ description: 'A card account, by its id: its latest recorded credit decision. A federation entity: other subgraphs reference it by accountId.' })
+export class CreditAccount {
+  @Field(() => String)
+  accountId!: string;
 }

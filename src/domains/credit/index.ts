@@ -1,3 +1,3 @@
-export { CreditResolver } from './credit.resolver.js';
+export { CreditAccountResolver, CreditResolver } from './credit.resolver.js';
 export { CreditService } from './credit.service.js';
 export { createCreditLoaders, type CreditLoaders } from './credit.loaders.js';

@@ -1,10 +1,10 @@
-import { Arg, Authorized, Ctx, Int, Query, Resolver } from 'type-graphql';
+import { Arg, Authorized, Ctx, FieldResolver, Float, Int, Query, Resolver, Root } from 'type-graphql';
 import { DateScalar, ITEM_COST, perItemComplexity, rowsComplexity } from '../../graphql/common.types.js';
 import type { GatewayContext } from '../../graphql/context.js';
 import { throwFirstError } from '../../graphql/settle.js';
 import { InvalidInputError } from '../../platform/errors.js';
 import { ForecastInput } from './forecast.inputs.js';
-import { MarketForecast, PricePoint, SymbolInfo } from './forecast.types.js';
+import { MarketForecast, PricePoint, SymbolInfo, Ticker } from './forecast.types.js';
 
 const MAX_PRICE_ROWS = 10_000;
 const DEFAULT_PRICE_ROWS = 1000;
@@ -42,8 +42,45 @@ export class ForecastResolver {
     @Arg('limit', () => Int, { defaultValue: DEFAULT_PRICE_ROWS }) limit: number,
     @Ctx() ctx: GatewayContext,
   ): Promise<PricePoint[]> {
-    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PRICE_ROWS) throw new InvalidInputError(`limit must be 1..${MAX_PRICE_ROWS}, got ${limit}`, 'limit');
-    if (from && to && from > to) throw new InvalidInputError(`from must not be after to, got ${from} > ${to}`, 'from');
-    return ctx.services.prices.prices(symbol.trim().toUpperCase(), from ?? undefined, to ?? undefined, limit);
+    return readPrices(ctx, symbol, from, to, limit);
+  }
+
+  @Authorized('forecast:read')
+  @Query(() => Ticker, { description: 'An instrument by symbol (also how other subgraphs reach it, as a federation entity).' })
+  ticker(@Arg('symbol', () => String) symbol: string): Ticker {
+    return { symbol: symbol.trim().toUpperCase() };
+  }
+}
+
+function readPrices(ctx: GatewayContext, symbol: string, from: string | null, to: string | null, limit: number): Promise<PricePoint[]> {
+  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PRICE_ROWS) throw new InvalidInputError(`limit must be 1..${MAX_PRICE_ROWS}, got ${limit}`, 'limit');
+  if (from && to && from > to) throw new InvalidInputError(`from must not be after to, got ${from} > ${to}`, 'from');
+  return ctx.services.prices.prices(symbol.trim().toUpperCase(), from ?? undefined, to ?? undefined, limit);
+}
+
+/** A Ticker's fields: many tickers of one operation (from other subgraphs too) share one batched inference. */
+@Resolver(() => Ticker)
+export class TickerResolver {
+  @Authorized('forecast:read')
+  @FieldResolver(() => [PricePoint], { description: `Stored prices between two dates, oldest first, at most \`limit\` (1..${MAX_PRICE_ROWS}).`, complexity: rowsComplexity('limit', DEFAULT_PRICE_ROWS) })
+  prices(
+    @Root() ticker: Ticker,
+    @Arg('from', () => DateScalar, { nullable: true }) from: string | null,
+    @Arg('to', () => DateScalar, { nullable: true }) to: string | null,
+    @Arg('limit', () => Int, { defaultValue: DEFAULT_PRICE_ROWS }) limit: number,
+    @Ctx() ctx: GatewayContext,
+  ): Promise<PricePoint[]> {
+    return readPrices(ctx, ticker.symbol, from, to, limit);
+  }
+
+  @Authorized('forecast:read')
+  @FieldResolver(() => MarketForecast, { description: 'Interval forecast of the stored series, as marketForecast.', complexity: ({ childComplexity }) => childComplexity + ITEM_COST.forecast })
+  forecast(
+    @Root() ticker: Ticker,
+    @Arg('horizon', () => Int, { defaultValue: 5 }) horizon: number,
+    @Arg('levels', () => [Float], { defaultValue: [0.8, 0.95] }) levels: number[],
+    @Ctx() ctx: GatewayContext,
+  ): Promise<MarketForecast> {
+    return ctx.loaders.marketForecast.load({ symbol: ticker.symbol, horizon, levels }) as Promise<MarketForecast>;
   }
 }

@@ -1,5 +1,5 @@
 import { GraphQLJSONObject } from 'graphql-scalars';
-import { Field, Float, Int, ObjectType } from 'type-graphql';
+import { Directive, Field, Float, Int, ObjectType } from 'type-graphql';
 import { ModelRef } from '../../graphql/common.types.js';
 
 @ObjectType()
@@ -123,4 +123,11 @@ export class PricePoint {
 
   @Field(() => Float, { nullable: true })
   volume?: number | null;
+}
+
+@Directive('@key(fields: "symbol")')
+@ObjectType({ description: 'A listed instrument, by symbol: its stored prices and its forecast. A federation entity: other subgraphs reference it by symbol.' })
+export class Ticker {
+  @Field(() => String)
+  symbol!: string;
 }

@@ -1,0 +1,35 @@
+import { buildSubgraphSchema, printSubgraphSchema } from '@apollo/subgraph';
+import { printSchemaWithDirectives } from '@graphql-tools/utils';
+import { isObjectType, parse, type GraphQLFieldConfig, type GraphQLSchema } from 'graphql';
+import { createResolversMap } from 'type-graphql';
+
+/** Federation 2 features this subgraph uses. */
+const LINK = 'extend schema @link(url: "https://specs.apollo.dev/federation/v2.7", import: ["@key"])';
+
+/**
+ * The type-graphql schema as an Apollo Federation 2 subgraph (`_service`, `_entities`, `@key` entities
+ * Ticker by symbol and CreditAccount by accountId), with the same resolvers, auth and validation.
+ * buildSubgraphSchema rebuilds the schema from its SDL, which loses each field's `complexity`
+ * extension: they are carried over, so query costs and rate limits stay what they were.
+ */
+export function buildSubgraph(schema: GraphQLSchema): GraphQLSchema {
+  const resolvers = createResolversMap(schema) as Record<string, Record<string, unknown>>;
+  // An entity reference ({ __typename, symbol }) is already all a Ticker or CreditAccount needs.
+  for (const entity of ['Ticker', 'CreditAccount']) resolvers[entity] = { ...resolvers[entity], __resolveReference: (reference: unknown) => reference };
+  const subgraph = buildSubgraphSchema({ typeDefs: parse(`${LINK}\n${printSchemaWithDirectives(schema)}`), resolvers: resolvers as never });
+  for (const type of Object.values(schema.getTypeMap())) {
+    const target = subgraph.getType(type.name);
+    if (!isObjectType(type) || !isObjectType(target)) continue;
+    for (const [name, field] of Object.entries(type.getFields())) {
+      const complexity = field.extensions?.complexity;
+      const copy = target.getFields()[name] as { extensions: GraphQLFieldConfig<unknown, unknown>['extensions'] } | undefined;
+      if (complexity !== undefined && copy) copy.extensions = { ...copy.extensions, complexity };
+    }
+  }
+  return subgraph;
+}
+
+/** The subgraph SDL a federation router composes (with the federation directives, without _service/_entities). */
+export function printSubgraph(subgraph: GraphQLSchema): string {
+  return `${printSubgraphSchema(subgraph).trim()}\n`;
+}

@@ -1,0 +1,82 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { promisify } from 'node:util';
+import { ApolloServer } from '@apollo/server';
+import { startStandaloneServer } from '@apollo/server/standalone';
+import { buildSubgraphSchema } from '@apollo/subgraph';
+import { createGatewayRuntime } from '@graphql-hive/gateway-runtime';
+import { composeServices } from '@theguild/federation-composition';
+import { parse } from 'graphql';
+import { REPO_ROOT } from '../../src/platform/config.js';
+import type { Gateway } from '../../src/server/gateway.js';
+import { CreditAssessmentsDocument } from '../generated/graphql.js';
+import { sampleAccount } from '../support/accounts.js';
+import { gql, startTestGateway } from '../support/gateway.js';
+
+/** Another team's subgraph: positions that reference this gateway's Ticker and CreditAccount entities. */
+const PORTFOLIO = parse(`
+  extend schema @link(url: "https://specs.apollo.dev/federation/v2.7", import: ["@key"])
+  type Query { positions: [Position!]! }
+  type Position { id: ID! quantity: Float! ticker: Ticker! account: CreditAccount! }
+  type Ticker @key(fields: "symbol", resolvable: false) { symbol: String! }
+  type CreditAccount @key(fields: "accountId", resolvable: false) { accountId: String! }
+`);
+const POSITIONS = [
+  { id: 'p1', quantity: 100, ticker: { symbol: 'DEMO' }, account: { accountId: 'fed-1' } },
+  { id: 'p2', quantity: 50, ticker: { symbol: 'DEMA' }, account: { accountId: 'fed-2' } },
+  { id: 'p3', quantity: 25, ticker: { symbol: 'DEMB' }, account: { accountId: 'fed-1' } },
+];
+
+describe('Apollo Federation 2: this gateway as a subgraph beside another, behind Hive Gateway', () => {
+  let dir: string;
+  let intel: Gateway;
+  let portfolio: ApolloServer;
+  let router: http.Server;
+  let routerUrl: string;
+  before(async () => {
+    dir = mkdtempSync(path.join(tmpdir(), 'federation-'));
+    const db = path.join(dir, 'prices.sqlite');
+    for (const symbol of ['DEMO', 'DEMA', 'DEMB']) {
+      await promisify(execFile)(process.execPath, [path.join(REPO_ROOT, 'dist', 'scripts', 'import-prices.js'), symbol, path.join(REPO_ROOT, 'examples', 'data', 'DEMO.csv')], { env: { ...process.env, PRICE_DB_PATH: db } });
+    }
+    intel = await startTestGateway({ MODELS: 'forecast-qnn,credit-gbt', PRICE_DB_PATH: db, ALLOW_OPEN_ADMIN: 'true' });
+    portfolio = new ApolloServer({ schema: buildSubgraphSchema({ typeDefs: PORTFOLIO, resolvers: { Query: { positions: () => POSITIONS } } }) });
+    const { url: portfolioUrl } = await startStandaloneServer(portfolio, { listen: { port: 0, host: '127.0.0.1' } });
+    const composed = composeServices([
+      { name: 'intel', typeDefs: parse(readFileSync(path.join(REPO_ROOT, 'schema', 'subgraph.graphql'), 'utf8')), url: intel.url },
+      { name: 'portfolio', typeDefs: PORTFOLIO, url: portfolioUrl },
+    ]);
+    assert.deepEqual(composed.errors ?? [], []);
+    router = http.createServer(createGatewayRuntime({ supergraph: composed.supergraphSdl!, logging: false })).listen(0, '127.0.0.1');
+    await new Promise((resolve) => router.once('listening', resolve));
+    routerUrl = `http://127.0.0.1:${(router.address() as AddressInfo).port}/graphql`;
+  });
+  after(async () => {
+    router.close();
+    await portfolio.stop();
+    await intel.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('a query crossing both subgraphs: positions from one, forecasts and decisions from this gateway, one inference for all tickers', async () => {
+    await gql(intel.url, CreditAssessmentsDocument, { accounts: [{ ...sampleAccount(3), accountId: 'fed-1' }] });
+    const stats = async () => (await gql<{ model: { stats: { batches: number; items: number } } }, unknown>(intel.url, '{ model(name: "forecast-qnn") { stats { batches items } } }')).body.data!.model.stats;
+    const before = await stats();
+    const res = await gql<{ positions: Array<{ id: string; ticker: { symbol: string; forecast: { lastClose: number; method: string } }; account: { latestDecision: { decision: string } | null } }> }, unknown>(routerUrl,
+      '{ positions { id quantity ticker { symbol forecast(horizon: 3) { lastClose method } } account { accountId latestDecision { decision } } } }');
+    assert.deepEqual(res.body.errors ?? [], []);
+    const positions = res.body.data!.positions;
+    assert.deepEqual(positions.map((p) => [p.id, p.ticker.symbol, p.ticker.forecast.method]), [['p1', 'DEMO', 'quantile-network'], ['p2', 'DEMA', 'quantile-network'], ['p3', 'DEMB', 'quantile-network']]);
+    assert.equal(positions[0]!.ticker.forecast.lastClose, 108.22);
+    assert.ok(positions[0]!.account.latestDecision?.decision);
+    assert.equal(positions[1]!.account.latestDecision, null);
+    const after = await stats();
+    assert.deepEqual([after.batches - before.batches, after.items - before.items], [1, 3], 'three entities, one batched inference');
+  });
+});
