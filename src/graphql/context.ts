@@ -4,6 +4,7 @@ import type { CreditService } from '../domains/credit/credit.service.js';
 import { createForecastLoaders, type ForecastLoaders } from '../domains/forecasting/forecast.loaders.js';
 import type { ForecastService } from '../domains/forecasting/forecast.service.js';
 import type { PriceStore } from '../domains/forecasting/price-store.js';
+import type { NewsSentimentLog } from '../domains/sentiment/news-sentiment-log.js';
 import type { Caller } from '../platform/api-keys.js';
 import type { ModelRegistry } from '../runtime/model-registry.js';
 import { createSentimentLoaders, type SentimentLoaders } from '../domains/sentiment/sentiment.loaders.js';
@@ -15,6 +16,8 @@ export interface GatewayServices {
   readonly credit: CreditService;
   readonly forecast: ForecastService;
   readonly prices: PriceStore;
+  /** Ticker mentions of analysed news, read back by Ticker.newsSentiment. */
+  readonly newsLog: NewsSentimentLog;
 }
 
 /** Per-request context: fresh DataLoaders (so batching and caching never cross requests). */

@@ -14,6 +14,7 @@ import { PostgresCreditAudit } from '../domains/credit/credit-audit-postgres.js'
 import { readCreditFeatureSpec } from '../domains/credit/credit.features.js';
 import { ForecastService, openPriceStore } from '../domains/forecasting/index.js';
 import { VolatilityPool } from '../domains/forecasting/volatility-pool.js';
+import { openNewsSentimentLog } from '../domains/sentiment/news-sentiment-log.js';
 import { SentimentService } from '../domains/sentiment/index.js';
 import { createContext, type GatewayContext, type GatewayServices } from '../graphql/context.js';
 import { createAuthChecker } from '../graphql/auth-checker.js';
@@ -79,6 +80,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     logger,
   });
   const prices = await openPriceStore({ databaseUrl: config.priceDatabaseUrl, file: config.priceDbPath });
+  const newsLog = await openNewsSentimentLog({ databaseUrl: config.priceDatabaseUrl, file: config.priceDbPath });
   const volatility = new VolatilityPool();
   const audit = config.auditDatabaseUrl ? await PostgresCreditAudit.open(config.auditDatabaseUrl) : new CreditAuditLog(config.auditDbPath);
   metrics.watchDrift(() => registry.list().flatMap((m) => {
@@ -92,6 +94,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
   }));
   const services: GatewayServices = {
     prices,
+    newsLog,
     forecast: new ForecastService(() => registry.model(registry.nameForTask('forecast') ?? 'forecast'), prices, config.limits.forecastMaxSeries, volatility.estimate),
     sentiment: new SentimentService(() => registry.model(registry.nameForTask('sentiment') ?? 'sentiment'), {
       maxTexts: config.limits.sentimentMaxTexts,
@@ -172,6 +175,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     await volatility.close();
     await limiter?.close?.();
     await prices.close();
+    await newsLog.close();
     await audit.close();
     throw error;
   }
@@ -190,6 +194,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     await limiter?.close?.();
     await versionSync?.close();
     await prices.close();
+    await newsLog.close();
     await audit.close();
     await tracing?.shutdown(); // flushes the last spans
     logger.info('gateway stopped');

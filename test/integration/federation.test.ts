@@ -15,7 +15,7 @@ import { composeServices } from '@theguild/federation-composition';
 import { parse } from 'graphql';
 import { REPO_ROOT } from '../../src/platform/config.js';
 import type { Gateway } from '../../src/server/gateway.js';
-import { CreditAssessmentsDocument } from '../generated/graphql.js';
+import { CreditAssessmentsDocument, NewsSentimentDocument } from '../generated/graphql.js';
 import { sampleAccount } from '../support/accounts.js';
 import { gql, startTestGateway } from '../support/gateway.js';
 
@@ -45,7 +45,7 @@ describe('Apollo Federation 2: this gateway as a subgraph beside another, behind
     for (const symbol of ['DEMO', 'DEMA', 'DEMB']) {
       await promisify(execFile)(process.execPath, [path.join(REPO_ROOT, 'dist', 'scripts', 'import-prices.js'), symbol, path.join(REPO_ROOT, 'examples', 'data', 'DEMO.csv')], { env: { ...process.env, PRICE_DB_PATH: db } });
     }
-    intel = await startTestGateway({ MODELS: 'forecast-qnn,credit-gbt', PRICE_DB_PATH: db, ALLOW_OPEN_ADMIN: 'true' });
+    intel = await startTestGateway({ MODELS: 'forecast-qnn,credit-gbt,sentiment-bert', PRICE_DB_PATH: db, ALLOW_OPEN_ADMIN: 'true' });
     portfolio = new ApolloServer({ schema: buildSubgraphSchema({ typeDefs: PORTFOLIO, resolvers: { Query: { positions: () => POSITIONS } } }) });
     const { url: portfolioUrl } = await startStandaloneServer(portfolio, { listen: { port: 0, host: '127.0.0.1' } });
     const composed = composeServices([
@@ -66,14 +66,20 @@ describe('Apollo Federation 2: this gateway as a subgraph beside another, behind
 
   it('a query crossing both subgraphs: positions from one, forecasts and decisions from this gateway, one inference for all tickers', async () => {
     await gql(intel.url, CreditAssessmentsDocument, { accounts: [{ ...sampleAccount(3), accountId: 'fed-1' }] });
+    const news = await gql(intel.url, NewsSentimentDocument, { articles: [
+      { id: 'n1', headline: 'Demo Corp soars after record quarterly profit', tickers: ['DEMO'] },
+      { id: 'n2', headline: 'Demo Corp shares slump as guidance is cut', tickers: ['DEMO', 'DEMA'] },
+    ] });
+    assert.equal(news.status, 200);
     const stats = async () => (await gql<{ model: { stats: { batches: number; items: number } } }, unknown>(intel.url, '{ model(name: "forecast-qnn") { stats { batches items } } }')).body.data!.model.stats;
     const before = await stats();
-    const res = await gql<{ positions: Array<{ id: string; ticker: { symbol: string; forecast: { lastClose: number; method: string } }; account: { latestDecision: { decision: string } | null } }> }, unknown>(routerUrl,
-      '{ positions { id quantity ticker { symbol forecast(horizon: 3) { lastClose method } } account { accountId latestDecision { decision } } } }');
+    const res = await gql<{ positions: Array<{ id: string; ticker: { symbol: string; forecast: { lastClose: number; method: string }; newsSentiment: { articleCount: number } }; account: { latestDecision: { decision: string } | null } }> }, unknown>(routerUrl,
+      '{ positions { id quantity ticker { symbol forecast(horizon: 3) { lastClose method } newsSentiment { articleCount } } account { accountId latestDecision { decision } } } }');
     assert.deepEqual(res.body.errors ?? [], []);
     const positions = res.body.data!.positions;
     assert.deepEqual(positions.map((p) => [p.id, p.ticker.symbol, p.ticker.forecast.method]), [['p1', 'DEMO', 'quantile-network'], ['p2', 'DEMA', 'quantile-network'], ['p3', 'DEMB', 'quantile-network']]);
     assert.equal(positions[0]!.ticker.forecast.lastClose, 108.22);
+    assert.deepEqual(positions.map((p) => p.ticker.newsSentiment.articleCount), [2, 1, 0], 'the news analysed for each ticker');
     assert.ok(positions[0]!.account.latestDecision?.decision);
     assert.equal(positions[1]!.account.latestDecision, null);
     const after = await stats();

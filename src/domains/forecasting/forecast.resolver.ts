@@ -5,6 +5,7 @@ import { throwFirstError } from '../../graphql/settle.js';
 import { InvalidInputError } from '../../platform/errors.js';
 import { ForecastInput } from './forecast.inputs.js';
 import { MarketForecast, PricePoint, SymbolInfo, Ticker } from './forecast.types.js';
+import { TickerSentiment } from '../sentiment/sentiment.types.js';
 
 const MAX_PRICE_ROWS = 10_000;
 const DEFAULT_PRICE_ROWS = 1000;
@@ -82,5 +83,12 @@ export class TickerResolver {
     @Ctx() ctx: GatewayContext,
   ): Promise<MarketForecast> {
     return ctx.loaders.marketForecast.load({ symbol: ticker.symbol, horizon, levels }) as Promise<MarketForecast>;
+  }
+
+  @Authorized('sentiment:read')
+  @FieldResolver(() => TickerSentiment, { description: 'The tone of the news newsSentiment has analysed for this ticker over the last `days` (1..365) days, by publication time.' })
+  newsSentiment(@Root() ticker: Ticker, @Arg('days', () => Int, { defaultValue: 7 }) days: number, @Ctx() ctx: GatewayContext): Promise<TickerSentiment> {
+    if (!Number.isInteger(days) || days < 1 || days > 365) throw new InvalidInputError(`days must be 1..365, got ${days}`, 'days');
+    return ctx.services.newsLog.summary(ticker.symbol, new Date(Date.now() - days * 86_400_000));
   }
 }

@@ -3,7 +3,7 @@ import { ITEM_COST, perItemComplexity } from '../../graphql/common.types.js';
 import type { GatewayContext } from '../../graphql/context.js';
 import { throwFirstError } from '../../graphql/settle.js';
 import { NewsArticleInput } from './sentiment.inputs.js';
-import { articleText, articleTickers, summarizeByTicker, validateArticles } from './sentiment.service.js';
+import { articleText, articleTickers, netSentiment, summarizeByTicker, validateArticles, type SentimentPrediction } from './sentiment.service.js';
 import { NewsArticleSentiment, NewsSentimentReport, SentimentResult, TickerSentiment } from './sentiment.types.js';
 
 @Resolver()
@@ -23,14 +23,22 @@ export class SentimentResolver {
     description: 'Sentiment of news articles, one batched inference for all of them, with a per-ticker summary.',
     complexity: perItemComplexity('articles', ITEM_COST.sentiment),
   })
-  newsSentiment(
+  async newsSentiment(
     @Arg('articles', () => [NewsArticleInput]) articles: NewsArticleInput[],
     @Ctx() ctx: GatewayContext,
-  ): NewsSentimentReport {
+  ): Promise<NewsSentimentReport> {
     validateArticles(ctx.services.sentiment, articles);
-    return {
+    const report = {
       articles: articles.map((a) => ({ id: a.id, headline: a.headline, tickers: articleTickers(a), publishedAt: a.publishedAt ?? null, text: articleText(a) })),
     };
+    // The inference the article fields will read anyway (same loader keys: cached, one batch), so every
+    // ticker mention is on record for Ticker.newsSentiment whatever fields were asked for.
+    const predictions = throwFirstError(await ctx.loaders.sentiment.loadMany(report.articles.map((a) => a.text))) as SentimentPrediction[];
+    const now = new Date().toISOString();
+    await ctx.services.newsLog.record(report.articles.flatMap((a, i) => a.tickers.map((symbol) => ({
+      symbol, at: a.publishedAt?.toISOString() ?? now, label: predictions[i]!.label, net: netSentiment(predictions[i]!),
+    }))));
+    return report;
   }
 }
 
@@ -39,7 +47,7 @@ export class NewsSentimentReportResolver {
   @FieldResolver(() => [TickerSentiment], { description: 'Tickers in name order, with counts and mean net sentiment.' })
   async byTicker(@Root() report: NewsSentimentReport, @Ctx() ctx: GatewayContext): Promise<TickerSentiment[]> {
     // Same loader and keys as each article's `sentiment` field: one batch, no second inference.
-    const predictions = throwFirstError(await ctx.loaders.sentiment.loadMany(report.articles.map((a) => a.text)));
+    const predictions = throwFirstError(await ctx.loaders.sentiment.loadMany(report.articles.map((a) => a.text))) as SentimentPrediction[];
     return summarizeByTicker(report.articles, predictions);
   }
 }

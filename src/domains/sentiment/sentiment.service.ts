@@ -137,6 +137,12 @@ export function validateArticles(service: SentimentService, articles: readonly N
   });
 }
 
+/** P(positive) - P(negative) of one prediction, in [-1, 1]. */
+export function netSentiment(p: SentimentPrediction): number {
+  const prob = (label: SentimentLabelName) => p.scores.find((s) => s.label === label)?.probability ?? 0;
+  return prob('POSITIVE') - prob('NEGATIVE');
+}
+
 /**
  * Per-ticker counts and mean net sentiment, tickers sorted by name.
  * @example summarizeByTicker([{ tickers: ['AAPL'] }], [pred]) // [{ ticker: 'AAPL', articleCount: 1, ... }]
@@ -148,12 +154,11 @@ export function summarizeByTicker(
   const byTicker = new Map<string, { count: number; positive: number; negative: number; neutral: number; net: number }>();
   articles.forEach((article, i) => {
     const p = predictions[i]!;
-    const prob = (label: SentimentLabelName) => p.scores.find((s) => s.label === label)?.probability ?? 0;
     for (const ticker of articleTickers(article)) {
       const acc = byTicker.get(ticker) ?? { count: 0, positive: 0, negative: 0, neutral: 0, net: 0 };
       acc.count++;
       acc[p.label === 'POSITIVE' ? 'positive' : p.label === 'NEGATIVE' ? 'negative' : 'neutral']++;
-      acc.net += prob('POSITIVE') - prob('NEGATIVE');
+      acc.net += netSentiment(p);
       byTicker.set(ticker, acc);
     }
   });
