@@ -5,23 +5,13 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { nextBusinessDays } from '../src/domains/forecasting/forecast.calendar.js';
 import { REPO_ROOT } from '../src/platform/config.js';
+import { seededRandom } from '../src/platform/seeded-random.js';
 
 const COUNT = 320;
 const START = '2025-08-29'; // the first close falls on the next weekday
 
-/** mulberry32, seeded: a small generator with good enough statistics for a demo series. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
-const random = seeded(20261124);
+const random = seededRandom(20261124);
 const normal = () => Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
 // Daily GARCH(1,1) with the persistence typical of large-cap equities: about 1.3 % daily volatility.
 const omega = 2e-6;

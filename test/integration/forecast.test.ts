@@ -6,23 +6,13 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { REPO_ROOT } from '../../src/platform/config.js';
 import type { Gateway } from '../../src/server/gateway.js';
-import { MarketForecastDocument, MarketForecastsDocument, ModelByNameDocument, PriceStoreDocument, type PricePointInput } from '../generated/graphql.js';
+import { MarketForecastDocument, MarketForecastsDocument, ModelByNameDocument, PriceStoreDocument } from '../generated/graphql.js';
 import { codes, gql, startTestGateway } from '../support/gateway.js';
+import { weekdaySeries } from '../support/prices.js';
 
 const vectors = JSON.parse(readFileSync(path.join(REPO_ROOT, 'models', 'forecast-qnn', 'test_vectors.json'), 'utf8')) as
   Array<{ closes: number[]; sigma: number; quantiles: number[][] }>;
 const IMPORT = path.join(REPO_ROOT, 'dist', 'scripts', 'import-prices.js');
-
-/** Weekday dates ending on Friday 2021-12-31, one per close. */
-function withDates(closes: readonly number[]): PricePointInput[] {
-  const dates: string[] = [];
-  const d = new Date('2021-12-31T00:00:00Z');
-  while (dates.length < closes.length) {
-    if (d.getUTCDay() !== 0 && d.getUTCDay() !== 6) dates.unshift(d.toISOString().slice(0, 10));
-    d.setUTCDate(d.getUTCDate() - 1);
-  }
-  return closes.map((close, i) => ({ date: dates[i]!, close }));
-}
 
 describe('market forecasting over HTTP with the embedded model and a real price store', () => {
   let gw: Gateway;
@@ -31,7 +21,7 @@ describe('market forecasting over HTTP with the embedded model and a real price 
   before(async () => {
     dir = mkdtempSync(path.join(tmpdir(), 'prices-'));
     db = path.join(dir, 'prices.sqlite');
-    const csv = ['date,open,high,low,close,volume', ...withDates(vectors[0]!.closes).map((p) => `${p.date},${p.close},${p.close * 1.01},${p.close * 0.99},${p.close},1000`)].join('\n');
+    const csv = ['date,open,high,low,close,volume', ...weekdaySeries(vectors[0]!.closes).map((p) => `${p.date},${p.close},${p.close * 1.01},${p.close * 0.99},${p.close},1000`)].join('\n');
     writeFileSync(path.join(dir, 'good.csv'), csv);
     execFileSync(process.execPath, [IMPORT, 'demo', path.join(dir, 'good.csv')], { env: { ...process.env, PRICE_DB_PATH: db } });
     gw = await startTestGateway({ MODELS: 'forecast-qnn', PRICE_DB_PATH: db });
@@ -43,7 +33,7 @@ describe('market forecasting over HTTP with the embedded model and a real price 
 
   it('forecasts a pasted series with the network: intervals are the model\'s quantiles, nested and on business days', async () => {
     const v = vectors[1]!;
-    const res = await gql(gw.url, MarketForecastDocument, { input: { series: withDates(v.closes), horizon: 7 } });
+    const res = await gql(gw.url, MarketForecastDocument, { input: { series: weekdaySeries(v.closes), horizon: 7 } });
     const f = res.body.data!.marketForecast;
     assert.equal(f.method, 'quantile-network');
     assert.equal(f.lastDate, '2021-12-31');
@@ -76,7 +66,7 @@ describe('market forecasting over HTTP with the embedded model and a real price 
   });
 
   it('short series fall back to GARCH(1,1) and say so', async () => {
-    const res = await gql(gw.url, MarketForecastDocument, { input: { series: withDates(vectors[2]!.closes.slice(-80)) } });
+    const res = await gql(gw.url, MarketForecastDocument, { input: { series: weekdaySeries(vectors[2]!.closes.slice(-80)) } });
     const f = res.body.data!.marketForecast;
     assert.match(f.method, /garch|ewma/);
     assert.equal(f.diagnostics.fallbackUsed, true);
@@ -86,7 +76,7 @@ describe('market forecasting over HTTP with the embedded model and a real price 
   it('several series are one batched inference', async () => {
     const stats = async () => (await gql(gw.url, ModelByNameDocument, { name: 'forecast-qnn' })).body.data!.model!.stats;
     const before = await stats();
-    const inputs = [0, 1, 2, 0, 1].map((k) => ({ series: withDates(vectors[k]!.closes), horizon: 3 }));
+    const inputs = [0, 1, 2, 0, 1].map((k) => ({ series: weekdaySeries(vectors[k]!.closes), horizon: 3 }));
     const res = await gql(gw.url, MarketForecastsDocument, { inputs });
     assert.equal(res.body.data!.marketForecasts.length, 5);
     const after = await stats();
@@ -95,7 +85,7 @@ describe('market forecasting over HTTP with the embedded model and a real price 
   });
 
   it('misuse: each bad input is BAD_USER_INPUT naming the field; an unknown symbol is NOT_FOUND', async () => {
-    const series = withDates(vectors[0]!.closes);
+    const series = weekdaySeries(vectors[0]!.closes);
     const bad = async (input: Record<string, unknown>, code: string, message: RegExp) => {
       const res = await gql(gw.url, MarketForecastDocument, { input } as never);
       assert.deepEqual(codes(res), [code], JSON.stringify(res.body).slice(0, 300));

@@ -4,20 +4,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Gateway } from '../../src/server/gateway.js';
-import { CreditDecisionsDocument, type PricePointInput } from '../generated/graphql.js';
+import { CreditDecisionsDocument } from '../generated/graphql.js';
 import { sampleAccount } from '../support/accounts.js';
 import { codes, gql, startTestGateway } from '../support/gateway.js';
-
-/** Weekday dates ending on Friday 2021-12-31. */
-function weekdaySeries(closes: readonly number[]): PricePointInput[] {
-  const dates: string[] = [];
-  const d = new Date('2021-12-31T00:00:00Z');
-  while (dates.length < closes.length) {
-    if (d.getUTCDay() !== 0 && d.getUTCDay() !== 6) dates.unshift(d.toISOString().slice(0, 10));
-    d.setUTCDate(d.getUTCDate() - 1);
-  }
-  return closes.map((close, i) => ({ date: dates[i]!, close }));
-}
+import { weekdaySeries } from '../support/prices.js';
 
 describe('hardening: valid-looking input never gets INTERNAL_SERVER_ERROR, failed requests record nothing', () => {
   let gw: Gateway;

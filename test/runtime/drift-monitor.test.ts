@@ -4,6 +4,7 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { DEFAULT_DRIFT_MIN_OBSERVATIONS, REPO_ROOT } from '../../src/platform/config.js';
 import { DriftMonitor, driftStatus, psi, type BinProfile, type DriftBaseline } from '../../src/runtime/drift-monitor.js';
+import { seededRandom } from '../../src/platform/seeded-random.js';
 
 const baseline = {
   features: [{ name: 'x', edges: [1, 2, 3], expected: [0.25, 0.25, 0.25, 0.25] }],
@@ -45,17 +46,6 @@ describe('DriftMonitor', () => {
   });
 });
 
-/** mulberry32: a small seeded generator, so the sampling test is the same on every run. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A value in a bin drawn with the baseline's own shares: what traffic without any drift looks like. */
 function drawFrom(profile: BinProfile, random: () => number): number {
@@ -92,7 +82,7 @@ describe('the minimum number of observations', () => {
   for (const model of ['credit-gbt', 'sentiment-bert', 'forecast-qnn']) {
     it(`${model}: traffic drawn from its own baseline is STABLE in >= 95 % of windows of ${DEFAULT_DRIFT_MIN_OBSERVATIONS}, and often not in windows of 30`, () => {
       const baseline = JSON.parse(readFileSync(path.join(REPO_ROOT, 'models', model, 'baseline.json'), 'utf8')) as DriftBaseline;
-      const random = seeded(7);
+      const random = seededRandom(7);
       const atDefault = stableShare(baseline, DEFAULT_DRIFT_MIN_OBSERVATIONS, 100, random);
       assert.ok(atDefault >= 0.95, `STABLE in ${atDefault} of windows of ${DEFAULT_DRIFT_MIN_OBSERVATIONS}`);
       if (baseline.features.length > 1) {

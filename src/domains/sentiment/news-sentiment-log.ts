@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import pg from 'pg';
-import type { SentimentLabelName } from './sentiment.service.js';
+import type { SentimentLabelName, TickerSentimentSummary } from './sentiment.service.js';
 
 /** One ticker named by one analysed article: what the article said about it, and when. */
 export interface NewsMention {
@@ -14,16 +14,6 @@ export interface NewsMention {
   readonly net: number;
 }
 
-export interface TickerNewsSummary {
-  readonly ticker: string;
-  readonly articleCount: number;
-  readonly positive: number;
-  readonly negative: number;
-  readonly neutral: number;
-  /** Mean net sentiment, -1..1; 0 without articles. */
-  readonly meanNetSentiment: number;
-}
-
 /**
  * Every ticker mention of the articles newsSentiment has analysed, so a ticker's recent news tone can
  * be read back by symbol (Ticker.newsSentiment, also for other subgraphs). Kept beside the prices:
@@ -31,7 +21,8 @@ export interface TickerNewsSummary {
  */
 export interface NewsSentimentLog {
   record(mentions: readonly NewsMention[]): Promise<void>;
-  summary(symbol: string, since: Date): Promise<TickerNewsSummary>;
+  /** The ticker's mentions since `since` (meanNetSentiment 0 without any). */
+  summary(symbol: string, since: Date): Promise<TickerSentimentSummary>;
   close(): Promise<void>;
 }
 
@@ -44,7 +35,7 @@ const SUMMARY = `SELECT COUNT(*) AS n, SUM(CASE WHEN label = 'POSITIVE' THEN 1 E
   SUM(CASE WHEN label = 'NEGATIVE' THEN 1 ELSE 0 END) AS negative, SUM(CASE WHEN label = 'NEUTRAL' THEN 1 ELSE 0 END) AS neutral,
   AVG(net) AS mean FROM news_mentions`;
 
-function toSummary(ticker: string, row: { n: unknown; positive: unknown; negative: unknown; neutral: unknown; mean: unknown }): TickerNewsSummary {
+function toSummary(ticker: string, row: { n: unknown; positive: unknown; negative: unknown; neutral: unknown; mean: unknown }): TickerSentimentSummary {
   return {
     ticker, articleCount: Number(row.n), positive: Number(row.positive ?? 0), negative: Number(row.negative ?? 0),
     neutral: Number(row.neutral ?? 0), meanNetSentiment: row.mean == null ? 0 : Number(row.mean),
@@ -66,7 +57,7 @@ class SqliteNewsSentimentLog implements NewsSentimentLog {
     this.db.transaction(() => mentions.forEach((m) => insert.run(m.symbol, m.at, m.label, m.net)))();
   }
 
-  async summary(symbol: string, since: Date): Promise<TickerNewsSummary> {
+  async summary(symbol: string, since: Date): Promise<TickerSentimentSummary> {
     return toSummary(symbol, this.db.prepare(`${SUMMARY} WHERE symbol = ? AND at >= ?`).get(symbol, since.toISOString()) as never);
   }
 
@@ -91,7 +82,7 @@ class PostgresNewsSentimentLog implements NewsSentimentLog {
       [mentions.map((m) => m.symbol), mentions.map((m) => m.at), mentions.map((m) => m.label), mentions.map((m) => m.net)]);
   }
 
-  async summary(symbol: string, since: Date): Promise<TickerNewsSummary> {
+  async summary(symbol: string, since: Date): Promise<TickerSentimentSummary> {
     const { rows } = await this.pool.query(`${SUMMARY} WHERE symbol = $1 AND at >= $2`, [symbol, since.toISOString()]);
     return toSummary(symbol, rows[0]);
   }
