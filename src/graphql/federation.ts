@@ -1,6 +1,6 @@
 import { buildSubgraphSchema, printSubgraphSchema } from '@apollo/subgraph';
 import { printSchemaWithDirectives } from '@graphql-tools/utils';
-import { isObjectType, parse, type GraphQLFieldConfig, type GraphQLSchema } from 'graphql';
+import { GraphQLError, isObjectType, parse, type GraphQLFieldConfig, type GraphQLSchema, type ValidationRule } from 'graphql';
 import { createResolversMap } from 'type-graphql';
 
 /** Federation 2 features this subgraph uses. */
@@ -28,6 +28,18 @@ export function buildSubgraph(schema: GraphQLSchema): GraphQLSchema {
   }
   return subgraph;
 }
+
+/**
+ * With introspection off, `_service { sdl }` would still hand out the whole schema: this validation rule
+ * refuses it too (routers compose from a supergraph file, so they do not need it at run time).
+ */
+export const NoServiceSdlRule: ValidationRule = (context) => ({
+  Field(node) {
+    if (node.name.value === '_service' && context.getParentType()?.name === 'Query') {
+      context.reportError(new GraphQLError('the subgraph SDL (_service) is not served while INTROSPECTION=false', { nodes: node }));
+    }
+  },
+});
 
 /** The subgraph SDL a federation router composes (with the federation directives, without _service/_entities). */
 export function printSubgraph(subgraph: GraphQLSchema): string {

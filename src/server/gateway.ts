@@ -24,7 +24,7 @@ import { TokenBucketLimiter, type RateLimiter } from '../platform/rate-limiter.j
 import { RedisRateLimiter } from '../platform/redis-rate-limiter.js';
 import { queryLimitsPlugin } from '../graphql/limits-plugin.js';
 import { buildGatewaySchema } from '../graphql/schema.js';
-import { buildSubgraph } from '../graphql/federation.js';
+import { buildSubgraph, NoServiceSdlRule } from '../graphql/federation.js';
 import type { GatewayConfig } from '../platform/config.js';
 import { GatewayErrorCode } from '../platform/errors.js';
 import type { Logger } from '../platform/logger.js';
@@ -126,6 +126,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     csrfPrevention: true,
     stopOnTerminationSignals: false, // main.ts owns the signals: drain, dispose models, then exit
     introspection: config.http.introspection,
+    validationRules: config.http.introspection ? [] : [NoServiceSdlRule],
     // Parsing stops past this many tokens: a huge document is refused before it costs validation time.
     parseOptions: { maxTokens: config.limits.maxQueryTokens },
     includeStacktraceInErrorResponses: false,

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { ApolloServer } from '@apollo/server';
+import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
 import { startStandaloneServer } from '@apollo/server/standalone';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import { createGatewayRuntime } from '@graphql-hive/gateway-runtime';
@@ -46,7 +47,9 @@ describe('Apollo Federation 2: this gateway as a subgraph beside another, behind
       await promisify(execFile)(process.execPath, [path.join(REPO_ROOT, 'dist', 'scripts', 'import-prices.js'), symbol, path.join(REPO_ROOT, 'examples', 'data', 'DEMO.csv')], { env: { ...process.env, PRICE_DB_PATH: db } });
     }
     intel = await startTestGateway({ MODELS: 'forecast-qnn,credit-gbt,sentiment-bert', PRICE_DB_PATH: db, ALLOW_OPEN_ADMIN: 'true' });
-    portfolio = new ApolloServer({ schema: buildSubgraphSchema({ typeDefs: PORTFOLIO, resolvers: { Query: { positions: () => POSITIONS } } }) });
+    portfolio = new ApolloServer({
+      schema: buildSubgraphSchema({ typeDefs: PORTFOLIO, resolvers: { Query: { positions: () => POSITIONS } } }), plugins: [ApolloServerPluginInlineTraceDisabled()],
+    });
     const { url: portfolioUrl } = await startStandaloneServer(portfolio, { listen: { port: 0, host: '127.0.0.1' } });
     const composed = composeServices([
       { name: 'intel', typeDefs: parse(readFileSync(path.join(REPO_ROOT, 'schema', 'subgraph.graphql'), 'utf8')), url: intel.url },
