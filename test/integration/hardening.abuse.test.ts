@@ -101,6 +101,14 @@ describe('hardening: what a query returns is charged, and every request pays bef
     assert.ok(ms < 1000, `answered in ${Math.round(ms)} ms`);
   });
 
+  it('900 aliased marketForecast(symbol) fields: refused at once, before any GARCH fit', async () => {
+    const query = `{ ${Array.from({ length: 900 }, (_, i) => `f${i}: marketForecast(input: { symbol: "AAPL" }) { lastClose }`).join(' ')} }`;
+    const started = performance.now();
+    const res = await gql(gw.url, query);
+    assert.deepEqual(codes(res), ['QUERY_TOO_COMPLEX']);
+    assert.ok(performance.now() - started < 1000);
+  });
+
   it('rows are charged by their bound: 30 prices fields of 10,000 rows cost more than the limit', async () => {
     const query = `{ ${Array.from({ length: 30 }, (_, i) => `p${i}: prices(symbol: "AAPL", limit: 10000) { date close }`).join(' ')} }`;
     const res = await gql(gw.url, query);
