@@ -1,0 +1,92 @@
+// npm run bench:credit: creditAssessments with 1,000 accounts per request from 1 and 4 concurrent clients
+// against the gateway as a user runs it (its own process; rate limits, logs, metrics and the SQLite
+// decision record on, every decision written), next to raw onnxruntime-node running the same model on batches of 1,000 feature
+// rows in-process, same run. Prints accounts/s and gateway/raw; writes bench/results/credit.json.
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import autocannon from 'autocannon';
+import * as ort from 'onnxruntime-node';
+import { readCreditFeatureSpec, type CardAccount } from '../src/domains/credit/credit.features.js';
+import { REPO_ROOT } from '../src/platform/config.js';
+
+const MODEL_DIR = path.join(REPO_ROOT, 'models', 'credit-gbt');
+const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 10);
+const BATCH = 1000;
+const CONCURRENCY = [1, 4];
+
+const vectors = JSON.parse(readFileSync(path.join(MODEL_DIR, 'test_vectors.json'), 'utf8')) as Array<{ account: CardAccount }>;
+const accounts = Array.from({ length: BATCH }, (_, i) => ({ ...vectors[i % vectors.length]!.account, accountId: `bench-${i}` }));
+
+/** The model alone: onnxruntime-node on [1000, 37] feature tensors, what the gateway's batcher sends it. */
+async function rawRuntime(): Promise<number> {
+  const spec = readCreditFeatureSpec(MODEL_DIR);
+  const width = spec.width;
+  const data = new Float32Array(BATCH * width);
+  accounts.forEach((a, i) => data.set(spec.build(a), i * width));
+  const session = await ort.InferenceSession.create(path.join(MODEL_DIR, 'model.onnx'), { graphOptimizationLevel: 'all' });
+  const feeds = { [session.inputNames[0]!]: new ort.Tensor('float32', data, [BATCH, width]) };
+  await session.run(feeds);
+  let done = 0;
+  const started = performance.now();
+  while (performance.now() - started < DURATION_S * 1000) {
+    await session.run(feeds);
+    done += BATCH;
+  }
+  await session.release();
+  return Math.round(done / ((performance.now() - started) / 1000));
+}
+
+function startGateway(auditFile: string): Promise<{ url: string; stop: () => void }> {
+  const child = spawn(process.execPath, [path.join(REPO_ROOT, 'dist', 'src', 'main.js')], {
+    // Rate limiting stays on, with a budget above what one machine can serve (the default 5,000 units/s
+    // would cap one caller at 5 requests of 1,000 accounts a second, which is what it is for).
+    env: {
+      ...process.env, PORT: '0', HOST: '127.0.0.1', LANDING_PAGE: 'false', MODELS: 'credit-gbt', PRICE_DB_PATH: ':memory:', AUDIT_DB_PATH: auditFile,
+      MODEL_WATCH: 'false', RATE_LIMIT_PER_SECOND: '10000000', RATE_LIMIT_BURST: '10000000',
+    },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  return new Promise((resolve, reject) => {
+    child.on('exit', (code) => reject(new Error(`gateway exited with ${code}`)));
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      const ready = /"url":"([^"]+)","msg":"gateway ready"/.exec(chunk);
+      if (ready) resolve({ url: ready[1]!, stop: () => child.kill('SIGTERM') });
+    });
+  });
+}
+
+const body = JSON.stringify({
+  query: 'query($a:[CardAccountInput!]!){ creditAssessments(accounts:$a){ accountId probabilityOfDefault score grade decision reasons { code contribution } } }',
+  variables: { a: accounts },
+});
+
+async function loadGateway(url: string, connections: number) {
+  const result = await autocannon({ url, connections, duration: DURATION_S, method: 'POST', headers: { 'content-type': 'application/json' }, body });
+  return {
+    // Answered requests only: a refused one is fast and would flatter the rate.
+    connections, accountsPerSecond: Math.round((result['2xx'] / result.duration) * BATCH), p50Ms: result.latency.p50, p99Ms: result.latency.p99,
+    errors: result.errors + result.non2xx,
+  };
+}
+
+const raw = await rawRuntime();
+console.log(`raw onnxruntime-node, batches of ${BATCH}: ${raw} accounts/s`);
+const dir = mkdtempSync(path.join(os.tmpdir(), 'bench-credit-'));
+const gw = await startGateway(path.join(dir, 'audit.sqlite'));
+await loadGateway(gw.url, 1); // warm-up
+const runs = [];
+for (const c of CONCURRENCY) {
+  const r = await loadGateway(gw.url, c);
+  runs.push({ ...r, ratioToRaw: Math.round((r.accountsPerSecond / raw) * 100) / 100 });
+}
+gw.stop();
+rmSync(dir, { recursive: true, force: true });
+
+console.log(`\n| clients | gateway accounts/s (${BATCH} per request) | p50 ms | p99 ms | errors | gateway/raw |\n|---|---|---|---|---|---|`);
+for (const r of runs) console.log(`| ${r.connections} | ${r.accountsPerSecond} | ${r.p50Ms} | ${r.p99Ms} | ${r.errors} | ${r.ratioToRaw} |`);
+const out = { date: new Date().toISOString(), machine: `${os.cpus().length} x ${os.cpus()[0]?.model}`, durationS: DURATION_S, batch: BATCH, rawAccountsPerSecond: raw, gateway: runs };
+mkdirSync(path.join(REPO_ROOT, 'bench', 'results'), { recursive: true });
+writeFileSync(path.join(REPO_ROOT, 'bench', 'results', 'credit.json'), `${JSON.stringify(out, null, 1)}\n`);
+process.exit(0);
