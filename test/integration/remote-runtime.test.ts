@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -14,9 +16,12 @@ const MODELS = path.join(REPO_ROOT, 'models');
 const vectors = JSON.parse(readFileSync(path.join(MODELS, 'credit-gbt', 'test_vectors.json'), 'utf8')) as Array<{ account: CardAccountInput; probabilityOfDefault: number }>;
 
 /** The gateway as a second process serving its models over the Open Inference Protocol on `port`. */
-async function startRemote(port: number): Promise<{ child: ChildProcess; stopped: Promise<unknown> }> {
+async function startRemote(port: number, otlp: string): Promise<{ child: ChildProcess; stopped: Promise<unknown> }> {
   const child = spawn(process.execPath, [path.join(REPO_ROOT, 'dist', 'src', 'main.js')], {
-    env: { ...process.env, HOST: '127.0.0.1', PORT: String(port), MODELS: 'sentiment-bert,credit-gbt', PRICE_DB_PATH: ':memory:', AUDIT_DB_PATH: ':memory:', RATE_LIMIT_PER_SECOND: '0', LOG_LEVEL: 'info', MODEL_WATCH: 'false' },
+    env: {
+      ...process.env, HOST: '127.0.0.1', PORT: String(port), MODELS: 'sentiment-bert,credit-gbt', PRICE_DB_PATH: ':memory:', AUDIT_DB_PATH: ':memory:',
+      RATE_LIMIT_PER_SECOND: '0', LOG_LEVEL: 'info', MODEL_WATCH: 'false', OTEL_EXPORTER_OTLP_ENDPOINT: otlp, OTEL_SERVICE_NAME: 'remote',
+    },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const stopped = new Promise((resolve) => child.once('exit', resolve));
@@ -54,15 +59,29 @@ describe('runtime "remote": models served by a second gateway process over the O
   let local: Gateway;
   let reference: Gateway;
   let dir: string;
+  // Both gateways export their spans here, as they would to a collector.
+  const spans: Array<{ traceId: string; spanId: string; parentSpanId?: string; name: string }> = [];
+  let collector: http.Server;
+  let otlp: string;
   before(async () => {
+    collector = http.createServer((req, res) => {
+      let body = '';
+      req.setEncoding('utf8').on('data', (chunk: string) => (body += chunk)).on('end', () => {
+        for (const r of (JSON.parse(body) as { resourceSpans: Array<{ scopeSpans: Array<{ spans: typeof spans }> }> }).resourceSpans) for (const scope of r.scopeSpans) spans.push(...scope.spans);
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+      });
+    }).listen(0, '127.0.0.1');
+    await new Promise((resolve) => collector.once('listening', resolve));
+    otlp = `http://127.0.0.1:${(collector.address() as AddressInfo).port}`;
     port = await freePort();
-    remote = await startRemote(port);
+    remote = await startRemote(port, otlp);
     dir = remoteModels(`http://127.0.0.1:${port}`);
-    [local, reference] = await Promise.all([startTestGateway({ MODELS_DIR: dir }), startTestGateway({ MODELS: 'sentiment-bert,credit-gbt' })]);
+    [local, reference] = await Promise.all([startTestGateway({ MODELS_DIR: dir, OTEL_EXPORTER_OTLP_ENDPOINT: otlp }), startTestGateway({ MODELS: 'sentiment-bert,credit-gbt' })]);
   });
   after(async () => {
     remote.child.kill('SIGTERM');
     await Promise.all([local.stop(), reference.stop(), remote.stopped]);
+    collector.close();
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -81,6 +100,20 @@ describe('runtime "remote": models served by a second gateway process over the O
     });
   });
 
+  it('a remote inference is a client span whose trace the remote server continues', async () => {
+    await gql(local.url, SentimentDocument, { texts: ['Traced headline'] });
+    // Both processes export in batches (every 5 s): wait for the remote's server span of this call.
+    let client: (typeof spans)[number] | undefined;
+    let server: (typeof spans)[number] | undefined;
+    for (let i = 0; i < 80 && !server; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      server = spans.find((s) => s.name === 'POST /v2' && spans.some((c) => c.name === 'remote.infer sentiment-bert' && c.spanId === s.parentSpanId));
+      client = server && spans.find((c) => c.spanId === server!.parentSpanId);
+    }
+    assert.ok(server && client, `spans: ${[...new Set(spans.map((s) => s.name))].join(', ')}`);
+    assert.equal(server.traceId, client.traceId, 'the remote continued the trace of the inference call');
+  });
+
   it('the remote going down gives MODEL_UNAVAILABLE quickly, not a hang; the circuit opens; it recovers when the remote returns', async () => {
     remote.child.kill('SIGKILL');
     await remote.stopped;
@@ -93,7 +126,7 @@ describe('runtime "remote": models served by a second gateway process over the O
     assert.match(open.body.errors![0]!.message, /circuit is open after repeated failures/);
     assert.equal((await fetch(local.url.replace('/graphql', '/readyz'))).status, 200, 'the gateway itself stays up');
 
-    remote = await startRemote(port);
+    remote = await startRemote(port, otlp);
     let recovered = false;
     for (let i = 0; i < 40 && !recovered; i++) {
       await new Promise((resolve) => setTimeout(resolve, 250));
