@@ -65,7 +65,7 @@ describe('hardening: valid-looking input never gets INTERNAL_SERVER_ERROR, faile
     const huge = await gql(gw.url, 'query($s:[PricePointInput!]){ marketForecast(input:{series:$s}){ points { mean } } }', { s: weekdaySeries([...closes.slice(0, 299), 1e300]) });
     assert.deepEqual(codes(huge), ['BAD_USER_INPUT']);
     assert.match(huge.body.errors![0]!.message, /input\.series\[299\]\.close must be a positive price up to 1e\+12, got 1e\+300/);
-    const jumpy = await gql(gw.url, 'query($s:[PricePointInput!]){ marketForecast(input:{series:$s, horizon: 60}){ points { mean } } }', { s: weekdaySeries(closes.map((c, i) => (i % 2 ? 1e-240 : 1e10))) });
+    const jumpy = await gql(gw.url, 'query($s:[PricePointInput!]){ marketForecast(input:{series:$s, horizon: 60}){ points { mean } } }', { s: weekdaySeries(closes.map((_, i) => (i % 2 ? 1e-240 : 1e10))) });
     assert.notDeepEqual(codes(jumpy), ['INTERNAL_SERVER_ERROR'], JSON.stringify(jumpy.body).slice(0, 300));
   });
 
