@@ -1,14 +1,17 @@
 // npm run bench:sentiment: gateway throughput and latency under 1/8/32/64 concurrent HTTP clients
 // (one text per request), next to the raw transformers.js pipeline in-process at its best batch size,
 // same model, same run. Prints the ratio gateway/raw and writes bench/results/sentiment.json.
+// BENCH_PROFILE=1: instead, runs the gateway under node --cpu-prof at 32 clients and prints where its CPU
+// went (by source folder, npm package, GC, idle), the method behind the README's breakdown.
 import { spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import autocannon from 'autocannon';
 import { parse } from 'csv-parse/sync';
 import { env, pipeline } from '@huggingface/transformers';
 import { REPO_ROOT } from '../src/platform/config.js';
+import { cpuBreakdown } from './cpu-profile.js';
 
 const MODEL_DIR = path.join(REPO_ROOT, 'models', 'sentiment-bert');
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 10);
@@ -39,8 +42,8 @@ async function rawPipeline(): Promise<{ bestBatch: number; textsPerSecond: numbe
 }
 
 /** Starts `node dist/src/main.js` (production settings, info logs) on a free port; resolves once it is ready. */
-function startGateway(): Promise<{ url: string; stop: () => void }> {
-  const child = spawn(process.execPath, [path.join(REPO_ROOT, 'dist', 'src', 'main.js')], {
+function startGateway(nodeArgs: string[] = []): Promise<{ url: string; stop: () => Promise<void> }> {
+  const child = spawn(process.execPath, [...nodeArgs, path.join(REPO_ROOT, 'dist', 'src', 'main.js')], {
     env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LANDING_PAGE: 'false', MODELS: 'sentiment-bert', PRICE_DB_PATH: ':memory:', AUDIT_DB_PATH: ':memory:', RATE_LIMIT_PER_SECOND: '0' },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -48,7 +51,13 @@ function startGateway(): Promise<{ url: string; stop: () => void }> {
     child.on('exit', (code) => reject(new Error(`gateway exited with ${code}`)));
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
       const ready = /"url":"([^"]+)","msg":"gateway ready"/.exec(chunk);
-      if (ready) resolve({ url: ready[1]!, stop: () => child.kill('SIGTERM') });
+      if (ready) {
+        resolve({ url: ready[1]!, stop: () => new Promise<void>((done) => {
+          child.removeAllListeners('exit');
+          child.once('exit', () => done());
+          child.kill('SIGTERM');
+        }) });
+      }
     });
   });
 }
@@ -71,6 +80,20 @@ async function loadGateway(url: string, connections: number) {
   };
 }
 
+if (process.env.BENCH_PROFILE) {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'bench-profile-'));
+  const gw = await startGateway(['--cpu-prof', `--cpu-prof-dir=${dir}`]);
+  await loadGateway(gw.url, 8); // warm-up
+  const run = await loadGateway(gw.url, 32);
+  await gw.stop(); // the profile is written as the process exits
+  // One profile per thread; thread 0 is the event loop (the model's worker thread has its own).
+  const file = readdirSync(dir).find((f) => /\.0\.\d+\.cpuprofile$/.test(f))!;
+  console.log(`32 clients under the profiler: ${run.textsPerSecond} texts/s\n\n| where | share of the gateway's CPU |\n|---|---|`);
+  for (const { group, share } of cpuBreakdown(path.join(dir, file)).slice(0, 15)) console.log(`| ${group} | ${(share * 100).toFixed(1)} % |`);
+  rmSync(dir, { recursive: true, force: true });
+  process.exit(0);
+}
+
 const raw = await rawPipeline();
 console.log(`raw transformers.js pipeline: best batch ${raw.bestBatch}, ${raw.textsPerSecond} texts/s (${JSON.stringify(raw.byBatch)})`);
 const gw = await startGateway();
@@ -80,7 +103,7 @@ for (const c of CONCURRENCY) {
   const r = { ...(await loadGateway(gw.url, c)) };
   runs.push({ ...r, ratioToRaw: Math.round((r.textsPerSecond / raw.textsPerSecond) * 100) / 100 });
 }
-gw.stop();
+await gw.stop();
 
 console.log('\n| clients | gateway texts/s | p50 ms | p99 ms | errors | gateway/raw |\n|---|---|---|---|---|---|');
 for (const r of runs) console.log(`| ${r.connections} | ${r.textsPerSecond} | ${r.p50Ms} | ${r.p99Ms} | ${r.errors} | ${r.ratioToRaw} |`);
