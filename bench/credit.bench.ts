@@ -2,14 +2,13 @@
 // against the gateway as a user runs it (its own process; rate limits, logs, metrics and the SQLite
 // decision record on, every decision written), next to raw onnxruntime-node running the same model on batches of 1,000 feature
 // rows in-process, same run. Prints accounts/s and gateway/raw; writes bench/results/credit.json.
-import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import autocannon from 'autocannon';
 import * as ort from 'onnxruntime-node';
 import { readCreditFeatureSpec, type CardAccount } from '../src/domains/credit/credit.features.js';
 import { REPO_ROOT } from '../src/platform/config.js';
+import { GENEROUS_RATE_LIMIT, loadWith, startGatewayProcess } from './gateway-process.js';
 
 const MODEL_DIR = path.join(REPO_ROOT, 'models', 'credit-gbt');
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 10);
@@ -38,50 +37,27 @@ async function rawRuntime(): Promise<number> {
   return Math.round(done / ((performance.now() - started) / 1000));
 }
 
-function startGateway(auditFile: string): Promise<{ url: string; stop: () => void }> {
-  const child = spawn(process.execPath, [path.join(REPO_ROOT, 'dist', 'src', 'main.js')], {
-    // Rate limiting stays on, with a budget above what one machine can serve (the default 5,000 units/s
-    // would cap one caller at 5 requests of 1,000 accounts a second, which is what it is for).
-    env: {
-      ...process.env, PORT: '0', HOST: '127.0.0.1', LANDING_PAGE: 'false', MODELS: 'credit-gbt', PRICE_DB_PATH: ':memory:', AUDIT_DB_PATH: auditFile,
-      MODEL_WATCH: 'false', RATE_LIMIT_PER_SECOND: '10000000', RATE_LIMIT_BURST: '10000000',
-    },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  return new Promise((resolve, reject) => {
-    child.on('exit', (code) => reject(new Error(`gateway exited with ${code}`)));
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-      const ready = /"url":"([^"]+)","msg":"gateway ready"/.exec(chunk);
-      if (ready) resolve({ url: ready[1]!, stop: () => child.kill('SIGTERM') });
-    });
-  });
-}
-
 const body = JSON.stringify({
   query: 'query($a:[CardAccountInput!]!){ creditAssessments(accounts:$a){ accountId probabilityOfDefault score grade decision reasons { code contribution } } }',
   variables: { a: accounts },
 });
 
 async function loadGateway(url: string, connections: number) {
-  const result = await autocannon({ url, connections, duration: DURATION_S, method: 'POST', headers: { 'content-type': 'application/json' }, body });
-  return {
-    // Answered requests only: a refused one is fast and would flatter the rate.
-    connections, accountsPerSecond: Math.round((result['2xx'] / result.duration) * BATCH), p50Ms: result.latency.p50, p99Ms: result.latency.p99,
-    errors: result.errors + result.non2xx,
-  };
+  const { itemsPerSecond, ...rest } = await loadWith(url, body, connections, DURATION_S, BATCH);
+  return { ...rest, accountsPerSecond: itemsPerSecond };
 }
 
 const raw = await rawRuntime();
 console.log(`raw onnxruntime-node, batches of ${BATCH}: ${raw} accounts/s`);
 const dir = mkdtempSync(path.join(os.tmpdir(), 'bench-credit-'));
-const gw = await startGateway(path.join(dir, 'audit.sqlite'));
+const gw = await startGatewayProcess({ MODELS: 'credit-gbt', AUDIT_DB_PATH: path.join(dir, 'audit.sqlite'), ...GENEROUS_RATE_LIMIT });
 await loadGateway(gw.url, 1); // warm-up
 const runs = [];
 for (const c of CONCURRENCY) {
   const r = await loadGateway(gw.url, c);
   runs.push({ ...r, ratioToRaw: Math.round((r.accountsPerSecond / raw) * 100) / 100 });
 }
-gw.stop();
+await gw.stop();
 rmSync(dir, { recursive: true, force: true });
 
 console.log(`\n| clients | gateway accounts/s (${BATCH} per request) | p50 ms | p99 ms | errors | gateway/raw |\n|---|---|---|---|---|---|`);

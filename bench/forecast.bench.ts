@@ -3,15 +3,14 @@
 // process; rate limiting on with a budget above what the machine serves, logs, metrics), next to two raw
 // baselines in-process, same run: the quantile network alone (onnxruntime-node on the same feature rows),
 // and the network plus the GARCH(1,1) fits the gateway adds for the volatility. Writes bench/results/forecast.json.
-import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import autocannon from 'autocannon';
 import * as ort from 'onnxruntime-node';
 import { ewmaSigma, forecastFeatures, logReturns } from '../src/domains/forecasting/forecast.features.js';
 import { estimateVolatility } from '../src/domains/forecasting/forecast.volatility.js';
 import { REPO_ROOT } from '../src/platform/config.js';
+import { GENEROUS_RATE_LIMIT, loadWith, startGatewayProcess } from './gateway-process.js';
 
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 10);
 const SERIES = 20;
@@ -54,46 +53,26 @@ async function rawBaselines() {
   return { network, withGarch };
 }
 
-function startGateway(): Promise<{ url: string; stop: () => void }> {
-  const child = spawn(process.execPath, [path.join(REPO_ROOT, 'dist', 'src', 'main.js')], {
-    env: {
-      ...process.env, PORT: '0', HOST: '127.0.0.1', LANDING_PAGE: 'false', MODELS: 'forecast-qnn', PRICE_DB_PATH: ':memory:', AUDIT_DB_PATH: ':memory:',
-      MODEL_WATCH: 'false', RATE_LIMIT_PER_SECOND: '10000000', RATE_LIMIT_BURST: '10000000',
-    },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  return new Promise((resolve, reject) => {
-    child.on('exit', (code) => reject(new Error(`gateway exited with ${code}`)));
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-      const ready = /"url":"([^"]+)","msg":"gateway ready"/.exec(chunk);
-      if (ready) resolve({ url: ready[1]!, stop: () => child.kill('SIGTERM') });
-    });
-  });
-}
-
 const body = JSON.stringify({
   query: 'query($i:[ForecastInput!]!){ marketForecasts(inputs:$i){ lastClose method points { median intervals { level lower upper } } volatility { daily annualized } } }',
   variables: { i: series.map((s) => ({ series: s, horizon: 5 })) },
 });
 
 async function loadGateway(url: string, connections: number) {
-  const result = await autocannon({ url, connections, duration: DURATION_S, method: 'POST', headers: { 'content-type': 'application/json' }, body });
-  return {
-    connections, seriesPerSecond: Math.round((result['2xx'] / result.duration) * SERIES), p50Ms: result.latency.p50, p99Ms: result.latency.p99,
-    errors: result.errors + result.non2xx,
-  };
+  const { itemsPerSecond, ...rest } = await loadWith(url, body, connections, DURATION_S, SERIES);
+  return { ...rest, seriesPerSecond: itemsPerSecond };
 }
 
 const raw = await rawBaselines();
 console.log(`raw, ${SERIES} series per call: quantile network ${raw.network} series/s; network + GARCH(1,1) fits ${raw.withGarch} series/s`);
-const gw = await startGateway();
+const gw = await startGatewayProcess({ MODELS: 'forecast-qnn', ...GENEROUS_RATE_LIMIT });
 await loadGateway(gw.url, 1); // warm-up
 const runs = [];
 for (const c of CONCURRENCY) {
   const r = await loadGateway(gw.url, c);
   runs.push({ ...r, ratioToNetworkWithGarch: Math.round((r.seriesPerSecond / raw.withGarch) * 100) / 100 });
 }
-gw.stop();
+await gw.stop();
 console.log(`\n| clients | gateway series/s (${SERIES} per request) | p50 ms | p99 ms | errors | gateway / (network + GARCH) |\n|---|---|---|---|---|---|`);
 for (const r of runs) console.log(`| ${r.connections} | ${r.seriesPerSecond} | ${r.p50Ms} | ${r.p99Ms} | ${r.errors} | ${r.ratioToNetworkWithGarch} |`);
 const out = { date: new Date().toISOString(), machine: `${os.cpus().length} x ${os.cpus()[0]?.model}`, durationS: DURATION_S, seriesPerRequest: SERIES, raw, gateway: runs };

@@ -3,7 +3,6 @@
 // same model, same run. Prints the ratio gateway/raw and writes bench/results/sentiment.json.
 // BENCH_PROFILE=1: instead, runs the gateway under node --cpu-prof at 32 clients and prints where its CPU
 // went (by source folder, npm package, GC, idle), the method behind the README's breakdown.
-import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -12,6 +11,7 @@ import { parse } from 'csv-parse/sync';
 import { env, pipeline } from '@huggingface/transformers';
 import { REPO_ROOT } from '../src/platform/config.js';
 import { cpuBreakdown } from './cpu-profile.js';
+import { startGatewayProcess } from './gateway-process.js';
 
 const MODEL_DIR = path.join(REPO_ROOT, 'models', 'sentiment-bert');
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 10);
@@ -41,26 +41,8 @@ async function rawPipeline(): Promise<{ bestBatch: number; textsPerSecond: numbe
   return { bestBatch, textsPerSecond: byBatch[bestBatch]!, byBatch };
 }
 
-/** Starts `node dist/src/main.js` (production settings, info logs) on a free port; resolves once it is ready. */
-function startGateway(nodeArgs: string[] = []): Promise<{ url: string; stop: () => Promise<void> }> {
-  const child = spawn(process.execPath, [...nodeArgs, path.join(REPO_ROOT, 'dist', 'src', 'main.js')], {
-    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LANDING_PAGE: 'false', MODELS: 'sentiment-bert', PRICE_DB_PATH: ':memory:', AUDIT_DB_PATH: ':memory:', RATE_LIMIT_PER_SECOND: '0' },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  return new Promise((resolve, reject) => {
-    child.on('exit', (code) => reject(new Error(`gateway exited with ${code}`)));
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-      const ready = /"url":"([^"]+)","msg":"gateway ready"/.exec(chunk);
-      if (ready) {
-        resolve({ url: ready[1]!, stop: () => new Promise<void>((done) => {
-          child.removeAllListeners('exit');
-          child.once('exit', () => done());
-          child.kill('SIGTERM');
-        }) });
-      }
-    });
-  });
-}
+/** The gateway with the sentiment model only, production settings, rate limiting off (one text per request). */
+const startGateway = (nodeArgs: string[] = []) => startGatewayProcess({ MODELS: 'sentiment-bert', RATE_LIMIT_PER_SECOND: '0' }, nodeArgs);
 
 // Request bodies built once: the load generator shares the machine's cores, so it should spend as
 // little CPU as possible per request.

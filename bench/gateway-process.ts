@@ -1,0 +1,42 @@
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import autocannon from 'autocannon';
+import { REPO_ROOT } from '../src/platform/config.js';
+
+/**
+ * `node dist/src/main.js` as its own process on a free loopback port (info logs, read for the ready line);
+ * resolves once it is ready. `stop` sends SIGTERM and resolves when it has exited.
+ */
+export function startGatewayProcess(env: Record<string, string>, nodeArgs: string[] = []): Promise<{ url: string; stop: () => Promise<void> }> {
+  const child = spawn(process.execPath, [...nodeArgs, path.join(REPO_ROOT, 'dist', 'src', 'main.js')], {
+    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LANDING_PAGE: 'false', PRICE_DB_PATH: ':memory:', AUDIT_DB_PATH: ':memory:', MODEL_WATCH: 'false', ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  return new Promise((resolve, reject) => {
+    child.on('exit', (code) => reject(new Error(`gateway exited with ${code}`)));
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      const ready = /"url":"([^"]+)","msg":"gateway ready"/.exec(chunk);
+      if (ready) {
+        resolve({ url: ready[1]!, stop: () => new Promise<void>((done) => {
+          child.removeAllListeners('exit');
+          child.once('exit', () => done());
+          child.kill('SIGTERM');
+        }) });
+      }
+    });
+  });
+}
+
+/** Rate limiting stays on, with a budget above what one machine can serve (the default would cap one caller well below it). */
+export const GENEROUS_RATE_LIMIT = { RATE_LIMIT_PER_SECOND: '10000000', RATE_LIMIT_BURST: '10000000' };
+
+/** `connections` autocannon clients sending `body` for `durationS`; answered items per second (`itemsPerRequest` each) and latency. */
+export async function loadWith(url: string, body: string, connections: number, durationS: number, itemsPerRequest: number) {
+  const result = await autocannon({ url, connections, duration: durationS, method: 'POST', headers: { 'content-type': 'application/json' }, body });
+  return {
+    connections,
+    // Answered requests only: a refused one is fast and would flatter the rate.
+    itemsPerSecond: Math.round((result['2xx'] / result.duration) * itemsPerRequest),
+    p50Ms: result.latency.p50, p99Ms: result.latency.p99, errors: result.errors + result.non2xx,
+  };
+}
