@@ -1,8 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -11,6 +9,7 @@ import type { Gateway } from '../../src/server/gateway.js';
 import { CreditAssessmentsDocument, SentimentDocument, type CardAccountInput } from '../generated/graphql.js';
 import { codes, gql, startTestGateway } from '../support/gateway.js';
 import { freePort } from '../support/redis-server.js';
+import { startOtlpCollector, type OtlpSpan } from '../support/otlp-collector.js';
 
 const MODELS = path.join(REPO_ROOT, 'models');
 const vectors = JSON.parse(readFileSync(path.join(MODELS, 'credit-gbt', 'test_vectors.json'), 'utf8')) as Array<{ account: CardAccountInput; probabilityOfDefault: number }>;
@@ -60,19 +59,13 @@ describe('runtime "remote": models served by a second gateway process over the O
   let reference: Gateway;
   let dir: string;
   // Both gateways export their spans here, as they would to a collector.
-  const spans: Array<{ traceId: string; spanId: string; parentSpanId?: string; name: string }> = [];
-  let collector: http.Server;
+  let collector: Awaited<ReturnType<typeof startOtlpCollector>>;
+  let spans: OtlpSpan[];
   let otlp: string;
   before(async () => {
-    collector = http.createServer((req, res) => {
-      let body = '';
-      req.setEncoding('utf8').on('data', (chunk: string) => (body += chunk)).on('end', () => {
-        for (const r of (JSON.parse(body) as { resourceSpans: Array<{ scopeSpans: Array<{ spans: typeof spans }> }> }).resourceSpans) for (const scope of r.scopeSpans) spans.push(...scope.spans);
-        res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
-      });
-    }).listen(0, '127.0.0.1');
-    await new Promise((resolve) => collector.once('listening', resolve));
-    otlp = `http://127.0.0.1:${(collector.address() as AddressInfo).port}`;
+    collector = await startOtlpCollector();
+    spans = collector.spans;
+    otlp = collector.url;
     port = await freePort();
     remote = await startRemote(port, otlp);
     dir = remoteModels(`http://127.0.0.1:${port}`);
@@ -81,7 +74,7 @@ describe('runtime "remote": models served by a second gateway process over the O
   after(async () => {
     remote.child.kill('SIGTERM');
     await Promise.all([local.stop(), reference.stop(), remote.stopped]);
-    collector.close();
+    collector.stop();
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -103,8 +96,8 @@ describe('runtime "remote": models served by a second gateway process over the O
   it('a remote inference is a client span whose trace the remote server continues', async () => {
     await gql(local.url, SentimentDocument, { texts: ['Traced headline'] });
     // Both processes export in batches (every 5 s): wait for the remote's server span of this call.
-    let client: (typeof spans)[number] | undefined;
-    let server: (typeof spans)[number] | undefined;
+    let client: OtlpSpan | undefined;
+    let server: OtlpSpan | undefined;
     for (let i = 0; i < 80 && !server; i++) {
       await new Promise((resolve) => setTimeout(resolve, 100));
       server = spans.find((s) => s.name === 'POST /v2' && spans.some((c) => c.name === 'remote.infer sentiment-bert' && c.spanId === s.parentSpanId));

@@ -1,31 +1,20 @@
 import assert from 'node:assert/strict';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import type { Gateway } from '../../src/server/gateway.js';
 import { SentimentDocument } from '../generated/graphql.js';
 import { gql, startTestGateway } from '../support/gateway.js';
-
-interface OtlpSpan { traceId: string; spanId: string; parentSpanId?: string; name: string; links?: Array<{ traceId: string; spanId: string }> }
+import { startOtlpCollector, type OtlpSpan } from '../support/otlp-collector.js';
 
 describe('OpenTelemetry tracing to an OTLP/HTTP collector (OTEL_EXPORTER_OTLP_ENDPOINT)', () => {
-  const spans: OtlpSpan[] = [];
-  let collector: http.Server;
+  let collector: Awaited<ReturnType<typeof startOtlpCollector>>;
+  let spans: OtlpSpan[];
   let gw: Gateway;
   before(async () => {
-    // A collector's OTLP/HTTP endpoint: takes the exporter's JSON batches, keeps their spans.
-    collector = http.createServer((req, res) => {
-      let body = '';
-      req.setEncoding('utf8').on('data', (chunk: string) => (body += chunk)).on('end', () => {
-        const batch = JSON.parse(body) as { resourceSpans: Array<{ scopeSpans: Array<{ spans: OtlpSpan[] }> }> };
-        for (const r of batch.resourceSpans) for (const s of r.scopeSpans) spans.push(...s.spans);
-        res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
-      });
-    }).listen(0, '127.0.0.1');
-    await new Promise((resolve) => collector.once('listening', resolve));
-    gw = await startTestGateway({ MODELS: 'sentiment-bert', OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${(collector.address() as AddressInfo).port}` });
+    collector = await startOtlpCollector();
+    spans = collector.spans;
+    gw = await startTestGateway({ MODELS: 'sentiment-bert', OTEL_EXPORTER_OTLP_ENDPOINT: collector.url });
   });
-  after(() => collector.close());
+  after(() => collector.stop());
 
   it('a request continues the caller\'s trace; its batch span links to it; spans reach the collector', async () => {
     const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
