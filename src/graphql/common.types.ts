@@ -14,11 +14,15 @@ export class ModelRef {
 /** Complexity cost of one item sent to a model, by how heavy its inference is. */
 export const ITEM_COST = { sentiment: 10, credit: 1, forecast: 20 } as const;
 
-/** A list field's complexity: its children once, plus a cost per item it sends to a model. */
-export function perItemComplexity(argName: string, itemCost: number) {
+/**
+ * A list field's complexity: a cost per item it sends to a model, plus its children once, or once per item
+ * with `childrenPerItem` (where a child field can itself run inference per item, as sentiment's explanation does).
+ */
+export function perItemComplexity(argName: string, itemCost: number, options: { childrenPerItem?: boolean } = {}) {
   return ({ args, childComplexity }: { args: Record<string, unknown>; childComplexity: number }): number => {
     const list = args[argName];
-    return childComplexity + (Array.isArray(list) ? list.length : 1) * itemCost;
+    const items = Array.isArray(list) ? list.length : 1;
+    return (options.childrenPerItem ? items * childComplexity : childComplexity) + items * itemCost;
   };
 }
 

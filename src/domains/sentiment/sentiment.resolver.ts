@@ -1,17 +1,18 @@
-import { Arg, Authorized, Ctx, FieldResolver, Query, Resolver, Root } from 'type-graphql';
+import { Arg, Authorized, Ctx, FieldResolver, Int, Query, Resolver, Root } from 'type-graphql';
 import { ITEM_COST, perItemComplexity } from '../../graphql/common.types.js';
+import { InvalidInputError } from '../../platform/errors.js';
 import type { GatewayContext } from '../../graphql/context.js';
 import { throwFirstError } from '../../graphql/settle.js';
 import { NewsArticleInput } from './sentiment.inputs.js';
-import { articleText, articleTickers, netSentiment, summarizeByTicker, validateArticles, type SentimentPrediction } from './sentiment.service.js';
-import { NewsArticleSentiment, NewsSentimentReport, SentimentResult, TickerSentiment } from './sentiment.types.js';
+import { articleText, articleTickers, EXPLANATION_LIMITS, netSentiment, summarizeByTicker, validateArticles, type SentimentPrediction } from './sentiment.service.js';
+import { NewsArticleSentiment, NewsSentimentReport, SentimentExplanation, SentimentResult, TickerSentiment } from './sentiment.types.js';
 
 @Resolver()
 export class SentimentResolver {
   @Authorized('sentiment:read')
   @Query(() => [SentimentResult], {
     description: 'Sentiment of financial texts (1..256 texts of at most 2,000 characters by default), in the order sent.',
-    complexity: perItemComplexity('texts', ITEM_COST.sentiment),
+    complexity: perItemComplexity('texts', ITEM_COST.sentiment, { childrenPerItem: true }),
   })
   async sentiment(@Arg('texts', () => [String]) texts: string[], @Ctx() ctx: GatewayContext): Promise<SentimentResult[]> {
     ctx.services.sentiment.validateTexts(texts);
@@ -21,7 +22,7 @@ export class SentimentResolver {
   @Authorized('sentiment:read')
   @Query(() => NewsSentimentReport, {
     description: 'Sentiment of news articles, one batched inference for all of them, with a per-ticker summary.',
-    complexity: perItemComplexity('articles', ITEM_COST.sentiment),
+    complexity: perItemComplexity('articles', ITEM_COST.sentiment, { childrenPerItem: true }),
   })
   async newsSentiment(
     @Arg('articles', () => [NewsArticleInput]) articles: NewsArticleInput[],
@@ -57,5 +58,25 @@ export class NewsArticleSentimentResolver {
   @FieldResolver(() => SentimentResult)
   sentiment(@Root() article: NewsArticleSentiment, @Ctx() ctx: GatewayContext): Promise<SentimentResult> {
     return ctx.loaders.sentiment.load(article.text) as Promise<SentimentResult>;
+  }
+}
+
+@Resolver(() => SentimentResult)
+export class SentimentExplanationResolver {
+  @FieldResolver(() => SentimentExplanation, {
+    description: `Asked for only when needed: costs one inference per word (at most ${EXPLANATION_LIMITS.maxWords} words per text, `
+      + `${EXPLANATION_LIMITS.maxTexts} texts per request), charged in query complexity.`,
+    complexity: ({ childComplexity }) => childComplexity + (EXPLANATION_LIMITS.maxWords + 1) * ITEM_COST.sentiment,
+  })
+  async explanation(
+    @Root() result: SentimentResult,
+    @Arg('top', () => Int, { defaultValue: 5, description: `How many words to return, 1..${EXPLANATION_LIMITS.maxTop}.` }) top: number,
+    @Ctx() ctx: GatewayContext,
+  ): Promise<SentimentExplanation> {
+    if (!Number.isInteger(top) || top < 1 || top > EXPLANATION_LIMITS.maxTop) {
+      throw new InvalidInputError(`top must be 1..${EXPLANATION_LIMITS.maxTop}, got ${top}`, 'top');
+    }
+    const explanation = await ctx.loaders.explanation.load(result as SentimentPrediction);
+    return { ...explanation, words: explanation.words.slice(0, top) } as SentimentExplanation;
   }
 }

@@ -14,6 +14,39 @@ export interface SentimentPrediction {
   readonly model: { name: string; version: string };
 }
 
+/** One word's pull on the explained label (occlusion: the label's probability with and without the word). */
+export interface WordWeight {
+  readonly word: string;
+  /** 0-based index of the word among the text's whitespace-separated words. */
+  readonly position: number;
+  /** P(label | text) - P(label | text without this word): > 0 the word pushed towards the label. */
+  readonly weight: number;
+}
+
+export interface SentimentExplanation {
+  readonly label: SentimentLabelName;
+  /** Every considered word, strongest pull (largest |weight|) first. */
+  readonly words: readonly WordWeight[];
+  readonly wordsConsidered: number;
+  /** The text had more words than are occluded; only the first `maxWords` were. */
+  readonly truncated: boolean;
+  readonly model: { name: string; version: string };
+}
+
+/**
+ * Bounds on explanations: each considered word is one more text through the model, so a text and its
+ * (at most maxWords) variants fit one batch of the model's 64, and a request explains at most maxTexts texts.
+ */
+export const EXPLANATION_LIMITS = { maxWords: 48, maxTop: 20, maxTexts: 32 } as const;
+
+/** The text with each of its first `maxWords` words left out in turn (words are whitespace-separated). */
+export function occlusionVariants(text: string, maxWords: number = EXPLANATION_LIMITS.maxWords) {
+  const words = text.trim().split(/\s+/);
+  const considered = words.slice(0, maxWords);
+  const variants = considered.map((_, i) => words.filter((__, k) => k !== i).join(' '));
+  return { words: considered, variants, truncated: words.length > considered.length };
+}
+
 export interface SentimentLimits {
   readonly maxTexts: number;
   readonly maxTextLength: number;
@@ -56,17 +89,50 @@ export class SentimentService {
     if (text.length > maxLength) throw new InvalidInputError(`${field} must be at most ${maxLength} characters, got ${text.length}`, field);
   }
 
-  /** One batched inference for all texts; one entry per text (its prediction or its own Error). */
-  async classifyMany(texts: readonly string[], caller = ''): Promise<Array<SentimentPrediction | Error>> {
-    const model = this.model();
+  /** The model's labels in the API's names, or a ModelUnavailableError when they do not map. */
+  private labelsOf(model: InferenceModel<string, TextClassification>): SentimentLabelName[] {
     const labels = model.labels.map((l, i) => normalizeSentimentLabel(l, i, model.labels.length));
     if (labels.some((l) => l === undefined) || new Set(labels).size !== 3) {
       throw new ModelUnavailableError(model.name, `its labels [${model.labels.join(', ')}] do not map onto positive/negative/neutral`);
     }
+    return labels as SentimentLabelName[];
+  }
+
+  /**
+   * Occlusion explanations of predictions already made: every variant of every text goes to the model in one
+   * inferMany call (one runtime batch while they fit in the model's maxBatchSize). Variants are not observed by
+   * drift monitoring: they are not traffic.
+   */
+  async explainMany(predictions: readonly SentimentPrediction[], caller = ''): Promise<Array<SentimentExplanation | Error>> {
+    const model = this.model();
+    const labels = this.labelsOf(model);
+    const occluded = predictions.map((p) => occlusionVariants(p.text));
+    // The text itself goes first in its group, so that both sides of every difference come from the same
+    // model version and batch even if a new version was activated since the prediction.
+    const outputs = await model.inferMany(occluded.flatMap((o, i) => [predictions[i]!.text, ...o.variants]), caller);
+    let next = 0;
+    return predictions.map((p, i) => {
+      const { words, variants, truncated } = occluded[i]!;
+      const mine = outputs.slice(next, next += variants.length + 1);
+      const failed = mine.find((o): o is Error => o instanceof Error);
+      if (failed) return failed;
+      const k = labels.indexOf(p.label);
+      const probability = (o: TextClassification | Error | undefined) => (o as TextClassification).probabilities[k]!;
+      const whole = probability(mine[0]);
+      const weights = words.map((word, position) => ({ word, position, weight: whole - probability(mine[position + 1]) }));
+      weights.sort((a, b) => Math.abs(b.weight) - Math.abs(a.weight) || a.position - b.position);
+      return { label: p.label, words: weights, wordsConsidered: words.length, truncated, model: { name: model.name, version: model.version } };
+    });
+  }
+
+  /** One batched inference for all texts; one entry per text (its prediction or its own Error). */
+  async classifyMany(texts: readonly string[], caller = ''): Promise<Array<SentimentPrediction | Error>> {
+    const model = this.model();
+    const labels = this.labelsOf(model);
     const outputs = await model.inferMany(texts, caller);
     return outputs.map((out, i) => {
       if (out instanceof Error) return out;
-      const scores = labels.map((label, k) => ({ label: label!, probability: out.probabilities[k]! }));
+      const scores = labels.map((label, k) => ({ label, probability: out.probabilities[k]! }));
       const best = scores.reduce((a, b) => (b.probability > a.probability ? b : a));
       const p = (l: SentimentLabelName) => scores.find((s) => s.label === l)!.probability;
       // Monitored as in baseline.json: word count in, net sentiment out.

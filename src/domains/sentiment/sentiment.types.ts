@@ -18,6 +18,43 @@ export class LabelScore {
   probability!: number;
 }
 
+@ObjectType({ description: "One word's pull on the explained label." })
+export class WordWeight {
+  @Field(() => String, { description: 'The word as written in the text (whitespace-separated).' })
+  word!: string;
+
+  @Field(() => Int, { description: '0-based index of the word among the words of the text.' })
+  position!: number;
+
+  @Field(() => Float, {
+    description: 'P(label | text) - P(label | text without this word), -1..1. Positive: the word pushed towards the label; negative: it pulled away.',
+  })
+  weight!: number;
+}
+
+@ObjectType({
+  description: 'Why the model gave its label, by occlusion: each word is left out in turn, and the change in the '
+    + "label's probability is that word's weight. All variants of a text go to the model in one batch. It shows "
+    + 'what the model relies on, not what is true of the text: words acting together (a negation and its verb) '
+    + 'are each weighed alone.',
+})
+export class SentimentExplanation {
+  @Field(() => SentimentLabel, { description: 'The label explained: the one the result carries.' })
+  label!: SentimentLabel;
+
+  @Field(() => [WordWeight], { description: 'The words with the largest |weight|, strongest first.' })
+  words!: WordWeight[];
+
+  @Field(() => Int, { description: 'Words left out in turn (at most 48).' })
+  wordsConsidered!: number;
+
+  @Field(() => Boolean, { description: 'True when the text had more than 48 words: words after the 48th were not weighed.' })
+  truncated!: boolean;
+
+  @Field(() => ModelRef)
+  model!: ModelRef;
+}
+
 @ObjectType({ description: 'Sentiment of one text.' })
 export class SentimentResult {
   @Field(() => String)
