@@ -1,6 +1,9 @@
 // npm run bench:sentiment: gateway throughput and latency under 1/8/32/64 concurrent HTTP clients
-// (one text per request), next to the raw transformers.js pipeline in-process at its best batch size,
-// same model, same run. Prints the ratio gateway/raw and writes bench/results/sentiment.json.
+// (one text per request), next to the raw transformers.js pipeline in-process at its best batch size (both
+// model versions: the shipped one and versions/1.0.0), and next to the same model served by a Python peer
+// (bench/peers/sentiment_fastapi.py: FastAPI + uvicorn + PyTorch) under the same load, same run. Also the
+// p99 latency at half the gateway's best throughput (a fixed request rate). Prints the ratios and writes
+// bench/results/sentiment.json. BENCH_THREADS=n sets INFERENCE_THREADS of the gateway and the raw pipeline.
 // BENCH_PROFILE=1: instead, runs the gateway under node --cpu-prof at 32 clients and prints where its CPU
 // went (by source folder, npm package, GC, idle), the method behind the README's breakdown.
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -8,22 +11,27 @@ import os from 'node:os';
 import path from 'node:path';
 import autocannon from 'autocannon';
 import { parse } from 'csv-parse/sync';
+import { spawn } from 'node:child_process';
 import { env, pipeline } from '@huggingface/transformers';
 import { REPO_ROOT } from '../src/platform/config.js';
 import { cpuBreakdown } from './cpu-profile.js';
-import { startGatewayProcess } from './gateway-process.js';
+import { GENEROUS_RATE_LIMIT, startGatewayProcess } from './gateway-process.js';
 
 const MODEL_DIR = path.join(REPO_ROOT, 'models', 'sentiment-bert');
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 10);
 const CONCURRENCY = [1, 8, 32, 64];
+const THREADS = Number(process.env.BENCH_THREADS ?? os.availableParallelism());
+const PEER_PORT = 18_711;
 const BATCH_SIZES = [1, 8, 16, 32, 64];
 
 const texts = (parse(readFileSync(path.join(MODEL_DIR, 'train', 'headlines.csv')), { columns: true }) as Array<{ headline: string }>)
   .map((r) => r.headline);
 
-async function rawPipeline(): Promise<{ bestBatch: number; textsPerSecond: number; byBatch: Record<number, number> }> {
+async function rawPipeline(dir = MODEL_DIR): Promise<{ bestBatch: number; textsPerSecond: number; byBatch: Record<number, number> }> {
   env.allowRemoteModels = false;
-  const classify = await pipeline('text-classification', MODEL_DIR, { dtype: 'q8', device: 'cpu' });
+  const classify = await pipeline('text-classification', dir, {
+    dtype: 'q8', device: 'cpu', session_options: { intraOpNumThreads: THREADS, interOpNumThreads: 1 },
+  });
   const byBatch: Record<number, number> = {};
   for (const size of BATCH_SIZES) {
     const batch = Array.from({ length: size }, (_, i) => texts[i % texts.length]!);
@@ -41,19 +49,23 @@ async function rawPipeline(): Promise<{ bestBatch: number; textsPerSecond: numbe
   return { bestBatch, textsPerSecond: byBatch[bestBatch]!, byBatch };
 }
 
-/** The gateway with the sentiment model only, production settings, rate limiting off (one text per request). */
-const startGateway = (nodeArgs: string[] = []) => startGatewayProcess({ MODELS: 'sentiment-bert', RATE_LIMIT_PER_SECOND: '0' }, nodeArgs);
+/** The gateway with the sentiment model only, production settings: rate limiting on (a budget above what the machine serves), info logs, metrics. */
+const startGateway = (nodeArgs: string[] = []) => startGatewayProcess({ MODELS: 'sentiment-bert', INFERENCE_THREADS: String(THREADS), ...GENEROUS_RATE_LIMIT }, nodeArgs);
 
 // Request bodies built once: the load generator shares the machine's cores, so it should spend as
 // little CPU as possible per request.
 const bodies = texts.map((t) => JSON.stringify({ query: 'query($t:[String!]!){ sentiment(texts:$t) { label score } }', variables: { t: [t] } }));
 
-async function loadGateway(url: string, connections: number) {
+const peerBodies = texts.map((t) => JSON.stringify({ texts: [t] }));
+
+/** `connections` clients as fast as they can, or at `rate` requests/s in all when given. */
+async function loadGateway(url: string, connections: number, requestBodies = bodies, rate?: number) {
   let i = 0;
   const result = await autocannon({
     url, connections, duration: DURATION_S, method: 'POST', headers: { 'content-type': 'application/json' },
+    ...(rate ? { overallRate: rate } : {}),
     requests: [{
-      setupRequest: (req) => ({ ...req, body: bodies[i++ % bodies.length] }),
+      setupRequest: (req) => ({ ...req, body: requestBodies[i++ % requestBodies.length] }),
     }],
   });
   return {
@@ -76,8 +88,26 @@ if (process.env.BENCH_PROFILE) {
   process.exit(0);
 }
 
+/** The Python peer, when Debian's python3-fastapi, python3-uvicorn and python3-torch are installed; else null. */
+function startPeer(): Promise<{ url: string; stop: () => void } | null> {
+  const child = spawn('/usr/bin/python3', [path.join(REPO_ROOT, 'bench', 'peers', 'sentiment_fastapi.py'), '--port', String(PEER_PORT)], {
+    stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, OMP_NUM_THREADS: String(THREADS) },
+  });
+  return new Promise((resolve) => {
+    let err = '';
+    child.stderr.setEncoding('utf8').on('data', (c: string) => { err += c; });
+    child.on('error', () => resolve(null));
+    child.on('exit', () => { console.log(`Python peer not run: ${err.trim().split('\n').pop() ?? 'it exited'}`); resolve(null); });
+    child.stdout.setEncoding('utf8').on('data', (c: string) => {
+      if (c.includes('peer ready')) resolve({ url: `http://127.0.0.1:${PEER_PORT}/predict`, stop: () => { child.removeAllListeners('exit'); child.kill('SIGTERM'); } });
+    });
+  });
+}
+
 const raw = await rawPipeline();
-console.log(`raw transformers.js pipeline: best batch ${raw.bestBatch}, ${raw.textsPerSecond} texts/s (${JSON.stringify(raw.byBatch)})`);
+console.log(`raw transformers.js pipeline (${THREADS} threads), shipped version: best batch ${raw.bestBatch}, ${raw.textsPerSecond} texts/s (${JSON.stringify(raw.byBatch)})`);
+const rawV1 = await rawPipeline(path.join(MODEL_DIR, 'versions', '1.0.0'));
+console.log(`raw transformers.js pipeline, version 1.0.0: best batch ${rawV1.bestBatch}, ${rawV1.textsPerSecond} texts/s (${JSON.stringify(rawV1.byBatch)})`);
 const gw = await startGateway();
 await loadGateway(gw.url, 8); // warm-up
 const runs = [];
@@ -85,11 +115,47 @@ for (const c of CONCURRENCY) {
   const r = { ...(await loadGateway(gw.url, c)) };
   runs.push({ ...r, ratioToRaw: Math.round((r.textsPerSecond / raw.textsPerSecond) * 100) / 100 });
 }
+const best = Math.max(...runs.map((r) => r.textsPerSecond));
+const halfLoad = await loadGateway(gw.url, 64, bodies, Math.round(best / 2));
 await gw.stop();
 
-console.log('\n| clients | gateway texts/s | p50 ms | p99 ms | errors | gateway/raw |\n|---|---|---|---|---|---|');
-for (const r of runs) console.log(`| ${r.connections} | ${r.textsPerSecond} | ${r.p50Ms} | ${r.p99Ms} | ${r.errors} | ${r.ratioToRaw} |`);
-const out = { date: new Date().toISOString(), machine: `${os.cpus().length} x ${os.cpus()[0]?.model}`, durationS: DURATION_S, raw, gateway: runs };
+const peer = await startPeer();
+const peerRuns: Array<Awaited<ReturnType<typeof loadGateway>>> = [];
+if (peer) {
+  await loadGateway(peer.url, 8, peerBodies); // warm-up
+  for (const c of CONCURRENCY) peerRuns.push(await loadGateway(peer.url, c, peerBodies));
+  peer.stop();
+}
+
+/** Resident memory of a gateway with every model loaded, after explained sentiment, credit and forecast traffic. */
+async function gatewayMemory(): Promise<{ rssMB: number }> {
+  const full = await startGatewayProcess({ LOG_LEVEL: 'warn', ...GENEROUS_RATE_LIMIT });
+  const post = (query: string, variables: unknown) => fetch(full.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query, variables }) }).then((r) => r.json());
+  const examples = (name: string) => JSON.parse(readFileSync(path.join(REPO_ROOT, 'examples', `${name}.variables.json`), 'utf8')) as unknown;
+  for (let i = 0; i < 20; i++) {
+    await post('query($t:[String!]!){ sentiment(texts:$t) { label explanation { words { word weight } } } }', { t: texts.slice(0, 32) });
+    await post(readFileSync(path.join(REPO_ROOT, 'examples', 'credit.graphql'), 'utf8'), examples('credit'));
+    await post(readFileSync(path.join(REPO_ROOT, 'examples', 'forecast.graphql'), 'utf8'), examples('forecast'));
+  }
+  const metrics = await (await fetch(full.url.replace('/graphql', '/metrics'))).text();
+  await full.stop();
+  const rss = Number(/^process_resident_memory_bytes (\S+)$/m.exec(metrics)?.[1]);
+  return { rssMB: Math.round(rss / 2 ** 20) };
+}
+const memory = await gatewayMemory();
+
+const rows = runs.map((r, k) => ({ ...r, ratioToPeer: peerRuns[k] ? Math.round((r.textsPerSecond / peerRuns[k]!.textsPerSecond) * 100) / 100 : null }));
+console.log('\n| clients | gateway texts/s | p50 ms | p99 ms | errors | gateway/raw | Python peer texts/s | peer p50 / p99 ms | gateway/peer |\n|---|---|---|---|---|---|---|---|---|');
+rows.forEach((r, k) => {
+  const p = peerRuns[k];
+  console.log(`| ${r.connections} | ${r.textsPerSecond} | ${r.p50Ms} | ${r.p99Ms} | ${r.errors} | ${r.ratioToRaw} | ${p ? `${p.textsPerSecond} | ${p.p50Ms} / ${p.p99Ms} | ${r.ratioToPeer}` : '- | - | -'} |`);
+});
+console.log(`\ngateway with every model loaded, after traffic: RSS ${memory.rssMB} MB`);
+console.log(`\nat half the best throughput (${Math.round(best / 2)} requests/s offered, 64 clients): ${halfLoad.textsPerSecond} texts/s, p50 ${halfLoad.p50Ms} ms, p99 ${halfLoad.p99Ms} ms, ${halfLoad.errors} errors`);
+const out = {
+  date: new Date().toISOString(), machine: `${os.cpus().length} x ${os.cpus()[0]?.model}`, durationS: DURATION_S, threads: THREADS,
+  raw, rawVersion1: rawV1, memory, gateway: rows, halfLoad: { offeredPerSecond: Math.round(best / 2), ...halfLoad }, peer: peerRuns,
+};
 mkdirSync(path.join(REPO_ROOT, 'bench', 'results'), { recursive: true });
-writeFileSync(path.join(REPO_ROOT, 'bench', 'results', 'sentiment.json'), JSON.stringify(out, null, 1) + '\n');
+writeFileSync(path.join(REPO_ROOT, 'bench', 'results', `sentiment${process.env.BENCH_THREADS ? `-threads-${THREADS}` : ''}.json`), JSON.stringify(out, null, 1) + '\n');
 process.exit(0);

@@ -1,0 +1,79 @@
+#!/usr/bin/env python3
+"""The sentiment model served as a Python team would: FastAPI + uvicorn + PyTorch, for npm run bench:sentiment.
+
+Same weights as the gateway (read from the model folder's ONNX file into the project's PyTorch BERT), same
+tokenizer (the training WordPiece, which mirrors tokenizer.json), same three probabilities. One uvicorn
+worker; each request runs its texts as one batch under torch.no_grad() in FastAPI's thread pool; PyTorch
+uses every core. Debian's python3-fastapi, python3-uvicorn and python3-torch; no onnxruntime for Python.
+
+POST /predict {"texts": ["..."]} -> [{"label": "positive", "score": 0.93}, ...]
+Usage: /usr/bin/python3 bench/peers/sentiment_fastapi.py --port 8000 [--model models/sentiment-bert]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+import torch
+import uvicorn
+from fastapi import FastAPI
+from pydantic import BaseModel, Field
+
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+sys.path.insert(0, os.path.join(REPO, "models", "sentiment-bert", "train"))
+from bert import BertConfig, BertForSequenceClassification  # noqa: E402
+from onnx_weights import load_onnx_weights  # noqa: E402
+import wordpiece as wp  # noqa: E402
+
+
+def load(model_dir: str):
+    config = json.load(open(os.path.join(model_dir, "config.json")))
+    vocab_map = json.load(open(os.path.join(model_dir, "tokenizer.json")))["model"]["vocab"]
+    vocab = [""] * len(vocab_map)
+    for token, index in vocab_map.items():
+        vocab[index] = token
+    cfg = BertConfig(vocab_size=config["vocab_size"], hidden_size=config["hidden_size"],
+                     num_hidden_layers=config["num_hidden_layers"], num_attention_heads=config["num_attention_heads"],
+                     intermediate_size=config["intermediate_size"], max_position_embeddings=config["max_position_embeddings"])
+    model = BertForSequenceClassification(cfg, len(config["id2label"]))
+    info = load_onnx_weights(os.path.join(model_dir, "onnx", "model_quantized.onnx"), model)
+    assert not info["missing"], info
+    model.eval()
+    labels = [config["id2label"][str(i)] for i in range(len(config["id2label"]))]
+    return model, wp.WordPiece(vocab), labels, cfg.max_position_embeddings
+
+
+class Texts(BaseModel):
+    texts: list[str] = Field(min_items=1, max_items=256)
+
+
+def create_app(model_dir: str) -> FastAPI:
+    model, tokenizer, labels, max_length = load(model_dir)
+    app = FastAPI()
+
+    @app.post("/predict")
+    def predict(body: Texts):
+        seqs = [tokenizer.encode(t, max_length) for t in body.texts]
+        width = max(len(s) for s in seqs)
+        ids = torch.zeros((len(seqs), width), dtype=torch.long)
+        for r, s in enumerate(seqs):
+            ids[r, :len(s)] = torch.tensor(s)
+        with torch.no_grad():
+            probs = model(ids, (ids != wp.PAD).long(), torch.zeros_like(ids)).softmax(-1)
+        best = probs.max(-1)
+        return [{"label": labels[int(i)], "score": float(p)} for p, i in zip(best.values, best.indices)]
+
+    return app
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--model", default=os.path.join(REPO, "models", "sentiment-bert"))
+    args = parser.parse_args()
+    torch.set_num_threads(os.cpu_count() or 1)
+    app = create_app(args.model)
+    print(f"peer ready on http://127.0.0.1:{args.port}/predict", flush=True)
+    uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning")
