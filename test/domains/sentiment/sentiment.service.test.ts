@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { createSentimentLoaders } from '../../../src/domains/sentiment/sentiment.loaders.js';
 import {
-  normalizeSentimentLabel, SentimentService, summarizeByTicker, validateArticles, type SentimentPrediction,
+  normalizeSentimentLabel, occlusionVariants, SentimentService, summarizeByTicker, validateArticles, type SentimentPrediction,
 } from '../../../src/domains/sentiment/sentiment.service.js';
 import { GatewayErrorCode, type GatewayError } from '../../../src/platform/errors.js';
 import type { InferenceModel } from '../../../src/runtime/model-registry.js';
@@ -35,6 +35,24 @@ describe('SentimentService', () => {
     const results = await Promise.all(['up a', 'down b', 'up a', 'down c'].map((t) => loaders.sentiment.load(t)));
     assert.deepEqual(calls, [['up a', 'down b', 'down c']]);
     assert.deepEqual(results.map((r) => r.label), ['POSITIVE', 'NEGATIVE', 'POSITIVE', 'NEGATIVE']);
+  });
+
+  it('explanations: every variant of every text of a tick in one inference, weights from the differences', async () => {
+    const { model, calls } = fakeModel();
+    const loaders = createSentimentLoaders({ sentiment: new SentimentService(() => model, limits) }, 'key:test');
+    const [a, b] = await Promise.all(['shares up today', 'down b'].map((t) => loaders.sentiment.load(t)));
+    calls.length = 0;
+    const [ea, eb] = await Promise.all([loaders.explanation.load(a!), loaders.explanation.load(b!)]);
+    assert.deepEqual(calls, [['shares up today', 'up today', 'shares today', 'shares up', 'down b', 'b', 'down']]);
+    // Without "up" the fake reads the text as negative: P(positive) falls 0.7 -> 0.1; the other words change nothing.
+    assert.deepEqual(ea!.words.map((w) => [w.word, w.position, Math.round(w.weight * 10) / 10]), [['up', 1, 0.6], ['shares', 0, 0], ['today', 2, 0]]);
+    assert.equal(ea!.label, 'POSITIVE');
+    assert.equal(eb!.wordsConsidered, 2);
+  });
+
+  it('occlusion variants: whitespace-separated words, the first maxWords of them', () => {
+    assert.deepEqual(occlusionVariants('  a  b\nc '), { words: ['a', 'b', 'c'], variants: ['b c', 'a c', 'a b'], truncated: false });
+    assert.deepEqual(occlusionVariants('a b c', 2), { words: ['a', 'b'], variants: ['b c', 'a c'], truncated: true });
   });
 
   it('maps probabilities onto labels in the model order, score is the top probability', async () => {
