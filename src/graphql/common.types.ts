@@ -15,14 +15,18 @@ export class ModelRef {
 export const ITEM_COST = { sentiment: 10, credit: 1, forecast: 20 } as const;
 
 /**
- * A list field's complexity: a cost per item it sends to a model, plus its children once, or once per item
- * with `childrenPerItem` (where a child field can itself run inference per item, as sentiment's explanation does).
+ * A list field's complexity: its children once, plus a cost per item it sends to a model. With
+ * `perItemChildCost`, children that run inference for every item (sentiment's explanation, whose complexity is
+ * that unit) are charged once per item: each whole unit in the children's complexity counts `items` times, so
+ * aliases and fragments are charged too.
  */
-export function perItemComplexity(argName: string, itemCost: number, options: { childrenPerItem?: boolean } = {}) {
+export function perItemComplexity(argName: string, itemCost: number, options: { perItemChildCost?: number } = {}) {
   return ({ args, childComplexity }: { args: Record<string, unknown>; childComplexity: number }): number => {
     const list = args[argName];
     const items = Array.isArray(list) ? list.length : 1;
-    return (options.childrenPerItem ? items * childComplexity : childComplexity) + items * itemCost;
+    const unit = options.perItemChildCost;
+    const perItemChildren = unit ? Math.floor(childComplexity / unit) * unit : 0;
+    return childComplexity + items * itemCost + Math.max(0, items - 1) * perItemChildren;
   };
 }
 

@@ -96,6 +96,11 @@ describe('SentimentResult.explanation: occlusion through the batcher', () => {
     assert.match(tooMany.body.errors![0]!.message, /explanation is available for at most 32 texts per request, got 33/);
     const all = await gql(gw.url, ExplainSentimentDocument, { texts: Array.from({ length: 256 }, (_, i) => `Company ${i} beats estimates`) });
     assert.deepEqual(codes(all), ['QUERY_TOO_COMPLEX']);
+    // Charged per text however it is asked for: through a named fragment, 41 texts cost 41 x 490 + 410 + fields.
+    const fragment = `query($t: [String!]!) { sentiment(texts: $t) { ...Why } } fragment Why on SentimentResult { explanation { words { word } } }`;
+    const viaFragment = await gql(gw.url, fragment, { t: Array.from({ length: 41 }, (_, i) => `Company ${i} beats estimates`) });
+    assert.deepEqual(codes(viaFragment), ['QUERY_TOO_COMPLEX']);
+    assert.match(viaFragment.body.errors![0]!.message, /got 2050\d/);
     // Without the explanation the same 256 texts are well within the limit.
     const plain = await gql(gw.url, SentimentDocument, { texts: Array.from({ length: 256 }, (_, i) => `Company ${i} beats estimates`) });
     assert.equal(plain.body.errors, undefined);

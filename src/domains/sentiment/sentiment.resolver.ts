@@ -7,12 +7,15 @@ import { NewsArticleInput } from './sentiment.inputs.js';
 import { articleText, articleTickers, EXPLANATION_LIMITS, netSentiment, summarizeByTicker, validateArticles, type SentimentPrediction } from './sentiment.service.js';
 import { NewsArticleSentiment, NewsSentimentReport, SentimentExplanation, SentimentResult, TickerSentiment } from './sentiment.types.js';
 
+/** An explanation's charge per text: the text and its (at most 48) variants through the model. */
+const EXPLANATION_COST = (EXPLANATION_LIMITS.maxWords + 1) * ITEM_COST.sentiment;
+
 @Resolver()
 export class SentimentResolver {
   @Authorized('sentiment:read')
   @Query(() => [SentimentResult], {
     description: 'Sentiment of financial texts (1..256 texts of at most 2,000 characters by default), in the order sent.',
-    complexity: perItemComplexity('texts', ITEM_COST.sentiment, { childrenPerItem: true }),
+    complexity: perItemComplexity('texts', ITEM_COST.sentiment, { perItemChildCost: EXPLANATION_COST }),
   })
   async sentiment(@Arg('texts', () => [String]) texts: string[], @Ctx() ctx: GatewayContext): Promise<SentimentResult[]> {
     ctx.services.sentiment.validateTexts(texts);
@@ -22,7 +25,7 @@ export class SentimentResolver {
   @Authorized('sentiment:read')
   @Query(() => NewsSentimentReport, {
     description: 'Sentiment of news articles, one batched inference for all of them, with a per-ticker summary.',
-    complexity: perItemComplexity('articles', ITEM_COST.sentiment, { childrenPerItem: true }),
+    complexity: perItemComplexity('articles', ITEM_COST.sentiment, { perItemChildCost: EXPLANATION_COST }),
   })
   async newsSentiment(
     @Arg('articles', () => [NewsArticleInput]) articles: NewsArticleInput[],
@@ -66,7 +69,8 @@ export class SentimentExplanationResolver {
   @FieldResolver(() => SentimentExplanation, {
     description: `Asked for only when needed: costs one inference per word (at most ${EXPLANATION_LIMITS.maxWords} words per text, `
       + `${EXPLANATION_LIMITS.maxTexts} texts per request), charged in query complexity.`,
-    complexity: ({ childComplexity }) => childComplexity + (EXPLANATION_LIMITS.maxWords + 1) * ITEM_COST.sentiment,
+    // One EXPLANATION_COST plus its few fields: the list above charges each whole unit once per text.
+    complexity: EXPLANATION_COST,
   })
   async explanation(
     @Root() result: SentimentResult,
