@@ -15,34 +15,30 @@ function groupOf(frame: ProfileNode['callFrame']): string {
   return frame.functionName.startsWith('(') ? frame.functionName : '(native)';
 }
 
-/** Shares of self CPU time per group, largest first, from a .cpuprofile file. */
-export function cpuBreakdown(file: string): Array<{ group: string; share: number }> {
+/** Self CPU time summed by `keyOf(frame)`, as shares of the whole, largest first. */
+function selfTimeShares(file: string, keyOf: (frame: ProfileNode['callFrame']) => string): Array<{ key: string; share: number }> {
   const profile = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
   const nodes = new Map(profile.nodes.map((n) => [n.id, n]));
   const totals = new Map<string, number>();
   let all = 0;
   profile.samples.forEach((id, i) => {
     const dt = profile.timeDeltas[i] ?? 0;
-    const group = groupOf(nodes.get(id)!.callFrame);
-    totals.set(group, (totals.get(group) ?? 0) + dt);
+    const key = keyOf(nodes.get(id)!.callFrame);
+    totals.set(key, (totals.get(key) ?? 0) + dt);
     all += dt;
   });
-  return [...totals].map(([group, t]) => ({ group, share: t / all })).sort((a, b) => b.share - a.share);
+  return [...totals].map(([key, t]) => ({ key, share: t / all })).sort((a, b) => b.share - a.share);
+}
+
+/** Shares of self CPU time per group, largest first, from a .cpuprofile file. */
+export function cpuBreakdown(file: string): Array<{ group: string; share: number }> {
+  return selfTimeShares(file, groupOf).map(({ key, share }) => ({ group: key, share }));
 }
 
 /** The functions with the most self time, as `name (file:line)`, largest first. */
 export function topFunctions(file: string, count = 15): Array<{ fn: string; share: number }> {
-  const profile = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
-  const nodes = new Map(profile.nodes.map((n) => [n.id, n]));
-  const totals = new Map<string, number>();
-  let all = 0;
-  profile.samples.forEach((id, i) => {
-    const dt = profile.timeDeltas[i] ?? 0;
-    const { functionName, url, lineNumber } = nodes.get(id)!.callFrame;
+  return selfTimeShares(file, ({ functionName, url, lineNumber }) => {
     const where = url ? ` (${url.replace(/^.*node_modules\//, '').replace(/^.*dist\//, '')}:${(lineNumber ?? 0) + 1})` : '';
-    const key = `${functionName || '(anonymous)'}${where}`;
-    totals.set(key, (totals.get(key) ?? 0) + dt);
-    all += dt;
-  });
-  return [...totals].map(([fn, t]) => ({ fn, share: t / all })).sort((a, b) => b.share - a.share).slice(0, count);
+    return `${functionName || '(anonymous)'}${where}`;
+  }).slice(0, count).map(({ key, share }) => ({ fn: key, share }));
 }

@@ -2,24 +2,21 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Gateway } from '../../src/server/gateway.js';
 import { ExplainSentimentDocument, NewsSentimentDocument, SentimentDocument } from '../generated/graphql.js';
-import { codes, gql, startTestGateway } from '../support/gateway.js';
+import { codes, gql, scrapeMetrics, startTestGateway } from '../support/gateway.js';
 
 const TOKEN = 'metrics-token-0123456789';
 const HEADLINE = 'Profit fell sharply as the bank took a large loan-loss charge';
 
 describe('SentimentResult.explanation: occlusion through the batcher', () => {
   let gw: Gateway;
-  let metricsUrl: string;
   before(async () => {
     gw = await startTestGateway({ MODELS: 'sentiment-bert', METRICS_TOKEN: TOKEN });
-    metricsUrl = gw.url.replace('/graphql', '/metrics');
   });
   after(() => gw.stop());
 
   const counters = async () => {
-    const text = await (await fetch(metricsUrl, { headers: { authorization: `Bearer ${TOKEN}` } })).text();
-    const read = (name: string) => Number(new RegExp(`^${name}\\{model="sentiment-bert"\\} (\\S+)$`, 'm').exec(text)?.[1] ?? 0);
-    return { batches: read('gateway_inference_batches_total'), items: read('gateway_inference_items_total') };
+    const { read } = await scrapeMetrics(gw.url, TOKEN);
+    return { batches: read('gateway_inference_batches_total', 'sentiment-bert'), items: read('gateway_inference_items_total', 'sentiment-bert') };
   };
 
   it('weighs every word of a headline in one batched inference, strongest first', async () => {

@@ -35,3 +35,10 @@ export async function gql<T, V>(
 
 /** The error codes of a response, in order. */
 export const codes = (r: GraphQLResponse<unknown>) => (r.body.errors ?? []).map((e) => e.extensions?.code);
+
+/** GET /metrics with the bearer token; `read(name, model)` is one counter's value for a model (0 when absent). */
+export async function scrapeMetrics(graphqlUrl: string, token: string) {
+  const res = await fetch(graphqlUrl.replace('/graphql', '/metrics'), { headers: { authorization: `Bearer ${token}` } });
+  const text = await res.text();
+  return { res, text, read: (name: string, model: string) => Number(new RegExp(`^${name}\\{model="${model}"\\} (\\S+)$`, 'm').exec(text)?.[1] ?? 0) };
+}
