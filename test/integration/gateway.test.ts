@@ -24,7 +24,7 @@ describe('gateway over HTTP with the embedded models', () => {
     assert.deepEqual(await ready.json(), { status: 'ready', models: [
       { name: 'credit-gbt', version: '2.1.0', state: 'ready', required: true },
       { name: 'forecast-qnn', version: '1.0.0', state: 'ready', required: true },
-      { name: MODEL, version: '1.0.0', state: 'ready', required: true },
+      { name: MODEL, version: '2.0.0', state: 'ready', required: true },
     ] });
   });
 
@@ -41,7 +41,7 @@ describe('gateway over HTTP with the embedded models', () => {
       assert.ok(Math.abs(r.scores.reduce((a, s) => a + s.probability, 0) - 1) < 1e-5);
       assert.equal(r.score, Math.max(...r.scores.map((s) => s.probability)));
       assert.equal(r.truncated, false);
-      assert.deepEqual(r.model, { name: MODEL, version: '1.0.0' });
+      assert.deepEqual(r.model, { name: MODEL, version: '2.0.0' });
     }
   });
 
@@ -98,7 +98,7 @@ describe('gateway over HTTP with the embedded models', () => {
     assert.equal(m!.runtime, 'transformers');
     assert.equal(m!.state, 'READY');
     assert.ok(m!.loadedAt);
-    assert.ok((m!.metrics as { valid: { transformersjs_int8: { macro_f1: number } } }).valid.transformersjs_int8.macro_f1 > 0.7);
+    assert.ok((m!.metrics as { evaluation: { news_test: { transformersjs_int8: { macro_f1: number } } } }).evaluation.news_test.transformersjs_int8.macro_f1 > 0.7);
     assert.equal((await gql(gw.url, ModelByNameDocument, { name: 'nope' })).body.data!.model, null);
   });
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Scores the shipped model exactly as the gateway runs it: transformers.js tokenisation and the int8
-// ONNX file on onnxruntime-node. Also scores the fp32 export (when the training run left it in
-// train/.work) and the hand-written news headlines, then writes metrics.json and MODEL_CARD.md.
+// ONNX file on onnxruntime-node, on the tweet validation set and the news test split (news_split.json).
+// Also scores the fp32 export (when the training run left it in train/.work), version 1.0.0 on the same
+// sets, and the project-written headlines, then writes metrics.json, baseline.json and MODEL_CARD.md.
 //
 // Usage: node models/sentiment-bert/train/evaluate_sentiment.mjs [--data ../shared/data]
 import { readFileSync, writeFileSync, existsSync, mkdtempSync, mkdirSync, symlinkSync, rmSync } from 'node:fs';
@@ -17,7 +18,7 @@ const repo = path.resolve(modelDir, '..', '..');
 const argIndex = process.argv.indexOf('--data');
 const dataDir = argIndex > 0 ? process.argv[argIndex + 1] : path.join(repo, '..', 'shared', 'data');
 const LABELS = ['negative', 'neutral', 'positive'];
-const SOURCE_LABEL = { bearish: 0, neutral: 1, bullish: 2 };
+const SOURCE_LABEL = { bearish: 0, negative: 0, neutral: 1, bullish: 2, positive: 2 };
 
 env.allowRemoteModels = false;
 
@@ -28,10 +29,6 @@ async function load(dir, dtype) {
   const tokenizer = await AutoTokenizer.from_pretrained(name);
   const model = await AutoModelForSequenceClassification.from_pretrained(name, { dtype, device: 'cpu' });
   return { tokenizer, model, loadMs: Math.round(performance.now() - started) };
-}
-
-async function predict(loaded, texts) {
-  return (await probabilities(loaded, texts)).map((row) => row.indexOf(Math.max(...row)));
 }
 
 async function probabilities({ tokenizer, model }, texts) {
@@ -62,21 +59,37 @@ function score(truth, pred) {
     f1_by_label: Object.fromEntries(LABELS.map((l, k) => [l, round(f1s[k])])) };
 }
 
-const valid = parse(readFileSync(path.join(dataDir, 'sentiment', 'valid.csv')), { columns: true });
-const texts = valid.map((r) => r.text);
-const truth = valid.map((r) => SOURCE_LABEL[r.label]);
+const rows = (file) => parse(readFileSync(file), { columns: true, relax_column_count: true });
+const tweets = rows(path.join(dataDir, 'sentiment', 'valid.csv')).map((r) => ({ text: r.text, label: SOURCE_LABEL[r.label] }));
+// The news test split: SEntFiN rows chosen by the training run (news_split.json), mixed-polarity rows left out.
+const split = JSON.parse(readFileSync(path.join(modelDir, 'news_split.json'), 'utf8'));
+const sentfin = rows(path.join(dataDir, 'news', 'sentfin.csv'));
+const news = split.test.map((i) => sentfin[i]).filter((r) => r.label !== 'mixed').map((r) => ({ text: r.text, label: SOURCE_LABEL[r.label] }));
+const evaluations = { tweets_valid: tweets, news_test: news };
+
+/** Accuracy, macro-F1, F1 by label and expected calibration error (10 bins) of a model on every evaluation set. */
+async function evaluate(loaded) {
+  const out = {};
+  for (const [name, set] of Object.entries(evaluations)) {
+    const probs = await probabilities(loaded, set.map((r) => r.text));
+    const truth = set.map((r) => r.label);
+    out[name] = { ...score(truth, probs.map(argmax)), ece: ece(truth, probs), _probs: probs };
+  }
+  return out;
+}
 
 const quantized = await load(modelDir, 'q8');
-const validProbabilities = await probabilities(quantized, texts);
-const q8 = score(truth, validProbabilities.map((row) => row.indexOf(Math.max(...row))));
+const q8 = await evaluate(quantized);
+const version1 = await evaluate(await load(path.join(modelDir, 'versions', '1.0.0'), 'q8'));
 
 // Drift baseline: live word counts and net sentiment are compared with these (models/common/baseline.py bins alike).
+const texts = tweets.map((r) => r.text);
 const wordCount = (t) => t.trim().split(/\s+/).length;
 writeFileSync(path.join(modelDir, 'baseline.json'), JSON.stringify({
   source: 'sentiment/valid.csv through the shipped int8 model',
   rows: texts.length,
   features: [profile('word_count', texts.map(wordCount))],
-  output: profile('net_sentiment', validProbabilities.map((p) => p[2] - p[0])),
+  output: profile('net_sentiment', q8.tweets_valid._probs.map((p) => p[2] - p[0])),
 }, null, 1) + '\n');
 
 let fp32 = null;
@@ -88,32 +101,69 @@ if (existsSync(fp32File)) {
   mkdirSync(path.join(dir, 'onnx'), { recursive: true });
   for (const f of ['config.json', 'tokenizer.json', 'tokenizer_config.json']) symlinkSync(path.join(modelDir, f), path.join(dir, f));
   symlinkSync(fp32File, path.join(dir, 'onnx', 'model.onnx'));
-  fp32 = score(truth, await predict(await load(dir, 'fp32'), texts));
+  fp32 = await evaluate(await load(dir, 'fp32'));
   rmSync(tmp, { recursive: true, force: true });
 }
 
 const headlines = parse(readFileSync(path.join(here, 'headlines.csv')), { columns: true });
-const headlinePred = await predict(quantized, headlines.map((h) => h.headline));
+const headlinePred = (await probabilities(quantized, headlines.map((h) => h.headline))).map(argmax);
 const headlineRows = headlines.map((h, i) => ({ headline: h.headline, expected: h.expected, predicted: LABELS[headlinePred[i]] }));
 const headlineAccuracy = headlineRows.filter((r) => r.expected === r.predicted).length / headlineRows.length;
 
+// The news test set's most confident misses, for the card's failure modes.
+const misses = news.map((r, i) => ({ ...r, probs: q8.news_test._probs[i] }))
+  .filter((r) => argmax(r.probs) !== r.label)
+  .sort((a, b) => Math.max(...b.probs) - Math.max(...a.probs)).slice(0, 10);
+
+const strip = (result) => Object.fromEntries(Object.entries(result).map(([k, v]) => [k, Object.fromEntries(Object.entries(v).filter(([f]) => f !== '_probs'))]));
 const metricsPath = path.join(modelDir, 'metrics.json');
 const metrics = JSON.parse(readFileSync(metricsPath, 'utf8'));
-metrics.valid.transformersjs_int8 = q8;
-if (fp32) metrics.valid.transformersjs_fp32 = fp32;
-const reference = fp32 ?? metrics.valid.pytorch_fp32;
-metrics.valid.quantization_accuracy_loss_points = Math.round((reference.accuracy - q8.accuracy) * 10000) / 100;
+metrics.evaluation = {};
+for (const name of Object.keys(evaluations)) {
+  const int8 = strip(q8)[name];
+  const reference = fp32 ? strip(fp32)[name] : metrics.pytorch_fp32[name].calibrated;
+  metrics.evaluation[name] = {
+    rows: evaluations[name].length,
+    transformersjs_int8: int8,
+    ...(fp32 ? { transformersjs_fp32: strip(fp32)[name] } : {}),
+    pytorch_fp32: metrics.pytorch_fp32[name],
+    tfidf_logreg_baseline: metrics.tfidf_logreg_baseline[name],
+    version_1_int8: strip(version1)[name],
+    quantization_accuracy_loss_points: Math.round((reference.accuracy - int8.accuracy) * 10000) / 100,
+  };
+}
 metrics.headlines = { count: headlineRows.length, accuracy: Math.round(headlineAccuracy * 1000) / 1000 };
 metrics.load_ms_int8 = quantized.loadMs;
 metrics.artifact_bytes_int8 = readFileSync(path.join(modelDir, 'onnx', 'model_quantized.onnx')).length;
 writeFileSync(metricsPath, JSON.stringify(metrics, null, 1) + '\n');
 
 const template = readFileSync(path.join(here, 'MODEL_CARD.template.md'), 'utf8');
+const cell = (t) => t.replace(/\|/g, '\\|').replace(/\s+/g, ' ');
 const table = ['| headline | expected | predicted |', '|---|---|---|',
-  ...headlineRows.map((r) => `| ${r.headline} | ${r.expected} | ${r.predicted}${r.expected === r.predicted ? '' : ' ✗'} |`)].join('\n');
-const fill = { ...flatten(metrics), headline_table: table };
+  ...headlineRows.map((r) => `| ${cell(r.headline)} | ${r.expected} | ${r.predicted}${r.expected === r.predicted ? '' : ' ✗'} |`)].join('\n');
+const missTable = ['| SEntFiN headline (news test split) | annotated | predicted (probability) |', '|---|---|---|',
+  ...misses.map((r) => `| ${cell(r.text)} | ${LABELS[r.label]} | ${LABELS[argmax(r.probs)]} (${Math.max(...r.probs).toFixed(2)}) |`)].join('\n');
+const fill = { ...flatten(metrics), headline_table: table, news_miss_table: missTable };
 writeFileSync(path.join(modelDir, 'MODEL_CARD.md'), template.replace(/\{\{([\w.]+)\}\}/g, (_, k) => String(fill[k] ?? `{{${k}}}`)));
-console.log(JSON.stringify({ valid: metrics.valid, headlines: metrics.headlines, load_ms_int8: quantized.loadMs }, null, 1));
+console.log(JSON.stringify({ evaluation: metrics.evaluation, headlines: metrics.headlines, load_ms_int8: quantized.loadMs }, null, 1));
+
+function argmax(row) {
+  return row.indexOf(Math.max(...row));
+}
+
+/** Expected calibration error of the top label: 10 equal-width confidence bins, weighted by their share. */
+function ece(truth, probs) {
+  const bins = Array.from({ length: 10 }, () => ({ n: 0, correct: 0, confidence: 0 }));
+  probs.forEach((row, i) => {
+    const confidence = Math.max(...row);
+    const bin = bins[Math.min(9, Math.max(0, Math.ceil(confidence * 10) - 1))];
+    bin.n++;
+    bin.confidence += confidence;
+    bin.correct += argmax(row) === truth[i] ? 1 : 0;
+  });
+  const total = bins.reduce((acc, b) => acc + (b.n ? (b.n / probs.length) * Math.abs(b.correct / b.n - b.confidence / b.n) : 0), 0);
+  return Math.round(total * 10000) / 10000;
+}
 
 /** Decile bins like numpy's quantile (linear) + unique; value v falls in bin searchsorted(edges, v, 'right'). */
 function profile(name, values) {

@@ -1,18 +1,25 @@
 #!/usr/bin/env python3
-"""Train the project's financial sentiment BERT and export it for transformers.js.
+"""Train sentiment-bert version 2 (news and tweets) and export it for transformers.js.
 
-Steps: build a WordPiece vocabulary from the training text -> masked-language-model pre-training on
-unlabelled in-domain finance text -> fine-tuning on labelled sentiment (model selected on valid.csv by
-macro-F1) -> ONNX export (fp32) -> int8 dynamic quantisation -> config/tokenizer files. A TF-IDF +
-logistic-regression baseline is trained on the same split in the same run. The shipped quantised model is
-then scored through transformers.js by evaluate_sentiment.mjs (npm run train:sentiment runs both).
+Steps:
+ 1. Start from version 1's encoder (MLM pre-trained on 38.7k finance texts, fine-tuned on tweets), read back
+    from its committed int8 ONNX file (onnx_weights.py). `--from-scratch` instead builds a vocabulary and
+    runs version 1's MLM pre-training first (hours on CPU).
+ 2. Domain-adaptive MLM on news: the SEntFiN training headlines (mixed-polarity ones included) plus the
+    finance sentences of extra_sentiment.csv.
+ 3. Fine-tune on tweets + extra_sentiment + SEntFiN training headlines; the epoch is chosen on a development
+    split (10 % of SEntFiN, 10 % of the tweet training file), never on an evaluation set.
+ 4. Temperature scaling fitted on the same development split, folded into the classifier.
+ 5. ONNX export (fp32) -> int8 dynamic quantisation -> config/tokenizer files.
+Evaluation sets, untouched until the end: tweets `sentiment/valid.csv`, and the news test split (20 % of
+SEntFiN, indices in news_split.json). evaluate_sentiment.mjs then scores the shipped int8 file through
+transformers.js (npm run train:sentiment runs both).
 
 Usage: /usr/bin/python3 models/sentiment-bert/train/train_sentiment.py [--data ../shared/data] [--device auto]
 """
 from __future__ import annotations
 
 import argparse
-import inspect
 import json
 import os
 import random
@@ -29,30 +36,36 @@ from sklearn.metrics import accuracy_score, f1_score
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from bert import BertConfig, BertForMaskedLM, BertForSequenceClassification  # noqa: E402
+from onnx_weights import load_onnx_weights  # noqa: E402
 from quantize import quantize_dynamic  # noqa: E402
 import wordpiece as wp  # noqa: E402
 
 LABELS = ["negative", "neutral", "positive"]
-SOURCE_LABEL = {"bearish": 0, "neutral": 1, "bullish": 2}
+SOURCE_LABEL = {"bearish": 0, "neutral": 1, "bullish": 2, "negative": 0, "positive": 2}
 REPO = os.path.abspath(os.path.join(HERE, "..", "..", ".."))
+MODEL_DIR = os.path.join(REPO, "models", "sentiment-bert")
 
 
 def parse_args():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data", default=os.path.join(REPO, "..", "shared", "data"))
-    p.add_argument("--out", default=os.path.join(REPO, "models", "sentiment-bert"))
-    p.add_argument("--work", default=os.path.join(REPO, "models", "sentiment-bert", "train", ".work"),
-                   help="where the fp32 ONNX and checkpoints go (not shipped)")
+    p.add_argument("--out", default=MODEL_DIR)
+    p.add_argument("--init", default=os.path.join(MODEL_DIR, "versions", "1.0.0"),
+                   help="model folder whose encoder and tokenizer version 2 continues from")
+    p.add_argument("--from-scratch", action="store_true", help="build a vocabulary and MLM pre-train first")
+    p.add_argument("--work", default=os.path.join(MODEL_DIR, "train", ".work"),
+                   help="where the fp32 ONNX goes (not shipped)")
     p.add_argument("--device", default="auto")
+    p.add_argument("--threads", type=int, default=os.cpu_count())
     p.add_argument("--seed", type=int, default=13)
-    p.add_argument("--vocab-size", type=int, default=12000)
     p.add_argument("--max-length", type=int, default=128)
-    p.add_argument("--hidden", type=int, default=256)
-    p.add_argument("--layers", type=int, default=4)
-    p.add_argument("--heads", type=int, default=4)
-    p.add_argument("--mlm-epochs", type=int, default=40)
-    p.add_argument("--ft-epochs", type=int, default=6)
+    p.add_argument("--train-length", type=int, default=64, help="token cap while training (headlines are short)")
+    p.add_argument("--news-mlm-epochs", type=int, default=4)
+    p.add_argument("--scratch-mlm-epochs", type=int, default=40)
+    p.add_argument("--ft-epochs", type=int, default=5)
     p.add_argument("--ft-lr", type=float, default=1e-4)
+    p.add_argument("--news-weight", type=float, default=1.0,
+                   help="times each news headline is seen per fine-tuning epoch")
     return p.parse_args()
 
 
@@ -67,32 +80,70 @@ def read(path: str) -> pd.DataFrame:
     return pd.read_csv(path, keep_default_na=False, dtype=str)
 
 
-def load_data(root: str):
-    sent = os.path.join(root, "sentiment")
-    extra_dir = os.path.join(root, "finance_text")
-    train, valid = read(os.path.join(sent, "train.csv")), read(os.path.join(sent, "valid.csv"))
-    labelled = [(t, SOURCE_LABEL[l]) for t, l in zip(train.text, train.label)]
-    extra_path = os.path.join(extra_dir, "extra_sentiment.csv")
-    extra = read(extra_path) if os.path.exists(extra_path) else pd.DataFrame(columns=["text", "label"])
-    labelled += [(t, SOURCE_LABEL[l]) for t, l in zip(extra.text, extra.label)]
-    unlabelled = [t for t, _ in labelled]
+def key(text: str) -> str:
+    return " ".join(wp.normalize(text).split())
+
+
+def news_split(news: pd.DataFrame, seed: int) -> dict:
+    """Stratified by label: 70 % train, 10 % dev, 20 % test. Duplicated headlines stay on one side."""
+    rng = np.random.default_rng(seed)
+    first_row: dict[str, int] = {}
+    for i, t in enumerate(news.text):
+        first_row.setdefault(key(t), i)
+    dev, test = [], []
+    for label in sorted(set(news.label)):
+        rows = [i for i in range(len(news)) if news.label[i] == label and first_row[key(news.text[i])] == i]
+        rows = list(rng.permutation(rows))
+        n_test, n_dev = round(0.2 * len(rows)), round(0.1 * len(rows))
+        test += [int(i) for i in rows[:n_test]]
+        dev += [int(i) for i in rows[n_test:n_test + n_dev]]
+    held = {key(news.text[i]) for i in dev + test}
+    train = [i for i in range(len(news)) if key(news.text[i]) not in held]
+    return {"train": sorted(train), "dev": sorted(dev), "test": sorted(test)}
+
+
+def load_data(root: str, seed: int):
+    sent, extra_dir = os.path.join(root, "sentiment"), os.path.join(root, "finance_text")
+    tweets, valid = read(os.path.join(sent, "train.csv")), read(os.path.join(sent, "valid.csv"))
+    extra = read(os.path.join(extra_dir, "extra_sentiment.csv"))
+    news = read(os.path.join(root, "news", "sentfin.csv"))
+    split = news_split(news, seed)
+    order = np.random.default_rng(seed).permutation(len(tweets))
+    tweet_dev_rows = set(int(i) for i in order[: len(tweets) // 10])
+    rows = lambda df, idx: [(df.text[i], SOURCE_LABEL[df.label[i]]) for i in idx if df.label[i] != "mixed"]  # noqa: E731
+    data = {
+        "tweets_train": rows(tweets, [i for i in range(len(tweets)) if i not in tweet_dev_rows]),
+        "tweets_dev": rows(tweets, sorted(tweet_dev_rows)),
+        "extra": rows(extra, range(len(extra))),
+        "news_train": rows(news, split["train"]),
+        "news_dev": rows(news, split["dev"]),
+        "news_test": rows(news, split["test"]),
+        "tweets_valid": rows(valid, range(len(valid))),
+    }
+    news_mlm = [news.text[i] for i in split["train"]] + list(extra.text)
+    scratch_mlm = [t for t, _ in data["tweets_train"]] + list(extra.text) + news_mlm
     for name in ("topic_train.csv", "topic_valid.csv", "unlabelled_tweets.csv"):
-        path = os.path.join(extra_dir, name)
-        if os.path.exists(path):
-            unlabelled += list(read(path).text)
-    # The valid tweets must not leak into pre-training either.
-    valid_keys = {wp.normalize(t).strip() for t in valid.text}
-    unlabelled = sorted({t for t in unlabelled if t.strip() and wp.normalize(t).strip() not in valid_keys})
-    valid_set = [(t, SOURCE_LABEL[l]) for t, l in zip(valid.text, valid.label)]
-    return labelled, valid_set, unlabelled, {"train_sentiment": len(train), "extra_sentiment": len(extra)}
+        scratch_mlm += list(read(os.path.join(extra_dir, name)).text)
+    held = {key(t) for t, _ in data["tweets_valid"] + data["news_test"] + data["news_dev"] + data["tweets_dev"]}
+    scratch_mlm = sorted({t for t in scratch_mlm if t.strip() and key(t) not in held})
+    news_mlm = sorted({t for t in news_mlm if t.strip() and key(t) not in held})
+    split_file = {"source": "news/sentfin.csv (row numbers, 0-based, header excluded)", "seed": seed,
+                  "method": "stratified by label: 20 % test, 10 % dev, duplicates of held rows removed from train",
+                  "dev": split["dev"], "test": split["test"]}
+    return data, news_mlm, scratch_mlm, split_file
 
 
 def batches(seqs, labels, batch_size, shuffle, rng):
+    """Shuffled batches of similar length (sorted within chunks of 50 batches), so padding stays small."""
     order = list(range(len(seqs)))
     if shuffle:
         rng.shuffle(order)
-    for i in range(0, len(order), batch_size):
-        idx = order[i:i + batch_size]
+        chunk = batch_size * 50
+        order = [j for c in range(0, len(order), chunk) for j in sorted(order[c:c + chunk], key=lambda j: len(seqs[j]))]
+    groups = [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
+    if shuffle:
+        rng.shuffle(groups)
+    for idx in groups:
         width = max(len(seqs[j]) for j in idx)
         ids = torch.zeros((len(idx), width), dtype=torch.long)
         for r, j in enumerate(idx):
@@ -118,12 +169,15 @@ def mask_tokens(ids, vocab_size, gen):
     return ids, labels
 
 
-def pretrain(cfg, seqs, epochs, device, rng, gen, log):
+def masked_lm(cfg, encoder_state, seqs, epochs, lr, device, rng, gen, log, stage):
     model = BertForMaskedLM(cfg).to(device)
-    opt = torch.optim.AdamW(model.parameters(), lr=5e-4, weight_decay=0.01)
+    if encoder_state is not None:
+        model.bert.load_state_dict(encoder_state)
+    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01)
     steps = epochs * ((len(seqs) + 127) // 128)
     sched = schedule(opt, steps, max(1, steps // 20))
     model.train()
+    total, n = 0.0, 1
     for epoch in range(epochs):
         total, n = 0.0, 0
         for ids, mask, _ in batches(seqs, None, 128, True, rng):
@@ -137,30 +191,60 @@ def pretrain(cfg, seqs, epochs, device, rng, gen, log):
             opt.step()
             sched.step()
             total, n = total + loss.item(), n + 1
-        log(f"mlm epoch {epoch + 1}/{epochs} loss {total / n:.3f}")
-    return model.bert.state_dict(), total / n
+        log(f"{stage} mlm epoch {epoch + 1}/{epochs} loss {total / n:.3f}")
+    return {k: v.detach().cpu() for k, v in model.bert.state_dict().items()}, round(total / max(n, 1), 4)
 
 
 @torch.no_grad()
-def predict(model, seqs, device):
+def logits_of(model, seqs, device):
     model.eval()
     out = []
-    for ids, mask, _ in batches(seqs, None, 256, False, None):
-        out.append(model(ids.to(device), mask.to(device), torch.zeros_like(ids).to(device)).softmax(-1).cpu())
-    return torch.cat(out).numpy()
+    order = sorted(range(len(seqs)), key=lambda j: len(seqs[j]))
+    for ids, mask, _ in batches([seqs[j] for j in order], None, 256, False, None):
+        out.append(model(ids.to(device), mask.to(device), torch.zeros_like(ids).to(device)).float().cpu())
+    logits = torch.cat(out)
+    result = torch.empty_like(logits)
+    result[torch.tensor(order)] = logits
+    return result
+
+
+def ece(y_true, probs, bins=10):
+    """Expected calibration error of the top label, 10 equal-width confidence bins."""
+    conf, pred = probs.max(1), probs.argmax(1)
+    edges = np.linspace(0, 1, bins + 1)
+    total = 0.0
+    for lo, hi in zip(edges[:-1], edges[1:]):
+        inside = (conf > lo) & (conf <= hi)
+        if inside.any():
+            total += inside.mean() * abs((pred[inside] == y_true[inside]).mean() - conf[inside].mean())
+    return round(float(total), 4)
 
 
 def scores(y_true, probs):
-    pred = probs.argmax(1)
+    y_true, pred = np.asarray(y_true), probs.argmax(1)
     return {"accuracy": round(float(accuracy_score(y_true, pred)), 4),
-            "macro_f1": round(float(f1_score(y_true, pred, average="macro")), 4)}
+            "macro_f1": round(float(f1_score(y_true, pred, average="macro")), 4),
+            "ece": ece(y_true, probs)}
 
 
-def finetune(cfg, encoder_state, train, valid, args, device, rng, log):
+def fit_temperature(logits, labels):
+    log_t = torch.zeros(1, requires_grad=True)
+    opt = torch.optim.LBFGS([log_t], lr=0.1, max_iter=200)
+    y = torch.tensor(labels)
+
+    def closure():
+        opt.zero_grad()
+        loss = torch.nn.functional.cross_entropy(logits / log_t.exp(), y)
+        loss.backward()
+        return loss
+    opt.step(closure)
+    return float(log_t.exp())
+
+
+def finetune(cfg, encoder_state, train, dev_sets, args, device, rng, log):
     model = BertForSequenceClassification(cfg, len(LABELS)).to(device)
     model.bert.load_state_dict(encoder_state)
     seqs, labels = [s for s, _ in train], [l for _, l in train]
-    vseqs, vlabels = [s for s, _ in valid], np.array([l for _, l in valid])
     counts = np.bincount(labels, minlength=len(LABELS))
     # Mild re-weighting (square root of inverse frequency) for the macro-F1 objective.
     weights = torch.tensor((counts.sum() / counts) ** 0.5, dtype=torch.float32)
@@ -180,25 +264,30 @@ def finetune(cfg, encoder_state, train, valid, args, device, rng, log):
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             opt.step()
             sched.step()
-        s = scores(vlabels, predict(model, vseqs, device))
-        history.append({"epoch": epoch + 1, **s})
-        log(f"fine-tune epoch {epoch + 1}/{args.ft_epochs} valid {s}")
-        if s["macro_f1"] > best[0]:
-            best = (s["macro_f1"], {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}, epoch + 1)
+        row = {"epoch": epoch + 1}
+        for name, rows in dev_sets.items():
+            s = scores([l for _, l in rows], logits_of(model, [s for s, _ in rows], device).softmax(-1).numpy())
+            row[name] = {"accuracy": s["accuracy"], "macro_f1": s["macro_f1"]}
+        # Selection: the mean of the development macro-F1s, so that neither news nor tweets is given up.
+        row["selection_score"] = round(float(np.mean([row[n]["macro_f1"] for n in dev_sets])), 4)
+        history.append(row)
+        log(f"fine-tune epoch {epoch + 1}/{args.ft_epochs} {row}")
+        if row["selection_score"] > best[0]:
+            best = (row["selection_score"], {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}, epoch + 1)
     model.load_state_dict(best[1])
     return model.cpu(), best[2], history
 
 
-def baseline(train, valid):
+def tfidf_baseline(train, evaluations):
     vec = TfidfVectorizer(preprocessor=wp.normalize, ngram_range=(1, 2), min_df=2, sublinear_tf=True)
     x = vec.fit_transform([t for t, _ in train])
     clf = LogisticRegression(max_iter=2000, C=4.0, class_weight="balanced")
     clf.fit(x, [l for _, l in train])
-    probs = clf.predict_proba(vec.transform([t for t, _ in valid]))
-    return scores(np.array([l for _, l in valid]), probs)
+    return {name: {k: v for k, v in scores([l for _, l in rows], clf.predict_proba(vec.transform([t for t, _ in rows]))).items()
+                   if k != "ece"} for name, rows in evaluations.items()}
 
 
-def export_onnx(model, cfg, path):
+def export_onnx(model, path):
     model.eval()
     dummy = torch.tensor([[wp.CLS, 10, 11, 12, wp.SEP]])
     kwargs = dict(
@@ -206,14 +295,21 @@ def export_onnx(model, cfg, path):
         dynamic_axes={n: {0: "batch_size", 1: "sequence_length"} for n in ("input_ids", "attention_mask", "token_type_ids")}
         | {"logits": {0: "batch_size"}},
         opset_version=14, do_constant_folding=True)
-    if "dynamo" in inspect.signature(torch.onnx.export).parameters:
-        kwargs["dynamo"] = False  # the TorchScript exporter keeps dynamic axes as declared
     torch.onnx.export(model, (dummy, torch.ones_like(dummy), torch.zeros_like(dummy)), path, **kwargs)
+
+
+def read_vocab(folder):
+    vocab_map = json.load(open(os.path.join(folder, "tokenizer.json")))["model"]["vocab"]
+    vocab = [""] * len(vocab_map)
+    for token, index in vocab_map.items():
+        vocab[index] = token
+    return vocab
 
 
 def main():
     args = parse_args()
     seed_everything(args.seed)
+    torch.set_num_threads(max(1, args.threads))
     device = torch.device("cuda" if args.device == "auto" and torch.cuda.is_available()
                           else ("cpu" if args.device == "auto" else args.device))
     started = time.time()
@@ -222,30 +318,52 @@ def main():
     os.makedirs(os.path.join(args.out, "onnx"), exist_ok=True)
     os.makedirs(args.work, exist_ok=True)
 
-    labelled, valid, unlabelled, sizes = load_data(args.data)
-    log(f"labelled {len(labelled)}, valid {len(valid)}, pre-training texts {len(unlabelled)}, device {device}")
-    vocab = wp.build_vocab(unlabelled, args.vocab_size)
+    data, news_mlm, scratch_mlm, split_file = load_data(args.data, args.seed)
+    log(", ".join(f"{k} {len(v)}" for k, v in data.items()) + f"; news MLM texts {len(news_mlm)}; device {device}")
+    if args.from_scratch:
+        vocab = wp.build_vocab(scratch_mlm, 12000)
+    else:
+        vocab = read_vocab(args.init)
     tok = wp.WordPiece(vocab)
-    log(f"vocabulary {len(vocab)}")
-    wp.write_json(os.path.join(args.out, "tokenizer.json"), wp.tokenizer_json(vocab))
-    wp.write_json(os.path.join(args.out, "tokenizer_config.json"), wp.tokenizer_config(args.max_length))
+    cfg = BertConfig(vocab_size=len(vocab), max_position_embeddings=args.max_length)
+    enc = lambda rows, n=args.train_length: [(tok.encode(t, n), l) for t, l in rows]  # noqa: E731
+    stages = {}
+    if args.from_scratch:
+        state, loss = masked_lm(cfg, None, [tok.encode(t, args.train_length) for t in scratch_mlm],
+                                args.scratch_mlm_epochs, 5e-4, device, rng, gen, log, "general")
+        stages["general_mlm"] = {"texts": len(scratch_mlm), "epochs": args.scratch_mlm_epochs, "final_loss": loss}
+    else:
+        start = BertForSequenceClassification(cfg, len(LABELS))
+        info = load_onnx_weights(os.path.join(args.init, "onnx", "model_quantized.onnx"), start)
+        assert not info["missing"], info
+        state = start.bert.state_dict()
+        stages["init"] = {"from": os.path.relpath(args.init, REPO), "tensors": info["loaded"]}
+    state, loss = masked_lm(cfg, state, [tok.encode(t, args.train_length) for t in news_mlm],
+                            args.news_mlm_epochs, 2e-4, device, rng, gen, log, "news")
+    stages["news_mlm"] = {"texts": len(news_mlm), "epochs": args.news_mlm_epochs, "final_loss": loss}
 
-    cfg = BertConfig(vocab_size=len(vocab), hidden_size=args.hidden, num_hidden_layers=args.layers,
-                     num_attention_heads=args.heads, intermediate_size=4 * args.hidden,
-                     max_position_embeddings=args.max_length)
-    enc = lambda rows: [(tok.encode(t, args.max_length), l) for t, l in rows]  # noqa: E731
-    train_enc, valid_enc = enc(labelled), enc(valid)
-    mlm_seqs = [tok.encode(t, args.max_length) for t in unlabelled]
-    unk_rate = sum(s.count(wp.UNK) for s, _ in valid_enc) / sum(len(s) for s, _ in valid_enc)
+    train = enc(data["tweets_train"] + data["extra"]) + enc(data["news_train"]) * max(1, round(args.news_weight))
+    dev_sets = {"news_dev": enc(data["news_dev"]), "tweets_dev": enc(data["tweets_dev"])}
+    model, best_epoch, history = finetune(cfg, state, train, dev_sets, args, device, rng, log)
 
-    encoder_state, mlm_loss = pretrain(cfg, mlm_seqs, args.mlm_epochs, device, rng, gen, log)
-    model, best_epoch, history = finetune(cfg, encoder_state, train_enc, valid_enc, args, device, rng, log)
-    torch_scores = scores(np.array([l for _, l in valid]), predict(model, [s for s, _ in valid_enc], "cpu"))
-    base = baseline(labelled, valid)
-    log(f"pytorch fp32 valid {torch_scores}; tf-idf baseline {base}")
+    evaluations = {"tweets_valid": data["tweets_valid"], "news_test": data["news_test"]}
+    full = {name: enc(rows, args.max_length) for name, rows in evaluations.items()}
+    dev_all = dev_sets["news_dev"] + dev_sets["tweets_dev"]
+    temperature = fit_temperature(logits_of(model, [s for s, _ in dev_all], "cpu"), [l for _, l in dev_all])
+    pytorch = {}
+    for name, rows in full.items():
+        logits, y = logits_of(model, [s for s, _ in rows], "cpu"), [l for _, l in rows]
+        pytorch[name] = {"uncalibrated": scores(y, logits.softmax(-1).numpy()),
+                         "calibrated": scores(y, (logits / temperature).softmax(-1).numpy())}
+    log(f"temperature {temperature:.3f}; pytorch fp32 {pytorch}")
+    with torch.no_grad():  # serve calibrated probabilities: softmax(logits / T) = softmax(W/T x + b/T)
+        model.classifier.weight /= temperature
+        model.classifier.bias /= temperature
+    base = tfidf_baseline(data["tweets_train"] + data["extra"] + data["news_train"], evaluations)
+    log(f"tf-idf baseline {base}")
 
     fp32_path = os.path.join(args.work, "model.onnx")
-    export_onnx(model, cfg, fp32_path)
+    export_onnx(model, fp32_path)
     q = quantize_dynamic(fp32_path, os.path.join(args.out, "onnx", "model_quantized.onnx"))
     config = {
         "model_type": "bert", "architectures": ["BertForSequenceClassification"],
@@ -257,17 +375,23 @@ def main():
         "problem_type": "single_label_classification",
     }
     wp.write_json(os.path.join(args.out, "config.json"), config)
+    wp.write_json(os.path.join(args.out, "tokenizer.json"), wp.tokenizer_json(vocab))
+    wp.write_json(os.path.join(args.out, "tokenizer_config.json"), wp.tokenizer_config(args.max_length))
+    wp.write_json(os.path.join(args.out, "news_split.json"), split_file)
     metrics = {
         "task": "text-classification",
-        "data": {"labelled_train": len(labelled), **sizes, "valid": len(valid), "pretraining_texts": len(unlabelled)},
+        "data": {k: len(v) for k, v in data.items()} | {"news_mlm_texts": len(news_mlm)},
         "architecture": {k: getattr(cfg, k) for k in ("vocab_size", "hidden_size", "num_hidden_layers",
                                                      "num_attention_heads", "intermediate_size", "max_position_embeddings")},
         "parameters": sum(p.numel() for p in model.parameters()),
-        "training": {"seed": args.seed, "device": str(device), "mlm_epochs": args.mlm_epochs, "mlm_final_loss": round(mlm_loss, 4),
-                     "fine_tune_epochs": args.ft_epochs, "fine_tune_lr": args.ft_lr, "selected_epoch": best_epoch,
+        "training": {"seed": args.seed, "device": str(device), "threads": torch.get_num_threads(), "stages": stages,
+                     "fine_tune_epochs": args.ft_epochs, "fine_tune_lr": args.ft_lr, "news_weight": args.news_weight,
+                     "selected_epoch": best_epoch, "selection": "mean macro-F1 on news_dev and tweets_dev",
                      "history": history, "seconds": round(time.time() - started, 1)},
-        "valid_unk_token_rate": round(unk_rate, 5),
-        "valid": {"pytorch_fp32": torch_scores, "tfidf_logreg_baseline": base},
+        "calibration": {"method": "temperature scaling fitted on news_dev + tweets_dev, folded into the classifier",
+                        "temperature": round(temperature, 4)},
+        "pytorch_fp32": pytorch,
+        "tfidf_logreg_baseline": base,
         "quantization": {"scheme": "dynamic int8, per-channel weights, uint8 activations", **q},
     }
     wp.write_json(os.path.join(args.out, "metrics.json"), metrics)
