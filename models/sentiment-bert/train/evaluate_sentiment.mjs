@@ -65,7 +65,10 @@ const tweets = rows(path.join(dataDir, 'sentiment', 'valid.csv')).map((r) => ({ 
 const split = JSON.parse(readFileSync(path.join(modelDir, 'news_split.json'), 'utf8'));
 const sentfin = rows(path.join(dataDir, 'news', 'sentfin.csv'));
 const news = split.test.map((i) => sentfin[i]).filter((r) => r.label !== 'mixed').map((r) => ({ text: r.text, label: SOURCE_LABEL[r.label] }));
-const evaluations = { tweets_valid: tweets, news_test: news };
+// FiQA headlines: news from other outlets than SEntFiN's, never trained on (train_sentiment.py holds them out).
+const fiqa = rows(path.join(dataDir, 'finance_text', 'extra_sentiment.csv')).filter((r) => r.source === 'fiqa_headline')
+  .map((r) => ({ text: r.text, label: SOURCE_LABEL[r.label] }));
+const evaluations = { tweets_valid: tweets, news_test: news, fiqa_headlines: fiqa };
 
 /** Accuracy, macro-F1, F1 by label and expected calibration error (10 bins) of a model on every evaluation set. */
 async function evaluate(loaded) {
@@ -110,8 +113,8 @@ const headlinePred = (await probabilities(quantized, headlines.map((h) => h.head
 const headlineRows = headlines.map((h, i) => ({ headline: h.headline, expected: h.expected, predicted: LABELS[headlinePred[i]] }));
 const headlineAccuracy = headlineRows.filter((r) => r.expected === r.predicted).length / headlineRows.length;
 
-// The news test set's most confident misses, for the card's failure modes.
-const misses = news.map((r, i) => ({ ...r, probs: q8.news_test._probs[i] }))
+// Each news set's most confident misses, for the card's failure modes.
+const misses = (name) => evaluations[name].map((r, i) => ({ ...r, probs: q8[name]._probs[i] }))
   .filter((r) => argmax(r.probs) !== r.label)
   .sort((a, b) => Math.max(...b.probs) - Math.max(...a.probs)).slice(0, 10);
 
@@ -141,9 +144,10 @@ const template = readFileSync(path.join(here, 'MODEL_CARD.template.md'), 'utf8')
 const cell = (t) => t.replace(/\|/g, '\\|').replace(/\s+/g, ' ');
 const table = ['| headline | expected | predicted |', '|---|---|---|',
   ...headlineRows.map((r) => `| ${cell(r.headline)} | ${r.expected} | ${r.predicted}${r.expected === r.predicted ? '' : ' ✗'} |`)].join('\n');
-const missTable = ['| SEntFiN headline (news test split) | annotated | predicted (probability) |', '|---|---|---|',
-  ...misses.map((r) => `| ${cell(r.text)} | ${LABELS[r.label]} | ${LABELS[argmax(r.probs)]} (${Math.max(...r.probs).toFixed(2)}) |`)].join('\n');
-const fill = { ...flatten(metrics), headline_table: table, news_miss_table: missTable };
+const missTable = (name, title) => [`| ${title} | annotated | predicted (probability) |`, '|---|---|---|',
+  ...misses(name).map((r) => `| ${cell(r.text)} | ${LABELS[r.label]} | ${LABELS[argmax(r.probs)]} (${Math.max(...r.probs).toFixed(2)}) |`)].join('\n');
+const fill = { ...flatten(metrics), headline_table: table, news_miss_table: missTable('news_test', 'SEntFiN headline (news test split)'),
+  fiqa_miss_table: missTable('fiqa_headlines', 'FiQA headline') };
 writeFileSync(path.join(modelDir, 'MODEL_CARD.md'), template.replace(/\{\{([\w.]+)\}\}/g, (_, k) => String(fill[k] ?? `{{${k}}}`)));
 console.log(JSON.stringify({ evaluation: metrics.evaluation, headlines: metrics.headlines, load_ms_int8: quantized.loadMs }, null, 1));
 

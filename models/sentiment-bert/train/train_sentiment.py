@@ -7,12 +7,13 @@ Steps:
     runs version 1's MLM pre-training first (hours on CPU).
  2. Domain-adaptive MLM on news: the SEntFiN training headlines (mixed-polarity ones included) plus the
     finance sentences of extra_sentiment.csv.
- 3. Fine-tune on tweets + extra_sentiment + SEntFiN training headlines; the epoch is chosen on a development
-    split (10 % of SEntFiN, 10 % of the tweet training file), never on an evaluation set.
+ 3. Fine-tune on tweets + extra_sentiment (but its FiQA headlines) + SEntFiN training headlines; the epoch is chosen on a development split (10 % of SEntFiN, 10 % of the tweet training
+    file), never on an evaluation set.
  4. Temperature scaling fitted on the same development split, folded into the classifier.
  5. ONNX export (fp32) -> int8 dynamic quantisation -> config/tokenizer files.
-Evaluation sets, untouched until the end: tweets `sentiment/valid.csv`, and the news test split (20 % of
-SEntFiN, indices in news_split.json). evaluate_sentiment.mjs then scores the shipped int8 file through
+Evaluation sets, untouched until the end: tweets `sentiment/valid.csv`, the news test split (20 % of
+SEntFiN, indices in news_split.json) and the FiQA headlines of extra_sentiment.csv (another source of news,
+never trained on). No training text matches an evaluation text after URL removal and case folding. evaluate_sentiment.mjs then scores the shipped int8 file through
 transformers.js (npm run train:sentiment runs both).
 
 Usage: /usr/bin/python3 models/sentiment-bert/train/train_sentiment.py [--data ../shared/data] [--device auto]
@@ -44,6 +45,8 @@ LABELS = ["negative", "neutral", "positive"]
 SOURCE_LABEL = {"bearish": 0, "neutral": 1, "bullish": 2, "negative": 0, "positive": 2}
 REPO = os.path.abspath(os.path.join(HERE, "..", "..", ".."))
 MODEL_DIR = os.path.join(REPO, "models", "sentiment-bert")
+# FiQA headlines: news from other outlets than SEntFiN's, held out whole as an out-of-source news evaluation.
+FIQA_HEADLINES = "fiqa_headline"
 
 
 def parse_args():
@@ -110,26 +113,37 @@ def load_data(root: str, seed: int):
     split = news_split(news, seed)
     order = np.random.default_rng(seed).permutation(len(tweets))
     tweet_dev_rows = set(int(i) for i in order[: len(tweets) // 10])
+    fiqa = [i for i in range(len(extra)) if extra.source[i] == FIQA_HEADLINES]
     rows = lambda df, idx: [(df.text[i], SOURCE_LABEL[df.label[i]]) for i in idx if df.label[i] != "mixed"]  # noqa: E731
     data = {
         "tweets_train": rows(tweets, [i for i in range(len(tweets)) if i not in tweet_dev_rows]),
         "tweets_dev": rows(tweets, sorted(tweet_dev_rows)),
-        "extra": rows(extra, range(len(extra))),
+        "extra": rows(extra, [i for i in range(len(extra)) if extra.source[i] != FIQA_HEADLINES]),
         "news_train": rows(news, split["train"]),
         "news_dev": rows(news, split["dev"]),
         "news_test": rows(news, split["test"]),
         "tweets_valid": rows(valid, range(len(valid))),
+        "fiqa_headlines": rows(extra, fiqa),
     }
-    news_mlm = [news.text[i] for i in split["train"]] + list(extra.text)
-    scratch_mlm = [t for t, _ in data["tweets_train"]] + list(extra.text) + news_mlm
+    # No text of an evaluation or development set is trained on, not even as a near-duplicate in another file
+    # (the published tweet split shares 39 tweets between train and valid once URLs are removed).
+    held = {key(t) for name in ("tweets_valid", "news_test", "fiqa_headlines", "news_dev", "tweets_dev")
+            for t, _ in data[name]}
+    evaluation = {key(t) for name in ("tweets_valid", "news_test", "fiqa_headlines") for t, _ in data[name]}
+    for name in ("tweets_train", "extra", "news_train"):
+        data[name] = [(t, l) for t, l in data[name] if key(t) not in held]
+    data["tweets_dev"] = [(t, l) for t, l in data["tweets_dev"] if key(t) not in evaluation]
+    extra_text = [extra.text[i] for i in range(len(extra)) if extra.source[i] != FIQA_HEADLINES]
+    news_mlm = [news.text[i] for i in split["train"]] + extra_text
+    scratch_mlm = [t for t, _ in data["tweets_train"]] + extra_text + news_mlm
     for name in ("topic_train.csv", "topic_valid.csv", "unlabelled_tweets.csv"):
         scratch_mlm += list(read(os.path.join(extra_dir, name)).text)
-    held = {key(t) for t, _ in data["tweets_valid"] + data["news_test"] + data["news_dev"] + data["tweets_dev"]}
     scratch_mlm = sorted({t for t in scratch_mlm if t.strip() and key(t) not in held})
     news_mlm = sorted({t for t in news_mlm if t.strip() and key(t) not in held})
     split_file = {"source": "news/sentfin.csv (row numbers, 0-based, header excluded)", "seed": seed,
                   "method": "stratified by label: 20 % test, 10 % dev, duplicates of held rows removed from train",
-                  "dev": split["dev"], "test": split["test"]}
+                  "dev": split["dev"], "test": split["test"],
+                  "fiqa_headlines": f"finance_text/extra_sentiment.csv rows with source {FIQA_HEADLINES}, all held out"}
     return data, news_mlm, scratch_mlm, split_file
 
 
@@ -346,7 +360,7 @@ def main():
     dev_sets = {"news_dev": enc(data["news_dev"]), "tweets_dev": enc(data["tweets_dev"])}
     model, best_epoch, history = finetune(cfg, state, train, dev_sets, args, device, rng, log)
 
-    evaluations = {"tweets_valid": data["tweets_valid"], "news_test": data["news_test"]}
+    evaluations = {"tweets_valid": data["tweets_valid"], "news_test": data["news_test"], "fiqa_headlines": data["fiqa_headlines"]}
     full = {name: enc(rows, args.max_length) for name, rows in evaluations.items()}
     dev_all = dev_sets["news_dev"] + dev_sets["tweets_dev"]
     temperature = fit_temperature(logits_of(model, [s for s, _ in dev_all], "cpu"), [l for _, l in dev_all])
