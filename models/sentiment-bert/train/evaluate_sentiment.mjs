@@ -122,16 +122,17 @@ const strip = (result) => Object.fromEntries(Object.entries(result).map(([k, v])
 const metricsPath = path.join(modelDir, 'metrics.json');
 const metrics = JSON.parse(readFileSync(metricsPath, 'utf8'));
 metrics.evaluation = {};
+const [q8Scores, fp32Scores, version1Scores] = [q8, fp32, version1].map((r) => r && strip(r));
 for (const name of Object.keys(evaluations)) {
-  const int8 = strip(q8)[name];
-  const reference = fp32 ? strip(fp32)[name] : metrics.pytorch_fp32[name].calibrated;
+  const int8 = q8Scores[name];
+  const reference = fp32Scores ? fp32Scores[name] : metrics.pytorch_fp32[name].calibrated;
   metrics.evaluation[name] = {
     rows: evaluations[name].length,
     transformersjs_int8: int8,
-    ...(fp32 ? { transformersjs_fp32: strip(fp32)[name] } : {}),
+    ...(fp32Scores ? { transformersjs_fp32: fp32Scores[name] } : {}),
     pytorch_fp32: metrics.pytorch_fp32[name],
     tfidf_logreg_baseline: metrics.tfidf_logreg_baseline[name],
-    version_1_int8: strip(version1)[name],
+    version_1_int8: version1Scores[name],
     quantization_accuracy_loss_points: Math.round((reference.accuracy - int8.accuracy) * 10000) / 100,
   };
 }

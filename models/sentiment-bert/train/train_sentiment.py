@@ -7,14 +7,16 @@ Steps:
     runs version 1's MLM pre-training first (hours on CPU).
  2. Domain-adaptive MLM on news: the SEntFiN training headlines (mixed-polarity ones included) plus the
     finance sentences of extra_sentiment.csv.
- 3. Fine-tune on tweets + extra_sentiment (but its FiQA headlines) + SEntFiN training headlines; the epoch is chosen on a development split (10 % of SEntFiN, 10 % of the tweet training
-    file), never on an evaluation set.
+ 3. Fine-tune on tweets + extra_sentiment (except its FiQA headlines) + SEntFiN training headlines; the epoch
+    is chosen on a development split (10 % of SEntFiN, 10 % of the tweet training file), never on an
+    evaluation set.
  4. Temperature scaling fitted on the same development split, folded into the classifier.
  5. ONNX export (fp32) -> int8 dynamic quantisation -> config/tokenizer files.
 Evaluation sets, untouched until the end: tweets `sentiment/valid.csv`, the news test split (20 % of
 SEntFiN, indices in news_split.json) and the FiQA headlines of extra_sentiment.csv (another source of news,
-never trained on). No training text matches an evaluation text after URL removal and case folding. evaluate_sentiment.mjs then scores the shipped int8 file through
-transformers.js (npm run train:sentiment runs both).
+never trained on). No training text matches an evaluation text after URL removal and case folding.
+evaluate_sentiment.mjs then scores the shipped int8 file through transformers.js (npm run train:sentiment
+runs both).
 
 Usage: /usr/bin/python3 models/sentiment-bert/train/train_sentiment.py [--data ../shared/data] [--device auto]
 """
@@ -114,11 +116,12 @@ def load_data(root: str, seed: int):
     order = np.random.default_rng(seed).permutation(len(tweets))
     tweet_dev_rows = set(int(i) for i in order[: len(tweets) // 10])
     fiqa = [i for i in range(len(extra)) if extra.source[i] == FIQA_HEADLINES]
+    extra_rows = [i for i in range(len(extra)) if extra.source[i] != FIQA_HEADLINES]
     rows = lambda df, idx: [(df.text[i], SOURCE_LABEL[df.label[i]]) for i in idx if df.label[i] != "mixed"]  # noqa: E731
     data = {
         "tweets_train": rows(tweets, [i for i in range(len(tweets)) if i not in tweet_dev_rows]),
         "tweets_dev": rows(tweets, sorted(tweet_dev_rows)),
-        "extra": rows(extra, [i for i in range(len(extra)) if extra.source[i] != FIQA_HEADLINES]),
+        "extra": rows(extra, extra_rows),
         "news_train": rows(news, split["train"]),
         "news_dev": rows(news, split["dev"]),
         "news_test": rows(news, split["test"]),
@@ -133,7 +136,7 @@ def load_data(root: str, seed: int):
     for name in ("tweets_train", "extra", "news_train"):
         data[name] = [(t, l) for t, l in data[name] if key(t) not in held]
     data["tweets_dev"] = [(t, l) for t, l in data["tweets_dev"] if key(t) not in evaluation]
-    extra_text = [extra.text[i] for i in range(len(extra)) if extra.source[i] != FIQA_HEADLINES]
+    extra_text = [extra.text[i] for i in extra_rows]
     news_mlm = [news.text[i] for i in split["train"]] + extra_text
     scratch_mlm = [t for t, _ in data["tweets_train"]] + extra_text + news_mlm
     for name in ("topic_train.csv", "topic_valid.csv", "unlabelled_tweets.csv"):
