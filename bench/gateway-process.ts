@@ -9,21 +9,29 @@ import { REPO_ROOT } from '../src/platform/config.js';
  */
 export function startGatewayProcess(env: Record<string, string>, nodeArgs: string[] = []): Promise<{ url: string; stop: () => Promise<void> }> {
   const child = spawn(process.execPath, [...nodeArgs, path.join(REPO_ROOT, 'dist', 'src', 'main.js')], {
-    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LANDING_PAGE: 'false', PRICE_DB_PATH: ':memory:', AUDIT_DB_PATH: ':memory:', MODEL_WATCH: 'false', ...env },
+    // LOG_LEVEL is pinned to info: the ready line is how the port is learnt, and a quieter level would leave this waiting.
+    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LANDING_PAGE: 'false', PRICE_DB_PATH: ':memory:', AUDIT_DB_PATH: ':memory:', MODEL_WATCH: 'false', ...env, LOG_LEVEL: 'info' },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   return new Promise((resolve, reject) => {
-    child.on('exit', (code) => reject(new Error(`gateway exited with ${code}`)));
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-      const ready = /"url":"([^"]+)","msg":"gateway ready"/.exec(chunk);
-      if (ready) {
-        resolve({ url: ready[1]!, stop: () => new Promise<void>((done) => {
-          child.removeAllListeners('exit');
-          child.once('exit', () => done());
-          child.kill('SIGTERM');
-        }) });
-      }
-    });
+    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error('gateway not ready within 60 s')); }, 60_000);
+    child.on('exit', (code) => { clearTimeout(timer); reject(new Error(`gateway exited with ${code}`)); });
+    let head = ''; // a log line may arrive split across chunks
+    const onData = (chunk: string) => {
+      head += chunk;
+      const ready = /"url":"([^"]+)","msg":"gateway ready"/.exec(head);
+      if (!ready) return;
+      clearTimeout(timer);
+      head = '';
+      child.stdout.off('data', onData);
+      child.stdout.resume(); // keep draining the request logs, as a log shipper would
+      resolve({ url: ready[1]!, stop: () => new Promise<void>((done) => {
+        child.removeAllListeners('exit');
+        child.once('exit', () => done());
+        child.kill('SIGTERM');
+      }) });
+    };
+    child.stdout.setEncoding('utf8').on('data', onData);
   });
 }
 

@@ -129,7 +129,7 @@ if (peer) {
 
 /** Resident memory of a gateway with every model loaded, after explained sentiment, credit and forecast traffic. */
 async function gatewayMemory(): Promise<{ rssMB: number }> {
-  const full = await startGatewayProcess({ LOG_LEVEL: 'warn', ...GENEROUS_RATE_LIMIT });
+  const full = await startGatewayProcess(GENEROUS_RATE_LIMIT);
   const post = (query: string, variables: unknown) => fetch(full.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query, variables }) }).then((r) => r.json());
   const examples = (name: string) => JSON.parse(readFileSync(path.join(REPO_ROOT, 'examples', `${name}.variables.json`), 'utf8')) as unknown;
   for (let i = 0; i < 20; i++) {
@@ -139,7 +139,8 @@ async function gatewayMemory(): Promise<{ rssMB: number }> {
   }
   const metrics = await (await fetch(full.url.replace('/graphql', '/metrics'))).text();
   await full.stop();
-  const rss = Number(/^process_resident_memory_bytes (\S+)$/m.exec(metrics)?.[1]);
+  const rss = Number(/^gateway_process_resident_memory_bytes (\S+)$/m.exec(metrics)?.[1]);
+  if (!Number.isFinite(rss)) throw new Error('no gateway_process_resident_memory_bytes in /metrics');
   return { rssMB: Math.round(rss / 2 ** 20) };
 }
 const memory = await gatewayMemory();
