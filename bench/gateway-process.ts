@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import autocannon from 'autocannon';
 import { REPO_ROOT } from '../src/platform/config.js';
@@ -7,7 +8,7 @@ import { REPO_ROOT } from '../src/platform/config.js';
  * `node dist/src/main.js` as its own process on a free loopback port (info logs, read for the ready line);
  * resolves once it is ready. `stop` sends SIGTERM and resolves when it has exited.
  */
-export function startGatewayProcess(env: Record<string, string>, nodeArgs: string[] = []): Promise<{ url: string; stop: () => Promise<void> }> {
+export function startGatewayProcess(env: Record<string, string>, nodeArgs: string[] = []): Promise<{ url: string; pid: number; stop: () => Promise<void> }> {
   const child = spawn(process.execPath, [...nodeArgs, path.join(REPO_ROOT, 'dist', 'src', 'main.js')], {
     // LOG_LEVEL is pinned to info: the ready line is how the port is learnt, and a quieter level would leave this waiting.
     env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LANDING_PAGE: 'false', PRICE_DB_PATH: ':memory:', AUDIT_DB_PATH: ':memory:', MODEL_WATCH: 'false', ...env, LOG_LEVEL: 'info' },
@@ -25,7 +26,7 @@ export function startGatewayProcess(env: Record<string, string>, nodeArgs: strin
       head = '';
       child.stdout.off('data', onData);
       child.stdout.resume(); // keep draining the request logs, as a log shipper would
-      resolve({ url: ready[1]!, stop: () => new Promise<void>((done) => {
+      resolve({ url: ready[1]!, pid: child.pid!, stop: () => new Promise<void>((done) => {
         child.removeAllListeners('exit');
         child.once('exit', () => done());
         child.kill('SIGTERM');
@@ -33,6 +34,27 @@ export function startGatewayProcess(env: Record<string, string>, nodeArgs: strin
     };
     child.stdout.setEncoding('utf8').on('data', onData);
   });
+}
+
+/**
+ * CPU time (user + system, ms) a process has used so far, split into its main thread (the event loop) and
+ * all its other threads (the model worker, onnxruntime's pool, V8's helpers), from Linux's /proc; null elsewhere.
+ */
+export function threadCpuMs(pid: number): { eventLoop: number; otherThreads: number } | null {
+  const dir = `/proc/${pid}/task`;
+  if (!existsSync(dir)) return null;
+  const tickMs = 10; // USER_HZ is 100 on Linux
+  let eventLoop = 0;
+  let otherThreads = 0;
+  for (const tid of readdirSync(dir)) {
+    let stat: string;
+    try { stat = readFileSync(`${dir}/${tid}/stat`, 'utf8'); } catch { continue; } // a thread that has just ended
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' '); // fields from the state on: utime is the 12th, stime the 13th
+    const ms = (Number(fields[11]) + Number(fields[12])) * tickMs;
+    if (Number(tid) === pid) eventLoop += ms;
+    else otherThreads += ms;
+  }
+  return { eventLoop, otherThreads };
 }
 
 /** Rate limiting stays on, with a budget above what one machine can serve (the default would cap one caller well below it). */

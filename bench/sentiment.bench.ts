@@ -2,7 +2,7 @@
 // (one text per request), next to the raw transformers.js pipeline in-process at its best batch size (both
 // model versions: the shipped one and versions/1.0.0), and next to the same model served by a Python peer
 // (bench/peers/sentiment_fastapi.py: FastAPI + uvicorn + PyTorch) under the same load, same run. Also the
-// p99 latency at half the gateway's best throughput (a fixed request rate). Prints the ratios and writes
+// p99 latency at half the gateway's best throughput (requests evenly spaced, bench/paced-load.ts). Prints the ratios and writes
 // bench/results/sentiment.json. BENCH_THREADS=n sets INFERENCE_THREADS of the gateway and the raw pipeline.
 // BENCH_PROFILE=1: instead, runs the gateway under node --cpu-prof at 32 clients and prints where its CPU
 // went (by source folder, npm package, GC, idle), the method behind the README's breakdown.
@@ -14,8 +14,9 @@ import { parse } from 'csv-parse/sync';
 import { spawn } from 'node:child_process';
 import { env, pipeline } from '@huggingface/transformers';
 import { REPO_ROOT } from '../src/platform/config.js';
-import { cpuBreakdown } from './cpu-profile.js';
-import { GENEROUS_RATE_LIMIT, startGatewayProcess } from './gateway-process.js';
+import { cpuBreakdown, topFunctions } from './cpu-profile.js';
+import { GENEROUS_RATE_LIMIT, startGatewayProcess, threadCpuMs } from './gateway-process.js';
+import { pacedLoad } from './paced-load.js';
 
 const MODEL_DIR = path.join(REPO_ROOT, 'models', 'sentiment-bert');
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 10);
@@ -27,26 +28,30 @@ const BATCH_SIZES = [1, 8, 16, 32, 64];
 const texts = (parse(readFileSync(path.join(MODEL_DIR, 'train', 'headlines.csv')), { columns: true }) as Array<{ headline: string }>)
   .map((r) => r.headline);
 
-async function rawPipeline(dir = MODEL_DIR): Promise<{ bestBatch: number; textsPerSecond: number; byBatch: Record<number, number> }> {
+async function rawPipeline(dir = MODEL_DIR): Promise<{ bestBatch: number; textsPerSecond: number; cpuMsPerText: number; byBatch: Record<number, number> }> {
   env.allowRemoteModels = false;
   const classify = await pipeline('text-classification', dir, {
     dtype: 'q8', device: 'cpu', session_options: { intraOpNumThreads: THREADS, interOpNumThreads: 1 },
   });
   const byBatch: Record<number, number> = {};
+  const cpuMsPerText: Record<number, number> = {};
   for (const size of BATCH_SIZES) {
     const batch = Array.from({ length: size }, (_, i) => texts[i % texts.length]!);
     await classify(batch, { top_k: null });
     let done = 0;
+    const cpu = process.cpuUsage();
     const started = performance.now();
     while (performance.now() - started < DURATION_S * 1000 / 2) {
       await classify(batch, { top_k: null });
       done += size;
     }
     byBatch[size] = Math.round(done / ((performance.now() - started) / 1000));
+    const used = process.cpuUsage(cpu);
+    cpuMsPerText[size] = Math.round(((used.user + used.system) / 1000 / done) * 1000) / 1000;
   }
   const bestBatch = Number(Object.entries(byBatch).sort((a, b) => b[1] - a[1])[0]![0]);
   await classify.dispose();
-  return { bestBatch, textsPerSecond: byBatch[bestBatch]!, byBatch };
+  return { bestBatch, textsPerSecond: byBatch[bestBatch]!, cpuMsPerText: cpuMsPerText[bestBatch]!, byBatch };
 }
 
 /** The gateway with the sentiment model only, production settings: rate limiting on (a budget above what the machine serves), info logs, metrics. */
@@ -58,12 +63,11 @@ const bodies = texts.map((t) => JSON.stringify({ query: 'query($t:[String!]!){ s
 
 const peerBodies = texts.map((t) => JSON.stringify({ texts: [t] }));
 
-/** `connections` clients as fast as they can, or at `rate` requests/s in all when given. */
-async function loadGateway(url: string, connections: number, requestBodies = bodies, rate?: number) {
+/** `connections` clients, each sending its next request as soon as its last one is answered. */
+async function loadGateway(url: string, connections: number, requestBodies = bodies) {
   let i = 0;
   const result = await autocannon({
     url, connections, duration: DURATION_S, method: 'POST', headers: { 'content-type': 'application/json' },
-    ...(rate ? { overallRate: rate } : {}),
     requests: [{
       setupRequest: (req) => ({ ...req, body: requestBodies[i++ % requestBodies.length] }),
     }],
@@ -84,6 +88,8 @@ if (process.env.BENCH_PROFILE) {
   const file = readdirSync(dir).find((f) => /\.0\.\d+\.cpuprofile$/.test(f))!;
   console.log(`32 clients under the profiler: ${run.textsPerSecond} texts/s\n\n| where | share of the gateway's CPU |\n|---|---|`);
   for (const { group, share } of cpuBreakdown(path.join(dir, file)).slice(0, 15)) console.log(`| ${group} | ${(share * 100).toFixed(1)} % |`);
+  console.log('\n| function | self time |\n|---|---|');
+  for (const { fn, share } of topFunctions(path.join(dir, file), 30)) console.log(`| ${fn} | ${(share * 100).toFixed(1)} % |`);
   rmSync(dir, { recursive: true, force: true });
   process.exit(0);
 }
@@ -111,12 +117,23 @@ console.log(`raw transformers.js pipeline, version 1.0.0: best batch ${rawV1.bes
 const gw = await startGateway();
 await loadGateway(gw.url, 8); // warm-up
 const runs = [];
+let cpuPerRequest: { eventLoopMs: number; otherThreadsMs: number; loadGeneratorMs: number } | null = null;
 for (const c of CONCURRENCY) {
+  const before = threadCpuMs(gw.pid);
+  const ownBefore = process.cpuUsage();
   const r = { ...(await loadGateway(gw.url, c)) };
+  const after = threadCpuMs(gw.pid);
+  if (c === 32 && before && after) {
+    // Where a request's CPU goes at 32 clients: the per-request budget that the ratio to raw leaves.
+    const own = process.cpuUsage(ownBefore);
+    const requests = r.textsPerSecond * DURATION_S;
+    const perRequest = (ms: number) => Math.round((ms / requests) * 1000) / 1000;
+    cpuPerRequest = { eventLoopMs: perRequest(after.eventLoop - before.eventLoop), otherThreadsMs: perRequest(after.otherThreads - before.otherThreads), loadGeneratorMs: perRequest((own.user + own.system) / 1000) };
+  }
   runs.push({ ...r, ratioToRaw: Math.round((r.textsPerSecond / raw.textsPerSecond) * 100) / 100 });
 }
 const best = Math.max(...runs.map((r) => r.textsPerSecond));
-const halfLoad = await loadGateway(gw.url, 64, bodies, Math.round(best / 2));
+const halfLoad = await pacedLoad(gw.url, bodies, Math.round(best / 2), DURATION_S, 64);
 await gw.stop();
 
 const peer = await startPeer();
@@ -152,10 +169,13 @@ rows.forEach((r, k) => {
   console.log(`| ${r.connections} | ${r.textsPerSecond} | ${r.p50Ms} | ${r.p99Ms} | ${r.errors} | ${r.ratioToRaw} | ${p ? `${p.textsPerSecond} | ${p.p50Ms} / ${p.p99Ms} | ${r.ratioToPeer}` : '- | - | -'} |`);
 });
 console.log(`\ngateway with every model loaded, after traffic: RSS ${memory.rssMB} MB`);
-console.log(`\nat half the best throughput (${Math.round(best / 2)} requests/s offered, 64 clients): ${halfLoad.textsPerSecond} texts/s, p50 ${halfLoad.p50Ms} ms, p99 ${halfLoad.p99Ms} ms, ${halfLoad.errors} errors`);
+console.log(`\nat half the best throughput (${halfLoad.offeredPerSecond} requests/s offered evenly spaced, up to 64 connections): ${halfLoad.answeredPerSecond} texts/s, p50 ${halfLoad.p50Ms} ms, p99 ${halfLoad.p99Ms} ms, ${halfLoad.errors} errors`);
+if (cpuPerRequest) {
+  console.log(`\nCPU per request at 32 clients: event loop ${cpuPerRequest.eventLoopMs} ms, the gateway's other threads (model worker, onnxruntime, V8) ${cpuPerRequest.otherThreadsMs} ms, load generator ${cpuPerRequest.loadGeneratorMs} ms; the raw pipeline: ${raw.cpuMsPerText} ms per text at batch ${raw.bestBatch}`);
+}
 const out = {
   date: new Date().toISOString(), machine: `${os.cpus().length} x ${os.cpus()[0]?.model}`, durationS: DURATION_S, threads: THREADS,
-  raw, rawVersion1: rawV1, memory, gateway: rows, halfLoad: { offeredPerSecond: Math.round(best / 2), ...halfLoad }, peer: peerRuns,
+  raw, rawVersion1: rawV1, memory, gateway: rows, cpuPerRequestAt32Clients: cpuPerRequest, halfLoad, peer: peerRuns,
 };
 mkdirSync(path.join(REPO_ROOT, 'bench', 'results'), { recursive: true });
 writeFileSync(path.join(REPO_ROOT, 'bench', 'results', `sentiment${process.env.BENCH_THREADS ? `-threads-${THREADS}` : ''}.json`), JSON.stringify(out, null, 1) + '\n');
