@@ -1,3 +1,4 @@
+import type { ServerResponse } from 'node:http';
 import type { ApolloServerPlugin } from '@apollo/server';
 import type { RequestHandler } from 'express';
 import type { GatewayContext } from '../graphql/context.js';
@@ -21,38 +22,62 @@ export function admissionCost(queryLength: number): number {
   return 1 + Math.floor(queryLength / ADMISSION_CHARS_PER_UNIT);
 }
 
+/** A request refused before it reaches GraphQL: the status, headers and GraphQL-shaped body to answer with. */
+export interface Refusal {
+  readonly status: number;
+  readonly headers: Record<string, string>;
+  readonly body: { errors: Array<{ message: string; extensions: Record<string, unknown> }> };
+}
+
 /**
  * Identifies the caller and charges every request, before its query is parsed or validated, for the
  * size of its query text: requests that then fail parsing, validation or auth have still paid, so a
  * caller cannot spend the gateway's CPU on rejected documents for free. The query's complexity is
- * charged on top once it is known (limits plugin).
+ * charged on top once it is known (limits plugin). Framework-neutral: Express and the direct POST path
+ * (graphql-http.ts) both call it.
  */
-export function admission(keys: ApiKeyRing, limiter: RateLimiter | undefined, metrics: GatewayMetrics): RequestHandler {
-  return async (req, res, next) => {
-    const caller = keys.authenticate(req.header('authorization'), req.header('x-api-key'));
-    const admitted: Admitted = { caller, rateKey: caller ? `key:${caller.name}` : `ip:${req.ip}` };
-    res.locals.admitted = admitted;
-    if (limiter) {
-      const body = req.body as { query?: unknown } | undefined;
-      const query = typeof body?.query === 'string' ? body.query : typeof req.query.query === 'string' ? req.query.query : '';
-      const cost = admissionCost(query.length);
-      let decision;
-      try {
-        decision = await limiter.take(admitted.rateKey, cost);
-      } catch (error) {
-        next(error);
-        return;
-      }
-      if (!decision.allowed) {
-        metrics.observeOperation(undefined, GatewayErrorCode.RATE_LIMITED, 0);
-        res.status(429).setHeader('retry-after', String(decision.retryAfterSeconds)).json({
+export function createAdmission(keys: ApiKeyRing, limiter: RateLimiter | undefined, metrics: GatewayMetrics) {
+  return async (request: { authorization?: string; apiKey?: string; clientAddress: string; query: string }): Promise<{ admitted: Admitted; refusal?: Refusal }> => {
+    const caller = keys.authenticate(request.authorization, request.apiKey);
+    const admitted: Admitted = { caller, rateKey: caller ? `key:${caller.name}` : `ip:${request.clientAddress}` };
+    if (!limiter) return { admitted };
+    const cost = admissionCost(request.query.length);
+    const decision = await limiter.take(admitted.rateKey, cost);
+    if (decision.allowed) return { admitted };
+    metrics.observeOperation(undefined, GatewayErrorCode.RATE_LIMITED, 0);
+    return {
+      admitted,
+      refusal: {
+        status: 429, headers: { 'retry-after': String(decision.retryAfterSeconds) },
+        body: {
           errors: [{
             message: `rate limit: this request's query text costs ${cost} units before parsing and ${admitted.rateKey}'s budget refills at ${limiter.perSecond} units/s; retry in ${decision.retryAfterSeconds} s`,
             extensions: { code: GatewayErrorCode.RATE_LIMITED, retryAfterSeconds: decision.retryAfterSeconds },
           }],
-        });
-        return;
-      }
+        },
+      },
+    };
+  };
+}
+
+export type Admission = ReturnType<typeof createAdmission>;
+
+/** `admission` as Express middleware: sets `res.locals.admitted`, or answers the refusal. */
+export function admission(admit: Admission): RequestHandler {
+  return async (req, res, next) => {
+    const body = req.body as { query?: unknown } | undefined;
+    const query = typeof body?.query === 'string' ? body.query : typeof req.query.query === 'string' ? req.query.query : '';
+    let result;
+    try {
+      result = await admit({ authorization: req.header('authorization'), apiKey: req.header('x-api-key'), clientAddress: req.ip ?? '', query });
+    } catch (error) {
+      next(error);
+      return;
+    }
+    res.locals.admitted = result.admitted;
+    if (result.refusal) {
+      res.status(result.refusal.status).set(result.refusal.headers).json(result.refusal.body);
+      return;
     }
     next();
   };
@@ -61,22 +86,38 @@ export function admission(keys: ApiKeyRing, limiter: RateLimiter | undefined, me
 /**
  * Admission control: beyond `max` GraphQL requests in progress, a new one is refused at once with
  * 503 and Retry-After (before its body is read), so an overloaded gateway says so instead of letting
- * callers time out in its queues.
+ * callers time out in its queues. One count for every path that serves GraphQL or the inference API.
  */
-export function concurrencyLimit(max: number, metrics: GatewayMetrics): RequestHandler {
-  let inFlight = 0;
-  return (_req, res, next) => {
-    if (inFlight >= max) {
-      metrics.observeOperation(undefined, GatewayErrorCode.OVERLOADED, 0);
-      res.status(503).setHeader('retry-after', '1').json({
-        errors: [{ message: `the gateway is at its limit of ${max} requests in progress (MAX_CONCURRENT_REQUESTS); retry later`, extensions: { code: GatewayErrorCode.OVERLOADED, retryable: true } }],
-      });
-      return;
+export class InFlightLimit {
+  private inFlight = 0;
+
+  constructor(readonly max: number, private readonly metrics: GatewayMetrics) {}
+
+  /** Counts the request until its response closes, or returns the refusal when the gateway is full. */
+  enter(res: ServerResponse): Refusal | undefined {
+    if (this.inFlight >= this.max) {
+      this.metrics.observeOperation(undefined, GatewayErrorCode.OVERLOADED, 0);
+      return {
+        status: 503, headers: { 'retry-after': '1' },
+        body: { errors: [{ message: `the gateway is at its limit of ${this.max} requests in progress (MAX_CONCURRENT_REQUESTS); retry later`, extensions: { code: GatewayErrorCode.OVERLOADED, retryable: true } }] },
+      };
     }
-    inFlight++;
-    res.once('close', () => inFlight--);
-    next();
-  };
+    this.inFlight++;
+    res.once('close', () => this.inFlight--);
+    return undefined;
+  }
+
+  /** The limit as Express middleware. */
+  middleware(): RequestHandler {
+    return (_req, res, next) => {
+      const refusal = this.enter(res);
+      if (refusal) {
+        res.status(refusal.status).set(refusal.headers).json(refusal.body);
+        return;
+      }
+      next();
+    };
+  }
 }
 
 /** A response whose errors include OVERLOADED goes out as 503 with Retry-After, which proxies and clients understand. */

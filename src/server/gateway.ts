@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ApolloServer } from '@apollo/server';
@@ -39,7 +38,8 @@ import { creditAuditPlugin } from './credit-audit-plugin.js';
 import { graphiqlRoutes } from './graphiql.js';
 import { inferenceProtocolRoutes } from './inference-protocol.js';
 import { VersionSync } from './version-sync.js';
-import { admission, concurrencyLimit, overloadStatusPlugin, type Admitted } from './admission.js';
+import { admission, createAdmission, InFlightLimit, overloadStatusPlugin, type Admitted } from './admission.js';
+import { assignRequestIds, directGraphqlPath } from './graphql-http.js';
 
 export interface Gateway {
   /** http://host:port/graphql */
@@ -49,8 +49,6 @@ export interface Gateway {
   /** Readiness 503, in-flight requests finish, runtimes disposed. Safe to call twice. */
   stop(): Promise<void>;
 }
-
-const REQUEST_ID = /^[\w.:-]{1,128}$/;
 
 /** The gateway cannot run as configured (port in use, no permission to bind): reported in one line, exit 2. */
 export class ListenError extends Error {}
@@ -118,7 +116,9 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
   app.disable('x-powered-by');
   // Behind a balancer, the client's address is in X-Forwarded-For (anonymous callers are rate-limited by it).
   if (config.http.trustProxyHops > 0) app.set('trust proxy', config.http.trustProxyHops);
-  const httpServer = http.createServer(app);
+  // Express serves everything until the direct GraphQL path is ready (below).
+  let handle: http.RequestListener = app;
+  const httpServer = http.createServer((req, res) => handle(req, res));
   const lifecycle = { draining: false };
 
   const apollo = new ApolloServer<GatewayContext>({
@@ -153,7 +153,9 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
   app.use(healthRoutes(registry, lifecycle));
   app.use(metricsRoute(metrics, config.http.metricsToken));
   // One count of requests in progress for both APIs.
-  const admitConcurrent = concurrencyLimit(config.http.maxConcurrentRequests, metrics);
+  const inFlight = new InFlightLimit(config.http.maxConcurrentRequests, metrics);
+  const admitConcurrent = inFlight.middleware();
+  const admit = createAdmission(keys, limiter, metrics);
   if (tracing) app.use(['/graphql', '/v2'], traceRequests);
   app.use('/v2/models', admitConcurrent);
   app.use(inferenceProtocolRoutes({
@@ -165,7 +167,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     app.use('/graphql', cors({ origin: config.http.corsOrigins.includes('*') ? '*' : [...config.http.corsOrigins], maxAge: 600 }));
   }
   if (config.http.landingPage === 'graphiql') app.use(graphiqlRoutes());
-  app.use('/graphql', assignRequestId, admitConcurrent, express.json({ limit: config.http.bodyLimit }), admission(keys, limiter, metrics), expressMiddleware(apollo, {
+  app.use('/graphql', assignRequestId, admitConcurrent, express.json({ limit: config.http.bodyLimit }), admission(admit), expressMiddleware(apollo, {
     context: async ({ res }) => {
       const { caller, rateKey } = res.locals.admitted as Admitted;
       const { requestId, clientRequestId } = res.locals as { requestId: string; clientRequestId?: string };
@@ -173,6 +175,16 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     },
   }));
   app.use(jsonErrors(logger));
+  // Traced deployments keep every request on Express, whose middleware opens the server span.
+  if (!tracing) {
+    const direct = directGraphqlPath({
+      apollo, admit, inFlight, bodyLimit: config.http.bodyLimit, trustProxyHops: config.http.trustProxyHops, cors: config.http.corsOrigins.length > 0, logger,
+      context: async ({ requestId, clientRequestId, caller, rateKey }) => createContext({ requestId, clientRequestId, caller, rateKey }, registry, services),
+    });
+    handle = (req, res) => {
+      if (!direct(req, res)) app(req, res);
+    };
+  }
 
   try {
     await listen(httpServer, config.port, config.host);
@@ -247,18 +259,9 @@ function checkDomainFiles(manifest: ModelManifest): void {
   if (spec.width !== width) throw new Error(`features.json lists ${spec.width} features, the manifest's input is ${width} wide`);
 }
 
-/**
- * Every request gets the gateway's own unique id (logs, the decision record) in x-gateway-request-id.
- * x-request-id echoes the caller's, when well-formed, for their correlation, else carries the gateway's:
- * callers may reuse theirs, so it never identifies a decision on its own.
- */
+/** The request ids (assignRequestIds) on `res.locals`. */
 const assignRequestId: RequestHandler = (req, res, next) => {
-  const given = req.header('x-request-id');
-  const requestId = randomUUID();
-  res.locals.requestId = requestId;
-  if (given && REQUEST_ID.test(given)) res.locals.clientRequestId = given;
-  res.setHeader('x-request-id', (res.locals.clientRequestId as string | undefined) ?? requestId);
-  res.setHeader('x-gateway-request-id', requestId);
+  Object.assign(res.locals, assignRequestIds(req.header('x-request-id'), res));
   next();
 };
 

@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import http from 'node:http';
+import { gzipSync } from 'node:zlib';
 import { after, before, describe, it } from 'node:test';
 import type { Gateway } from '../../src/server/gateway.js';
 import { NewsSentimentDocument, SentimentDocument } from '../generated/graphql.js';
@@ -80,10 +82,41 @@ describe('misuse of the sentiment API and of the GraphQL endpoint', () => {
     assert.match(body.errors[0]!.message, /at most 204800 bytes/);
   });
 
+  it('a body streamed without a length (chunked) over the size limit gets 413 too, and the gateway keeps serving', async () => {
+    const { hostname, port, pathname } = new URL(gw.url);
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = http.request({ hostname, port, path: pathname, method: 'POST', headers: { 'content-type': 'application/json', 'transfer-encoding': 'chunked' } }, (res) => {
+        res.resume();
+        resolve(res.statusCode!);
+      });
+      req.on('error', (error: NodeJS.ErrnoException) => (error.code === 'ECONNRESET' || error.code === 'EPIPE' ? undefined : reject(error)));
+      req.write('{"query":"{ __typename }","variables":{"pad":"');
+      for (let i = 0; i < 30; i++) req.write('x'.repeat(10_000));
+      req.end('"}}');
+    });
+    assert.equal(status, 413);
+    assert.deepEqual(codes(await gql(gw.url, SentimentDocument, { texts: ['Shares rally'] })), []);
+  });
+
+  it('a gzip-encoded body (served by the general HTTP stack) gets the same answer as a plain one (served directly)', async () => {
+    const body = JSON.stringify({ query: 'query($t:[String!]!){ sentiment(texts:$t) { label score } }', variables: { t: ['Profit warning sends shares down'] } });
+    const plain = await fetch(gw.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    const zipped = await fetch(gw.url, { method: 'POST', headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' }, body: gzipSync(body) });
+    assert.equal(plain.status, 200);
+    assert.equal(zipped.status, 200);
+    assert.deepEqual(await zipped.json(), await plain.json());
+    for (const res of [plain, zipped]) {
+      assert.match(res.headers.get('content-type') ?? '', /^application\/json/);
+      assert.match(res.headers.get('x-gateway-request-id') ?? '', /^[0-9a-f-]{36}$/);
+    }
+  });
+
   it('a body that is not JSON gets 400', async () => {
-    const res = await fetch(gw.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"query": ' });
-    assert.equal(res.status, 400);
-    assert.equal((await res.json() as { errors: Array<{ extensions: { code: string } }> }).errors[0]!.extensions.code, 'BAD_REQUEST');
+    for (const body of ['{"query": ', '"a JSON string, not an object"']) {
+      const res = await fetch(gw.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+      assert.equal(res.status, 400, body);
+      assert.equal((await res.json() as { errors: Array<{ extensions: { code: string } }> }).errors[0]!.extensions.code, 'BAD_REQUEST');
+    }
   });
 
   it('a simple cross-site form POST is refused (CSRF prevention)', async () => {
