@@ -2,6 +2,7 @@ import { context, propagation, SpanKind, SpanStatusCode, trace, type Link, type 
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BatchSpanProcessor, NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RequestHandler } from 'express';
 
 /**
@@ -25,18 +26,26 @@ export function startTracing(endpoint: string, serviceName: string): { shutdown(
   return { shutdown: () => provider.shutdown() };
 }
 
-/** A server span per request, continuing the caller's traceparent; the rest of the request runs inside it. */
-export const traceRequests: RequestHandler = (req, res, next) => {
+/**
+ * A server span for one HTTP request (named after the route), continuing the caller's traceparent; `run`
+ * (the rest of the request) runs inside it, and the span ends when the response has been sent.
+ */
+export function traceServerRequest(req: IncomingMessage, res: ServerResponse, route: { name: string; url: string }, run: () => void): void {
   const parent = propagation.extract(context.active(), req.headers);
-  const span = tracer.startSpan(`${req.method} ${req.baseUrl || req.path}`, {
-    kind: SpanKind.SERVER, attributes: { 'http.request.method': req.method, 'url.path': req.originalUrl.split('?')[0] },
+  const span = tracer.startSpan(`${req.method} ${route.name}`, {
+    kind: SpanKind.SERVER, attributes: { 'http.request.method': req.method, 'url.path': route.url.split('?')[0] },
   }, parent);
   res.once('finish', () => {
     span.setAttribute('http.response.status_code', res.statusCode);
     if (res.statusCode >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
     span.end();
   });
-  context.with(trace.setSpan(parent, span), next);
+  context.with(trace.setSpan(parent, span), run);
+}
+
+/** traceServerRequest as Express middleware, for the routes Express serves. */
+export const traceRequests: RequestHandler = (req, res, next) => {
+  traceServerRequest(req, res, { name: req.baseUrl || req.path, url: req.originalUrl }, next);
 };
 
 /** The span context of the work in progress, to link a shared batch to the requests it serves. */

@@ -175,16 +175,14 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     },
   }));
   app.use(jsonErrors(logger));
-  // Traced deployments keep every request on Express, whose middleware opens the server span.
-  if (!tracing) {
-    const direct = directGraphqlPath({
-      apollo, admit, inFlight, bodyLimit: config.http.bodyLimit, trustProxyHops: config.http.trustProxyHops, cors: config.http.corsOrigins.length > 0, logger,
-      context: async ({ requestId, clientRequestId, caller, rateKey }) => createContext({ requestId, clientRequestId, caller, rateKey }, registry, services),
-    });
-    handle = (req, res) => {
-      if (!direct(req, res)) app(req, res);
-    };
-  }
+  const direct = directGraphqlPath({
+    apollo, admit, inFlight, bodyLimit: config.http.bodyLimit, trustProxyHops: config.http.trustProxyHops,
+    cors: config.http.corsOrigins.length > 0, traced: tracing !== undefined, logger,
+    context: async ({ requestId, clientRequestId, caller, rateKey }) => createContext({ requestId, clientRequestId, caller, rateKey }, registry, services),
+  });
+  handle = (req, res) => {
+    if (!direct(req, res)) app(req, res);
+  };
 
   try {
     await listen(httpServer, config.port, config.host);

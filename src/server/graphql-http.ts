@@ -6,6 +6,7 @@ import proxyaddr from 'proxy-addr';
 import type { GatewayContext } from '../graphql/context.js';
 import { GatewayErrorCode } from '../platform/errors.js';
 import type { Logger } from '../platform/logger.js';
+import { traceServerRequest } from '../platform/tracing.js';
 import type { Admission, Admitted, InFlightLimit, Refusal } from './admission.js';
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
@@ -33,16 +34,19 @@ export interface DirectGraphqlOptions {
   readonly trustProxyHops: number;
   /** CORS is configured: requests with an Origin header then go through Express, which answers CORS. */
   readonly cors: boolean;
+  /** Tracing is on: each request gets its server span, as on the Express routes. */
+  readonly traced: boolean;
   readonly logger: Logger;
 }
 
 /**
  * POST /graphql with an uncompressed UTF-8 JSON body, the API's everyday request, served on node:http
  * directly: the same steps as the Express route (request ids, the in-flight limit, the body limit, JSON
- * errors, admission, Apollo) without Express's per-request work, which measured 0.16 ms of event-loop CPU
- * per request on the benchmark machine against 0.03 ms for Node's HTTP alone. Returns false for anything
- * else (GET, other paths and content types, compressed or non-UTF-8 bodies, cross-origin requests when CORS
- * is configured), which Express then serves unchanged.
+ * errors, admission, Apollo, the server span when tracing is on) without Express's per-request work: Express
+ * with its body parser measured 0.19 ms of event-loop CPU per request on the benchmark machine, Node's HTTP
+ * alone 0.04 ms (npm run bench:http-layers). Returns false for anything else (GET, other paths and content
+ * types, compressed or non-UTF-8 bodies, cross-origin requests when CORS is configured), which Express then
+ * serves unchanged.
  */
 export function directGraphqlPath(options: DirectGraphqlOptions): (req: IncomingMessage, res: ServerResponse) => boolean {
   const limit = bytes.parse(options.bodyLimit) ?? 8 * 2 ** 20;
@@ -50,11 +54,13 @@ export function directGraphqlPath(options: DirectGraphqlOptions): (req: Incoming
   const trusted = (_address: string, hop: number) => hop < options.trustProxyHops;
   return (req, res) => {
     if (!takesDirectPath(req, options.cors)) return false;
-    void serve(req, res).catch((error: unknown) => {
+    const run = () => void serve(req, res).catch((error: unknown) => {
       options.logger.error({ err: error }, 'unhandled HTTP error');
       if (!res.headersSent) send(res, { status: 500, headers: {}, body: { errors: [{ message: 'Internal server error', extensions: { code: GatewayErrorCode.INTERNAL_SERVER_ERROR } }] } });
       else res.destroy();
     });
+    if (options.traced) traceServerRequest(req, res, { name: '/graphql', url: req.url ?? '' }, run);
+    else run();
     return true;
   };
 
