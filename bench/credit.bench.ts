@@ -3,13 +3,13 @@
 // decision record on, every decision written), next to raw onnxruntime-node running the same model on batches of 1,000 feature
 // rows in-process, same run. Prints accounts/s and gateway/raw; writes bench/results/credit.json.
 // BENCH_PROFILE=1: instead, runs the gateway under node --cpu-prof at 1 client and prints where its CPU went.
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { readCreditFeatureSpec, type CardAccount } from '../src/domains/credit/credit.features.js';
 import { REPO_ROOT } from '../src/platform/config.js';
-import { cpuBreakdown, topFunctions } from './cpu-profile.js';
+import { profileGateway } from './cpu-profile.js';
 import { GENEROUS_RATE_LIMIT, loadWith, startGatewayProcess } from './gateway-process.js';
 
 const MODEL_DIR = path.join(REPO_ROOT, 'models', 'credit-gbt');
@@ -50,16 +50,11 @@ async function loadGateway(url: string, connections: number) {
 }
 
 if (process.env.BENCH_PROFILE) {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'bench-profile-'));
-  const gw = await startGatewayProcess({ MODELS: 'credit-gbt', AUDIT_DB_PATH: path.join(dir, 'audit.sqlite'), ...GENEROUS_RATE_LIMIT }, ['--cpu-prof', `--cpu-prof-dir=${dir}`]);
-  await loadGateway(gw.url, 1); // warm-up
-  const run = await loadGateway(gw.url, 1);
-  await gw.stop();
-  const file = path.join(dir, readdirSync(dir).find((f) => /\.0\.\d+\.cpuprofile$/.test(f))!);
-  console.log(`1 client under the profiler: ${run.accountsPerSecond} accounts/s\n\n| where | share of the gateway's CPU |\n|---|---|`);
-  for (const { group, share } of cpuBreakdown(file).slice(0, 15)) console.log(`| ${group} | ${(share * 100).toFixed(1)} % |`);
-  console.log('\n| function | self time |\n|---|---|');
-  for (const { fn, share } of topFunctions(file, 25)) console.log(`| ${fn} | ${(share * 100).toFixed(1)} % |`);
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'bench-credit-'));
+  await profileGateway({ MODELS: 'credit-gbt', AUDIT_DB_PATH: path.join(dir, 'audit.sqlite'), ...GENEROUS_RATE_LIMIT }, async (url) => {
+    await loadGateway(url, 1); // warm-up
+    return `1 client under the profiler: ${(await loadGateway(url, 1)).accountsPerSecond} accounts/s`;
+  });
   rmSync(dir, { recursive: true, force: true });
   process.exit(0);
 }

@@ -3,6 +3,7 @@
 // process; rate limiting on with a budget above what the machine serves, logs, metrics), next to two raw
 // baselines in-process, same run: the quantile network alone (onnxruntime-node on the same feature rows),
 // and the network plus the GARCH(1,1) fits the gateway adds for the volatility. Writes bench/results/forecast.json.
+// BENCH_PROFILE=1: instead, runs the gateway under node --cpu-prof at 1 client and prints where its CPU went.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -10,6 +11,7 @@ import * as ort from 'onnxruntime-node';
 import { ewmaSigma, forecastFeatures, logReturns } from '../src/domains/forecasting/forecast.features.js';
 import { estimateVolatility } from '../src/domains/forecasting/forecast.volatility.js';
 import { REPO_ROOT } from '../src/platform/config.js';
+import { profileGateway } from './cpu-profile.js';
 import { GENEROUS_RATE_LIMIT, loadWith, startGatewayProcess } from './gateway-process.js';
 
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 10);
@@ -61,6 +63,14 @@ const body = JSON.stringify({
 async function loadGateway(url: string, connections: number) {
   const { itemsPerSecond, ...rest } = await loadWith(url, body, connections, DURATION_S, SERIES);
   return { ...rest, seriesPerSecond: itemsPerSecond };
+}
+
+if (process.env.BENCH_PROFILE) {
+  await profileGateway({ MODELS: 'forecast-qnn', ...GENEROUS_RATE_LIMIT }, async (url) => {
+    await loadGateway(url, 1); // warm-up
+    return `1 client under the profiler: ${(await loadGateway(url, 1)).seriesPerSecond} series/s`;
+  });
+  process.exit(0);
 }
 
 const raw = await rawBaselines();

@@ -6,7 +6,7 @@
 // bench/results/sentiment.json. BENCH_THREADS=n sets INFERENCE_THREADS of the gateway and the raw pipeline.
 // BENCH_PROFILE=1: instead, runs the gateway under node --cpu-prof at 32 clients and prints where its CPU
 // went (by source folder, npm package, GC, idle), the method behind the README's breakdown.
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import autocannon from 'autocannon';
@@ -14,7 +14,7 @@ import { parse } from 'csv-parse/sync';
 import { spawn } from 'node:child_process';
 import { env, pipeline } from '@huggingface/transformers';
 import { REPO_ROOT } from '../src/platform/config.js';
-import { cpuBreakdown, topFunctions } from './cpu-profile.js';
+import { profileGateway } from './cpu-profile.js';
 import { GENEROUS_RATE_LIMIT, startGatewayProcess, threadCpuMs } from './gateway-process.js';
 import { pacedLoad } from './paced-load.js';
 
@@ -55,7 +55,7 @@ async function rawPipeline(dir = MODEL_DIR): Promise<{ bestBatch: number; textsP
 }
 
 /** The gateway with the sentiment model only, production settings: rate limiting on (a budget above what the machine serves), info logs, metrics. */
-const startGateway = (nodeArgs: string[] = []) => startGatewayProcess({ MODELS: 'sentiment-bert', INFERENCE_THREADS: String(THREADS), ...GENEROUS_RATE_LIMIT }, nodeArgs);
+const GATEWAY_ENV = { MODELS: 'sentiment-bert', INFERENCE_THREADS: String(THREADS), ...GENEROUS_RATE_LIMIT };
 
 // Request bodies built once: the load generator shares the machine's cores, so it should spend as
 // little CPU as possible per request.
@@ -79,18 +79,10 @@ async function loadGateway(url: string, connections: number, requestBodies = bod
 }
 
 if (process.env.BENCH_PROFILE) {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'bench-profile-'));
-  const gw = await startGateway(['--cpu-prof', `--cpu-prof-dir=${dir}`]);
-  await loadGateway(gw.url, 8); // warm-up
-  const run = await loadGateway(gw.url, 32);
-  await gw.stop(); // the profile is written as the process exits
-  // One profile per thread; thread 0 is the event loop (the model's worker thread has its own).
-  const file = readdirSync(dir).find((f) => /\.0\.\d+\.cpuprofile$/.test(f))!;
-  console.log(`32 clients under the profiler: ${run.textsPerSecond} texts/s\n\n| where | share of the gateway's CPU |\n|---|---|`);
-  for (const { group, share } of cpuBreakdown(path.join(dir, file)).slice(0, 15)) console.log(`| ${group} | ${(share * 100).toFixed(1)} % |`);
-  console.log('\n| function | self time |\n|---|---|');
-  for (const { fn, share } of topFunctions(path.join(dir, file), 30)) console.log(`| ${fn} | ${(share * 100).toFixed(1)} % |`);
-  rmSync(dir, { recursive: true, force: true });
+  await profileGateway(GATEWAY_ENV, async (url) => {
+    await loadGateway(url, 8); // warm-up
+    return `32 clients under the profiler: ${(await loadGateway(url, 32)).textsPerSecond} texts/s`;
+  });
   process.exit(0);
 }
 
@@ -114,7 +106,7 @@ const raw = await rawPipeline();
 console.log(`raw transformers.js pipeline (${THREADS} threads), shipped version: best batch ${raw.bestBatch}, ${raw.textsPerSecond} texts/s (${JSON.stringify(raw.byBatch)})`);
 const rawV1 = await rawPipeline(path.join(MODEL_DIR, 'versions', '1.0.0'));
 console.log(`raw transformers.js pipeline, version 1.0.0: best batch ${rawV1.bestBatch}, ${rawV1.textsPerSecond} texts/s (${JSON.stringify(rawV1.byBatch)})`);
-const gw = await startGateway();
+const gw = await startGatewayProcess(GATEWAY_ENV);
 await loadGateway(gw.url, 8); // warm-up
 const runs = [];
 let cpuPerRequest: { eventLoopMs: number; otherThreadsMs: number; loadGeneratorMs: number } | null = null;
