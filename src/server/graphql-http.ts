@@ -69,11 +69,9 @@ export function directGraphqlPath(options: DirectGraphqlOptions): (req: Incoming
     const full = options.inFlight.enter(res);
     if (full) return send(res, full);
     const read = await readJsonBody(req, limit);
-    if ('refusal' in read) {
-      // The rest of an over-long body is not read: the connection closes after the answer.
-      if (read.refusal.status === 413) res.setHeader('connection', 'close');
-      return send(res, read.refusal);
-    }
+    // After the answer, Node's HTTP server reads and discards the rest of an over-long body, so that the
+    // caller, still sending, gets the 413 rather than a reset connection (as on the Express route).
+    if ('refusal' in read) return send(res, read.refusal);
     const body = read.body as { query?: unknown } | null;
     const { admitted, refusal } = await options.admit({
       authorization: header(req, 'authorization'), apiKey: header(req, 'x-api-key'),

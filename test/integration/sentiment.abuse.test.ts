@@ -73,13 +73,15 @@ describe('misuse of the sentiment API and of the GraphQL endpoint', () => {
     gql(gw.url, '{ newsSentiment(articles: [{id: "1", headline: "x"}]) { articles { sentiment { scores { label } } } } }'),
     'QUERY_TOO_DEEP', /query depth must be at most 3/));
 
-  it('a body over the size limit gets 413 with a GraphQL-shaped error', async () => {
-    const res = await fetch(gw.url, { method: 'POST', headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ query: '{ __typename }', variables: { pad: 'x'.repeat(300_000) } }) });
-    assert.equal(res.status, 413);
-    const body = await res.json() as { errors: Array<{ extensions: { code: string }; message: string }> };
-    assert.equal(body.errors[0]!.extensions.code, 'PAYLOAD_TOO_LARGE');
-    assert.match(body.errors[0]!.message, /at most 204800 bytes/);
+  it('a body over the size limit gets 413 with a GraphQL-shaped error, even while the caller is still sending it', async () => {
+    for (const size of [300_000, 40_000_000]) {
+      const res = await fetch(gw.url, { method: 'POST', headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ query: '{ __typename }', variables: { pad: 'x'.repeat(size) } }) });
+      assert.equal(res.status, 413, `${size}`);
+      const body = await res.json() as { errors: Array<{ extensions: { code: string }; message: string }> };
+      assert.equal(body.errors[0]!.extensions.code, 'PAYLOAD_TOO_LARGE');
+      assert.match(body.errors[0]!.message, /at most 204800 bytes/);
+    }
   });
 
   it('a body streamed without a length (chunked) over the size limit gets 413 too, and the gateway keeps serving', async () => {
