@@ -127,7 +127,7 @@ function readJsonBody(req: IncomingMessage, limit: number): Promise<{ body: unkn
   });
   const declared = Number(req.headers['content-length']);
   if (declared > limit) return Promise.resolve(tooLarge(declared));
-  return new Promise((resolve, reject) => {
+  return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let received = 0;
     const onData = (chunk: Buffer) => {
@@ -152,6 +152,8 @@ function readJsonBody(req: IncomingMessage, limit: number): Promise<{ body: unkn
         resolve({ refusal: { status: 400, headers: {}, body: { errors: [{ message: 'request body must be valid JSON', extensions: { code: 'BAD_REQUEST' } }] } } });
       }
     };
-    req.on('data', onData).on('end', onEnd).on('error', reject);
+    // The caller went away before sending all of it (as body-parser: 400; nobody is left to read it).
+    const onError = () => resolve({ refusal: { status: 400, headers: {}, body: { errors: [{ message: 'request body was not received in full', extensions: { code: 'BAD_REQUEST' } }] } } });
+    req.on('data', onData).on('end', onEnd).on('error', onError);
   });
 }
