@@ -32,6 +32,7 @@ import time
 import numpy as np
 import pandas as pd
 import torch
+from torch import nn
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import accuracy_score, f1_score
@@ -69,6 +70,9 @@ def parse_args():
     p.add_argument("--scratch-mlm-epochs", type=int, default=40)
     p.add_argument("--ft-epochs", type=int, default=5)
     p.add_argument("--ft-lr", type=float, default=1e-4)
+    p.add_argument("--glove", default=None,
+                   help="a GloVe text file: whole-word tokens also get its vectors, through a projection learned in "
+                        "fine-tuning (zero at the start) and folded into the embedding table for export")
     p.add_argument("--news-weight", type=float, default=1.0,
                    help="times each news headline is seen per fine-tuning epoch")
     return p.parse_args()
@@ -258,9 +262,46 @@ def fit_temperature(logits, labels):
     return float(log_t.exp())
 
 
-def finetune(cfg, encoder_state, train, dev_sets, args, device, rng, log):
+def glove_matrix(path, vocab):
+    """Row i: the GloVe vector of token i when it is a whole word GloVe has, else zeros; and how many rows are set."""
+    vectors = {}
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            word, *values = line.rstrip("\n").split(" ")
+            vectors[word] = [float(v) for v in values]
+    g = torch.zeros(len(vocab), len(next(iter(vectors.values()))))
+    hits = 0
+    for i, token in enumerate(vocab):
+        if token in vectors and not token.startswith("##") and not (token.startswith("[") and token.endswith("]")):
+            g[i] = torch.tensor(vectors[token])
+            hits += 1
+    return g, hits
+
+
+class GloveAugmentedEmbedding(nn.Module):
+    """embedding(ids) + P g(ids): P starts at zero, so training starts from the encoder as it was."""
+
+    def __init__(self, embedding: nn.Embedding, g: torch.Tensor):
+        super().__init__()
+        self.embedding = embedding
+        self.register_buffer("g", g)
+        # Made as zeros, drawing nothing from the random generator: the rest of the run draws as without GloVe.
+        self.proj = nn.Parameter(torch.zeros(embedding.embedding_dim, g.shape[1], device=g.device))
+
+    def forward(self, ids):
+        return self.embedding(ids) + self.g[ids] @ self.proj.T
+
+    def folded(self) -> nn.Embedding:
+        with torch.no_grad():
+            self.embedding.weight += self.g @ self.proj.T
+        return self.embedding
+
+
+def finetune(cfg, encoder_state, train, dev_sets, args, device, rng, log, glove=None):
     model = BertForSequenceClassification(cfg, len(LABELS)).to(device)
     model.bert.load_state_dict(encoder_state)
+    if glove is not None:
+        model.bert.embeddings.word_embeddings = GloveAugmentedEmbedding(model.bert.embeddings.word_embeddings, glove.to(device))
     seqs, labels = [s for s, _ in train], [l for _, l in train]
     counts = np.bincount(labels, minlength=len(LABELS))
     # Mild re-weighting (square root of inverse frequency) for the macro-F1 objective.
@@ -361,7 +402,14 @@ def main():
 
     train = enc(data["tweets_train"] + data["extra"]) + enc(data["news_train"]) * max(1, round(args.news_weight))
     dev_sets = {"news_dev": enc(data["news_dev"]), "tweets_dev": enc(data["tweets_dev"])}
-    model, best_epoch, history = finetune(cfg, state, train, dev_sets, args, device, rng, log)
+    glove = None
+    if args.glove:
+        glove, hits = glove_matrix(args.glove, vocab)
+        stages["glove"] = {"file": os.path.basename(args.glove), "tokens_with_a_vector": hits}
+        log(f"GloVe vectors for {hits} of {len(vocab)} tokens")
+    model, best_epoch, history = finetune(cfg, state, train, dev_sets, args, device, rng, log, glove)
+    if glove is not None:  # the export is a plain BERT again
+        model.bert.embeddings.word_embeddings = model.bert.embeddings.word_embeddings.folded()
 
     evaluations = {"tweets_valid": data["tweets_valid"], "news_test": data["news_test"], "fiqa_headlines": data["fiqa_headlines"]}
     full = {name: enc(rows, args.max_length) for name, rows in evaluations.items()}
