@@ -29,6 +29,18 @@ export interface Refusal {
   readonly body: { errors: Array<{ message: string; extensions: Record<string, unknown> }> };
 }
 
+/** A refusal with one error. */
+export function refusal(status: number, message: string, extensions: Record<string, unknown>, headers: Record<string, string> = {}): Refusal {
+  return { status, headers, body: { errors: [{ message, extensions }] } };
+}
+
+/** Answers a refusal on a plain or an Express response. */
+export function sendRefusal(res: ServerResponse, answer: Refusal): void {
+  const text = JSON.stringify(answer.body);
+  res.writeHead(answer.status, { ...answer.headers, 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
 /**
  * Identifies the caller and charges every request, before its query is parsed or validated, for the
  * size of its query text: requests that then fail parsing, validation or auth have still paid, so a
@@ -47,15 +59,9 @@ export function createAdmission(keys: ApiKeyRing, limiter: RateLimiter | undefin
     metrics.observeOperation(undefined, GatewayErrorCode.RATE_LIMITED, 0);
     return {
       admitted,
-      refusal: {
-        status: 429, headers: { 'retry-after': String(decision.retryAfterSeconds) },
-        body: {
-          errors: [{
-            message: `rate limit: this request's query text costs ${cost} units before parsing and ${admitted.rateKey}'s budget refills at ${limiter.perSecond} units/s; retry in ${decision.retryAfterSeconds} s`,
-            extensions: { code: GatewayErrorCode.RATE_LIMITED, retryAfterSeconds: decision.retryAfterSeconds },
-          }],
-        },
-      },
+      refusal: refusal(429,
+        `rate limit: this request's query text costs ${cost} units before parsing and ${admitted.rateKey}'s budget refills at ${limiter.perSecond} units/s; retry in ${decision.retryAfterSeconds} s`,
+        { code: GatewayErrorCode.RATE_LIMITED, retryAfterSeconds: decision.retryAfterSeconds }, { 'retry-after': String(decision.retryAfterSeconds) }),
     };
   };
 }
@@ -75,11 +81,8 @@ export function admission(admit: Admission): RequestHandler {
       return;
     }
     res.locals.admitted = result.admitted;
-    if (result.refusal) {
-      res.status(result.refusal.status).set(result.refusal.headers).json(result.refusal.body);
-      return;
-    }
-    next();
+    if (result.refusal) sendRefusal(res, result.refusal);
+    else next();
   };
 }
 
@@ -97,10 +100,8 @@ export class InFlightLimit {
   enter(res: ServerResponse): Refusal | undefined {
     if (this.inFlight >= this.max) {
       this.metrics.observeOperation(undefined, GatewayErrorCode.OVERLOADED, 0);
-      return {
-        status: 503, headers: { 'retry-after': '1' },
-        body: { errors: [{ message: `the gateway is at its limit of ${this.max} requests in progress (MAX_CONCURRENT_REQUESTS); retry later`, extensions: { code: GatewayErrorCode.OVERLOADED, retryable: true } }] },
-      };
+      return refusal(503, `the gateway is at its limit of ${this.max} requests in progress (MAX_CONCURRENT_REQUESTS); retry later`,
+        { code: GatewayErrorCode.OVERLOADED, retryable: true }, { 'retry-after': '1' });
     }
     this.inFlight++;
     res.once('close', () => this.inFlight--);
@@ -110,12 +111,9 @@ export class InFlightLimit {
   /** The limit as Express middleware. */
   middleware(): RequestHandler {
     return (_req, res, next) => {
-      const refusal = this.enter(res);
-      if (refusal) {
-        res.status(refusal.status).set(refusal.headers).json(refusal.body);
-        return;
-      }
-      next();
+      const full = this.enter(res);
+      if (full) sendRefusal(res, full);
+      else next();
     };
   }
 }

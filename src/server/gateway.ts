@@ -38,8 +38,8 @@ import { creditAuditPlugin } from './credit-audit-plugin.js';
 import { graphiqlRoutes } from './graphiql.js';
 import { inferenceProtocolRoutes } from './inference-protocol.js';
 import { VersionSync } from './version-sync.js';
-import { admission, createAdmission, InFlightLimit, overloadStatusPlugin, type Admitted } from './admission.js';
-import { assignRequestIds, directGraphqlPath } from './graphql-http.js';
+import { admission, createAdmission, InFlightLimit, overloadStatusPlugin, refusal, sendRefusal, type Admitted } from './admission.js';
+import { assignRequestIds, bodyRefusals, directGraphqlPath } from './graphql-http.js';
 
 export interface Gateway {
   /** http://host:port/graphql */
@@ -167,18 +167,15 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     app.use('/graphql', cors({ origin: config.http.corsOrigins.includes('*') ? '*' : [...config.http.corsOrigins], maxAge: 600 }));
   }
   if (config.http.landingPage === 'graphiql') app.use(graphiqlRoutes());
+  const contextOf = async ({ requestId, clientRequestId, caller, rateKey }: { requestId: string; clientRequestId?: string } & Admitted) =>
+    createContext({ requestId, clientRequestId, caller, rateKey }, registry, services);
   app.use('/graphql', assignRequestId, admitConcurrent, express.json({ limit: config.http.bodyLimit }), admission(admit), expressMiddleware(apollo, {
-    context: async ({ res }) => {
-      const { caller, rateKey } = res.locals.admitted as Admitted;
-      const { requestId, clientRequestId } = res.locals as { requestId: string; clientRequestId?: string };
-      return createContext({ requestId, clientRequestId, caller, rateKey }, registry, services);
-    },
+    context: async ({ res }) => contextOf({ ...(res.locals as { requestId: string; clientRequestId?: string }), ...(res.locals.admitted as Admitted) }),
   }));
   app.use(jsonErrors(logger));
   const direct = directGraphqlPath({
     apollo, admit, inFlight, bodyLimit: config.http.bodyLimit, trustProxyHops: config.http.trustProxyHops,
-    cors: config.http.corsOrigins.length > 0, traced: tracing !== undefined, logger,
-    context: async ({ requestId, clientRequestId, caller, rateKey }) => createContext({ requestId, clientRequestId, caller, rateKey }, registry, services),
+    cors: config.http.corsOrigins.length > 0, traced: tracing !== undefined, logger, context: contextOf,
   });
   handle = (req, res) => {
     if (!direct(req, res)) app(req, res);
@@ -267,15 +264,15 @@ const assignRequestId: RequestHandler = (req, res, next) => {
 function jsonErrors(logger: Logger): ErrorRequestHandler {
   return (error: { type?: string; status?: number; limit?: number; length?: number; message?: string }, _req, res, _next) => {
     if (error.type === 'entity.too.large') {
-      res.status(413).json({ errors: [{ message: `request body must be at most ${error.limit} bytes, got ${error.length}`, extensions: { code: GatewayErrorCode.PAYLOAD_TOO_LARGE } }] });
+      sendRefusal(res, bodyRefusals.tooLarge(error.limit!, error.length));
     } else if (error.type === 'entity.parse.failed' || error.status === 400) {
-      res.status(400).json({ errors: [{ message: 'request body must be valid JSON', extensions: { code: 'BAD_REQUEST' } }] });
+      sendRefusal(res, bodyRefusals.notJson());
     } else if (error.type === 'charset.unsupported' || error.type === 'encoding.unsupported') {
       // A charset other than UTF-8, or a content-encoding other than gzip, deflate or br: the caller's to fix.
-      res.status(400).json({ errors: [{ message: `${error.message}: send UTF-8 JSON, optionally gzip, deflate or br encoded`, extensions: { code: 'BAD_REQUEST' } }] });
+      sendRefusal(res, refusal(400, `${error.message}: send UTF-8 JSON, optionally gzip, deflate or br encoded`, { code: 'BAD_REQUEST' }));
     } else {
       logger.error({ err: error }, 'unhandled HTTP error');
-      res.status(500).json({ errors: [{ message: 'Internal server error', extensions: { code: GatewayErrorCode.INTERNAL_SERVER_ERROR } }] });
+      sendRefusal(res, bodyRefusals.internal());
     }
   };
 }

@@ -7,7 +7,7 @@ import type { GatewayContext } from '../graphql/context.js';
 import { GatewayErrorCode } from '../platform/errors.js';
 import type { Logger } from '../platform/logger.js';
 import { traceServerRequest } from '../platform/tracing.js';
-import type { Admission, Admitted, InFlightLimit, Refusal } from './admission.js';
+import { refusal, sendRefusal, type Admission, type Admitted, type InFlightLimit, type Refusal } from './admission.js';
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
 
@@ -23,6 +23,14 @@ export function assignRequestIds(given: string | undefined, res: ServerResponse)
   res.setHeader('x-gateway-request-id', requestId);
   return clientRequestId ? { requestId, clientRequestId } : { requestId };
 }
+
+/** The answers to a body that cannot be read, the same on the direct path and on Express's. */
+export const bodyRefusals = {
+  tooLarge: (limit: number, length: number | undefined) => refusal(413, `request body must be at most ${limit} bytes, got ${length}`, { code: GatewayErrorCode.PAYLOAD_TOO_LARGE }),
+  notJson: () => refusal(400, 'request body must be valid JSON', { code: 'BAD_REQUEST' }),
+  incomplete: () => refusal(400, 'request body was not received in full', { code: 'BAD_REQUEST' }),
+  internal: () => refusal(500, 'Internal server error', { code: GatewayErrorCode.INTERNAL_SERVER_ERROR }),
+};
 
 export interface DirectGraphqlOptions {
   readonly apollo: ApolloServer<GatewayContext>;
@@ -56,7 +64,7 @@ export function directGraphqlPath(options: DirectGraphqlOptions): (req: Incoming
     if (!takesDirectPath(req, options.cors)) return false;
     const run = () => void serve(req, res).catch((error: unknown) => {
       options.logger.error({ err: error }, 'unhandled HTTP error');
-      if (!res.headersSent) send(res, { status: 500, headers: {}, body: { errors: [{ message: 'Internal server error', extensions: { code: GatewayErrorCode.INTERNAL_SERVER_ERROR } }] } });
+      if (!res.headersSent) sendRefusal(res, bodyRefusals.internal());
       else res.destroy();
     });
     if (options.traced) traceServerRequest(req, res, { name: '/graphql', url: req.url ?? '' }, run);
@@ -67,17 +75,17 @@ export function directGraphqlPath(options: DirectGraphqlOptions): (req: Incoming
   async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const ids = assignRequestIds(header(req, 'x-request-id'), res);
     const full = options.inFlight.enter(res);
-    if (full) return send(res, full);
+    if (full) return sendRefusal(res, full);
     const read = await readJsonBody(req, limit);
     // After the answer, Node's HTTP server reads and discards the rest of an over-long body, so that the
     // caller, still sending, gets the 413 rather than a reset connection (as on the Express route).
-    if ('refusal' in read) return send(res, read.refusal);
+    if ('refusal' in read) return sendRefusal(res, read.refusal);
     const body = read.body as { query?: unknown } | null;
-    const { admitted, refusal } = await options.admit({
+    const { admitted, refusal: refused } = await options.admit({
       authorization: header(req, 'authorization'), apiKey: header(req, 'x-api-key'),
       clientAddress: proxyaddr(req, trusted), query: typeof body?.query === 'string' ? body.query : '',
     });
-    if (refusal) return send(res, refusal);
+    if (refused) return sendRefusal(res, refused);
     const headers = new HeaderMap();
     for (const [key, value] of Object.entries(req.headers)) {
       if (value !== undefined) headers.set(key, Array.isArray(value) ? value.join(', ') : value);
@@ -114,17 +122,9 @@ function header(req: IncomingMessage, name: string): string | undefined {
   return Array.isArray(value) ? value[0] : value;
 }
 
-function send(res: ServerResponse, answer: Refusal): void {
-  const text = JSON.stringify(answer.body);
-  res.writeHead(answer.status, { ...answer.headers, 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) });
-  res.end(text);
-}
-
 /** The body as JSON, with the Express route's limits and answers: 413 past `limit`, 400 when not a JSON object or array. */
 function readJsonBody(req: IncomingMessage, limit: number): Promise<{ body: unknown } | { refusal: Refusal }> {
-  const tooLarge = (length: number): { refusal: Refusal } => ({
-    refusal: { status: 413, headers: {}, body: { errors: [{ message: `request body must be at most ${limit} bytes, got ${length}`, extensions: { code: GatewayErrorCode.PAYLOAD_TOO_LARGE } }] } },
-  });
+  const tooLarge = (length: number) => ({ refusal: bodyRefusals.tooLarge(limit, length) });
   const declared = Number(req.headers['content-length']);
   if (declared > limit) return Promise.resolve(tooLarge(declared));
   return new Promise((resolve) => {
@@ -149,11 +149,11 @@ function readJsonBody(req: IncomingMessage, limit: number): Promise<{ body: unkn
         if (first !== '{' && first !== '[') throw new SyntaxError('not an object or array');
         resolve({ body: JSON.parse(text) as unknown });
       } catch {
-        resolve({ refusal: { status: 400, headers: {}, body: { errors: [{ message: 'request body must be valid JSON', extensions: { code: 'BAD_REQUEST' } }] } } });
+        resolve({ refusal: bodyRefusals.notJson() });
       }
     };
     // The caller went away before sending all of it (as body-parser: 400; nobody is left to read it).
-    const onError = () => resolve({ refusal: { status: 400, headers: {}, body: { errors: [{ message: 'request body was not received in full', extensions: { code: 'BAD_REQUEST' } }] } } });
+    const onError = () => resolve({ refusal: bodyRefusals.incomplete() });
     req.on('data', onData).on('end', onEnd).on('error', onError);
   });
 }
