@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import autocannon from 'autocannon';
+import { parse } from 'csv-parse/sync';
 import { REPO_ROOT } from '../src/platform/config.js';
 
 /**
@@ -69,4 +70,24 @@ export async function loadWith(url: string, body: string, connections: number, d
     itemsPerSecond: Math.round((result['2xx'] / result.duration) * itemsPerRequest),
     p50Ms: result.latency.p50, p99Ms: result.latency.p99, errors: result.errors + result.non2xx,
   };
+}
+
+/** The project-written headlines the sentiment benchmarks send. */
+export function headlines(): string[] {
+  const rows = parse(readFileSync(path.join(REPO_ROOT, 'models', 'sentiment-bert', 'train', 'headlines.csv')), { columns: true }) as Array<{ headline: string }>;
+  return rows.map((r) => r.headline);
+}
+
+/** One one-text `sentiment` request body per headline, built once: the load generator shares the cores. */
+export function headlineBodies(texts: readonly string[] = headlines()): string[] {
+  return texts.map((t) => JSON.stringify({ query: 'query($t:[String!]!){ sentiment(texts:$t) { label score } }', variables: { t: [t] } }));
+}
+
+/** `connections` autocannon clients for `durationS`, each sending the next of `bodies` as soon as its last request is answered. */
+export function loadRotating(url: string, bodies: readonly string[], connections: number, durationS: number) {
+  let i = 0;
+  return autocannon({
+    url, connections, duration: durationS, method: 'POST', headers: { 'content-type': 'application/json' },
+    requests: [{ setupRequest: (req) => ({ ...req, body: bodies[i++ % bodies.length] }) }],
+  });
 }

@@ -5,17 +5,15 @@
 // case for serving POST /graphql without Express. Linux only (thread CPU from /proc). Writes bench/results/http-layers.json.
 import http from 'node:http';
 import { spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ApolloServer, HeaderMap } from '@apollo/server';
 import { expressMiddleware } from '@as-integrations/express5';
-import autocannon from 'autocannon';
-import { parse } from 'csv-parse/sync';
 import express from 'express';
 import { REPO_ROOT } from '../src/platform/config.js';
-import { GENEROUS_RATE_LIMIT, startGatewayProcess, threadCpuMs } from './gateway-process.js';
+import { GENEROUS_RATE_LIMIT, headlineBodies, loadRotating, startGatewayProcess, threadCpuMs } from './gateway-process.js';
 
 const LAYERS = ['node:http', 'express + json', 'express + apollo', 'node:http + apollo'] as const;
 type Layer = (typeof LAYERS)[number];
@@ -69,12 +67,8 @@ if (process.argv[2] === 'serve') {
   server.listen(0, '127.0.0.1', () => console.log(`http://127.0.0.1:${(server.address() as { port: number }).port}/graphql`));
   process.on('SIGTERM', () => process.exit(0));
 } else {
-  const texts = (parse(readFileSync(path.join(REPO_ROOT, 'models', 'sentiment-bert', 'train', 'headlines.csv')), { columns: true }) as Array<{ headline: string }>).map((r) => r.headline);
-  const bodies = texts.map((t) => JSON.stringify({ query: 'query($t:[String!]!){ sentiment(texts:$t) { label score } }', variables: { t: [t] } }));
-  const load = async (url: string, connections: number, durationS: number) => {
-    let i = 0;
-    return autocannon({ url, connections, duration: durationS, method: 'POST', headers: { 'content-type': 'application/json' }, requests: [{ setupRequest: (req) => ({ ...req, body: bodies[i++ % bodies.length] }) }] });
-  };
+  const bodies = headlineBodies();
+  const load = (url: string, connections: number, durationS: number) => loadRotating(url, bodies, connections, durationS);
   /** Requests/s and event-loop CPU per request of the process `pid` at 32 clients, after a warm-up. */
   const measure = async (url: string, pid: number) => {
     await load(url, 8, 2);

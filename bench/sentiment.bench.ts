@@ -9,13 +9,11 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import autocannon from 'autocannon';
-import { parse } from 'csv-parse/sync';
 import { spawn } from 'node:child_process';
 import { env, pipeline } from '@huggingface/transformers';
 import { REPO_ROOT } from '../src/platform/config.js';
 import { profileGateway } from './cpu-profile.js';
-import { GENEROUS_RATE_LIMIT, startGatewayProcess, threadCpuMs } from './gateway-process.js';
+import { GENEROUS_RATE_LIMIT, headlineBodies, headlines, loadRotating, startGatewayProcess, threadCpuMs } from './gateway-process.js';
 import { pacedLoad } from './paced-load.js';
 
 const MODEL_DIR = path.join(REPO_ROOT, 'models', 'sentiment-bert');
@@ -25,8 +23,7 @@ const THREADS = Number(process.env.BENCH_THREADS ?? os.availableParallelism());
 const PEER_PORT = 18_711;
 const BATCH_SIZES = [1, 8, 16, 32, 64];
 
-const texts = (parse(readFileSync(path.join(MODEL_DIR, 'train', 'headlines.csv')), { columns: true }) as Array<{ headline: string }>)
-  .map((r) => r.headline);
+const texts = headlines();
 
 async function rawPipeline(dir = MODEL_DIR): Promise<{ bestBatch: number; textsPerSecond: number; cpuMsPerText: number; byBatch: Record<number, number> }> {
   env.allowRemoteModels = false;
@@ -57,21 +54,12 @@ async function rawPipeline(dir = MODEL_DIR): Promise<{ bestBatch: number; textsP
 /** The gateway with the sentiment model only, production settings: rate limiting on (a budget above what the machine serves), info logs, metrics. */
 const GATEWAY_ENV = { MODELS: 'sentiment-bert', INFERENCE_THREADS: String(THREADS), ...GENEROUS_RATE_LIMIT };
 
-// Request bodies built once: the load generator shares the machine's cores, so it should spend as
-// little CPU as possible per request.
-const bodies = texts.map((t) => JSON.stringify({ query: 'query($t:[String!]!){ sentiment(texts:$t) { label score } }', variables: { t: [t] } }));
-
+const bodies = headlineBodies(texts);
 const peerBodies = texts.map((t) => JSON.stringify({ texts: [t] }));
 
 /** `connections` clients, each sending its next request as soon as its last one is answered. */
 async function loadGateway(url: string, connections: number, requestBodies = bodies) {
-  let i = 0;
-  const result = await autocannon({
-    url, connections, duration: DURATION_S, method: 'POST', headers: { 'content-type': 'application/json' },
-    requests: [{
-      setupRequest: (req) => ({ ...req, body: requestBodies[i++ % requestBodies.length] }),
-    }],
-  });
+  const result = await loadRotating(url, requestBodies, connections, DURATION_S);
   return {
     connections, textsPerSecond: Math.round(result.requests.average), p50Ms: result.latency.p50, p99Ms: result.latency.p99,
     errors: result.errors + result.non2xx,
