@@ -9,9 +9,10 @@ Steps:
     finance sentences of extra_sentiment.csv.
  3. Fine-tune on tweets + extra_sentiment (except its FiQA headlines) + SEntFiN training headlines; the epoch
     is chosen on a development split (10 % of SEntFiN, 10 % of the tweet training file), never on an
-    evaluation set.
- 4. Temperature scaling fitted on the same development split, folded into the classifier.
- 5. ONNX export (fp32) -> int8 dynamic quantisation -> config/tokenizer files.
+    evaluation set. `--members N` fine-tunes N reseeded members instead (seeds seed, seed + 1, ...); their
+    averaged logits ship when they beat the first member alone on that split, else the first member alone.
+ 4. Temperature scaling fitted on the same development split, folded into the classifier(s).
+ 5. ONNX export (fp32, one graph) -> int8 dynamic quantisation -> config/tokenizer files.
 Evaluation sets, untouched until the end: tweets `sentiment/valid.csv`, the news test split (20 % of
 SEntFiN, indices in news_split.json) and the FiQA headlines of extra_sentiment.csv (another source of news,
 never trained on). No training text matches an evaluation text after URL removal and case folding.
@@ -75,6 +76,9 @@ def parse_args():
                         "fine-tuning (zero at the start) and folded into the embedding table for export")
     p.add_argument("--news-weight", type=float, default=1.0,
                    help="times each news headline is seen per fine-tuning epoch")
+    p.add_argument("--members", type=int, default=1,
+                   help="encoders fine-tuned from the same masked-LM state, each reseeded (seed, seed + 1, ...) when "
+                        "more than one; their averaged logits ship if that beats the first member on the development split")
     return p.parse_args()
 
 
@@ -336,6 +340,23 @@ def finetune(cfg, encoder_state, train, dev_sets, args, device, rng, log, glove=
     return model.cpu(), best[2], history
 
 
+class MeanLogits(nn.Module):
+    """Several fine-tuned encoders as one model: the mean of their logits (exported as one ONNX graph)."""
+
+    def __init__(self, members):
+        super().__init__()
+        self.members = nn.ModuleList(members)
+
+    def forward(self, input_ids, attention_mask, token_type_ids):
+        return torch.stack([m(input_ids, attention_mask, token_type_ids) for m in self.members]).mean(0)
+
+
+def selection_score(model, dev_sets):
+    """The fine-tuning selection rule: the mean of the development macro-F1s."""
+    return round(float(np.mean([scores([l for _, l in rows], logits_of(model, [s for s, _ in rows], "cpu").softmax(-1).numpy())["macro_f1"]
+                                for rows in dev_sets.values()])), 4)
+
+
 def tfidf_baseline(train, evaluations):
     vec = TfidfVectorizer(preprocessor=wp.normalize, ngram_range=(1, 2), min_df=2, sublinear_tf=True)
     x = vec.fit_transform([t for t, _ in train])
@@ -407,9 +428,30 @@ def main():
         glove, hits = glove_matrix(args.glove, vocab)
         stages["glove"] = {"file": os.path.basename(args.glove), "tokens_with_a_vector": hits}
         log(f"GloVe vectors for {hits} of {len(vocab)} tokens")
-    model, best_epoch, history = finetune(cfg, state, train, dev_sets, args, device, rng, log, glove)
-    if glove is not None:  # the export is a plain BERT again
-        model.bert.embeddings.word_embeddings = model.bert.embeddings.word_embeddings.folded()
+    members = []
+    for k in range(max(1, args.members)):
+        member_rng = rng
+        if args.members > 1:  # each member from its own seed, the first included
+            seed_everything(args.seed + k)
+            member_rng = random.Random(args.seed + k)
+        member, best_epoch, history = finetune(cfg, state, train, dev_sets, args, device, member_rng, log, glove)
+        if glove is not None:  # the export is a plain BERT again
+            member.bert.embeddings.word_embeddings = member.bert.embeddings.word_embeddings.folded()
+        members.append((member, {"seed": args.seed + k, "selected_epoch": best_epoch, "history": history}))
+    if len(members) > 1:
+        for member, info in members:
+            info["dev_selection_score"] = selection_score(member, dev_sets)
+        ensemble_score = selection_score(MeanLogits([m for m, _ in members]), dev_sets)
+        shipped = members if ensemble_score > members[0][1]["dev_selection_score"] else members[:1]
+        ensemble = {"members_trained": len(members), "members_shipped": len(shipped),
+                    "first_member_dev_selection_score": members[0][1]["dev_selection_score"],
+                    "ensemble_dev_selection_score": ensemble_score,
+                    "rule": "the averaged members ship if their mean dev macro-F1 beats the first member's"}
+        log(f"ensemble {ensemble}")
+    else:
+        shipped, ensemble = members, None
+    model = MeanLogits([m for m, _ in shipped]) if len(shipped) > 1 else shipped[0][0]
+    best_epoch, history = members[0][1]["selected_epoch"], members[0][1]["history"]
 
     evaluations = {"tweets_valid": data["tweets_valid"], "news_test": data["news_test"], "fiqa_headlines": data["fiqa_headlines"]}
     full = {name: enc(rows, args.max_length) for name, rows in evaluations.items()}
@@ -421,9 +463,10 @@ def main():
         pytorch[name] = {"uncalibrated": scores(y, logits.softmax(-1).numpy()),
                          "calibrated": scores(y, (logits / temperature).softmax(-1).numpy())}
     log(f"temperature {temperature:.3f}; pytorch fp32 {pytorch}")
-    with torch.no_grad():  # serve calibrated probabilities: softmax(logits / T) = softmax(W/T x + b/T)
-        model.classifier.weight /= temperature
-        model.classifier.bias /= temperature
+    with torch.no_grad():  # serve calibrated probabilities: softmax(logits / T) = softmax(W/T x + b/T), per member
+        for member, _ in shipped:
+            member.classifier.weight /= temperature
+            member.classifier.bias /= temperature
     base = tfidf_baseline(data["tweets_train"] + data["extra"] + data["news_train"], evaluations)
     log(f"tf-idf baseline {base}")
 
@@ -452,7 +495,8 @@ def main():
         "training": {"seed": args.seed, "device": str(device), "threads": torch.get_num_threads(), "stages": stages,
                      "fine_tune_epochs": args.ft_epochs, "fine_tune_lr": args.ft_lr, "news_weight": args.news_weight,
                      "selected_epoch": best_epoch, "selection": "mean macro-F1 on news_dev and tweets_dev",
-                     "history": history, "seconds": round(time.time() - started, 1)},
+                     "history": history, **({"members": [info for _, info in members], "ensemble": ensemble} if ensemble else {}),
+                     "seconds": round(time.time() - started, 1)},
         "calibration": {"method": "temperature scaling fitted on news_dev + tweets_dev, folded into the classifier",
                         "temperature": round(temperature, 4)},
         "pytorch_fp32": pytorch,
