@@ -301,6 +301,17 @@ class GloveAugmentedEmbedding(nn.Module):
         return self.embedding
 
 
+def dev_scores(model, dev_sets, device):
+    """Accuracy and macro-F1 on each development set, and the selection score: the mean of the macro-F1s,
+    so that neither news nor tweets is given up."""
+    row = {}
+    for name, rows in dev_sets.items():
+        s = scores([l for _, l in rows], logits_of(model, [s for s, _ in rows], device).softmax(-1).numpy())
+        row[name] = {"accuracy": s["accuracy"], "macro_f1": s["macro_f1"]}
+    row["selection_score"] = round(float(np.mean([row[n]["macro_f1"] for n in dev_sets])), 4)
+    return row
+
+
 def finetune(cfg, encoder_state, train, dev_sets, args, device, rng, log, glove=None):
     model = BertForSequenceClassification(cfg, len(LABELS)).to(device)
     model.bert.load_state_dict(encoder_state)
@@ -326,12 +337,7 @@ def finetune(cfg, encoder_state, train, dev_sets, args, device, rng, log, glove=
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             opt.step()
             sched.step()
-        row = {"epoch": epoch + 1}
-        for name, rows in dev_sets.items():
-            s = scores([l for _, l in rows], logits_of(model, [s for s, _ in rows], device).softmax(-1).numpy())
-            row[name] = {"accuracy": s["accuracy"], "macro_f1": s["macro_f1"]}
-        # Selection: the mean of the development macro-F1s, so that neither news nor tweets is given up.
-        row["selection_score"] = round(float(np.mean([row[n]["macro_f1"] for n in dev_sets])), 4)
+        row = {"epoch": epoch + 1, **dev_scores(model, dev_sets, device)}
         history.append(row)
         log(f"fine-tune epoch {epoch + 1}/{args.ft_epochs} {row}")
         if row["selection_score"] > best[0]:
@@ -349,12 +355,6 @@ class MeanLogits(nn.Module):
 
     def forward(self, input_ids, attention_mask, token_type_ids):
         return torch.stack([m(input_ids, attention_mask, token_type_ids) for m in self.members]).mean(0)
-
-
-def selection_score(model, dev_sets):
-    """The fine-tuning selection rule: the mean of the development macro-F1s."""
-    return round(float(np.mean([scores([l for _, l in rows], logits_of(model, [s for s, _ in rows], "cpu").softmax(-1).numpy())["macro_f1"]
-                                for rows in dev_sets.values()])), 4)
 
 
 def tfidf_baseline(train, evaluations):
@@ -434,24 +434,23 @@ def main():
         if args.members > 1:  # each member from its own seed, the first included
             seed_everything(args.seed + k)
             member_rng = random.Random(args.seed + k)
-        member, best_epoch, history = finetune(cfg, state, train, dev_sets, args, device, member_rng, log, glove)
+        member, selected_epoch, member_history = finetune(cfg, state, train, dev_sets, args, device, member_rng, log, glove)
         if glove is not None:  # the export is a plain BERT again
             member.bert.embeddings.word_embeddings = member.bert.embeddings.word_embeddings.folded()
-        members.append((member, {"seed": args.seed + k, "selected_epoch": best_epoch, "history": history}))
+        members.append((member, {"seed": args.seed + k, "selected_epoch": selected_epoch, "history": member_history,
+                                 "dev_selection_score": member_history[selected_epoch - 1]["selection_score"]}))
+    first = members[0][1]
+    ensemble = None
     if len(members) > 1:
-        for member, info in members:
-            info["dev_selection_score"] = selection_score(member, dev_sets)
-        ensemble_score = selection_score(MeanLogits([m for m, _ in members]), dev_sets)
-        shipped = members if ensemble_score > members[0][1]["dev_selection_score"] else members[:1]
-        ensemble = {"members_trained": len(members), "members_shipped": len(shipped),
-                    "first_member_dev_selection_score": members[0][1]["dev_selection_score"],
+        ensemble_score = dev_scores(MeanLogits([m for m, _ in members]), dev_sets, "cpu")["selection_score"]
+        ensemble = {"members_trained": len(members),
+                    "members_shipped": len(members) if ensemble_score > first["dev_selection_score"] else 1,
+                    "first_member_dev_selection_score": first["dev_selection_score"],
                     "ensemble_dev_selection_score": ensemble_score,
                     "rule": "the averaged members ship if their mean dev macro-F1 beats the first member's"}
         log(f"ensemble {ensemble}")
-    else:
-        shipped, ensemble = members, None
+    shipped = members[:ensemble["members_shipped"] if ensemble else 1]
     model = MeanLogits([m for m, _ in shipped]) if len(shipped) > 1 else shipped[0][0]
-    best_epoch, history = members[0][1]["selected_epoch"], members[0][1]["history"]
 
     evaluations = {"tweets_valid": data["tweets_valid"], "news_test": data["news_test"], "fiqa_headlines": data["fiqa_headlines"]}
     full = {name: enc(rows, args.max_length) for name, rows in evaluations.items()}
@@ -494,8 +493,8 @@ def main():
         "parameters": sum(p.numel() for p in model.parameters()),
         "training": {"seed": args.seed, "device": str(device), "threads": torch.get_num_threads(), "stages": stages,
                      "fine_tune_epochs": args.ft_epochs, "fine_tune_lr": args.ft_lr, "news_weight": args.news_weight,
-                     "selected_epoch": best_epoch, "selection": "mean macro-F1 on news_dev and tweets_dev",
-                     "history": history, **({"members": [info for _, info in members], "ensemble": ensemble} if ensemble else {}),
+                     "selected_epoch": first["selected_epoch"], "selection": "mean macro-F1 on news_dev and tweets_dev",
+                     "history": first["history"], **({"members": [info for _, info in members], "ensemble": ensemble} if ensemble else {}),
                      "seconds": round(time.time() - started, 1)},
         "calibration": {"method": "temperature scaling fitted on news_dev + tweets_dev, folded into the classifier",
                         "temperature": round(temperature, 4)},
