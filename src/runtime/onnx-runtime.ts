@@ -46,7 +46,8 @@ export class TabularOnnxRuntime implements ModelRuntime<Float32Array, TabularOut
     valid.forEach((i, r) => {
       results[i] = Object.fromEntries(Object.entries(outputs).map(([name, tensor]) => {
         const per = (tensor.data as Float32Array).length / valid.length;
-        return [name, (tensor.data as Float32Array).slice(r * per, (r + 1) * per)];
+        // Views, not copies: one buffer per output for the whole batch instead of one allocation per row.
+        return [name, (tensor.data as Float32Array).subarray(r * per, (r + 1) * per)];
       }));
     });
     return results;

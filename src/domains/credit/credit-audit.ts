@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
@@ -74,7 +74,7 @@ export function auditRows(context: AuditContext, accounts: readonly CardAccount[
 /** SHA-256 of the account's fields in a fixed order: proves which inputs a decision saw without storing them. */
 export function inputsHash(a: CardAccount): string {
   const canonical = JSON.stringify([a.accountId ?? null, a.creditLimit, a.age, a.education, a.repaymentStatus, a.billAmounts, a.paymentAmounts]);
-  return createHash('sha256').update(canonical).digest('hex');
+  return hash('sha256', canonical);
 }
 
 /**
@@ -91,6 +91,13 @@ export class CreditAuditLog implements CreditAuditStore {
     this.db = new Database(file);
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = FULL');
+    // A request's 1,000 decisions touch up to 1,000 pages of the account index, and SQLite's default
+    // checkpoint (every 1,000 WAL pages) then copied them into the database on nearly every commit.
+    // Every 16,384 pages (64 MiB) a checkpoint writes each page once for many commits: at 100,000+
+    // recorded rows, 1,000 decisions took 80 -> 40 ms to record. Durability is the same (each commit is
+    // still synced); the WAL file is cut back to that size after a checkpoint.
+    this.db.pragma('wal_autocheckpoint = 16384');
+    this.db.pragma(`journal_size_limit = ${64 * 1024 * 1024}`);
     this.db.exec(`CREATE TABLE IF NOT EXISTS credit_decisions (
       id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, request_id TEXT NOT NULL, caller TEXT NOT NULL,
       account_id TEXT, model_name TEXT NOT NULL, model_version TEXT NOT NULL, inputs_hash TEXT NOT NULL,

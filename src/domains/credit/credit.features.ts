@@ -23,40 +23,70 @@ export const MONTHS = 6;
 /** Repayment status codes the API accepts: −2 no consumption, −1 paid in full, 0 revolving, 1–9 months of delay. */
 const STATUS_CODES = [-2, -1, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
 
-const clip = (x: number, lo: number, hi: number) => Math.min(Math.max(x, lo), hi);
-const sum = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0);
 const months = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
 
+/** Every feature a credit model version may ask for, by the name its features.json uses: the slots of creditFeatureValues. */
+export const CREDIT_FEATURE_NAMES: readonly string[] = [
+  'credit_limit', 'age', 'education',
+  ...months(1, MONTHS).flatMap((k) => [`repayment_status_${k}`, `bill_amount_${k}`, `payment_amount_${k}`]),
+  'utilization', 'payment_ratio', ...months(2, 6).map((k) => `utilization_${k}`), ...months(2, 5).map((k) => `payment_ratio_${k}`),
+  'balance_growth', 'months_delayed', 'max_delay', 'bill_volatility', 'total_payment_ratio',
+];
+const SLOT = new Map(CREDIT_FEATURE_NAMES.map((name, i) => [name, i]));
+const slot = (name: string) => SLOT.get(name)!;
+const [MONTHLY, UTILIZATION, PAYMENT_RATIO, UTILIZATION_2, PAYMENT_RATIO_2, BALANCE_GROWTH] = [
+  slot('repayment_status_1'), slot('utilization'), slot('payment_ratio'), slot('utilization_2'), slot('payment_ratio_2'), slot('balance_growth'),
+];
+
 /**
- * Every feature a credit model version may ask for, by the name its features.json uses, computed
- * from one account before any code encoding. Mirrors `raw_features` in
- * models/credit-gbt/train/train_credit.py; test_vectors.json written by training checks the two agree.
+ * Every feature of CREDIT_FEATURE_NAMES for one account, before any code encoding, written into `out` in
+ * that order. Mirrors `raw_features` in models/credit-gbt/train/train_credit.py; test_vectors.json written
+ * by training checks the two agree. Plain loops and no allocation: it runs once per account per request.
  */
-export function namedCreditFeatures(a: CardAccount): Map<string, number> {
+export function creditFeatureValues(a: CardAccount, out: Float64Array = new Float64Array(CREDIT_FEATURE_NAMES.length)): Float64Array {
   const status = a.repaymentStatus;
   const bills = a.billAmounts;
   const payments = a.paymentAmounts;
   const limit = a.creditLimit;
-  const utilization = bills.map((b) => b / limit);
-  // Payment k pays (part of) the statement before it, k + 1.
-  const paymentRatio = payments.slice(0, MONTHS - 1).map((p, k) => clip(p / Math.max(bills[k + 1]!, 1), 0, 10));
-  const meanBill = sum(bills) / MONTHS;
-  const f = new Map<string, number>([['credit_limit', limit], ['age', a.age], ['education', EDUCATION_CODE[a.education]]]);
-  for (let k = 1; k <= MONTHS; k++) {
-    f.set(`repayment_status_${k}`, status[k - 1]!);
-    f.set(`bill_amount_${k}`, bills[k - 1]!);
-    f.set(`payment_amount_${k}`, payments[k - 1]!);
+  out[0] = limit;
+  out[1] = a.age;
+  out[2] = EDUCATION_CODE[a.education];
+  let billSum = 0;
+  let delayed = 0;
+  let maxDelay = -Infinity;
+  for (let k = 0; k < MONTHS; k++) {
+    out[MONTHLY + 3 * k] = status[k]!;
+    out[MONTHLY + 3 * k + 1] = bills[k]!;
+    out[MONTHLY + 3 * k + 2] = payments[k]!;
+    billSum += bills[k]!;
+    if (status[k]! >= 1) delayed++;
+    if (status[k]! > maxDelay) maxDelay = status[k]!;
   }
-  f.set('utilization', utilization[0]!);
-  f.set('payment_ratio', paymentRatio[0]!);
-  for (const k of months(2, 6)) f.set(`utilization_${k}`, utilization[k - 1]!);
-  for (const k of months(2, 5)) f.set(`payment_ratio_${k}`, paymentRatio[k - 1]!);
-  f.set('balance_growth', (bills[0]! - bills[MONTHS - 1]!) / limit);
-  f.set('months_delayed', status.filter((s) => s >= 1).length);
-  f.set('max_delay', Math.max(...status));
-  f.set('bill_volatility', Math.sqrt(sum(bills.map((b) => (b - meanBill) ** 2)) / MONTHS) / limit);
-  f.set('total_payment_ratio', sum(payments.slice(0, MONTHS - 1)) / Math.max(sum(bills.slice(1)), 1));
-  return f;
+  // Payment k pays (part of) the statement before it, k + 1.
+  const paymentRatio = (k: number) => Math.min(Math.max(payments[k]! / Math.max(bills[k + 1]!, 1), 0), 10);
+  out[UTILIZATION] = bills[0]! / limit;
+  out[PAYMENT_RATIO] = paymentRatio(0);
+  for (let k = 1; k < MONTHS; k++) out[UTILIZATION_2 + k - 1] = bills[k]! / limit;
+  for (let k = 1; k < MONTHS - 1; k++) out[PAYMENT_RATIO_2 + k - 1] = paymentRatio(k);
+  const meanBill = billSum / MONTHS;
+  let squares = 0;
+  let paid = 0;
+  let billedBefore = 0;
+  for (let k = 0; k < MONTHS; k++) squares += (bills[k]! - meanBill) ** 2;
+  for (let k = 0; k < MONTHS - 1; k++) paid += payments[k]!;
+  for (let k = 1; k < MONTHS; k++) billedBefore += bills[k]!;
+  out[BALANCE_GROWTH] = (bills[0]! - bills[MONTHS - 1]!) / limit;
+  out[BALANCE_GROWTH + 1] = delayed;
+  out[BALANCE_GROWTH + 2] = maxDelay;
+  out[BALANCE_GROWTH + 3] = Math.sqrt(squares / MONTHS) / limit;
+  out[BALANCE_GROWTH + 4] = paid / Math.max(billedBefore, 1);
+  return out;
+}
+
+/** The same features as creditFeatureValues, by name. */
+export function namedCreditFeatures(a: CardAccount): Map<string, number> {
+  const values = creditFeatureValues(a);
+  return new Map(CREDIT_FEATURE_NAMES.map((name, i) => [name, values[i]!]));
 }
 
 /** The codes each code feature can take through the API: an encoding must cover all of them. */
@@ -64,9 +94,6 @@ const CODE_DOMAINS: ReadonlyMap<string, readonly number[]> = new Map([
   ['education', Object.values(EDUCATION_CODE)],
   ...months(1, 6).map((k): [string, readonly number[]] => [`repayment_status_${k}`, STATUS_CODES]),
 ]);
-const KNOWN_FEATURES = new Set(namedCreditFeatures({
-  creditLimit: 1, age: 30, education: 'UNKNOWN', repaymentStatus: [0, 0, 0, 0, 0, 0], billAmounts: [0, 0, 0, 0, 0, 0], paymentAmounts: [0, 0, 0, 0, 0, 0],
-}).keys());
 
 const featureFile = z.object({
   features: z.array(z.object({
@@ -87,9 +114,23 @@ type FeatureSpecEntry = z.infer<typeof featureFile>['features'][number];
  */
 export class CreditFeatureSpec {
   readonly features: readonly FeatureInfo[];
+  /** For each model input, in order: its slot in creditFeatureValues. */
+  private readonly slots: Int32Array;
+  /** For each model input: its code encoding as a lookup by code + CODE_OFFSET (NaN where the table has none), or null. */
+  private readonly lookups: ReadonlyArray<Float64Array | null>;
+  /** For each model input: the code its encoding lowers larger codes to (Infinity: none). */
+  private readonly clampAbove: Float64Array;
+  /** Scratch row of creditFeatureValues, reused: build() is synchronous. */
+  private readonly values = new Float64Array(CREDIT_FEATURE_NAMES.length);
 
-  private constructor(private readonly entries: readonly FeatureSpecEntry[]) {
+  private constructor(entries: readonly FeatureSpecEntry[]) {
     this.features = entries.map(({ index, name, reasonCode, description }) => ({ index, name, reasonCode, description }));
+    this.slots = Int32Array.from(entries, (e) => slot(e.name));
+    this.lookups = entries.map(({ encoding }) => encoding ? Float64Array.from({ length: CODE_RANGE }, (_, i) => {
+      const value = encoding.table[encodingKey(i - CODE_OFFSET, encoding.clampAbove)];
+      return value ?? Number.NaN;
+    }) : null);
+    this.clampAbove = Float64Array.from(entries, ({ encoding }) => encoding?.clampAbove ?? Infinity);
   }
 
   static parse(json: unknown, source: string): CreditFeatureSpec {
@@ -98,7 +139,7 @@ export class CreditFeatureSpec {
     const problems: string[] = [];
     parsed.data.features.forEach((f, i) => {
       if (f.index !== i) problems.push(`feature ${f.name} has index ${f.index} at position ${i}`);
-      if (!KNOWN_FEATURES.has(f.name)) problems.push(`unknown feature ${f.name}`);
+      if (!SLOT.has(f.name)) problems.push(`unknown feature ${f.name}`);
       if (!f.encoding) return;
       const domain = CODE_DOMAINS.get(f.name);
       if (!domain) {
@@ -113,20 +154,41 @@ export class CreditFeatureSpec {
   }
 
   get width(): number {
-    return this.entries.length;
+    return this.slots.length;
   }
 
-  /** The model's input row for one account. */
+  /** The model's input row for one account. A code outside its encoding's table gives NaN, which the runtime refuses. */
   build(account: CardAccount): Float32Array {
-    const named = namedCreditFeatures(account);
-    return Float32Array.from(this.entries, ({ name, encoding }) => {
-      const value = named.get(name)!;
-      return encoding ? encoding.table[encodingKey(value, encoding.clampAbove)]! : value;
-    });
+    return this.fill(account, new Float32Array(this.slots.length));
+  }
+
+  /** The rows of many accounts, as views of one buffer: one allocation per request instead of one per account. */
+  buildMany(accounts: readonly CardAccount[]): Float32Array[] {
+    const width = this.slots.length;
+    const data = new Float32Array(accounts.length * width);
+    return accounts.map((account, i) => this.fill(account, data.subarray(i * width, (i + 1) * width)));
+  }
+
+  private fill(account: CardAccount, row: Float32Array): Float32Array {
+    const values = creditFeatureValues(account, this.values);
+    for (let i = 0; i < row.length; i++) {
+      const value = values[this.slots[i]!]!;
+      const lookup = this.lookups[i];
+      if (!lookup) {
+        row[i] = value;
+        continue;
+      }
+      const code = Math.min(value, this.clampAbove[i]!);
+      row[i] = Number.isInteger(code) ? lookup[code + CODE_OFFSET] ?? Number.NaN : Number.NaN;
+    }
+    return row;
   }
 }
 
 const encodingKey = (code: number, clampAbove: number | null) => String(clampAbove === null ? code : Math.min(code, clampAbove));
+/** Every code any code feature takes lies in -CODE_OFFSET .. CODE_RANGE - CODE_OFFSET - 1. */
+const CODE_OFFSET = 2;
+const CODE_RANGE = 12;
 
 /** The feature spec of the model version whose artifacts are in `dir` (its features.json). */
 export function readCreditFeatureSpec(dir: string): CreditFeatureSpec {

@@ -47,7 +47,7 @@ export class CreditService {
     // Features, reasons and inference all come from the same version, even across a hot swap.
     const model = this.model();
     const spec = this.featureSpec(model);
-    const rows = accounts.map((a) => spec.build(a));
+    const rows = spec.buildMany(accounts);
     const outputs = await model.inferMany(rows, caller);
     const results = outputs.map((out, i): CreditAssessmentResult | Error => {
       if (out instanceof Error) return out;
@@ -78,7 +78,7 @@ export class CreditService {
     const primary = results.filter((r): r is CreditAssessmentResult => !(r instanceof Error));
     try {
       const spec = this.featureSpec(shadow);
-      const outputs = await shadow.inferMany(answered.map((a) => spec.build(a)));
+      const outputs = await shadow.inferMany(spec.buildMany(answered));
       shadow.record(outputs.map((out, i) => {
         if (out instanceof Error) return out;
         const pd = out.probability![0]!;

@@ -71,6 +71,25 @@ describe('credit features', () => {
     }
   });
 
+  it('are the same built one by one or many at once, the latter as views of one buffer', () => {
+    const accounts = vectors.map((v) => v.account);
+    const rows = spec.buildMany(accounts);
+    assert.equal(rows.length, accounts.length);
+    rows.forEach((row, i) => {
+      assert.deepEqual([...row], [...spec.build(accounts[i]!)]);
+      assert.equal(row.buffer, rows[0]!.buffer);
+    });
+    assert.deepEqual(spec.buildMany([]), []);
+  });
+
+  it('give NaN for a code outside the encoding table, which the runtime refuses, never a neighbouring value', () => {
+    const account = vectors[0]!.account;
+    for (const code of [-3, 0.5]) {
+      const row = spec.build({ ...account, repaymentStatus: [code, ...account.repaymentStatus.slice(1)] });
+      assert.ok(Number.isNaN(row[3]), `code ${code}`);
+    }
+  });
+
   it('encode repayment codes by their table, delays of 3+ months sharing one value', () => {
     const status = featureFile.features.find((f) => f.name === 'repayment_status_1')!.encoding as { table: Record<string, number>; clampAbove: number };
     assert.equal(status.clampAbove, 3);
@@ -80,6 +99,7 @@ describe('credit features', () => {
     assert.equal(at(2), Math.fround(status.table['2']!));
     assert.equal(at(3), Math.fround(status.table['3']!));
     assert.equal(at(9), at(3));
+    assert.equal(at(12), at(3), 'a code above the clamp is clamped before the lookup');
     assert.ok(status.table['2']! > status.table['0']!, 'a two-month delay is riskier than revolving credit');
   });
 
