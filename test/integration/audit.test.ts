@@ -6,6 +6,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { PGlite } from '@electric-sql/pglite';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
+import Database from 'better-sqlite3';
 import pg from 'pg';
 import { CreditAuditLog, inputsHash } from '../../src/domains/credit/credit-audit.js';
 import { hashApiKey } from '../../src/platform/api-keys.js';
@@ -53,6 +54,34 @@ describe('credit decision audit trail', () => {
     assert.equal(all.body.data!.creditDecisions.length, 2);
     const again = await gql(gw.url, CreditAssessmentsDocument, { accounts }, { authorization: `Bearer ${LENDER}`, 'x-request-id': 'req-audit-1' });
     assert.notEqual(again.headers.get('x-gateway-request-id'), res.headers.get('x-gateway-request-id'), 'a reused caller id still gives a unique record id');
+  });
+
+  it('a record that cannot be written refuses its decisions (503, none on record) without stalling other requests; the next one is recorded', async () => {
+    // Another connection holds the write lock for longer than the writer waits for it (5 s).
+    const holder = new Database(path.join(dir, 'audit.sqlite'));
+    holder.exec('BEGIN IMMEDIATE');
+    const assess = (accountId: string) => gql(gw.url, CreditAssessmentsDocument, { accounts: [{ ...sampleAccount(3), accountId }] }, { authorization: `Bearer ${LENDER}` });
+    const settled: string[] = [];
+    let refused;
+    try {
+      const pending = assess('locked-out').then((r) => (settled.push('credit'), r));
+      await new Promise((resolve) => setTimeout(resolve, 500)); // the write is waiting for the lock by now
+      // The write waits on its own thread: the event loop still answers a health check meanwhile.
+      const health = await fetch(new URL('/healthz', gw.url));
+      settled.push(`healthz ${health.status}`);
+      refused = await pending;
+    } finally {
+      holder.exec('ROLLBACK');
+      holder.close();
+    }
+    assert.deepEqual(settled, ['healthz 200', 'credit']);
+    assert.equal(refused.status, 503);
+    assert.equal(refused.body.data, null);
+    assert.deepEqual(codes(refused), ['MODEL_UNAVAILABLE']);
+    assert.equal((await assess('after-lock')).status, 200);
+    const recorded = async (accountId: string) => (await gql(gw.url, CreditDecisionsDocument, { accountId }, { authorization: `Bearer ${AUDITOR}` })).body.data!.creditDecisions.length;
+    assert.equal(await recorded('locked-out'), 0);
+    assert.equal(await recorded('after-lock'), 1);
   });
 
   it('only auditors may read it; bounds are checked', async () => {

@@ -1,6 +1,7 @@
 import { hash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
+import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import type { CardAccount } from './credit.features.js';
 import type { CreditAssessmentResult } from './credit.service.js';
@@ -77,41 +78,71 @@ export function inputsHash(a: CardAccount): string {
   return hash('sha256', canonical);
 }
 
+/** One row of auditRows, as the SQLite writer binds it. */
+export type AuditRow = ReturnType<typeof auditRows>[number];
+
+/**
+ * Opens the SQLite decision record (creating its table and indexes) with the settings every
+ * connection that writes to it uses.
+ */
+export function openAuditDatabase(file: string): Database.Database {
+  if (file !== ':memory:') mkdirSync(path.dirname(file), { recursive: true });
+  const db = new Database(file);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = FULL');
+  // A request's 1,000 decisions touch up to 1,000 pages of the account index, and SQLite's default
+  // checkpoint (every 1,000 WAL pages) then copied them into the database on nearly every commit.
+  // Every 16,384 pages (64 MiB) a checkpoint writes each page once for many commits: at 100,000+
+  // recorded rows, 1,000 decisions took 80 -> 40 ms to record. Durability is the same (each commit is
+  // still synced); the WAL file is cut back to that size after a checkpoint.
+  db.pragma('wal_autocheckpoint = 16384');
+  db.pragma(`journal_size_limit = ${64 * 1024 * 1024}`);
+  db.exec(`CREATE TABLE IF NOT EXISTS credit_decisions (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, request_id TEXT NOT NULL, caller TEXT NOT NULL,
+    account_id TEXT, model_name TEXT NOT NULL, model_version TEXT NOT NULL, inputs_hash TEXT NOT NULL,
+    pd REAL NOT NULL, score INTEGER NOT NULL, grade TEXT NOT NULL, decision TEXT NOT NULL, reason_codes TEXT NOT NULL);
+    CREATE INDEX IF NOT EXISTS credit_decisions_account ON credit_decisions (account_id, at);
+    CREATE INDEX IF NOT EXISTS credit_decisions_at ON credit_decisions (at);`);
+  return db;
+}
+
+/** A function that writes rows in one transaction, synchronously, on `db`. */
+export function auditRowWriter(db: Database.Database): (rows: readonly AuditRow[]) => void {
+  const insert = db.prepare(`INSERT INTO credit_decisions
+    (at, request_id, caller, account_id, model_name, model_version, inputs_hash, pd, score, grade, decision, reason_codes)
+    VALUES (@at, @requestId, @caller, @accountId, @modelName, @modelVersion, @inputsHash, @pd, @score, @grade, @decision, @reasonCodes)`);
+  return db.transaction((rows: readonly AuditRow[]) => rows.forEach((row) => insert.run(row)));
+}
+
 /**
  * Durable record of every credit decision, in an embedded SQLite file. Each request's decisions are
- * written in one transaction, synchronously, before the response is built: with WAL and
- * synchronous=FULL, a decision a caller has seen survives a crash (even SIGKILL) of the process.
+ * written in one transaction before the response is sent: with WAL and synchronous=FULL, a decision a
+ * caller has seen survives a crash (even SIGKILL) of the process.
+ *
+ * The writes run on a worker thread with its own connection (an in-memory database, which one
+ * connection cannot share, is written in-thread). A commit of 1,000 decisions takes tens of
+ * milliseconds, much of it waiting for the disk to sync; on the event loop that stalled every other
+ * request, health checks included. Reads (auditors' queries) use this thread's connection: WAL lets
+ * them run beside the writer and see every committed request.
  */
 export class CreditAuditLog implements CreditAuditStore {
   private readonly db: Database.Database;
-  private readonly insert: Database.Statement;
+  private readonly writer: ((rows: readonly AuditRow[]) => Promise<void>) & { close(): Promise<void> };
 
   constructor(file: string) {
-    if (file !== ':memory:') mkdirSync(path.dirname(file), { recursive: true });
-    this.db = new Database(file);
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma('synchronous = FULL');
-    // A request's 1,000 decisions touch up to 1,000 pages of the account index, and SQLite's default
-    // checkpoint (every 1,000 WAL pages) then copied them into the database on nearly every commit.
-    // Every 16,384 pages (64 MiB) a checkpoint writes each page once for many commits: at 100,000+
-    // recorded rows, 1,000 decisions took 80 -> 40 ms to record. Durability is the same (each commit is
-    // still synced); the WAL file is cut back to that size after a checkpoint.
-    this.db.pragma('wal_autocheckpoint = 16384');
-    this.db.pragma(`journal_size_limit = ${64 * 1024 * 1024}`);
-    this.db.exec(`CREATE TABLE IF NOT EXISTS credit_decisions (
-      id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, request_id TEXT NOT NULL, caller TEXT NOT NULL,
-      account_id TEXT, model_name TEXT NOT NULL, model_version TEXT NOT NULL, inputs_hash TEXT NOT NULL,
-      pd REAL NOT NULL, score INTEGER NOT NULL, grade TEXT NOT NULL, decision TEXT NOT NULL, reason_codes TEXT NOT NULL);
-      CREATE INDEX IF NOT EXISTS credit_decisions_account ON credit_decisions (account_id, at);
-      CREATE INDEX IF NOT EXISTS credit_decisions_at ON credit_decisions (at);`);
-    this.insert = this.db.prepare(`INSERT INTO credit_decisions
-      (at, request_id, caller, account_id, model_name, model_version, inputs_hash, pd, score, grade, decision, reason_codes)
-      VALUES (@at, @requestId, @caller, @accountId, @modelName, @modelVersion, @inputsHash, @pd, @score, @grade, @decision, @reasonCodes)`);
+    this.db = openAuditDatabase(file);
+    if (file === ':memory:') {
+      const write = auditRowWriter(this.db);
+      this.writer = Object.assign(async (rows: readonly AuditRow[]) => write(rows), { close: async () => {} });
+    } else {
+      const worker = new AuditWriterThread(file);
+      this.writer = Object.assign((rows: readonly AuditRow[]) => worker.write(rows), { close: () => worker.close() });
+    }
   }
 
   async record(context: AuditContext, accounts: readonly CardAccount[], results: ReadonlyArray<CreditAssessmentResult | Error>): Promise<void> {
     const rows = auditRows(context, accounts, results);
-    this.db.transaction(() => rows.forEach((row) => this.insert.run(row)))();
+    if (rows.length > 0) await this.writer(rows);
   }
 
   async query(filter: AuditFilter): Promise<CreditDecisionRecord[]> {
@@ -134,6 +165,66 @@ export class CreditAuditLog implements CreditAuditStore {
   }
 
   async close(): Promise<void> {
+    await this.writer.close();
     this.db.close();
+  }
+}
+
+export type AuditWriterRequest = { id: number; rows: readonly AuditRow[] } | { id: number; close: true };
+export type AuditWriterResponse = { id: number; error?: string };
+
+/**
+ * The worker thread that writes to one SQLite file (credit-audit-writer.ts). Started on the first
+ * write and again after it dies; a write it could not confirm rejects, so its response is refused.
+ */
+class AuditWriterThread {
+  private worker: Worker | undefined;
+  private nextId = 0;
+  private closing = false;
+  private readonly pending = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
+
+  constructor(private readonly file: string) {}
+
+  write(rows: readonly AuditRow[]): Promise<void> {
+    return this.send({ id: this.nextId++, rows });
+  }
+
+  /** Closes the writer's connection once the writes in flight are done (messages are taken in order), and ends the thread. */
+  async close(): Promise<void> {
+    const worker = this.worker;
+    if (!worker) return;
+    this.closing = true; // stays referenced until it has exited
+    const exited = new Promise((resolve) => worker.once('exit', resolve));
+    await this.send({ id: this.nextId++, close: true }).catch(() => undefined);
+    await exited;
+  }
+
+  private send(request: AuditWriterRequest): Promise<void> {
+    const worker = this.worker ?? this.start();
+    return new Promise<void>((resolve, reject) => {
+      this.pending.set(request.id, { resolve, reject });
+      worker.ref(); // a write in flight keeps the process alive; an idle writer does not
+      worker.postMessage(request);
+    });
+  }
+
+  private start(): Worker {
+    const worker = new Worker(new URL('./credit-audit-writer.js', import.meta.url), { workerData: { file: this.file } });
+    worker.on('message', ({ id, error }: AuditWriterResponse) => {
+      const waiter = this.pending.get(id);
+      this.pending.delete(id);
+      if (this.pending.size === 0 && !this.closing) worker.unref();
+      if (error === undefined) waiter?.resolve();
+      else waiter?.reject(new Error(`credit decisions not recorded: ${error}`));
+    });
+    const fail = (error: Error) => {
+      if (this.worker === worker) this.worker = undefined;
+      for (const waiter of this.pending.values()) waiter.reject(error);
+      this.pending.clear();
+    };
+    worker.on('error', fail);
+    worker.on('exit', (code) => fail(new Error(`credit decision writer exited with code ${code}`)));
+    this.worker = worker;
+    return worker;
   }
 }
