@@ -83,12 +83,6 @@ export function creditFeatureValues(a: CardAccount, out: Float64Array = new Floa
   return out;
 }
 
-/** The same features as creditFeatureValues, by name. */
-export function namedCreditFeatures(a: CardAccount): Map<string, number> {
-  const values = creditFeatureValues(a);
-  return new Map(CREDIT_FEATURE_NAMES.map((name, i) => [name, values[i]!]));
-}
-
 /** The codes each code feature can take through the API: an encoding must cover all of them. */
 const CODE_DOMAINS: ReadonlyMap<string, readonly number[]> = new Map([
   ['education', Object.values(EDUCATION_CODE)],
