@@ -36,7 +36,11 @@ const accounts = rows.map((r) => ({
 }));
 const labels = rows.map((r) => Number(r.default));
 
-const config = loadConfig({ HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'error', MODELS: 'credit-gbt', AUDIT_DB_PATH: ':memory:', PRICE_DB_PATH: ':memory:', RATE_LIMIT_PER_SECOND: '0', API_KEYS: '[]' });
+const config = loadConfig({
+  HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'error', MODELS: 'credit-gbt', AUDIT_DB_PATH: ':memory:', PRICE_DB_PATH: ':memory:', RATE_LIMIT_PER_SECOND: '0', API_KEYS: '[]',
+  // Its own gateway on loopback, for this script alone: it switches versions as an anonymous caller.
+  ALLOW_OPEN_ADMIN: 'true',
+});
 const gateway = await startGateway(config, createLogger(config.logLevel));
 const post = async (query: string, variables: unknown) => {
   const res = await fetch(gateway.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query, variables }) });
