@@ -127,22 +127,21 @@ export function auditRowWriter(db: Database.Database): (rows: readonly AuditRow[
  */
 export class CreditAuditLog implements CreditAuditStore {
   private readonly db: Database.Database;
-  private readonly writer: ((rows: readonly AuditRow[]) => Promise<void>) & { close(): Promise<void> };
+  private readonly writer: AuditWriter;
 
   constructor(file: string) {
     this.db = openAuditDatabase(file);
     if (file === ':memory:') {
       const write = auditRowWriter(this.db);
-      this.writer = Object.assign(async (rows: readonly AuditRow[]) => write(rows), { close: async () => {} });
+      this.writer = { write: async (rows) => write(rows), close: async () => {} };
     } else {
-      const worker = new AuditWriterThread(file);
-      this.writer = Object.assign((rows: readonly AuditRow[]) => worker.write(rows), { close: () => worker.close() });
+      this.writer = new AuditWriterThread(file);
     }
   }
 
   async record(context: AuditContext, accounts: readonly CardAccount[], results: ReadonlyArray<CreditAssessmentResult | Error>): Promise<void> {
     const rows = auditRows(context, accounts, results);
-    if (rows.length > 0) await this.writer(rows);
+    if (rows.length > 0) await this.writer.write(rows);
   }
 
   async query(filter: AuditFilter): Promise<CreditDecisionRecord[]> {
@@ -170,6 +169,11 @@ export class CreditAuditLog implements CreditAuditStore {
   }
 }
 
+interface AuditWriter {
+  write(rows: readonly AuditRow[]): Promise<void>;
+  close(): Promise<void>;
+}
+
 export type AuditWriterRequest = { id: number; rows: readonly AuditRow[] } | { id: number; close: true };
 export type AuditWriterResponse = { id: number; error?: string };
 
@@ -177,7 +181,7 @@ export type AuditWriterResponse = { id: number; error?: string };
  * The worker thread that writes to one SQLite file (credit-audit-writer.ts). Started on the first
  * write and again after it dies; a write it could not confirm rejects, so its response is refused.
  */
-class AuditWriterThread {
+class AuditWriterThread implements AuditWriter {
   private worker: Worker | undefined;
   private nextId = 0;
   private closing = false;

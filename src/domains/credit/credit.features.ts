@@ -88,6 +88,10 @@ const CODE_DOMAINS: ReadonlyMap<string, readonly number[]> = new Map([
   ['education', Object.values(EDUCATION_CODE)],
   ...months(1, 6).map((k): [string, readonly number[]] => [`repayment_status_${k}`, STATUS_CODES]),
 ]);
+/** Every code of every code feature lies in -CODE_OFFSET .. CODE_RANGE - CODE_OFFSET - 1: the slots of an encoding's lookup. */
+const ALL_CODES = [...CODE_DOMAINS.values()].flat();
+const CODE_OFFSET = -Math.min(...ALL_CODES);
+const CODE_RANGE = Math.max(...ALL_CODES) + CODE_OFFSET + 1;
 
 const featureFile = z.object({
   features: z.array(z.object({
@@ -110,21 +114,21 @@ export class CreditFeatureSpec {
   readonly features: readonly FeatureInfo[];
   /** For each model input, in order: its slot in creditFeatureValues. */
   private readonly slots: Int32Array;
-  /** For each model input: its code encoding as a lookup by code + CODE_OFFSET (NaN where the table has none), or null. */
-  private readonly lookups: ReadonlyArray<Float64Array | null>;
-  /** For each model input: the code its encoding lowers larger codes to (Infinity: none). */
-  private readonly clampAbove: Float64Array;
+  /**
+   * For each model input: its code encoding, or null. `byCode` is the table as a lookup by code +
+   * CODE_OFFSET (NaN where the table has none); larger codes are first lowered to `clampAbove`.
+   */
+  private readonly encodings: ReadonlyArray<{ readonly byCode: Float64Array; readonly clampAbove: number } | null>;
   /** Scratch row of creditFeatureValues, reused: build() is synchronous. */
   private readonly values = new Float64Array(CREDIT_FEATURE_NAMES.length);
 
   private constructor(entries: readonly FeatureSpecEntry[]) {
     this.features = entries.map(({ index, name, reasonCode, description }) => ({ index, name, reasonCode, description }));
     this.slots = Int32Array.from(entries, (e) => slot(e.name));
-    this.lookups = entries.map(({ encoding }) => encoding ? Float64Array.from({ length: CODE_RANGE }, (_, i) => {
-      const value = encoding.table[encodingKey(i - CODE_OFFSET, encoding.clampAbove)];
-      return value ?? Number.NaN;
-    }) : null);
-    this.clampAbove = Float64Array.from(entries, ({ encoding }) => encoding?.clampAbove ?? Infinity);
+    this.encodings = entries.map(({ encoding }) => encoding ? {
+      byCode: Float64Array.from({ length: CODE_RANGE }, (_, i) => encoding.table[encodingKey(i - CODE_OFFSET, encoding.clampAbove)] ?? Number.NaN),
+      clampAbove: encoding.clampAbove ?? Infinity,
+    } : null);
   }
 
   static parse(json: unknown, source: string): CreditFeatureSpec {
@@ -167,22 +171,19 @@ export class CreditFeatureSpec {
     const values = creditFeatureValues(account, this.values);
     for (let i = 0; i < row.length; i++) {
       const value = values[this.slots[i]!]!;
-      const lookup = this.lookups[i];
-      if (!lookup) {
+      const encoding = this.encodings[i];
+      if (!encoding) {
         row[i] = value;
         continue;
       }
-      const code = Math.min(value, this.clampAbove[i]!);
-      row[i] = Number.isInteger(code) ? lookup[code + CODE_OFFSET] ?? Number.NaN : Number.NaN;
+      const code = Math.min(value, encoding.clampAbove);
+      row[i] = Number.isInteger(code) ? encoding.byCode[code + CODE_OFFSET] ?? Number.NaN : Number.NaN;
     }
     return row;
   }
 }
 
 const encodingKey = (code: number, clampAbove: number | null) => String(clampAbove === null ? code : Math.min(code, clampAbove));
-/** Every code any code feature takes lies in -CODE_OFFSET .. CODE_RANGE - CODE_OFFSET - 1. */
-const CODE_OFFSET = 2;
-const CODE_RANGE = 12;
 
 /** The feature spec of the model version whose artifacts are in `dir` (its features.json). */
 export function readCreditFeatureSpec(dir: string): CreditFeatureSpec {
