@@ -3,6 +3,7 @@ import { GraphQLError, separateOperations, validate, type DocumentNode, type Gra
 import depthLimit from 'graphql-depth-limit';
 import { fieldExtensionsEstimator, getComplexity, simpleEstimator } from 'graphql-query-complexity';
 import { GatewayErrorCode } from '../platform/errors.js';
+import { complexityInput } from './complexity-variables.js';
 import type { RateLimiter } from '../platform/rate-limiter.js';
 import type { GatewayContext } from './context.js';
 
@@ -53,8 +54,9 @@ export function queryLimitsPlugin(schema: GraphQLSchema, limits: QueryLimits, li
           }
           let complexity: number;
           try {
+            const estimated = complexityInput(schema, document, operationName, request.variables ?? {});
             complexity = getComplexity({
-              schema, query: document, operationName: operationName ?? undefined, variables: request.variables ?? {}, maxQueryNodes: MAX_QUERY_NODES,
+              schema, query: estimated.document, operationName: operationName ?? undefined, variables: estimated.variables, maxQueryNodes: MAX_QUERY_NODES,
               estimators: [fieldExtensionsEstimator(), simpleEstimator({ defaultComplexity: 1 })],
             });
           } catch (error) {
@@ -63,7 +65,7 @@ export function queryLimitsPlugin(schema: GraphQLSchema, limits: QueryLimits, li
                 extensions: { code: GatewayErrorCode.QUERY_TOO_COMPLEX, max: MAX_QUERY_NODES, http: { status: 400 } },
               });
             }
-            // Complexity needs the variables, so their coercion errors surface here first: they are the caller's.
+            // Complexity coerces the variables' lengths and scalars, so their errors surface here first: they are the caller's.
             if (error instanceof GraphQLError) {
               throw new GraphQLError(error.message, { extensions: { code: GatewayErrorCode.BAD_USER_INPUT, http: { status: 400 } } });
             }
