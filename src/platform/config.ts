@@ -42,6 +42,7 @@ const envSchema = z.object({
   SENTIMENT_MODEL: z.string().min(1).optional(),
   LANDING_PAGE: z.enum(['graphiql', 'sandbox', 'true', 'false', '1', '0']).optional(),
   INTROSPECTION: bool.default(true),
+  GRAPHQL_EXECUTOR: z.enum(['compiled', 'graphql-js']).default('compiled'),
   CORS_ORIGINS: z.string().optional(),
   TRUST_PROXY_HOPS: int(0, 10).default(0),
   ALLOW_OPEN_ADMIN: bool.default(false),
@@ -106,6 +107,8 @@ export interface GatewayConfig {
     /** The page `GET /graphql` shows a browser: the bundled GraphiQL, Apollo's Sandbox (from its CDN), or none. */
     readonly landingPage: 'graphiql' | 'sandbox' | 'off';
     readonly introspection: boolean;
+    /** How queries execute: compiled per document by graphql-jit once seen twice, or always by graphql-js. */
+    readonly executor: 'compiled' | 'graphql-js';
     /** Reverse proxies in front whose X-Forwarded-For is believed (client addresses key anonymous rate limits). */
     readonly trustProxyHops: number;
     /** Origins allowed to call from a browser (CORS); empty: no CORS headers, same-origin only. */
@@ -215,7 +218,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       watch: e.MODEL_WATCH,
     },
     http: {
-      landingPage, introspection: e.INTROSPECTION, corsOrigins, trustProxyHops: e.TRUST_PROXY_HOPS, bodyLimit: e.BODY_LIMIT,
+      landingPage, introspection: e.INTROSPECTION, executor: e.GRAPHQL_EXECUTOR, corsOrigins, trustProxyHops: e.TRUST_PROXY_HOPS, bodyLimit: e.BODY_LIMIT,
       shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS, shutdownDelayMs: e.SHUTDOWN_DELAY_MS, metricsToken: e.METRICS_TOKEN,
       maxConcurrentRequests: e.MAX_CONCURRENT_REQUESTS,
     },

@@ -29,6 +29,9 @@ export class GatewayMetrics {
     buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096], registers: [this.registry],
   });
   private readonly operations = new Counter({ name: 'gateway_graphql_operations_total', help: 'GraphQL operations, by name and outcome (ok or the first error code)', labelNames: ['operation', 'outcome'], registers: [this.registry] });
+  private readonly executions = new Counter({
+    name: 'gateway_graphql_executions_total', help: 'GraphQL operations executed with GRAPHQL_EXECUTOR=compiled, by executor: compiled (graphql-jit) or graphql-js (first use of a document, mutations, variables that fail coercion)', labelNames: ['executor'], registers: [this.registry],
+  });
   private readonly operationSeconds = new Histogram({
     name: 'gateway_graphql_operation_seconds', help: 'GraphQL operation latency, by name', labelNames: ['operation'],
     buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers: [this.registry],
@@ -81,6 +84,10 @@ export class GatewayMetrics {
 
   observeRefusal(model: string, code: string): void {
     this.inferenceErrors.inc({ model, code });
+  }
+
+  observeExecution(executor: 'compiled' | 'graphql-js'): void {
+    this.executions.inc({ executor });
   }
 
   /** Operation names are caller-chosen: only well-formed short names become labels, others count as "other". */

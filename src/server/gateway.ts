@@ -18,6 +18,7 @@ import { SentimentService } from '../domains/sentiment/index.js';
 import { createContext, type GatewayContext, type GatewayServices } from '../graphql/context.js';
 import { createAuthChecker } from '../graphql/auth-checker.js';
 import { createFormatError } from '../graphql/format-error.js';
+import { compiledExecution } from '../graphql/compiled-executor.js';
 import { ApiKeyRing } from '../platform/api-keys.js';
 import { TokenBucketLimiter, type RateLimiter } from '../platform/rate-limiter.js';
 import { RedisRateLimiter } from '../platform/redis-rate-limiter.js';
@@ -122,7 +123,9 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
   const lifecycle = { draining: false };
 
   const apollo = new ApolloServer<GatewayContext>({
-    schema,
+    ...(config.http.executor === 'compiled'
+      ? { gateway: compiledExecution(schema, (executor) => metrics.observeExecution(executor)) }
+      : { schema }),
     csrfPrevention: true,
     stopOnTerminationSignals: false, // main.ts owns the signals: drain, dispose models, then exit
     introspection: config.http.introspection,
