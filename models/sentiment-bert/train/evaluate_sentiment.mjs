@@ -6,7 +6,7 @@
 //
 // Usage: node models/sentiment-bert/train/evaluate_sentiment.mjs [--data ../shared/data]
 import { readFileSync, writeFileSync, existsSync, mkdtempSync, mkdirSync, symlinkSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import os, { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'csv-parse/sync';
@@ -138,6 +138,8 @@ for (const name of Object.keys(evaluations)) {
 }
 metrics.headlines = { count: headlineRows.length, accuracy: Math.round(headlineAccuracy * 1000) / 1000 };
 metrics.load_ms_int8 = quantized.loadMs;
+// int8 kernels differ by instruction set, so the int8 scores are those of this machine.
+metrics.evaluation_machine = `${os.cpus().length} x ${os.cpus()[0]?.model ?? 'unknown CPU'}`;
 metrics.artifact_bytes_int8 = readFileSync(path.join(modelDir, 'onnx', 'model_quantized.onnx')).length;
 writeFileSync(metricsPath, JSON.stringify(metrics, null, 1) + '\n');
 
