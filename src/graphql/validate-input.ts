@@ -1,4 +1,4 @@
-import { validateSync, type ValidationError } from 'class-validator';
+import { getMetadataStorage, validateSync, ValidationTypes, type ValidationArguments, type ValidationError } from 'class-validator';
 import { getNamedType, isInputObjectType } from 'graphql';
 import type { ResolverData, ValidatorFn } from 'type-graphql';
 import { InvalidInputError } from '../platform/errors.js';
@@ -29,6 +29,63 @@ function argumentName(argValue: unknown, data: ResolverData<object>): string {
   return Object.entries(data.args).find(([, v]) => v === argValue)?.[0] ?? 'input';
 }
 
+type Acceptor = (object: object) => boolean;
+
+/**
+ * A quick "would class-validator find nothing wrong?" for one input class, made from class-validator's own
+ * metadata and constraint functions: it calls each constraint's validate exactly as validateSync does, without
+ * validateSync's per-object metadata filtering and error objects (13 µs an object, 13 ms for 1,000 accounts).
+ * It only ever accepts: an object it does not accept goes through validateSync, which gives the verdict and the
+ * messages. Null for a class using what it does not model (nested or conditional-by-function validation,
+ * IsDefined, whitelisting, promises): those always take validateSync.
+ */
+function compileAcceptor(target: Function): Acceptor | null {
+  const storage = getMetadataStorage();
+  const byProperty = storage.groupByPropertyName(storage.getTargetValidationMetadatas(target, undefined as unknown as string, false, false, undefined));
+  const properties: Array<{ name: string; conditions: Array<(object: object, value: unknown) => boolean>; checks: Array<{ each: boolean; constraints: unknown[]; validate: (value: unknown, args: ValidationArguments) => unknown }> }> = [];
+  for (const [name, metadatas] of Object.entries(byProperty)) {
+    const property: (typeof properties)[number] = { name, conditions: [], checks: [] };
+    for (const m of metadatas) {
+      if (m.type === ValidationTypes.CONDITIONAL_VALIDATION) property.conditions.push(m.constraints[0] as (object: object, value: unknown) => boolean);
+      else if (m.type === ValidationTypes.CUSTOM_VALIDATION && !m.validateIf) {
+        for (const c of storage.getTargetValidatorConstraints(m.constraintCls)) {
+          // validateSync ignores asynchronous constraints; so does this.
+          if (c.async) continue;
+          const instance = c.instance;
+          property.checks.push({ each: m.each, constraints: m.constraints, validate: (value, args) => instance.validate(value, args) });
+        }
+      } else return null;
+    }
+    properties.push(property);
+  }
+  const targetName = target.name;
+  return (object) => {
+    for (const { name, conditions, checks } of properties) {
+      const value = (object as Record<string, unknown>)[name];
+      if (!conditions.every((condition) => condition(object, value))) continue;
+      for (const { each, constraints, validate } of checks) {
+        const args: ValidationArguments = { targetName, property: name, object, value, constraints };
+        if (each && (Array.isArray(value) || value instanceof Set || value instanceof Map)) {
+          for (const item of value instanceof Map ? value.values() : value) if (validate(item, args) !== true) return false;
+        } else if (validate(value, args) !== true) return false;
+      }
+    }
+    return true;
+  };
+}
+
+const acceptors = new Map<Function, Acceptor | null>();
+
+/** validateSync's verdict, through the class's acceptor where it has one. */
+export function validationProblems(value: object, path: string): string[] {
+  const target = value.constructor;
+  let accept = acceptors.get(target);
+  if (accept === undefined) acceptors.set(target, (accept = compileAcceptor(target)));
+  if (accept?.(value)) return [];
+  // Synchronous: every constraint here is, and the async form costs a promise per constraint per item.
+  return describe(validateSync(value, { forbidUnknownValues: false, skipMissingProperties: false }), path);
+}
+
 /**
  * type-graphql's validateFn: class-validator on every input object, list items included, with errors
  * that name the argument, the field and, in a list, the index. The first problem is the message; all
@@ -41,8 +98,7 @@ export const validateInput: ValidatorFn<object> = (argValue: unknown, _type: unk
   const problems: string[] = [];
   for (const [path, value] of items) {
     if (value === null || typeof value !== 'object') continue;
-    // Synchronous: every constraint here is, and the async form costs a promise per constraint per item.
-    problems.push(...describe(validateSync(value as object, { forbidUnknownValues: false, skipMissingProperties: false }), path));
+    problems.push(...validationProblems(value, path));
     if (problems.length >= 20) break;
   }
   if (problems.length) {
