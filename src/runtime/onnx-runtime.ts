@@ -22,7 +22,10 @@ export class TabularOnnxRuntime implements ModelRuntime<Float32Array, TabularOut
   constructor(private readonly options: TabularOnnxOptions) {}
 
   async load(): Promise<void> {
-    this.session = await ort.InferenceSession.create(this.options.file, { graphOptimizationLevel: 'all' });
+    // Without spinning: onnxruntime's pool threads otherwise spin-wait after each batch, and on a small
+    // machine that takes the cores the event loop needs between batches. Measured with 1,000-account
+    // credit requests on 2 cores: other threads' CPU per request 69-80 -> 38-40 ms, accounts/s +10-12 %.
+    this.session = await ort.InferenceSession.create(this.options.file, { graphOptimizationLevel: 'all', extra: { session: { intra_op: { allow_spinning: '0' } } } });
   }
 
   warmupInput(): Float32Array {
