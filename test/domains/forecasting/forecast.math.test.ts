@@ -77,6 +77,21 @@ describe('calendar', () => {
   it('accepts real YYYY-MM-DD dates only', () => {
     assert.ok(isIsoDate('2024-02-29'));
     for (const bad of ['2023-02-29', '2024-13-01', '2024-1-5', '05/01/2024', '']) assert.ok(!isIsoDate(bad), bad);
+    // The same verdict as a round trip through Date on every day number 00..39 of every month 00..13, years 0000 to 2500 (every 97th before 1552).
+    const byDate = (s: string) => /^\d{4}-\d{2}-\d{2}$/.test(s) && new Date(`${s}T00:00:00Z`).toISOString?.().slice(0, 10) === s;
+    let valid = 0;
+    for (let year = 0; year <= 2500; year += year < 1500 ? 97 : 1) {
+      for (let month = 0; month <= 13; month++) {
+        for (let day = 0; day <= 39; day++) {
+          const s = `${String(year).padStart(4, '0')}-${String(month).padStart(2, '0')}-${String(day).padStart(2, '0')}`;
+          let expected = false;
+          try { expected = byDate(s); } catch { /* an invalid Date throws on toISOString */ }
+          assert.equal(isIsoDate(s), expected, s);
+          if (expected) valid++;
+        }
+      }
+    }
+    assert.ok(valid > 340_000, `${valid} valid days`);
   });
 });
 
