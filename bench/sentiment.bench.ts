@@ -3,7 +3,8 @@
 // model versions: the shipped one and versions/1.0.0), and next to the same model served by a Python peer
 // (bench/peers/sentiment_fastapi.py: FastAPI + uvicorn + PyTorch) under the same load, same run. Also the
 // p99 latency at half the gateway's best throughput (requests evenly spaced, bench/paced-load.ts). Prints the ratios and writes
-// bench/results/sentiment.json. BENCH_THREADS=n sets INFERENCE_THREADS of the gateway and the raw pipeline.
+// bench/results/sentiment.json. BENCH_THREADS=n sets INFERENCE_THREADS of the gateway (per model worker) and
+// BENCH_WORKERS=w its MODEL_WORKERS (default 1); the raw pipeline gets w x n threads, the cores the model gets.
 // BENCH_PROFILE=1: instead, runs the gateway under node --cpu-prof at 32 clients and prints where its CPU
 // went (by source folder, npm package, GC, idle), the method behind the README's breakdown.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -19,7 +20,8 @@ import { pacedLoad } from './paced-load.js';
 const MODEL_DIR = path.join(REPO_ROOT, 'models', 'sentiment-bert');
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 10);
 const CONCURRENCY = [1, 8, 32, 64];
-const THREADS = Number(process.env.BENCH_THREADS ?? os.availableParallelism());
+const WORKERS = Number(process.env.BENCH_WORKERS ?? 1);
+const THREADS = Number(process.env.BENCH_THREADS ?? Math.max(1, Math.floor(os.availableParallelism() / WORKERS)));
 const PEER_PORT = 18_711;
 const BATCH_SIZES = [1, 8, 16, 32, 64];
 
@@ -28,7 +30,7 @@ const texts = headlines();
 async function rawPipeline(dir = MODEL_DIR): Promise<{ bestBatch: number; textsPerSecond: number; cpuMsPerText: number; byBatch: Record<number, number> }> {
   env.allowRemoteModels = false;
   const classify = await pipeline('text-classification', dir, {
-    dtype: 'q8', device: 'cpu', session_options: { intraOpNumThreads: THREADS, interOpNumThreads: 1 },
+    dtype: 'q8', device: 'cpu', session_options: { intraOpNumThreads: THREADS * WORKERS, interOpNumThreads: 1 },
   });
   const byBatch: Record<number, number> = {};
   const cpuMsPerText: Record<number, number> = {};
@@ -52,7 +54,7 @@ async function rawPipeline(dir = MODEL_DIR): Promise<{ bestBatch: number; textsP
 }
 
 /** The gateway with the sentiment model only, production settings: rate limiting on (a budget above what the machine serves), info logs, metrics. */
-const GATEWAY_ENV = { MODELS: 'sentiment-bert', INFERENCE_THREADS: String(THREADS), ...GENEROUS_RATE_LIMIT };
+const GATEWAY_ENV = { MODELS: 'sentiment-bert', INFERENCE_THREADS: String(THREADS), MODEL_WORKERS: String(WORKERS), ...GENEROUS_RATE_LIMIT };
 
 const bodies = headlineBodies(texts);
 const peerBodies = texts.map((t) => JSON.stringify({ texts: [t] }));
@@ -91,7 +93,7 @@ function startPeer(): Promise<{ url: string; stop: () => void } | null> {
 }
 
 const raw = await rawPipeline();
-console.log(`raw transformers.js pipeline (${THREADS} threads), shipped version: best batch ${raw.bestBatch}, ${raw.textsPerSecond} texts/s (${JSON.stringify(raw.byBatch)})`);
+console.log(`raw transformers.js pipeline (${THREADS * WORKERS} threads), shipped version: best batch ${raw.bestBatch}, ${raw.textsPerSecond} texts/s (${JSON.stringify(raw.byBatch)})`);
 const rawV1 = await rawPipeline(path.join(MODEL_DIR, 'versions', '1.0.0'));
 console.log(`raw transformers.js pipeline, version 1.0.0: best batch ${rawV1.bestBatch}, ${rawV1.textsPerSecond} texts/s (${JSON.stringify(rawV1.byBatch)})`);
 const gw = await startGatewayProcess(GATEWAY_ENV);
@@ -126,7 +128,7 @@ if (peer) {
 
 /** Resident memory of a gateway with every model loaded, after explained sentiment, credit and forecast traffic. */
 async function gatewayMemory(): Promise<{ rssMB: number }> {
-  const full = await startGatewayProcess(GENEROUS_RATE_LIMIT);
+  const full = await startGatewayProcess({ ...GENEROUS_RATE_LIMIT, INFERENCE_THREADS: String(THREADS), MODEL_WORKERS: String(WORKERS) });
   const post = (query: string, variables: unknown) => fetch(full.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query, variables }) }).then((r) => r.json());
   const examples = (name: string) => JSON.parse(readFileSync(path.join(REPO_ROOT, 'examples', `${name}.variables.json`), 'utf8')) as unknown;
   for (let i = 0; i < 20; i++) {
@@ -154,9 +156,9 @@ if (cpuPerRequest) {
   console.log(`\nCPU per request at 32 clients: event loop ${cpuPerRequest.eventLoopMs} ms, the gateway's other threads (model worker, onnxruntime, V8) ${cpuPerRequest.otherThreadsMs} ms, load generator ${cpuPerRequest.loadGeneratorMs} ms; the raw pipeline: ${raw.cpuMsPerText} ms per text at batch ${raw.bestBatch}`);
 }
 const out = {
-  date: new Date().toISOString(), machine: `${os.cpus().length} x ${os.cpus()[0]?.model}`, durationS: DURATION_S, threads: THREADS,
+  date: new Date().toISOString(), machine: `${os.cpus().length} x ${os.cpus()[0]?.model}`, durationS: DURATION_S, threads: THREADS, workers: WORKERS,
   raw, rawVersion1: rawV1, memory, gateway: rows, cpuPerRequestAt32Clients: cpuPerRequest, halfLoad, peer: peerRuns,
 };
 mkdirSync(path.join(REPO_ROOT, 'bench', 'results'), { recursive: true });
-writeFileSync(path.join(REPO_ROOT, 'bench', 'results', `sentiment${process.env.BENCH_THREADS ? `-threads-${THREADS}` : ''}.json`), JSON.stringify(out, null, 1) + '\n');
+writeFileSync(path.join(REPO_ROOT, 'bench', 'results', `sentiment${process.env.BENCH_THREADS || process.env.BENCH_WORKERS ? `-workers-${WORKERS}-threads-${THREADS}` : ''}.json`), JSON.stringify(out, null, 1) + '\n');
 process.exit(0);

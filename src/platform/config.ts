@@ -39,6 +39,8 @@ const envSchema = z.object({
   // Inference runs in a worker thread; its onnxruntime threads do not spin, so they can use every core
   // and still leave the event loop its share.
   INFERENCE_THREADS: int(1, 256).default(os.availableParallelism()),
+  // Worker threads per transformer model, each with its own copy of the model and INFERENCE_THREADS threads.
+  MODEL_WORKERS: int(1, 64).default(1),
   SENTIMENT_MODEL: z.string().min(1).optional(),
   LANDING_PAGE: z.enum(['graphiql', 'sandbox', 'true', 'false', '1', '0']).optional(),
   INTROSPECTION: bool.default(true),
@@ -90,8 +92,10 @@ export interface GatewayConfig {
     readonly allowRemote: boolean;
     /** Replaces the sentiment model: a local folder or a hub id (needs ALLOW_REMOTE_MODELS). */
     readonly sentimentOverride: string | undefined;
-    /** onnxruntime intra-op threads of each transformer model. */
+    /** onnxruntime intra-op threads of each transformer model worker. */
     readonly inferenceThreads: number;
+    /** Worker threads per transformer model, each running one batch at a time. */
+    readonly modelWorkers: number;
     /** Bearer key for remote v2 model servers (manifests with runtime "remote"). */
     readonly remoteApiKey: string | undefined;
     /** Observations per model kept for drift monitoring. */
@@ -211,6 +215,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       allowRemote: e.ALLOW_REMOTE_MODELS,
       sentimentOverride: e.SENTIMENT_MODEL,
       inferenceThreads: e.INFERENCE_THREADS,
+      modelWorkers: e.MODEL_WORKERS,
       remoteApiKey: e.REMOTE_API_KEY,
       driftWindow: e.DRIFT_WINDOW,
       queueTimeoutMs: e.QUEUE_TIMEOUT_MS,

@@ -17,6 +17,8 @@ export interface BatchingOptions {
    * backlog is refused with a retry hint instead of answering after the caller has given up.
    */
   readonly maxQueueMs?: number;
+  /** Most batches in the runtime at once: its number of model workers (default 1). */
+  readonly concurrency?: number;
 }
 
 export interface BatchReport {
@@ -43,10 +45,10 @@ type RunBatch<I, O> = (inputs: readonly I[]) => Promise<Array<O | Error>>;
  * One per model, shared by every request: gathers items until `maxBatchSize` or `maxWaitMs`, runs one
  * inference for them, and settles each caller with its own result.
  *
- * Concurrency: at most one batch runs at a time. Node has one thread for JavaScript and onnxruntime
- * already uses every core inside a call, so a second concurrent call would only split the cores;
- * instead, items that arrive while a batch runs form the next batch, which starts as soon as the
- * runtime is free (so under load batches grow by themselves and no one waits for a timer).
+ * Concurrency: at most `concurrency` batches run at a time, one per model worker (one by default:
+ * onnxruntime already uses every core inside a call, so a second concurrent call into the same worker
+ * would only split the cores). Items that arrive while every worker is busy form the next batch, which
+ * starts as soon as one is free (so under load batches grow by themselves and no one waits for a timer).
  *
  * Adaptive waiting: an idle runtime waits for more items only in proportion to how full recent batches
  * came (maxWaitMs x EWMA of submissions per batch / maxBatchSize); a lone or sequential caller's item runs
@@ -67,7 +69,9 @@ export class DynamicBatcher<I, O> {
   /** Submissions (submit or submitMany calls) since the last batch was taken, and their EWMA per batch. */
   private arrivals = 0;
   private submissionsPerBatch = 1;
-  private running: Promise<void> | undefined;
+  /** Batches in the runtime now, at most `concurrency`. */
+  private readonly running = new Set<Promise<void>>();
+  private readonly concurrency: number;
   private closedReason: string | undefined;
 
   constructor(
@@ -76,6 +80,7 @@ export class DynamicBatcher<I, O> {
     readonly options: BatchingOptions,
     private readonly onBatch: (report: BatchReport) => void = () => {},
   ) {
+    this.concurrency = Math.max(1, Math.floor(options.concurrency ?? 1));
     if (options.maxQueueMs !== undefined && options.maxQueueMs <= options.maxWaitMs) {
       throw new Error(`model ${name}: maxQueueMs (${options.maxQueueMs}) must exceed maxWaitMs (${options.maxWaitMs}), or every item would expire while its batch gathers`);
     }
@@ -108,13 +113,13 @@ export class DynamicBatcher<I, O> {
     })));
   }
 
-  /** Refuses new items, fails queued ones, and waits for the running batch to finish. */
+  /** Refuses new items, fails queued ones, and waits for the running batches to finish. */
   async close(reason = 'shutting down'): Promise<void> {
     this.closedReason = reason;
     this.timer?.();
     this.timer = undefined;
     for (const item of this.take(Infinity)) item.reject(new ModelUnavailableError(this.name, reason));
-    await this.running;
+    await Promise.all(this.running);
   }
 
   /**
@@ -123,9 +128,10 @@ export class DynamicBatcher<I, O> {
    */
   async drain(reason = 'replaced by a new version'): Promise<void> {
     this.closedReason = reason;
-    while (this.waiting > 0 || this.running) {
-      if (!this.running) this.flush();
-      await this.running;
+    while (this.waiting > 0 || this.running.size > 0) {
+      this.flush();
+      if (this.running.size === 0) break; // what was left had expired
+      await Promise.race(this.running);
     }
   }
 
@@ -139,7 +145,7 @@ export class DynamicBatcher<I, O> {
     if (queue) queue.push(item);
     else this.queues.set(caller, [item]);
     this.waiting++;
-    if (this.running) return; // the running batch's completion starts the next one
+    if (this.running.size >= this.concurrency) return; // a running batch's completion starts the next one
     if (this.waiting >= this.options.maxBatchSize) {
       this.flush();
     } else if (!this.timer) {
@@ -159,17 +165,20 @@ export class DynamicBatcher<I, O> {
   private flush(): void {
     this.timer?.();
     this.timer = undefined;
-    if (this.running) return;
+    if (this.running.size >= this.concurrency) return;
     this.expire();
-    if (this.waiting === 0) return;
-    const batch = this.take(this.options.maxBatchSize);
-    this.submissionsPerBatch = 0.7 * this.submissionsPerBatch + 0.3 * this.arrivals;
-    this.arrivals = 0;
-    this.running = this.execute(batch).finally(() => {
-      this.running = undefined;
-      // Items that arrived meanwhile have already waited for the runtime: run them now.
-      if (this.waiting > 0) this.flush();
-    });
+    // Every free worker takes a batch while items wait (more than one only when they fill more than a batch).
+    while (this.waiting > 0 && this.running.size < this.concurrency) {
+      const batch = this.take(this.options.maxBatchSize);
+      this.submissionsPerBatch = 0.7 * this.submissionsPerBatch + 0.3 * this.arrivals;
+      this.arrivals = 0;
+      const execution: Promise<void> = this.execute(batch).finally(() => {
+        this.running.delete(execution);
+        // Items that arrived meanwhile have already waited for the runtime: run them now.
+        if (this.waiting > 0) this.flush();
+      });
+      this.running.add(execution);
+    }
   }
 
   /**

@@ -127,8 +127,8 @@ export class ModelRegistry {
    * batches stay out of the model's counters and metrics.
    */
   private version(manifest: ModelManifest, stats: ModelStats | undefined) {
-    const batching = { maxQueueMs: this.options.queueTimeoutMs, ...manifest.batching, ...this.options.batching[manifest.name] };
     const runtime = this.options.createRuntime(manifest);
+    const batching = { maxQueueMs: this.options.queueTimeoutMs, ...manifest.batching, ...this.options.batching[manifest.name], concurrency: runtime.parallelism ?? 1 };
     const batcher = new DynamicBatcher(manifest.name, (inputs) => runtime.run(inputs), batching, (report) => {
       if (!stats) return;
       stats.batches++;

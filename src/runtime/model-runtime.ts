@@ -9,6 +9,8 @@ export interface ModelRuntime<I, O> {
   /** An input that exercises the whole graph; used to warm the model up before it is declared ready. */
   warmupInput(): I;
   dispose(): Promise<void>;
+  /** Batches it can run at once (its model workers); 1 when absent. */
+  readonly parallelism?: number;
 }
 
 /** Lifecycle of one loaded model version. */

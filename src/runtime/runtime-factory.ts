@@ -2,15 +2,17 @@ import path from 'node:path';
 import type { ModelManifest } from './model-manifest.js';
 import type { RuntimeFactory } from './model-registry.js';
 import { createRuntimeFromSpec, type AnyRuntime, type RuntimeSpec } from './runtime-spec.js';
-import { WorkerRuntime } from './worker-runtime.js';
+import { WorkerPoolRuntime, WorkerRuntime } from './worker-runtime.js';
 
 export interface RuntimeFactoryOptions {
   /** Replaces the source of the sentiment model: a local folder or a hub id. */
   readonly sentimentOverride?: string;
   readonly allowRemoteModels: boolean;
   readonly localModelPath: string;
-  /** onnxruntime intra-op threads of each transformer model (it runs in its own worker thread). */
+  /** onnxruntime intra-op threads of each transformer model worker. */
   readonly inferenceThreads: number;
+  /** Worker threads per transformer model, each with its own copy of the model (default 1). */
+  readonly modelWorkers?: number;
   /** Bearer key sent to remote v2 servers (runtime "remote"). */
   readonly remoteApiKey?: string;
 }
@@ -21,7 +23,9 @@ export function createRuntimeFactory(options: RuntimeFactoryOptions): RuntimeFac
     const spec = specFor(manifest, options);
     // Transformer inference takes milliseconds to seconds per batch: off the event loop. The tabular
     // models answer a whole batch in well under a millisecond per row: a thread hop would cost more.
-    return spec.kind === 'text-classification' ? (new WorkerRuntime(spec) as AnyRuntime) : createRuntimeFromSpec(spec);
+    if (spec.kind !== 'text-classification') return createRuntimeFromSpec(spec);
+    const workers = options.modelWorkers ?? 1;
+    return (workers > 1 ? new WorkerPoolRuntime(spec, workers) : new WorkerRuntime(spec)) as AnyRuntime;
   };
 }
 

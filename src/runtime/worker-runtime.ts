@@ -90,3 +90,60 @@ export class WorkerRuntime implements ModelRuntime<unknown, unknown> {
     this.pending.clear();
   }
 }
+
+/**
+ * Several model workers for one model version, each with its own copy of the model and its own
+ * onnxruntime threads: the batcher runs up to `parallelism` batches at once, each call going to the
+ * worker with the fewest calls in flight. On a machine with many cores, workers of a few threads each
+ * keep more cores busy than one worker whose threads wait for each other inside every operator.
+ */
+export class WorkerPoolRuntime implements ModelRuntime<unknown, unknown> {
+  private readonly workers: WorkerRuntime[];
+  private readonly inFlight: number[];
+
+  constructor(spec: RuntimeSpec, count: number) {
+    this.workers = Array.from({ length: Math.max(1, count) }, () => new WorkerRuntime(spec));
+    this.inFlight = this.workers.map(() => 0);
+  }
+
+  get parallelism(): number {
+    return this.workers.length;
+  }
+
+  get labels(): readonly string[] {
+    return this.workers[0]!.labels;
+  }
+
+  /** Workers started again after an unexpected exit, all of them together. */
+  get restarts(): number {
+    return this.workers.reduce((sum, w) => sum + w.restarts, 0);
+  }
+
+  async load(): Promise<void> {
+    try {
+      await Promise.all(this.workers.map((w) => w.load()));
+    } catch (error) {
+      await this.dispose(); // no worker stays behind from a version that did not load
+      throw error;
+    }
+  }
+
+  warmupInput(): unknown {
+    return this.workers[0]!.warmupInput();
+  }
+
+  async run(inputs: readonly unknown[]): Promise<unknown[]> {
+    let pick = 0;
+    for (let i = 1; i < this.workers.length; i++) if (this.inFlight[i]! < this.inFlight[pick]!) pick = i;
+    this.inFlight[pick]!++;
+    try {
+      return await this.workers[pick]!.run(inputs);
+    } finally {
+      this.inFlight[pick]!--;
+    }
+  }
+
+  async dispose(): Promise<void> {
+    await Promise.all(this.workers.map((w) => w.dispose()));
+  }
+}

@@ -90,6 +90,36 @@ describe('DynamicBatcher', () => {
     assert.deepEqual(runtime.calls.map((c) => c.length), [4, 4, 1]);
   });
 
+  it('runs up to `concurrency` batches at once, one per model worker; an item arriving while all are busy waits for one', async () => {
+    const runtime = new RecordingRuntime<number, number>();
+    const batcher = new DynamicBatcher('m', runtime.run, { ...options, maxWaitMs: 1, concurrency: 2 });
+    runtime.hold();
+    const first = batcher.submitMany([1, 2, 3, 4]);
+    await sleep(5);
+    const second = batcher.submit(5); // the second worker is free: runs beside the first batch
+    await sleep(5);
+    const third = batcher.submit(6); // both busy
+    await sleep(5);
+    assert.deepEqual(runtime.calls, [[1, 2, 3, 4], [5]]);
+    runtime.release();
+    assert.deepEqual(await Promise.all([first, second, third]), [[1, 2, 3, 4], 5, 6]);
+    assert.deepEqual(runtime.calls, [[1, 2, 3, 4], [5], [6]]);
+  });
+
+  it('drain() with several workers runs every queued item before it resolves', async () => {
+    const runtime = new RecordingRuntime<number, number>();
+    const batcher = new DynamicBatcher('m', runtime.run, { ...options, maxWaitMs: 1, concurrency: 2 });
+    runtime.hold();
+    const items = Array.from({ length: 10 }, (_, i) => batcher.submit(i));
+    const drained = batcher.drain();
+    await sleep(5);
+    assert.equal(runtime.calls.length, 2); // two batches of 4 in the runtime, 2 items queued
+    runtime.release();
+    await drained;
+    assert.deepEqual(await Promise.all(items), Array.from({ length: 10 }, (_, i) => i));
+    assert.equal(runtime.calls.flat().length, 10);
+  });
+
   it('queues items that arrive while a batch runs and runs them next, as one batch', async () => {
     const runtime = new RecordingRuntime<number, number>();
     const batcher = new DynamicBatcher('m', runtime.run, { ...options, maxWaitMs: 0 });
