@@ -4,7 +4,7 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { parse } from 'csv-parse/sync';
 import { REPO_ROOT } from '../../src/platform/config.js';
-import { SentimentDocument } from '../generated/graphql.js';
+import { ActivateModelVersionDocument, SentimentDocument } from '../generated/graphql.js';
 import { gql, startTestGateway } from '../support/gateway.js';
 
 const headlines = (parse(readFileSync(path.join(REPO_ROOT, 'models', 'sentiment-bert', 'train', 'headlines.csv')), { columns: true }) as Array<{ headline: string }>).map((h) => h.headline);
@@ -34,6 +34,29 @@ describe('several model workers per model (MODEL_WORKERS)', () => {
       });
     } finally {
       await Promise.all([one.stop(), two.stop()]);
+    }
+  });
+
+  it('swaps versions under load: the old workers finish what they took, nothing fails', async () => {
+    const gw = await startTestGateway({ MODELS: 'sentiment-bert', INFERENCE_THREADS: '1', MODEL_WORKERS: '2', ALLOW_OPEN_ADMIN: 'true' });
+    try {
+      // 8 clients keep asking while version 1.0.0 loads and is swapped in beside the two 2.0.0 workers.
+      let swapping = true;
+      const clients = Array.from({ length: 8 }, async (_, c) => {
+        const answers = [];
+        for (let i = c; swapping; i += 8) answers.push(await gql(gw.url, SentimentDocument, { texts: [headlines[i % headlines.length]!] }));
+        return answers;
+      });
+      const back = await gql(gw.url, ActivateModelVersionDocument, { name: 'sentiment-bert', version: '1.0.0' });
+      swapping = false;
+      assert.equal(back.body.errors, undefined, JSON.stringify(back.body.errors));
+      const answered = (await Promise.all(clients)).flat();
+      assert.deepEqual(answered.filter((r) => r.body.errors).map((r) => r.body.errors), []);
+      assert.ok(answered.length >= 16 && answered.some((r) => r.body.data!.sentiment[0]!.model.version === '2.0.0'), `${answered.length} answered`);
+      const after = await gql(gw.url, SentimentDocument, { texts: [headlines[0]!] });
+      assert.equal(after.body.data!.sentiment[0]!.model.version, '1.0.0');
+    } finally {
+      await gw.stop();
     }
   });
 });
