@@ -31,6 +31,13 @@ function argumentName(argValue: unknown, data: ResolverData<object>): string {
 
 type Acceptor = (object: object) => boolean;
 
+/** One property's IsOptional/ValidateIf conditions and the synchronous constraints validateSync would call on it. */
+interface PropertyChecks {
+  readonly name: string;
+  readonly conditions: Array<(object: object, value: unknown) => boolean>;
+  readonly checks: Array<{ each: boolean; constraints: unknown[]; validate: (value: unknown, args: ValidationArguments) => unknown }>;
+}
+
 /**
  * A quick "would class-validator find nothing wrong?" for one input class, made from class-validator's own
  * metadata and constraint functions: it calls each constraint's validate exactly as validateSync does, without
@@ -43,9 +50,9 @@ type Acceptor = (object: object) => boolean;
 function compileAcceptor(target: Function): Acceptor | null {
   const storage = getMetadataStorage();
   const byProperty = storage.groupByPropertyName(storage.getTargetValidationMetadatas(target, undefined as unknown as string, false, false, undefined));
-  const properties: Array<{ name: string; conditions: Array<(object: object, value: unknown) => boolean>; checks: Array<{ each: boolean; constraints: unknown[]; validate: (value: unknown, args: ValidationArguments) => unknown }> }> = [];
+  const properties: PropertyChecks[] = [];
   for (const [name, metadatas] of Object.entries(byProperty)) {
-    const property: (typeof properties)[number] = { name, conditions: [], checks: [] };
+    const property: PropertyChecks = { name, conditions: [], checks: [] };
     for (const m of metadatas) {
       if (m.type === ValidationTypes.CONDITIONAL_VALIDATION) property.conditions.push(m.constraints[0] as (object: object, value: unknown) => boolean);
       else if (m.type === ValidationTypes.CUSTOM_VALIDATION && !m.validateIf) {

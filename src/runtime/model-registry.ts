@@ -128,7 +128,7 @@ export class ModelRegistry {
    */
   private version(manifest: ModelManifest, stats: ModelStats | undefined) {
     const runtime = this.options.createRuntime(manifest);
-    const batching = { maxQueueMs: this.options.queueTimeoutMs, ...manifest.batching, ...this.options.batching[manifest.name], concurrency: runtime.parallelism ?? 1 };
+    const batching = { maxQueueMs: this.options.queueTimeoutMs, ...manifest.batching, ...this.options.batching[manifest.name], concurrency: runtime.parallelism };
     const batcher = new DynamicBatcher(manifest.name, (inputs) => runtime.run(inputs), batching, (report) => {
       if (!stats) return;
       stats.batches++;
