@@ -1,9 +1,9 @@
 // The only file that imports onnxruntime-node directly (transformers.js brings its own use of it).
 import * as ort from 'onnxruntime-node';
 import type { ModelRuntime } from './model-runtime.js';
+import { packRows, unpackOutputs, type TabularOutputs } from './tabular-rows.js';
 
-/** Every named output of the graph for one input row, flattened. */
-export type TabularOutputs = Readonly<Record<string, Float32Array>>;
+export type { TabularOutputs } from './tabular-rows.js';
 
 export interface TabularOnnxOptions {
   readonly file: string;
@@ -33,27 +33,18 @@ export class TabularOnnxRuntime implements ModelRuntime<Float32Array, TabularOut
   }
 
   async run(rows: readonly Float32Array[]): Promise<Array<TabularOutputs | Error>> {
+    const packed = packRows(rows, this.options.width);
+    if (packed.valid.length === 0) return packed.results;
+    return unpackOutputs(packed, await this.runPacked(packed.data, packed.valid.length));
+  }
+
+  /** Runs `count` rows packed in `data`; each output whole, for the batch. */
+  async runPacked(data: Float32Array, count: number): Promise<Record<string, Float32Array>> {
     if (!this.session) throw new Error(`${this.options.file} is not loaded`);
     const { width, inputName } = this.options;
-    const results: Array<TabularOutputs | Error> = new Array(rows.length);
-    const valid: number[] = [];
-    rows.forEach((row, i) => {
-      if (row.length !== width) results[i] = new Error(`expected ${width} features, got ${row.length}`);
-      else if (!row.every(Number.isFinite)) results[i] = new Error('features must be finite numbers');
-      else valid.push(i);
-    });
-    if (valid.length === 0) return results;
-    const data = new Float32Array(valid.length * width);
-    valid.forEach((i, r) => data.set(rows[i]!, r * width));
-    const outputs = await this.session.run({ [inputName]: new ort.Tensor('float32', data, [valid.length, width]) });
-    valid.forEach((i, r) => {
-      results[i] = Object.fromEntries(Object.entries(outputs).map(([name, tensor]) => {
-        const per = (tensor.data as Float32Array).length / valid.length;
-        // Views, not copies: one buffer per output for the whole batch instead of one allocation per row.
-        return [name, (tensor.data as Float32Array).subarray(r * per, (r + 1) * per)];
-      }));
-    });
-    return results;
+    if (data.length !== count * width) throw new Error(`expected ${count * width} values for ${count} rows, got ${data.length}`);
+    const outputs = await this.session.run({ [inputName]: new ort.Tensor('float32', data, [count, width]) });
+    return Object.fromEntries(Object.entries(outputs).map(([name, tensor]) => [name, tensor.data as Float32Array]));
   }
 
   async dispose(): Promise<void> {
