@@ -41,6 +41,9 @@ const envSchema = z.object({
   INFERENCE_THREADS: int(1, 256).default(os.availableParallelism()),
   // Worker threads per transformer model, each with its own copy of the model and INFERENCE_THREADS threads.
   MODEL_WORKERS: int(1, 64).default(1),
+  // Where the ONNX tabular models (credit, forecast) run: onnxruntime-node runs a session synchronously
+  // on its caller's thread, so in a worker a 1,000-row batch no longer holds up every other request.
+  TABULAR_RUNTIME: z.enum(['worker', 'event-loop']).default('worker'),
   SENTIMENT_MODEL: z.string().min(1).optional(),
   LANDING_PAGE: z.enum(['graphiql', 'sandbox', 'true', 'false', '1', '0']).optional(),
   INTROSPECTION: bool.default(true),
@@ -96,6 +99,8 @@ export interface GatewayConfig {
     readonly inferenceThreads: number;
     /** Worker threads per transformer model, each running one batch at a time. */
     readonly modelWorkers: number;
+    /** Where the ONNX tabular models run: one worker thread per model version, or the event loop. */
+    readonly tabularRuntime: 'worker' | 'event-loop';
     /** Bearer key for remote v2 model servers (manifests with runtime "remote"). */
     readonly remoteApiKey: string | undefined;
     /** Observations per model kept for drift monitoring. */
@@ -216,6 +221,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       sentimentOverride: e.SENTIMENT_MODEL,
       inferenceThreads: e.INFERENCE_THREADS,
       modelWorkers: e.MODEL_WORKERS,
+      tabularRuntime: e.TABULAR_RUNTIME,
       remoteApiKey: e.REMOTE_API_KEY,
       driftWindow: e.DRIFT_WINDOW,
       queueTimeoutMs: e.QUEUE_TIMEOUT_MS,

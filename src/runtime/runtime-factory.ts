@@ -13,6 +13,8 @@ export interface RuntimeFactoryOptions {
   readonly inferenceThreads: number;
   /** Worker threads per transformer model, each with its own copy of the model (default 1). */
   readonly modelWorkers?: number;
+  /** Where the ONNX tabular models run (default a worker thread per model version). */
+  readonly tabularRuntime?: 'worker' | 'event-loop';
   /** Bearer key sent to remote v2 servers (runtime "remote"). */
   readonly remoteApiKey?: string;
 }
@@ -21,8 +23,11 @@ export interface RuntimeFactoryOptions {
 export function createRuntimeFactory(options: RuntimeFactoryOptions): RuntimeFactory {
   return (manifest: ModelManifest) => {
     const spec = specFor(manifest, options);
-    // Transformer inference takes milliseconds to seconds per batch: off the event loop. The tabular
-    // models answer a whole batch in well under a millisecond per row: a thread hop would cost more.
+    // onnxruntime-node runs a session synchronously on the calling thread, so a model on the event
+    // loop stalls every request for the length of its batch (a 1,000-row credit batch took about 30 %
+    // of the loop). Transformer models always run off it; the tabular ones do unless configured not
+    // to, with one worker each: their batches are short, so more copies would not pay for their memory.
+    if (spec.kind === 'tabular-onnx') return options.tabularRuntime === 'event-loop' ? createRuntimeFromSpec(spec) : new WorkerRuntime(spec) as AnyRuntime;
     if (spec.kind !== 'text-classification') return createRuntimeFromSpec(spec);
     const workers = options.modelWorkers ?? 1;
     return (workers > 1 ? new WorkerPoolRuntime(spec, workers) : new WorkerRuntime(spec)) as AnyRuntime;

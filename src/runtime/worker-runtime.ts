@@ -1,11 +1,16 @@
-import { Worker } from 'node:worker_threads';
+import { Worker, type Transferable } from 'node:worker_threads';
 import type { ModelRuntime } from './model-runtime.js';
 import type { RuntimeSpec } from './runtime-spec.js';
+import { packRows, unpackOutputs } from './tabular-rows.js';
 
 export type WorkerRequest =
   | { id: number; op: 'load' }
   | { id: number; op: 'run'; inputs: readonly unknown[] }
+  /** A tabular batch: its valid rows packed into one buffer, which is transferred, not copied. */
+  | { id: number; op: 'run-packed'; data: Float32Array; count: number }
   | { id: number; op: 'dispose' };
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
 export type WorkerResponse = { id: number; ok: true; result: unknown } | { id: number; ok: false; error: string };
 
@@ -63,6 +68,13 @@ export class WorkerRuntime implements ModelRuntime<unknown, unknown> {
 
   async run(inputs: readonly unknown[]): Promise<unknown[]> {
     await this.restarting;
+    if (this.spec.kind === 'tabular-onnx') {
+      // Packed here, so one buffer crosses instead of one structured clone per row.
+      const packed = packRows(inputs as readonly Float32Array[], this.spec.width);
+      if (packed.valid.length === 0) return packed.results;
+      const outputs = await this.call({ op: 'run-packed', data: packed.data, count: packed.valid.length }, [packed.data.buffer as ArrayBuffer]);
+      return unpackOutputs(packed, outputs as Record<string, Float32Array>);
+    }
     const results = await this.call({ op: 'run', inputs }) as unknown[];
     return results.map((r) => (r && typeof r === 'object' && 'itemError' in r ? new Error(String((r as { itemError: string }).itemError)) : r));
   }
@@ -76,12 +88,12 @@ export class WorkerRuntime implements ModelRuntime<unknown, unknown> {
     this.worker = undefined;
   }
 
-  private call(request: { op: 'load' } | { op: 'run'; inputs: readonly unknown[] } | { op: 'dispose' }): Promise<unknown> {
+  private call(request: DistributiveOmit<WorkerRequest, 'id'>, transfer: Transferable[] = []): Promise<unknown> {
     if (!this.worker) return Promise.reject(new Error('model worker is not running'));
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      this.worker!.postMessage({ id, ...request } as WorkerRequest);
+      this.worker!.postMessage({ id, ...request } as WorkerRequest, transfer);
     });
   }
 

@@ -74,7 +74,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     queueTimeoutMs: config.models.queueTimeoutMs,
     createRuntime: createRuntimeFactory({
       sentimentOverride: config.models.sentimentOverride, allowRemoteModels: config.models.allowRemote, localModelPath: config.models.dir,
-      inferenceThreads: config.models.inferenceThreads, modelWorkers: config.models.modelWorkers, remoteApiKey: config.models.remoteApiKey,
+      inferenceThreads: config.models.inferenceThreads, modelWorkers: config.models.modelWorkers, tabularRuntime: config.models.tabularRuntime, remoteApiKey: config.models.remoteApiKey,
     }),
     logger,
   });
