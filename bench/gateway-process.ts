@@ -91,3 +91,22 @@ export function loadRotating(url: string, bodies: readonly string[], connections
     requests: [{ setupRequest: (req) => ({ ...req, body: bodies[i++ % bodies.length] }) }],
   });
 }
+
+/**
+ * GET `path` every `everyMs` until `until` settles; the latency of each answer. What a health check or a
+ * small request arriving beside the load waits, which grows when the event loop is held by long work.
+ */
+export async function probeLatency(baseUrl: string, path: string, until: Promise<unknown>, everyMs = 25): Promise<{ p50Ms: number; p99Ms: number; maxMs: number; probes: number }> {
+  let done = false;
+  void until.finally(() => (done = true));
+  const latencies: number[] = [];
+  while (!done) {
+    const started = performance.now();
+    await (await fetch(new URL(path, baseUrl))).arrayBuffer();
+    latencies.push(performance.now() - started);
+    await new Promise((resolve) => setTimeout(resolve, everyMs));
+  }
+  latencies.sort((a, b) => a - b);
+  const at = (q: number) => Math.round((latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0) * 10) / 10;
+  return { p50Ms: at(0.5), p99Ms: at(0.99), maxMs: at(1), probes: latencies.length };
+}
