@@ -1,7 +1,7 @@
 // The only file that imports onnxruntime-node directly (transformers.js brings its own use of it).
 import * as ort from 'onnxruntime-node';
 import type { ModelRuntime } from './model-runtime.js';
-import { packRows, unpackOutputs, type TabularOutputs } from './tabular-rows.js';
+import { runRows, type TabularOutputs } from './tabular-rows.js';
 
 export type { TabularOutputs } from './tabular-rows.js';
 
@@ -33,9 +33,7 @@ export class TabularOnnxRuntime implements ModelRuntime<Float32Array, TabularOut
   }
 
   async run(rows: readonly Float32Array[]): Promise<Array<TabularOutputs | Error>> {
-    const packed = packRows(rows, this.options.width);
-    if (packed.valid.length === 0) return packed.results;
-    return unpackOutputs(packed, await this.runPacked(packed.data, packed.valid.length));
+    return runRows(rows, this.options.width, (data, count) => this.runPacked(data, count));
   }
 
   /** Runs `count` rows packed in `data`; each output whole, for the batch. */

@@ -38,3 +38,14 @@ export function unpackOutputs(packed: PackedRows, outputs: Readonly<Record<strin
   });
   return results;
 }
+
+/** Packs `rows`, runs the valid ones through `runPacked` as one batch (not at all when none is valid), and splits the outputs back. */
+export async function runRows(
+  rows: readonly Float32Array[],
+  width: number,
+  runPacked: (data: Float32Array, count: number) => Promise<Readonly<Record<string, Float32Array>>>,
+): Promise<Array<TabularOutputs | Error>> {
+  const packed = packRows(rows, width);
+  if (packed.valid.length === 0) return packed.results;
+  return unpackOutputs(packed, await runPacked(packed.data, packed.valid.length));
+}

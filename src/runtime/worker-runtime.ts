@@ -1,7 +1,7 @@
 import { Worker, type Transferable } from 'node:worker_threads';
 import type { ModelRuntime } from './model-runtime.js';
 import type { RuntimeSpec } from './runtime-spec.js';
-import { packRows, unpackOutputs } from './tabular-rows.js';
+import { runRows } from './tabular-rows.js';
 
 export type WorkerRequest =
   | { id: number; op: 'load' }
@@ -70,10 +70,8 @@ export class WorkerRuntime implements ModelRuntime<unknown, unknown> {
     await this.restarting;
     if (this.spec.kind === 'tabular-onnx') {
       // Packed here, so one buffer crosses instead of one structured clone per row.
-      const packed = packRows(inputs as readonly Float32Array[], this.spec.width);
-      if (packed.valid.length === 0) return packed.results;
-      const outputs = await this.call({ op: 'run-packed', data: packed.data, count: packed.valid.length }, [packed.data.buffer as ArrayBuffer]);
-      return unpackOutputs(packed, outputs as Record<string, Float32Array>);
+      return runRows(inputs as readonly Float32Array[], this.spec.width, async (data, count) =>
+        await this.call({ op: 'run-packed', data, count }, [data.buffer as ArrayBuffer]) as Record<string, Float32Array>);
     }
     const results = await this.call({ op: 'run', inputs }) as unknown[];
     return results.map((r) => (r && typeof r === 'object' && 'itemError' in r ? new Error(String((r as { itemError: string }).itemError)) : r));
