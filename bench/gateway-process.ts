@@ -3,6 +3,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import autocannon from 'autocannon';
 import { parse } from 'csv-parse/sync';
+import * as hdr from 'hdr-histogram-js';
 import { REPO_ROOT } from '../src/platform/config.js';
 
 /**
@@ -93,20 +94,23 @@ export function loadRotating(url: string, bodies: readonly string[], connections
 }
 
 /**
- * GET `path` every `everyMs` until `until` settles; the latency of each answer. What a health check or a
+ * GET `route` every `everyMs` until `until` settles; the latency of each answer. What a health check or a
  * small request arriving beside the load waits, which grows when the event loop is held by long work.
  */
-export async function probeLatency(baseUrl: string, path: string, until: Promise<unknown>, everyMs = 25): Promise<{ p50Ms: number; p99Ms: number; maxMs: number; probes: number }> {
+export async function probeLatency(baseUrl: string, route: string, until: Promise<unknown>, everyMs = 25): Promise<{ p50Ms: number; p99Ms: number; maxMs: number; probes: number }> {
   let done = false;
-  void until.finally(() => (done = true));
-  const latencies: number[] = [];
+  // then(stop, stop), not finally: a load that fails is reported by its own caller, not as an unhandled rejection here.
+  const stop = () => { done = true; };
+  until.then(stop, stop);
+  const latencyUs = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 120_000_000, numberOfSignificantValueDigits: 3 });
   while (!done) {
     const started = performance.now();
-    await (await fetch(new URL(path, baseUrl))).arrayBuffer();
-    latencies.push(performance.now() - started);
+    await (await fetch(new URL(route, baseUrl))).arrayBuffer();
+    latencyUs.recordValue(Math.max(1, Math.round((performance.now() - started) * 1000)));
     await new Promise((resolve) => setTimeout(resolve, everyMs));
   }
-  latencies.sort((a, b) => a - b);
-  const at = (q: number) => Math.round((latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0) * 10) / 10;
-  return { p50Ms: at(0.5), p99Ms: at(0.99), maxMs: at(1), probes: latencies.length };
+  const at = (percentile: number) => Math.round(latencyUs.getValueAtPercentile(percentile) / 100) / 10;
+  const result = { p50Ms: at(50), p99Ms: at(99), maxMs: Math.round(latencyUs.maxValue / 100) / 10, probes: latencyUs.totalCount };
+  latencyUs.destroy();
+  return result;
 }
