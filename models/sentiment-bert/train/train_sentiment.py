@@ -11,6 +11,9 @@ Steps:
     is chosen on a development split of SEntFiN (10 %), never on an evaluation set. 10 % of the tweet
     training file is held out too and reported, but not chosen on: version 1 was fine-tuned on those tweets. `--members N` fine-tunes N reseeded members instead (seeds seed, seed + 1, ...); their
     averaged logits ship when they beat the first member alone on that split, else the first member alone.
+ `--teacher FOLDER` adds self-training to step 3: that model labels the unlabelled finance tweets of finance_text/
+    with its calibrated probabilities, and fine-tuning trains on them by soft cross-entropy beside the labelled rows
+    (tried with the shipped model as teacher; not shipped, see the README).
  4. Temperature scaling fitted on the same development split, folded into the classifier(s).
  5. ONNX export (fp32, one graph) -> int8 dynamic quantisation -> config/tokenizer files.
 Evaluation sets, untouched until the end: tweets `sentiment/valid.csv`, the news test split (20 % of
@@ -78,6 +81,9 @@ def parse_args():
                         "fine-tuning (zero at the start) and folded into the embedding table for export")
     p.add_argument("--news-weight", type=float, default=1.0,
                    help="times each news headline is seen per fine-tuning epoch")
+    p.add_argument("--teacher", default=None,
+                   help="a shipped sentiment-bert folder (same vocabulary): its calibrated probabilities on the unlabelled "
+                        "finance tweets become soft targets trained on beside the labelled rows (self-training)")
     p.add_argument("--members", type=int, default=1,
                    help="encoders fine-tuned from the same masked-LM state, each reseeded (seed, seed + 1, ...) when "
                         "more than one; their averaged logits ship if that beats the first member on the development split")
@@ -153,11 +159,16 @@ def load_data(root: str, seed: int):
         scratch_mlm += list(read(os.path.join(extra_dir, name)).text)
     scratch_mlm = sorted({t for t in scratch_mlm if t.strip() and key(t) not in held})
     news_mlm = sorted({t for t in news_mlm if t.strip() and key(t) not in held})
+    labelled = held | {key(t) for name in ("tweets_train", "extra", "news_train") for t, _ in data[name]}
+    unlabelled = []
+    for name in ("topic_train.csv", "topic_valid.csv", "unlabelled_tweets.csv"):
+        unlabelled += list(read(os.path.join(extra_dir, name)).text)
+    unlabelled = sorted({t for t in unlabelled if t.strip() and key(t) not in labelled})
     split_file = {"source": "news/sentfin.csv (row numbers, 0-based, header excluded)", "seed": seed,
                   "method": "stratified by label: 20 % test, 10 % dev, duplicates of held rows removed from train",
                   "dev": split["dev"], "test": split["test"],
                   "fiqa_headlines": f"finance_text/extra_sentiment.csv rows with source {FIQA_HEADLINES}, all held out"}
-    return data, news_mlm, scratch_mlm, split_file
+    return data, news_mlm, scratch_mlm, unlabelled, split_file
 
 
 def batches(seqs, labels, batch_size, shuffle, rng):
@@ -315,13 +326,18 @@ def dev_scores(model, dev_sets, device):
     return row
 
 
-def finetune(cfg, encoder_state, train, dev_sets, args, device, rng, log, glove=None):
+def finetune(cfg, encoder_state, train, dev_sets, args, device, rng, log, glove=None, soft=None):
+    """soft: (token sequences, teacher probabilities [n, 3]) trained on by soft cross-entropy beside the labelled rows."""
     model = BertForSequenceClassification(cfg, len(LABELS)).to(device)
     model.bert.load_state_dict(encoder_state)
     if glove is not None:
         model.bert.embeddings.word_embeddings = GloveAugmentedEmbedding(model.bert.embeddings.word_embeddings, glove.to(device))
     seqs, labels = [s for s, _ in train], [l for _, l in train]
     counts = np.bincount(labels, minlength=len(LABELS))
+    soft_targets = None
+    if soft is not None:  # a soft row's label is len(LABELS) + its row in soft_targets
+        seqs, labels = seqs + soft[0], labels + [len(LABELS) + k for k in range(len(soft[0]))]
+        soft_targets = soft[1].to(device)
     # Mild re-weighting (square root of inverse frequency) for the macro-F1 objective.
     weights = torch.tensor((counts.sum() / counts) ** 0.5, dtype=torch.float32)
     weights = (weights / weights.mean()).to(device)
@@ -334,7 +350,13 @@ def finetune(cfg, encoder_state, train, dev_sets, args, device, rng, log, glove=
         model.train()
         for ids, mask, y in batches(seqs, labels, 32, True, rng):
             logits = model(ids.to(device), mask.to(device), torch.zeros_like(ids).to(device))
-            loss = torch.nn.functional.cross_entropy(logits, y.to(device), weight=weights, label_smoothing=0.05)
+            y = y.to(device)
+            gold = y < len(LABELS)
+            loss = torch.nn.functional.cross_entropy(logits[gold], y[gold], weight=weights, label_smoothing=0.05) \
+                if gold.any() else logits.sum() * 0
+            if soft_targets is not None and not gold.all():
+                soft_loss = torch.nn.functional.cross_entropy(logits[~gold], soft_targets[y[~gold] - len(LABELS)])
+                loss = (loss * gold.sum() + soft_loss * (~gold).sum()) / len(y)
             opt.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -400,7 +422,7 @@ def main():
     os.makedirs(os.path.join(args.out, "onnx"), exist_ok=True)
     os.makedirs(args.work, exist_ok=True)
 
-    data, news_mlm, scratch_mlm, split_file = load_data(args.data, args.seed)
+    data, news_mlm, scratch_mlm, unlabelled, split_file = load_data(args.data, args.seed)
     log(", ".join(f"{k} {len(v)}" for k, v in data.items()) + f"; news MLM texts {len(news_mlm)}; device {device}")
     if args.from_scratch:
         vocab = wp.build_vocab(scratch_mlm, 12000)
@@ -431,13 +453,25 @@ def main():
         glove, hits = glove_matrix(args.glove, vocab)
         stages["glove"] = {"file": os.path.basename(args.glove), "tokens_with_a_vector": hits}
         log(f"GloVe vectors for {hits} of {len(vocab)} tokens")
+    soft = None
+    if args.teacher:
+        teacher = BertForSequenceClassification(cfg, len(LABELS))
+        info = load_onnx_weights(os.path.join(args.teacher, "onnx", "model_quantized.onnx"), teacher)
+        assert not info["missing"] and read_vocab(args.teacher) == vocab, info
+        soft_seqs = [tok.encode(t, args.train_length) for t in unlabelled]
+        # The shipped classifier has its temperature folded in, so these are its calibrated probabilities.
+        probs = logits_of(teacher, soft_seqs, "cpu").softmax(-1)
+        soft = (soft_seqs, probs)
+        stages["self_training"] = {"teacher": os.path.relpath(args.teacher, REPO), "unlabelled_texts": len(unlabelled),
+                                   "teacher_label_shares": [round(float(x), 4) for x in probs.mean(0)]}
+        log(f"self-training: {len(unlabelled)} unlabelled texts, teacher label shares {stages['self_training']['teacher_label_shares']}")
     members = []
     for k in range(max(1, args.members)):
         member_rng = rng
         if args.members > 1:  # each member from its own seed, the first included
             seed_everything(args.seed + k)
             member_rng = random.Random(args.seed + k)
-        member, selected_epoch, member_history = finetune(cfg, state, train, dev_sets, args, device, member_rng, log, glove)
+        member, selected_epoch, member_history = finetune(cfg, state, train, dev_sets, args, device, member_rng, log, glove, soft)
         if glove is not None:  # the export is a plain BERT again
             member.bert.embeddings.word_embeddings = member.bert.embeddings.word_embeddings.folded()
         members.append((member, {"seed": args.seed + k, "selected_epoch": selected_epoch, "history": member_history,
