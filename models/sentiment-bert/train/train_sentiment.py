@@ -154,15 +154,13 @@ def load_data(root: str, seed: int):
     data["tweets_dev"] = [(t, l) for t, l in data["tweets_dev"] if key(t) not in evaluation]
     extra_text = [extra.text[i] for i in extra_rows]
     news_mlm = [news.text[i] for i in split["train"]] + extra_text
-    scratch_mlm = [t for t, _ in data["tweets_train"]] + extra_text + news_mlm
-    for name in ("topic_train.csv", "topic_valid.csv", "unlabelled_tweets.csv"):
-        scratch_mlm += list(read(os.path.join(extra_dir, name)).text)
+    # Finance tweets without sentiment labels: masked-LM text, and the self-training set (--teacher).
+    unlabelled = [t for name in ("topic_train.csv", "topic_valid.csv", "unlabelled_tweets.csv")
+                  for t in read(os.path.join(extra_dir, name)).text]
+    scratch_mlm = [t for t, _ in data["tweets_train"]] + extra_text + news_mlm + unlabelled
     scratch_mlm = sorted({t for t in scratch_mlm if t.strip() and key(t) not in held})
     news_mlm = sorted({t for t in news_mlm if t.strip() and key(t) not in held})
     labelled = held | {key(t) for name in ("tweets_train", "extra", "news_train") for t, _ in data[name]}
-    unlabelled = []
-    for name in ("topic_train.csv", "topic_valid.csv", "unlabelled_tweets.csv"):
-        unlabelled += list(read(os.path.join(extra_dir, name)).text)
     unlabelled = sorted({t for t in unlabelled if t.strip() and key(t) not in labelled})
     split_file = {"source": "news/sentfin.csv (row numbers, 0-based, header excluded)", "seed": seed,
                   "method": "stratified by label: 20 % test, 10 % dev, duplicates of held rows removed from train",
@@ -402,6 +400,14 @@ def export_onnx(model, path):
     torch.onnx.export(model, (dummy, torch.ones_like(dummy), torch.zeros_like(dummy)), path, **kwargs)
 
 
+def shipped_model(folder, cfg):
+    """A shipped sentiment-bert folder's int8 weights, read back into PyTorch (every tensor must be found)."""
+    model = BertForSequenceClassification(cfg, len(LABELS))
+    info = load_onnx_weights(os.path.join(folder, "onnx", "model_quantized.onnx"), model)
+    assert not info["missing"], info
+    return model, info
+
+
 def read_vocab(folder):
     vocab_map = json.load(open(os.path.join(folder, "tokenizer.json")))["model"]["vocab"]
     vocab = [""] * len(vocab_map)
@@ -437,9 +443,7 @@ def main():
                                 args.scratch_mlm_epochs, 5e-4, device, rng, gen, log, "general")
         stages["general_mlm"] = {"texts": len(scratch_mlm), "epochs": args.scratch_mlm_epochs, "final_loss": loss}
     else:
-        start = BertForSequenceClassification(cfg, len(LABELS))
-        info = load_onnx_weights(os.path.join(args.init, "onnx", "model_quantized.onnx"), start)
-        assert not info["missing"], info
+        start, info = shipped_model(args.init, cfg)
         state = start.bert.state_dict()
         stages["init"] = {"from": os.path.relpath(args.init, REPO), "tensors": info["loaded"]}
     state, loss = masked_lm(cfg, state, [tok.encode(t, args.train_length) for t in news_mlm],
@@ -455,9 +459,8 @@ def main():
         log(f"GloVe vectors for {hits} of {len(vocab)} tokens")
     soft = None
     if args.teacher:
-        teacher = BertForSequenceClassification(cfg, len(LABELS))
-        info = load_onnx_weights(os.path.join(args.teacher, "onnx", "model_quantized.onnx"), teacher)
-        assert not info["missing"] and read_vocab(args.teacher) == vocab, info
+        teacher, _ = shipped_model(args.teacher, cfg)
+        assert read_vocab(args.teacher) == vocab, "the teacher must share the student's vocabulary"
         soft_seqs = [tok.encode(t, args.train_length) for t in unlabelled]
         # The shipped classifier has its temperature folded in, so these are its calibrated probabilities.
         probs = logits_of(teacher, soft_seqs, "cpu").softmax(-1)
