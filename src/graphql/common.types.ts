@@ -9,6 +9,9 @@ export class ModelRef {
 
   @Field(() => String)
   version!: string;
+
+  @Field(() => String, { nullable: true, description: 'SHA-256 of the artefact(s) that computed this answer (as `sha256sum` prints a single file); null for a remote model or the built-in GARCH method.' })
+  sha256!: string | null;
 }
 
 /** Complexity cost of one item sent to a model, by how heavy its inference is. */

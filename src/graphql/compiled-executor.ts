@@ -1,4 +1,5 @@
 import type { ApolloServerOptionsWithGateway } from '@apollo/server';
+import { ApolloServerErrorCode } from '@apollo/server/errors';
 import {
   execute, GraphQLError, Kind, printSchema,
   type DocumentNode, type ExecutionResult, type FragmentDefinitionNode, type GraphQLSchema, type OperationDefinitionNode, type SelectionSetNode,
@@ -52,6 +53,9 @@ export function compiledQueryExecutor(schema: GraphQLSchema, onExecute: (executo
 
   return async ({ document, operationName, operation, context, request }) => {
     const gatewayContext = context as GatewayContext;
+    // Apollo hands a gateway executor whatever operation the name picked, and nothing when it picked none
+    // (a name that matches no operation, or several anonymous ones): that is the caller's mistake.
+    if (!(operation as OperationDefinitionNode | undefined)) return unresolvedOperation(request.operationName ?? null);
     if (operation.operation !== 'query') return interpreted(document, operationName, gatewayContext, request.variables);
     const plan = planOf(document, operationName);
     plan.uses++;
@@ -67,6 +71,14 @@ export function compiledQueryExecutor(schema: GraphQLSchema, onExecute: (executo
     if (result.data === undefined && result.errors?.length) return interpreted(document, operationName, gatewayContext, request.variables);
     return result.errors?.length ? { ...result, errors: result.errors.map(asGraphQLJsError) } : result;
   };
+}
+
+/** The answer graphql-js gives when the operation name picks no operation, with Apollo's code for it and a 400. */
+function unresolvedOperation(operationName: string | null): ExecutionResult {
+  const message = operationName === null
+    ? 'Must provide operation name if query contains multiple operations.'
+    : `Unknown operation named "${operationName}".`;
+  return { errors: [new GraphQLError(message, { extensions: { code: ApolloServerErrorCode.OPERATION_RESOLUTION_FAILURE, http: { status: 400 } } })] };
 }
 
 /** Fields an operation selects, each fragment spread counted in full, counting stopped at `stopAt`. */

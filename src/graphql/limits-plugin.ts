@@ -1,9 +1,9 @@
 import type { ApolloServerPlugin } from '@apollo/server';
-import { GraphQLError, separateOperations, validate, type DocumentNode, type GraphQLErrorOptions, type GraphQLSchema } from 'graphql';
-import depthLimit from 'graphql-depth-limit';
+import { GraphQLError, type DocumentNode, type GraphQLErrorOptions, type GraphQLSchema } from 'graphql';
 import { fieldExtensionsEstimator, getComplexity, simpleEstimator } from 'graphql-query-complexity';
 import { GatewayErrorCode } from '../platform/errors.js';
 import { complexityInput } from './complexity-variables.js';
+import { operationDepths } from './query-depth.js';
 import type { RateLimiter } from '../platform/rate-limiter.js';
 import type { GatewayContext } from './context.js';
 
@@ -23,19 +23,20 @@ export interface QueryLimits {
  */
 export function queryLimitsPlugin(schema: GraphQLSchema, limits: QueryLimits, limiter?: RateLimiter): ApolloServerPlugin<GatewayContext> {
   // Apollo reuses the parsed document of a query text it has seen, so depth (which does not depend on
-  // variables) is checked once per document rather than on every request.
-  const depthErrors = new WeakMap<DocumentNode, Map<string, string | null>>();
+  // variables) is computed once per document rather than on every request.
+  const depths = new WeakMap<DocumentNode, Map<string, number>>();
   const depthError = (document: DocumentNode, operationName: string | null | undefined): string | null => {
-    const byOperation = depthErrors.get(document) ?? new Map<string, string | null>();
-    depthErrors.set(document, byOperation);
-    const cached = byOperation.get(operationName ?? '');
-    if (cached !== undefined) return cached;
-    const operations = separateOperations(document);
-    const selected = operationName ? { [operationName]: operations[operationName]! } : operations;
-    const error = Object.values(selected).flatMap((doc) => (doc ? validate(schema, doc, [depthLimit(limits.maxDepth)]) : []))[0];
-    const result = error ? error.message : null;
-    byOperation.set(operationName ?? '', result);
-    return result;
+    let byOperation = depths.get(document);
+    if (!byOperation) depths.set(document, (byOperation = operationDepths(document)));
+    for (const [name, depth] of byOperation) {
+      if ((!operationName || name === operationName) && depth > limits.maxDepth) return `'${name}' exceeds maximum operation depth of ${limits.maxDepth}`;
+    }
+    return null;
+  };
+  // A document refused for its cost still spent the caller's budget: as much as the dearest accepted one, so
+  // that sending ever larger documents is not a free way to make the gateway estimate them.
+  const chargeRefused = async (rateKey: string, units: number) => {
+    await limiter?.take(rateKey, units);
   };
   return {
     async requestDidStart() {
@@ -61,6 +62,7 @@ export function queryLimitsPlugin(schema: GraphQLSchema, limits: QueryLimits, li
             });
           } catch (error) {
             if (error instanceof GraphQLError && /maximum allowed number of nodes/.test(error.message)) {
+              await chargeRefused(contextValue.rateKey, limits.maxComplexity);
               throw new GraphQLError(`query must select at most ${MAX_QUERY_NODES} fields, fragments expanded`, {
                 extensions: { code: GatewayErrorCode.QUERY_TOO_COMPLEX, max: MAX_QUERY_NODES, http: { status: 400 } },
               });
@@ -72,6 +74,7 @@ export function queryLimitsPlugin(schema: GraphQLSchema, limits: QueryLimits, li
             throw error;
           }
           if (complexity > limits.maxComplexity) {
+            await chargeRefused(contextValue.rateKey, limits.maxComplexity);
             throw new GraphQLError(`query complexity must be at most ${limits.maxComplexity}, got ${complexity}`, {
               extensions: { code: GatewayErrorCode.QUERY_TOO_COMPLEX, complexity, max: limits.maxComplexity, http: { status: 400 } },
             });

@@ -49,6 +49,18 @@ export class GatewayMetrics {
     });
   }
 
+  /** Exports what serves, read at scrape time: gateway_model_info{model, version, sha256} = 1 for each loaded model. */
+  watchModels(read: () => ReadonlyArray<{ name: string; version: string; sha256: string | null }>): void {
+    new Gauge({
+      name: 'gateway_model_info', help: 'The version and artefact SHA-256 each model serves (1 while it serves them; sha256 is empty for a remote model)',
+      labelNames: ['model', 'version', 'sha256'], registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const m of read()) this.set({ model: m.name, version: m.version, sha256: m.sha256 ?? '' }, 1);
+      },
+    });
+  }
+
   /**
    * Exports each shadow version's comparison with the active one, read at scrape time:
    * gateway_shadow_compared, gateway_shadow_agreement_rate and gateway_shadow_mean_abs_difference{model, version}.

@@ -66,24 +66,46 @@ export function readManifests(dir: string, only?: readonly string[]): ModelManif
  * `<model>/versions/<version>/manifest.json` (whose artifacts are relative to that folder).
  */
 export function readVersionManifest(modelRoot: string, version: string): ModelManifest {
-  const top = readManifest(modelRoot);
-  if (top.version === version) return top;
   if (!/^[\w.+-]{1,64}$/.test(version)) throw new ManifestError(`version must be 1..64 letters, digits or . + - _, got "${version.slice(0, 70)}"`);
   const dir = path.join(modelRoot, 'versions', version);
-  if (!existsSync(path.join(dir, 'manifest.json'))) throw new ManifestError(`model ${top.name} has no version ${version} (looked in versions/${version}/)`);
+  // The folder a version names wins over a top-level manifest that claims the same version.
+  const top = existsSync(path.join(dir, 'manifest.json')) ? undefined : readManifest(modelRoot);
+  if (top?.version === version) return top;
+  if (top) throw new ManifestError(`model ${top.name} has no version ${version} (looked in versions/${version}/)`);
   const manifest = readManifest(dir);
-  if (manifest.name !== top.name || manifest.version !== version) {
-    throw new ManifestError(`versions/${version}/manifest.json must name ${top.name} version ${version}, got ${manifest.name} ${manifest.version}`);
+  const name = path.basename(modelRoot);
+  if (manifest.version !== version) {
+    throw new ManifestError(`versions/${version}/manifest.json must name version ${version}, got ${manifest.name} ${manifest.version}`);
+  }
+  if (manifest.name !== name && manifest.name !== readModelName(modelRoot)) {
+    throw new ManifestError(`versions/${version}/manifest.json must name model ${name}, got ${manifest.name}`);
   }
   return manifest;
 }
 
-/** Every version a model folder offers: the top-level one first, then those under versions/. */
-export function listVersions(modelRoot: string): string[] {
-  const top = readManifest(modelRoot).version;
+/**
+ * Every version a model folder offers: the top-level one first, then those under versions/. `active` is listed
+ * first when the top-level manifest cannot be read (a broken edit must not break the model's listing).
+ */
+export function listVersions(modelRoot: string, active?: string): string[] {
+  let top: string | undefined;
+  try {
+    top = readManifest(modelRoot).version;
+  } catch {
+    top = active;
+  }
   const dir = path.join(modelRoot, 'versions');
   const others = existsSync(dir) ? readdirSync(dir, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name).sort() : [];
-  return [top, ...others.filter((v) => v !== top)];
+  return [...new Set([...(top === undefined ? [] : [top]), ...others])];
+}
+
+/** The model name of a folder's top-level manifest, or undefined when it cannot be read. */
+function readModelName(modelRoot: string): string | undefined {
+  try {
+    return readManifest(modelRoot).name;
+  } catch {
+    return undefined;
+  }
 }
 
 export function readManifest(modelDir: string): ModelManifest {

@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { Logger } from '../platform/logger.js';
 import { InvalidInputError, ModelUnavailableError, NotFoundError } from '../platform/errors.js';
 import { DynamicBatcher, type BatchingOptions, type BatchReport } from './dynamic-batcher.js';
+import { artefactSha256, verifyLocalIdentity, type ModelIdentity } from './model-identity.js';
 import { readManifest, readVersionManifest, type ModelManifest } from './model-manifest.js';
 import { describePhase, type ModelPhase, type ModelRuntime } from './model-runtime.js';
 import { DriftMonitor, type DriftReport } from './drift-monitor.js';
@@ -12,6 +13,8 @@ import { ShadowComparison, type ShadowOutcome, type ShadowReport } from './shado
 export interface InferenceModel<I, O> {
   readonly name: string;
   readonly version: string;
+  /** Name, version and artefact hash of the version this handle's batches run on: what results must carry. */
+  readonly identity: ModelIdentity;
   /** The folder of this version's artifacts (its features.json, for instance). */
   readonly dir: string;
   /** Output label names, for classifiers (from the model's own config). */
@@ -48,6 +51,8 @@ export interface ModelSnapshot {
   /** The model's folder. */
   readonly root: string;
   readonly manifest: ModelManifest;
+  /** What serves: the version label and the hash of the artefacts loaded (the manifest's version until loaded). */
+  readonly identity: ModelIdentity;
   readonly state: ModelPhase;
   readonly batching: BatchingOptions;
   readonly stats: Readonly<ModelStats>;
@@ -62,6 +67,7 @@ interface Entry {
   /** The model's folder (the active version's artifacts may be in a versions/ subfolder of it). */
   readonly root: string;
   manifest: ModelManifest;
+  identity: ModelIdentity;
   state: ModelPhase;
   runtime: ModelRuntime<unknown, unknown> & { labels?: readonly string[] };
   batcher: DynamicBatcher<unknown, unknown>;
@@ -72,6 +78,7 @@ interface Entry {
 
 interface Shadow {
   readonly manifest: ModelManifest;
+  readonly identity: ModelIdentity;
   readonly runtime: Entry['runtime'];
   readonly batcher: DynamicBatcher<unknown, unknown>;
   readonly comparison: ShadowComparison;
@@ -99,6 +106,8 @@ export interface RegistryOptions {
   readonly checkVersion?: (manifest: ModelManifest) => void;
   /** After a version has been activated and swapped in (by activate or a manifest change). */
   readonly onActivated?: (name: string, version: string) => void;
+  /** The folder a manifest's runtime loads its files from (null: from the hub, not hashable); the manifest's own by default. */
+  readonly artefactDir?: (manifest: ModelManifest) => string | null;
   /** Tasks whose services compare a shadow version's answers (the others would only waste its work). */
   readonly shadowTasks?: ReadonlyArray<ModelManifest['task']>;
 }
@@ -111,6 +120,9 @@ export class ModelRegistry {
   private readonly entries = new Map<string, Entry>();
 
   private readonly watchers: FSWatcher[] = [];
+
+  /** Per model, the artefact hash each version label was loaded from in this process (a label names one artefact). */
+  private readonly artefacts = new Map<string, Map<string, string>>();
 
   constructor(manifests: readonly ModelManifest[], private readonly options: RegistryOptions) {
     for (const manifest of manifests) {
@@ -137,18 +149,32 @@ export class ModelRegistry {
       this.options.onBatch?.(manifest.name, report);
     });
     const monitor = manifest.baseline ? new DriftMonitor(manifest.baseline, this.options.driftWindow ?? 5000, this.options.driftMinObservations) : undefined;
-    return { manifest, runtime, batcher, monitor };
+    const identity: ModelIdentity = { name: manifest.name, version: manifest.version, sha256: null };
+    return { manifest, identity, runtime, batcher, monitor };
   }
 
-  /** Checks a version, loads its runtime and runs its warm-up input; the warm-up time in ms. */
-  private async warmUp(manifest: ModelManifest, runtime: Entry['runtime']): Promise<{ loadMs: number; warmupMs: number }> {
+  /**
+   * Verifies a version's identity (its artefacts' hash against its label), checks it, loads its runtime and runs
+   * its warm-up input. Resolves to the identity that will serve and the load and warm-up times in ms.
+   */
+  private async warmUp(root: string, manifest: ModelManifest, runtime: Entry['runtime']): Promise<{ identity: ModelIdentity; loadMs: number; warmupMs: number }> {
+    const known = this.artefacts.get(manifest.name) ?? new Map<string, string>();
+    let sha256: string | null = null;
+    const dir = manifest.runtime === 'remote' ? null : this.options.artefactDir ? this.options.artefactDir(manifest) : manifest.dir;
+    if (dir !== null) {
+      sha256 = await artefactSha256({ ...manifest, dir });
+      if (dir === manifest.dir) await verifyLocalIdentity(root, manifest, sha256, known);
+    }
     this.options.checkVersion?.(manifest);
     const started = performance.now();
     await runtime.load();
     const loadMs = performance.now() - started;
     const [warm] = await runtime.run([runtime.warmupInput()]);
     if (warm instanceof Error) throw warm;
-    return { loadMs: Math.round(loadMs), warmupMs: Math.round(performance.now() - started - loadMs) };
+    // A remote model is what its server says it serves (the runtime refuses a server that contradicts a pinned version).
+    const version = runtime.servedVersion ?? manifest.version;
+    if (sha256 !== null) this.artefacts.set(manifest.name, known.set(version, sha256));
+    return { identity: { name: manifest.name, version, sha256 }, loadMs: Math.round(loadMs), warmupMs: Math.round(performance.now() - started - loadMs) };
   }
 
   /**
@@ -159,9 +185,10 @@ export class ModelRegistry {
     const failures = await Promise.all([...this.entries.values()].map(async (entry) => {
       const { manifest } = entry;
       try {
-        const { loadMs, warmupMs } = await this.warmUp(manifest, entry.runtime);
+        const { identity, loadMs, warmupMs } = await this.warmUp(entry.root, manifest, entry.runtime);
+        entry.identity = identity;
         entry.state = { phase: 'ready', loadedAt: new Date(), warmupMs };
-        this.options.logger.info({ model: manifest.name, version: manifest.version, loadMs }, 'model ready');
+        this.options.logger.info({ model: manifest.name, version: identity.version, sha256: identity.sha256, loadMs }, 'model ready');
         return undefined;
       } catch (error) {
         const source = manifest.remote ? `${manifest.remote.url} (${manifest.remote.model})` : `models/${path.basename(manifest.dir)}/${manifest.artifact}`;
@@ -218,7 +245,8 @@ export class ModelRegistry {
     };
     return {
       name,
-      version: entry.manifest.version,
+      version: entry.identity.version,
+      identity: entry.identity,
       dir: entry.manifest.dir,
       labels: entry.runtime.labels ?? [],
       infer: (input, caller) => counted(() => batcher.submit(input, caller)),
@@ -231,7 +259,7 @@ export class ModelRegistry {
   private static shadowModel<I, O>(shadow: Shadow): ShadowModel<I, O> {
     const batcher = shadow.batcher as DynamicBatcher<I, O>;
     return {
-      version: shadow.manifest.version,
+      version: shadow.identity.version,
       dir: shadow.manifest.dir,
       inferMany: (inputs) => batcher.submitMany(inputs),
       record: (outcomes) => shadow.comparison.record(outcomes),
@@ -259,13 +287,14 @@ export class ModelRegistry {
         throw new NotFoundError((error as Error).message);
       }
       const { runtime, batcher } = this.version(manifest, undefined);
+      let identity: ModelIdentity;
       try {
-        await this.warmUp(manifest, runtime);
+        ({ identity } = await this.warmUp(entry.root, manifest, runtime));
       } catch (error) {
         await runtime.dispose().catch(() => undefined);
         throw new ModelUnavailableError(name, `shadow version ${version} was refused (${(error as Error).message})`);
       }
-      next = { manifest, runtime, batcher, comparison: new ShadowComparison(version) };
+      next = { manifest, identity, runtime, batcher, comparison: new ShadowComparison(version) };
     }
     const previous = entry.shadow;
     entry.shadow = next;
@@ -303,10 +332,10 @@ export class ModelRegistry {
     }
     const next = this.version(manifest, entry.stats);
     try {
-      const { warmupMs } = await this.warmUp(manifest, next.runtime);
-      const previous = { runtime: entry.runtime, batcher: entry.batcher, version: entry.manifest.version };
-      Object.assign(entry, next, { state: { phase: 'ready', loadedAt: new Date(), warmupMs } satisfies ModelPhase });
-      this.options.logger.info({ model: name, version, previous: previous.version }, 'model version activated');
+      const { identity, warmupMs } = await this.warmUp(entry.root, manifest, next.runtime);
+      const previous = { runtime: entry.runtime, batcher: entry.batcher, version: entry.identity.version };
+      Object.assign(entry, next, { identity, state: { phase: 'ready', loadedAt: new Date(), warmupMs } satisfies ModelPhase });
+      this.options.logger.info({ model: name, version: identity.version, sha256: identity.sha256, previous: previous.version }, 'model version activated');
       this.retire(name, previous.version, previous);
       this.options.onActivated?.(name, version);
       return this.snapshot(entry);
@@ -362,7 +391,7 @@ export class ModelRegistry {
   }
 
   private snapshot(e: Entry): ModelSnapshot {
-    return { root: e.root, manifest: e.manifest, state: e.state, batching: e.batcher.options, stats: { ...e.stats }, queued: e.batcher.queued,
+    return { root: e.root, manifest: e.manifest, identity: e.identity, state: e.state, batching: e.batcher.options, stats: { ...e.stats }, queued: e.batcher.queued,
       shadowVersion: e.shadow?.manifest.version };
   }
 }

@@ -11,6 +11,8 @@ export interface ModelRuntime<I, O> {
   dispose(): Promise<void>;
   /** Batches it can run at once (its model workers); 1 when absent. */
   readonly parallelism?: number;
+  /** The version a remote server reported serving once loaded; local runtimes serve their manifest's version. */
+  readonly servedVersion?: string;
 }
 
 /** Lifecycle of one loaded model version. */

@@ -42,6 +42,8 @@ class RemoteUnavailable extends Error {}
  */
 export class RemoteRuntime implements ModelRuntime<unknown, unknown> {
   labels: readonly string[] = [];
+  /** The version the remote server says it serves (its metadata's first version, or the pinned one it lists). */
+  servedVersion: string | undefined;
   private readonly policy: IPolicy;
   private readonly base: string;
 
@@ -58,7 +60,12 @@ export class RemoteRuntime implements ModelRuntime<unknown, unknown> {
 
   /** Checks that the remote model takes what this manifest says, and learns a classifier's labels. */
   async load(): Promise<void> {
-    const metadata = await this.call('GET', this.base) as { inputs?: Array<{ name: string; datatype: string; shape: number[] }> };
+    const metadata = await this.call('GET', this.base) as { versions?: unknown; inputs?: Array<{ name: string; datatype: string; shape: number[] }> };
+    const versions = Array.isArray(metadata.versions) ? metadata.versions.map(String) : [];
+    if (this.options.version !== undefined && versions.length > 0 && !versions.includes(this.options.version)) {
+      throw new Error(`remote model ${this.options.model} at ${this.options.url} serves version(s) ${versions.join(', ')}, not the pinned ${this.options.version}`);
+    }
+    this.servedVersion = this.options.version ?? versions[0];
     const input = metadata.inputs?.[0];
     const expected = this.tensors.kind === 'text' ? { datatype: 'BYTES', shape: '[-1]' } : { datatype: 'FP32', shape: `[-1,${this.tensors.width}]` };
     if (!input || input.datatype !== expected.datatype || JSON.stringify(input.shape) !== expected.shape) {
@@ -77,7 +84,13 @@ export class RemoteRuntime implements ModelRuntime<unknown, unknown> {
     const tensor = this.tensors.kind === 'text'
       ? { name: 'text', datatype: 'BYTES', shape: [inputs.length], data: inputs }
       : { name: this.tensors.inputName, datatype: 'FP32', shape: [inputs.length, this.tensors.width], data: inputs.flatMap((row) => Array.from(row as Float32Array)) };
-    const response = await this.call('POST', `${this.base}/infer`, { inputs: [tensor] }) as { outputs?: OutputTensor[] };
+    const response = await this.call('POST', `${this.base}/infer`, { inputs: [tensor] }) as { model_version?: unknown; outputs?: OutputTensor[] };
+    // An answer is recorded under the version that computed it: one from another version than this runtime serves is refused.
+    const answered = response.model_version === undefined || response.model_version === null ? undefined : String(response.model_version);
+    if (answered !== undefined && this.servedVersion === undefined) this.servedVersion = answered;
+    if (answered !== undefined && answered !== this.servedVersion) {
+      throw new ModelUnavailableError(this.name, `remote model ${this.options.model} answered as version ${answered}, but version ${this.servedVersion} was loaded${this.options.version ? ' (pinned)' : ''}; activate the version it now serves`);
+    }
     const outputs = response.outputs ?? [];
     return this.tensors.kind === 'text' ? this.textResults(outputs, inputs.length) : rowResults(outputs, inputs.length);
   }

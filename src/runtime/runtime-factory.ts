@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { ModelManifest } from './model-manifest.js';
 import type { RuntimeFactory } from './model-registry.js';
@@ -35,11 +36,29 @@ export function createRuntimeFactory(options: RuntimeFactoryOptions): RuntimeFac
   };
 }
 
+/** A local folder (./ or ../) stands for itself; anything else is a model id under localModelPath or on the hub. */
+const overrideSource = (override: string) => (override.startsWith('.') ? path.resolve(override) : override);
+
+/**
+ * The folder whose files a manifest's runtime loads: its own, an overriding local folder, or null where the
+ * model comes from the hub and this process cannot hash what it loads.
+ */
+export function artefactDirFor(options: Pick<RuntimeFactoryOptions, 'sentimentOverride' | 'localModelPath'>) {
+  return (manifest: ModelManifest): string | null => {
+    const override = manifest.task === 'sentiment' && manifest.runtime === 'transformers' ? options.sentimentOverride : undefined;
+    if (!override) return manifest.dir;
+    const source = overrideSource(override);
+    if (path.isAbsolute(source)) return source;
+    const local = path.join(options.localModelPath, source);
+    return existsSync(local) ? local : null;
+  };
+}
+
 function specFor(manifest: ModelManifest, options: RuntimeFactoryOptions): RuntimeSpec {
   switch (manifest.runtime) {
     case 'transformers': {
       const override = manifest.task === 'sentiment' ? options.sentimentOverride : undefined;
-      const source = override ? (override.startsWith('.') ? path.resolve(override) : override) : manifest.dir;
+      const source = override ? overrideSource(override) : manifest.dir;
       return {
         kind: 'text-classification', source, dtype: manifest.dtype ?? 'q8', intraOpThreads: options.inferenceThreads,
         allowRemoteModels: options.allowRemoteModels, localModelPath: options.localModelPath,

@@ -30,7 +30,7 @@ import { GatewayErrorCode } from '../platform/errors.js';
 import type { Logger } from '../platform/logger.js';
 import { readManifests, type ModelManifest } from '../runtime/model-manifest.js';
 import { ModelRegistry } from '../runtime/model-registry.js';
-import { createRuntimeFactory } from '../runtime/runtime-factory.js';
+import { artefactDirFor, createRuntimeFactory } from '../runtime/runtime-factory.js';
 import { healthRoutes, metricsRoute } from './health-routes.js';
 import { GatewayMetrics } from '../platform/metrics.js';
 import { startTracing, traceRequests } from '../platform/tracing.js';
@@ -72,6 +72,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     onActivated: (name, version) => versionSync?.announce(name, version),
     batching: config.models.batching,
     queueTimeoutMs: config.models.queueTimeoutMs,
+    artefactDir: artefactDirFor({ sentimentOverride: config.models.sentimentOverride, localModelPath: config.models.dir }),
     createRuntime: createRuntimeFactory({
       sentimentOverride: config.models.sentimentOverride, allowRemoteModels: config.models.allowRemote, localModelPath: config.models.dir,
       inferenceThreads: config.models.inferenceThreads, modelWorkers: config.models.modelWorkers, tabularRuntime: config.models.tabularRuntime, remoteApiKey: config.models.remoteApiKey,
@@ -87,6 +88,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     // No gauge before the window is large enough to mean something: dashboards would alarm on noise.
     return report && report.status !== 'INSUFFICIENT_DATA' ? [{ model: m.manifest.name, quantities: [...report.features, report.output] }] : [];
   }));
+  metrics.watchModels(() => registry.list().filter((m) => m.state.phase === 'ready').map((m) => m.identity));
   metrics.watchShadows(() => registry.list().flatMap((m) => {
     const report = registry.shadowReport(m.manifest.name);
     return report ? [{ model: m.manifest.name, ...report }] : [];

@@ -21,7 +21,9 @@ export class PostgresCreditAudit implements CreditAuditStore {
     await store.pool.query(`CREATE TABLE IF NOT EXISTS credit_decisions (
       id BIGSERIAL PRIMARY KEY, at TIMESTAMPTZ NOT NULL, request_id TEXT NOT NULL, caller TEXT NOT NULL,
       account_id TEXT, model_name TEXT NOT NULL, model_version TEXT NOT NULL, inputs_hash TEXT NOT NULL,
-      pd DOUBLE PRECISION NOT NULL, score INTEGER NOT NULL, grade TEXT NOT NULL, decision TEXT NOT NULL, reason_codes JSONB NOT NULL)`);
+      pd DOUBLE PRECISION NOT NULL, score INTEGER NOT NULL, grade TEXT NOT NULL, decision TEXT NOT NULL, reason_codes JSONB NOT NULL,
+      model_sha256 TEXT)`);
+    await store.pool.query('ALTER TABLE credit_decisions ADD COLUMN IF NOT EXISTS model_sha256 TEXT');
     await store.pool.query('CREATE INDEX IF NOT EXISTS credit_decisions_account ON credit_decisions (account_id, at)');
     await store.pool.query('CREATE INDEX IF NOT EXISTS credit_decisions_at ON credit_decisions (at)');
     return store;
@@ -32,11 +34,11 @@ export class PostgresCreditAudit implements CreditAuditStore {
     if (rows.length === 0) return;
     const column = <K extends keyof (typeof rows)[number]>(k: K) => rows.map((r) => r[k]);
     await this.pool.query(`INSERT INTO credit_decisions
-      (at, request_id, caller, account_id, model_name, model_version, inputs_hash, pd, score, grade, decision, reason_codes)
+      (at, request_id, caller, account_id, model_name, model_version, inputs_hash, pd, score, grade, decision, reason_codes, model_sha256)
       SELECT * FROM unnest($1::timestamptz[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
-        $8::float8[], $9::int[], $10::text[], $11::text[], $12::jsonb[])`, [
+        $8::float8[], $9::int[], $10::text[], $11::text[], $12::jsonb[], $13::text[])`, [
       column('at'), column('requestId'), column('caller'), column('accountId'), column('modelName'), column('modelVersion'),
-      column('inputsHash'), column('pd'), column('score'), column('grade'), column('decision'), column('reasonCodes'),
+      column('inputsHash'), column('pd'), column('score'), column('grade'), column('decision'), column('reasonCodes'), column('modelSha256'),
     ]);
   }
 
@@ -47,7 +49,7 @@ export class PostgresCreditAudit implements CreditAuditStore {
     return rows.map((r: Record<string, unknown>) => ({
       id: Number(r.id), at: (r.at as Date).toISOString(), requestId: r.request_id as string, caller: r.caller as string,
       accountId: r.account_id as string | null, modelName: r.model_name as string, modelVersion: r.model_version as string,
-      inputsHash: r.inputs_hash as string, probabilityOfDefault: r.pd as number, score: r.score as number,
+      modelSha256: (r.model_sha256 as string | null) ?? null, inputsHash: r.inputs_hash as string, probabilityOfDefault: r.pd as number, score: r.score as number,
       grade: r.grade as string, decision: r.decision as string, reasonCodes: r.reason_codes as string[],
     }));
   }

@@ -20,6 +20,8 @@ export interface CreditDecisionRecord {
   readonly accountId: string | null;
   readonly modelName: string;
   readonly modelVersion: string;
+  /** SHA-256 of the artefact that computed the decision; null for rows recorded before it was kept, or a remote model. */
+  readonly modelSha256: string | null;
   readonly inputsHash: string;
   readonly probabilityOfDefault: number;
   readonly score: number;
@@ -67,7 +69,7 @@ export function auditRows(context: AuditContext, accounts: readonly CardAccount[
   const at = new Date().toISOString();
   return results.flatMap((r, i) => (r instanceof Error ? [] : [{
     at, requestId: context.requestId, caller: context.caller, accountId: r.accountId, modelName: r.model.name,
-    modelVersion: r.model.version, inputsHash: inputsHash(accounts[i]!), pd: r.probabilityOfDefault, score: r.score,
+    modelVersion: r.model.version, modelSha256: r.model.sha256, inputsHash: inputsHash(accounts[i]!), pd: r.probabilityOfDefault, score: r.score,
     grade: r.grade, decision: r.decision, reasonCodes: JSON.stringify(r.reasons.map((x) => x.code)),
   }]));
 }
@@ -100,17 +102,21 @@ export function openAuditDatabase(file: string): Database.Database {
   db.exec(`CREATE TABLE IF NOT EXISTS credit_decisions (
     id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, request_id TEXT NOT NULL, caller TEXT NOT NULL,
     account_id TEXT, model_name TEXT NOT NULL, model_version TEXT NOT NULL, inputs_hash TEXT NOT NULL,
-    pd REAL NOT NULL, score INTEGER NOT NULL, grade TEXT NOT NULL, decision TEXT NOT NULL, reason_codes TEXT NOT NULL);
+    pd REAL NOT NULL, score INTEGER NOT NULL, grade TEXT NOT NULL, decision TEXT NOT NULL, reason_codes TEXT NOT NULL,
+    model_sha256 TEXT);
     CREATE INDEX IF NOT EXISTS credit_decisions_account ON credit_decisions (account_id, at);
     CREATE INDEX IF NOT EXISTS credit_decisions_at ON credit_decisions (at);`);
+  // Records made before the artefact hash was kept gain the column (empty for their rows).
+  const columns = db.prepare('SELECT name FROM pragma_table_info(\'credit_decisions\')').pluck().all() as string[];
+  if (!columns.includes('model_sha256')) db.exec('ALTER TABLE credit_decisions ADD COLUMN model_sha256 TEXT');
   return db;
 }
 
 /** A function that writes rows in one transaction, synchronously, on `db`. */
 export function auditRowWriter(db: Database.Database): (rows: readonly AuditRow[]) => void {
   const insert = db.prepare(`INSERT INTO credit_decisions
-    (at, request_id, caller, account_id, model_name, model_version, inputs_hash, pd, score, grade, decision, reason_codes)
-    VALUES (@at, @requestId, @caller, @accountId, @modelName, @modelVersion, @inputsHash, @pd, @score, @grade, @decision, @reasonCodes)`);
+    (at, request_id, caller, account_id, model_name, model_version, model_sha256, inputs_hash, pd, score, grade, decision, reason_codes)
+    VALUES (@at, @requestId, @caller, @accountId, @modelName, @modelVersion, @modelSha256, @inputsHash, @pd, @score, @grade, @decision, @reasonCodes)`);
   return db.transaction((rows: readonly AuditRow[]) => rows.forEach((row) => insert.run(row)));
 }
 
@@ -158,7 +164,7 @@ export class CreditAuditLog implements CreditAuditStore {
     return rows.map((r) => ({
       id: r.id as number, at: r.at as string, requestId: r.request_id as string, caller: r.caller as string,
       accountId: r.account_id as string | null, modelName: r.model_name as string, modelVersion: r.model_version as string,
-      inputsHash: r.inputs_hash as string, probabilityOfDefault: r.pd as number, score: r.score as number,
+      modelSha256: (r.model_sha256 as string | null) ?? null, inputsHash: r.inputs_hash as string, probabilityOfDefault: r.pd as number, score: r.score as number,
       grade: r.grade as string, decision: r.decision as string, reasonCodes: JSON.parse(r.reason_codes as string) as string[],
     }));
   }

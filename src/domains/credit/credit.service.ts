@@ -1,3 +1,4 @@
+import type { ModelIdentity } from '../../runtime/model-identity.js';
 import { assertListSize } from '../../platform/errors.js';
 import type { InferenceModel, ShadowModel } from '../../runtime/model-registry.js';
 import type { TabularOutputs } from '../../runtime/onnx-runtime.js';
@@ -15,7 +16,7 @@ export interface CreditAssessmentResult {
   readonly grade: CreditGradeName;
   readonly decision: CreditDecisionName;
   readonly reasons: readonly CreditReasonResult[];
-  readonly model: { name: string; version: string };
+  readonly model: ModelIdentity;
 }
 
 export interface CreditSettings {
@@ -60,7 +61,7 @@ export class CreditService {
         grade: creditGrade(pd),
         decision: creditDecision(pd, this.settings.thresholds),
         reasons: topReasons(out.contributions!, spec.features),
-        model: { name: model.name, version: model.version },
+        model: model.identity,
       };
     });
     pending.add(accounts, results);

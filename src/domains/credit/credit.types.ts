@@ -78,6 +78,9 @@ export class CreditDecisionRecord {
   @Field(() => String)
   modelVersion!: string;
 
+  @Field(() => String, { nullable: true, description: 'SHA-256 of the model artefact that made the decision; null for decisions recorded before it was kept.' })
+  modelSha256!: string | null;
+
   @Field(() => String, { description: 'SHA-256 of the account inputs.' })
   inputsHash!: string;
 

@@ -1,3 +1,4 @@
+import type { ModelIdentity } from '../../runtime/model-identity.js';
 import { probit } from 'simple-statistics';
 import { assertListSize, InvalidInputError, NotFoundError } from '../../platform/errors.js';
 import type { InferenceModel } from '../../runtime/model-registry.js';
@@ -35,7 +36,7 @@ export interface ForecastResult {
   }>;
   readonly volatility: { daily: number; annualized: number; model: string; perStep: number[] };
   readonly diagnostics: { sampleSize: number; parameters: Record<string, number>; fallbackUsed: boolean; fallbackReason: string | null };
-  readonly model: { name: string; version: string };
+  readonly model: ModelIdentity;
 }
 
 export const FORECAST_LIMITS = {
@@ -79,9 +80,17 @@ export class ForecastService {
   async forecastMany(requests: readonly ForecastRequest[], field = 'inputs', caller = ''): Promise<Array<ForecastResult | Error>> {
     const prepared = await Promise.all(requests.map((r, i) =>
       this.prepare(r, requests.length === 1 && field === 'input' ? field : `${field}[${i}]`).catch((error: unknown) => error as Error)));
-    const useNetwork = prepared.map((p) => !(p instanceof Error) && p.closes.length - 1 >= FORECAST_LIMITS.networkMinReturns);
+    const featured = prepared.map((p, i) => {
+      if (p instanceof Error || p.closes.length - 1 < FORECAST_LIMITS.networkMinReturns) return undefined;
+      const row = featuresOf(p);
+      // Finite in float64 is not finite in the network's float32 (a price of 5e-324 after 300 ordinary ones).
+      if (row.features.every(Number.isFinite)) return row;
+      prepared[i] = overflowError(p.field);
+      return undefined;
+    });
+    const useNetwork = featured.map((row) => row !== undefined);
     const model = useNetwork.some(Boolean) ? this.model() : undefined;
-    const rows = prepared.flatMap((p, i) => (useNetwork[i] && !(p instanceof Error) ? [featuresOf(p)] : []));
+    const rows = featured.filter((row) => row !== undefined);
     // The network's batch and the volatility fits (worker threads) run at the same time.
     const [outputs, volatilities] = await Promise.all([
       model && rows.length ? model.inferMany(rows.map((r) => r.features), caller) : Promise.resolve([]),
@@ -98,12 +107,12 @@ export class ForecastService {
       if (out instanceof Error) return out;
       // Monitored output: the 10-90 % spread of the 1-step standardised return (as in baseline.json).
       model!.observe(row.features, out!.quantiles![5]! - out!.quantiles![1]!);
-      return finite(networkForecast(p, vol, row.sigma, out!.quantiles!, { name: model!.name, version: model!.version }), p.field);
+      return finite(networkForecast(p, vol, row.sigma, out!.quantiles!, model!.identity), p.field);
     });
   }
 
   private modelRef(model: InferenceModel<unknown, unknown> | undefined) {
-    return model ? { name: model.name, version: model.version } : { name: 'garch-1-1', version: 'builtin' };
+    return model ? model.identity : { name: 'garch-1-1', version: 'builtin', sha256: null };
   }
 
   private async prepare(r: ForecastRequest, at: string): Promise<Prepared> {
@@ -181,8 +190,11 @@ function finite(result: ForecastResult, field: string): ForecastResult | Error {
     ...result.points.flatMap((p) => [p.mean, p.median, ...p.intervals.flatMap((iv) => [iv.lower, iv.upper])]),
     result.volatility.daily, result.volatility.annualized, ...result.volatility.perStep,
   ];
-  return numbers.every(Number.isFinite) ? result
-    : new InvalidInputError(`${field}: the series moves too far between prices to forecast (its figures overflow); check it for unadjusted splits or wrong units`, field);
+  return numbers.every(Number.isFinite) ? result : overflowError(field);
+}
+
+function overflowError(field: string): InvalidInputError {
+  return new InvalidInputError(`${field}: the series moves too far between prices to forecast (its figures overflow); check it for unadjusted splits or wrong units`, field);
 }
 
 function featuresOf(p: Prepared) {

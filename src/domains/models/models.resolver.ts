@@ -60,7 +60,7 @@ export class ModelsResolver {
 function toModelInfo(s: ModelSnapshot): ModelInfo {
   const { manifest: m, state } = s;
   return {
-    name: m.name, task: m.task, version: m.version, versions: listVersions(s.root), runtime: m.runtime, required: m.required,
+    name: m.name, task: m.task, version: s.identity.version, sha256: s.identity.sha256, versions: listVersions(s.root, s.identity.version), runtime: m.runtime, required: m.required,
     state: state.phase.toUpperCase() as ModelState,
     loadedAt: state.phase === 'ready' ? state.loadedAt : null,
     failureReason: state.phase === 'failed' ? state.reason : null,

@@ -55,8 +55,11 @@ export class ModelInfo {
   @Field(() => String, { description: 'sentiment | credit | forecast' })
   task!: string;
 
-  @Field(() => String, { description: 'The active version.' })
+  @Field(() => String, { description: 'The active version: for a remote model, the version its server reports serving.' })
   version!: string;
+
+  @Field(() => String, { nullable: true, description: "SHA-256 of the active version's artefact(s) (the model file, and for a transformer its config and tokenizer files); null for a remote model or before it has loaded." })
+  sha256!: string | null;
 
   @Field(() => [String], { description: 'Versions the model folder offers (the top-level manifest, then versions/*).' })
   versions!: string[];

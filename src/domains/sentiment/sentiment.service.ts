@@ -1,3 +1,4 @@
+import type { ModelIdentity } from '../../runtime/model-identity.js';
 import { assertListSize, InvalidInputError, ModelUnavailableError } from '../../platform/errors.js';
 import type { InferenceModel } from '../../runtime/model-registry.js';
 import type { TextClassification } from '../../runtime/transformers-runtime.js';
@@ -11,7 +12,7 @@ export interface SentimentPrediction {
   readonly score: number;
   readonly scores: ReadonlyArray<{ label: SentimentLabelName; probability: number }>;
   readonly truncated: boolean;
-  readonly model: { name: string; version: string };
+  readonly model: ModelIdentity;
 }
 
 /** One word's pull on the explained label (occlusion: the label's probability with and without the word). */
@@ -30,7 +31,7 @@ export interface SentimentExplanation {
   readonly wordsConsidered: number;
   /** The text had more words than are occluded; only the first `maxWords` were. */
   readonly truncated: boolean;
-  readonly model: { name: string; version: string };
+  readonly model: ModelIdentity;
 }
 
 /**
@@ -121,7 +122,7 @@ export class SentimentService {
       const whole = probability(mine[0]);
       const weights = words.map((word, position) => ({ word, position, weight: whole - probability(mine[position + 1]) }));
       weights.sort((a, b) => Math.abs(b.weight) - Math.abs(a.weight) || a.position - b.position);
-      return { label: p.label, words: weights, wordsConsidered: words.length, truncated, model: { name: model.name, version: model.version } };
+      return { label: p.label, words: weights, wordsConsidered: words.length, truncated, model: model.identity };
     });
   }
 
@@ -138,7 +139,7 @@ export class SentimentService {
       // Monitored as in baseline.json: word count in, net sentiment out.
       model.observe([texts[i]!.trim().split(/\s+/).length], p('POSITIVE') - p('NEGATIVE'));
       return { text: texts[i]!, label: best.label, score: best.probability, scores, truncated: out.truncated,
-        model: { name: model.name, version: model.version } };
+        model: model.identity };
     });
   }
 }

@@ -12,7 +12,7 @@ import type { TextClassification } from '../../../src/runtime/transformers-runti
 function fakeModel(labels = ['negative', 'neutral', 'positive']) {
   const calls: string[][] = [];
   const model: InferenceModel<string, TextClassification> = {
-    name: 'fake', version: '0', dir: '', labels,
+    name: 'fake', version: '0', identity: { name: 'fake', version: '0', sha256: null }, dir: '', labels,
     infer: async () => { throw new Error('unused'); },
     observe: () => {},
     inferMany: async (texts) => {
@@ -113,7 +113,7 @@ describe('normalizeSentimentLabel', () => {
 describe('summarizeByTicker', () => {
   it('counts labels per ticker and averages P(pos) - P(neg)', () => {
     const pred = (label: 'POSITIVE' | 'NEGATIVE', pos: number, neg: number): SentimentPrediction => ({
-      text: '', label, score: Math.max(pos, neg), truncated: false, model: { name: 'm', version: '1' },
+      text: '', label, score: Math.max(pos, neg), truncated: false, model: { name: 'm', version: '1', sha256: null },
       scores: [{ label: 'NEGATIVE', probability: neg }, { label: 'NEUTRAL', probability: 1 - pos - neg }, { label: 'POSITIVE', probability: pos }],
     });
     const out = summarizeByTicker(

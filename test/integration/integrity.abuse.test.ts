@@ -1,0 +1,163 @@
+import 'reflect-metadata';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { loadConfig } from '../../src/platform/config.js';
+import { createLogger } from '../../src/platform/logger.js';
+import { startGateway, type Gateway } from '../../src/server/gateway.js';
+import { sampleAccount } from '../support/accounts.js';
+import { codes, gql, startTestGateway } from '../support/gateway.js';
+import { modelsFolder } from '../support/model-folders.js';
+import { weekdaySeries } from '../support/prices.js';
+
+const sha256Of = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex');
+
+/** `query{...F0} fragment F0 on Query{ a0:__typename ...F1 a1:__typename ...F1 ... }`: `fanOut ** fragments` paths in under 3 kB. */
+function fanOutDocument(fragments: number, fanOut: number): string {
+  let doc = 'query{...F0} ';
+  for (let i = 0; i < fragments; i++) {
+    const fields = Array.from({ length: fanOut }, (_, j) => `a${j}:__typename${i + 1 < fragments ? ` ...F${i + 1}` : ''}`);
+    doc += `fragment F${i} on Query{ ${fields.join(' ')} } `;
+  }
+  return doc;
+}
+
+describe('integrity: requests that once got HTTP 500 or stalled the event loop get a stable code', () => {
+  let gw: Gateway;
+  before(async () => {
+    gw = await startTestGateway({ MODELS: 'credit-gbt,forecast-qnn', MAX_QUERY_DEPTH: '3' });
+  });
+  after(() => gw.stop());
+
+  const post = (body: unknown) => fetch(gw.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+
+  it('an operationName that picks no operation: 400 OPERATION_RESOLUTION_FAILURE, by POST and GET', async () => {
+    const cases: Array<[unknown, RegExp]> = [
+      [{ query: '{ __typename }', operationName: 'A' }, /Unknown operation named "A"/],
+      [{ query: '{ __typename }', operationName: '' }, /Unknown operation named ""/],
+      [{ query: 'query A { __typename } query B { __typename }' }, /Must provide operation name/],
+      [{ query: 'query A { __typename } query B { __typename }', operationName: 'C' }, /Unknown operation named "C"/],
+    ];
+    for (const [body, message] of cases) {
+      // Twice: the second use of a document goes to the compiled executor.
+      for (let round = 0; round < 2; round++) {
+        const res = await post(body);
+        const json = await res.json() as { errors: Array<{ message: string; extensions: { code: string } }> };
+        assert.equal(res.status, 400, JSON.stringify(body));
+        assert.deepEqual(json.errors.map((e) => e.extensions.code), ['OPERATION_RESOLUTION_FAILURE']);
+        assert.match(json.errors[0]!.message, message);
+      }
+    }
+    const get = await fetch(`${gw.url}?query=${encodeURIComponent('{ __typename }')}&operationName=A`, { headers: { 'apollo-require-preflight': 'true' } });
+    assert.equal(get.status, 400);
+    assert.equal((await get.json() as { errors: Array<{ extensions: { code: string } }> }).errors[0]!.extensions.code, 'OPERATION_RESOLUTION_FAILURE');
+  });
+
+  it('a document whose fragments fan out to 10^10 paths is refused as QUERY_TOO_COMPLEX (its depth is found without expanding them)', async () => {
+    const query = fanOutDocument(10, 10);
+    assert.ok(query.length < 3000);
+    const res = await gql(gw.url, query);
+    assert.equal(res.status, 400);
+    assert.deepEqual(codes(res), ['QUERY_TOO_COMPLEX']);
+    // The gateway is still answering others.
+    assert.equal((await fetch(gw.url.replace('/graphql', '/healthz'))).status, 200);
+  });
+
+  it('a deep document built of fragments is still refused as QUERY_TOO_DEEP', async () => {
+    const res = await gql(gw.url, 'query { ...A } fragment A on Query { models { ...B } } fragment B on ModelInfo { batching { maxQueue } stats { items } }');
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    const deep = await gql(gw.url, 'query { ...A } fragment A on Query { newsSentiment(articles: [{id: "1", headline: "x"}]) { ...B } } '
+      + 'fragment B on NewsSentimentReport { articles { sentiment { scores { label } } } }');
+    assert.deepEqual(codes(deep), ['QUERY_TOO_DEEP']);
+    assert.match(deep.body.errors![0]!.message, /query depth must be at most 3/);
+  });
+
+  it('a series of 300 ordinary prices ending at 5e-324: BAD_USER_INPUT naming the input, not INTERNAL_SERVER_ERROR', async () => {
+    const closes = Array.from({ length: 300 }, (_, i) => 100 + Math.sin(i / 5));
+    closes[299] = 5e-324;
+    const res = await gql(gw.url, 'query($i:ForecastInput!){ marketForecast(input:$i) { lastClose } }', { i: { series: weekdaySeries(closes) } });
+    assert.deepEqual(codes(res), ['BAD_USER_INPUT']);
+    assert.match(res.body.errors![0]!.message, /^input: the series moves too far between prices/);
+  });
+});
+
+describe('integrity: the version recorded is the artefact that decided', () => {
+  let gw: Gateway;
+  let dir: string;
+  let root: string;
+  before(async () => {
+    dir = modelsFolder('identity-', ['credit-gbt']);
+    root = path.join(dir, 'credit-gbt');
+    gw = await startTestGateway({ MODELS_DIR: dir, ALLOW_OPEN_ADMIN: 'true', MODEL_WATCH: 'true' });
+  });
+  after(async () => {
+    await gw.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const assess = () => gql<{ creditAssessment: { probabilityOfDefault: number; model: { version: string; sha256: string | null } } }, unknown>(gw.url,
+    'query($a:CardAccountInput!){ creditAssessment(account:$a) { probabilityOfDefault model { version sha256 } } }', { a: sampleAccount(7) });
+  const models = () => gql<{ models: Array<{ version: string; sha256: string | null; versions: string[] }> }, unknown>(gw.url, '{ models { version sha256 versions } }');
+
+  it('every answer, ModelInfo, the decision record and /metrics carry the SHA-256 of the model file that ran', async () => {
+    const expected = sha256Of(path.join(root, 'model.onnx'));
+    const answer = await assess();
+    assert.deepEqual(answer.body.data!.creditAssessment.model, { version: '2.1.0', sha256: expected });
+    assert.equal((await models()).body.data!.models[0]!.sha256, expected);
+    const records = await gql<{ creditDecisions: Array<{ modelVersion: string; modelSha256: string | null }> }, unknown>(gw.url, '{ creditDecisions(limit: 1) { modelVersion modelSha256 } }');
+    assert.deepEqual(records.body.data!.creditDecisions, [{ modelVersion: '2.1.0', modelSha256: expected }]);
+    const metrics = await (await fetch(gw.url.replace('/graphql', '/metrics'))).text();
+    assert.match(metrics, new RegExp(`gateway_model_info\\{model="credit-gbt",version="2\\.1\\.0",sha256="${expected}"\\} 1`));
+  });
+
+  it('a manifest relabelled 6.6.6 while versions/6.6.6/ holds another (broken) artefact: refused, 2.1.0 keeps answering as 2.1.0', async () => {
+    const before = await assess();
+    const vdir = path.join(root, 'versions', '6.6.6');
+    mkdirSync(vdir, { recursive: true });
+    cpSync(path.join(root, 'features.json'), path.join(vdir, 'features.json'));
+    writeFileSync(path.join(vdir, 'model.onnx'), 'not a model');
+    const manifest = JSON.parse(readFileSync(path.join(root, 'manifest.json'), 'utf8')) as Record<string, unknown>;
+    writeFileSync(path.join(vdir, 'manifest.json'), JSON.stringify({ ...manifest, version: '6.6.6' }));
+    writeFileSync(path.join(root, 'manifest.json'), JSON.stringify({ ...manifest, version: '6.6.6' }));
+    const activate = await gql(gw.url, 'mutation { activateModelVersion(name: "credit-gbt", version: "6.6.6") { version } }');
+    assert.deepEqual(codes(activate), ['MODEL_UNAVAILABLE']);
+    assert.match(activate.body.errors![0]!.message, /version 6\.6\.6 was refused .*versions\/6\.6\.6\/model\.onnx.*version 2\.1\.0 stays active/);
+    const after = await assess();
+    assert.deepEqual(after.body.data!.creditAssessment, before.body.data!.creditAssessment);
+    writeFileSync(path.join(root, 'manifest.json'), JSON.stringify(manifest));
+  });
+
+  it('a manifest that is not valid JSON (as an editor leaves it mid-save): models and model(name:) still answer', async () => {
+    const manifest = readFileSync(path.join(root, 'manifest.json'), 'utf8');
+    writeFileSync(path.join(root, 'manifest.json'), '{ "name": "credit-gbt", ');
+    try {
+      const listed = await models();
+      assert.equal(listed.body.errors, undefined, JSON.stringify(listed.body.errors));
+      assert.equal(listed.body.data!.models[0]!.version, '2.1.0');
+      assert.ok(listed.body.data!.models[0]!.versions.includes('2.1.0'));
+      const one = await gql<{ model: { version: string } | null }, unknown>(gw.url, '{ model(name: "credit-gbt") { version } }');
+      assert.equal(one.body.data!.model!.version, '2.1.0');
+    } finally {
+      writeFileSync(path.join(root, 'manifest.json'), manifest);
+    }
+  });
+});
+
+describe('integrity: start-up refuses a label that names another artefact', () => {
+  it('a top-level manifest claiming a version whose versions/ folder holds other bytes stops start-up with a message saying so', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'relabel-'));
+    try {
+      cpSync(modelsFolder('relabel-src-', ['credit-gbt']), dir, { recursive: true });
+      const root = path.join(dir, 'credit-gbt');
+      const manifest = JSON.parse(readFileSync(path.join(root, 'manifest.json'), 'utf8')) as Record<string, unknown>;
+      writeFileSync(path.join(root, 'manifest.json'), JSON.stringify({ ...manifest, version: '2.0.0' }));
+      const config = loadConfig({ HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'silent', NODE_ENV: 'test', PRICE_DB_PATH: ':memory:', AUDIT_DB_PATH: ':memory:', MODELS_DIR: dir });
+      await assert.rejects(startGateway(config, createLogger('silent')), /says version 2\.0\.0, but its artefacts \(sha256 [0-9a-f]{64}\) are not those of versions\/2\.0\.0\//);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
