@@ -3,6 +3,8 @@ export enum GatewayErrorCode {
   BAD_USER_INPUT = 'BAD_USER_INPUT',
   NOT_FOUND = 'NOT_FOUND',
   MODEL_UNAVAILABLE = 'MODEL_UNAVAILABLE',
+  /** The credit decision record cannot be written (disk full, database down): no decision is returned. */
+  AUDIT_UNAVAILABLE = 'AUDIT_UNAVAILABLE',
   OVERLOADED = 'OVERLOADED',
   QUERY_TOO_COMPLEX = 'QUERY_TOO_COMPLEX',
   QUERY_TOO_DEEP = 'QUERY_TOO_DEEP',

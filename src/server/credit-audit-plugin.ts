@@ -10,6 +10,9 @@ import type { Logger } from '../platform/logger.js';
  * a failed one nulls the whole response). A failed write turns the response into an error: no decision
  * leaves the gateway unrecorded, and none is recorded that the caller never saw.
  */
+/** The store is probed every second once a write fails; a few seconds is a fair first wait for a caller. */
+const AUDIT_RETRY_AFTER_SECONDS = 5;
+
 export function creditAuditPlugin(audit: CreditAuditStore, logger: Logger): ApolloServerPlugin<GatewayContext> {
   return {
     async requestDidStart() {
@@ -22,9 +25,11 @@ export function creditAuditPlugin(audit: CreditAuditStore, logger: Logger): Apol
           } catch (error) {
             logger.error({ err: error, requestId: contextValue.requestId }, 'credit decisions could not be recorded');
             response.http.status = 503;
+            response.http.headers.set('retry-after', String(AUDIT_RETRY_AFTER_SECONDS));
             response.body.singleResult = {
               data: null,
-              errors: [{ message: 'the decision record could not be written, so no decision is returned; retry later', extensions: { code: GatewayErrorCode.MODEL_UNAVAILABLE, retryable: true } }],
+              errors: [{ message: 'the decision record could not be written, so no decision is returned; retry later',
+                extensions: { code: GatewayErrorCode.AUDIT_UNAVAILABLE, retryable: true, retryAfterSeconds: AUDIT_RETRY_AFTER_SECONDS } }],
             };
           }
         },

@@ -10,6 +10,7 @@ import express, { type ErrorRequestHandler, type RequestHandler } from 'express'
 import { CreditService } from '../domains/credit/index.js';
 import { CreditAuditLog } from '../domains/credit/credit-audit.js';
 import { PostgresCreditAudit } from '../domains/credit/credit-audit-postgres.js';
+import { AuditAvailability } from '../domains/credit/credit-audit-availability.js';
 import { readCreditFeatureSpec } from '../domains/credit/credit.features.js';
 import { ForecastService, openPriceStore } from '../domains/forecasting/index.js';
 import { VolatilityPool } from '../domains/forecasting/volatility-pool.js';
@@ -82,7 +83,8 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
   const prices = await openPriceStore({ databaseUrl: config.priceDatabaseUrl, file: config.priceDbPath });
   const newsLog = await openNewsSentimentLog({ databaseUrl: config.priceDatabaseUrl, file: config.priceDbPath });
   const volatility = new VolatilityPool();
-  const audit = config.auditDatabaseUrl ? await PostgresCreditAudit.open(config.auditDatabaseUrl) : new CreditAuditLog(config.auditDbPath);
+  const audit = new AuditAvailability(config.auditDatabaseUrl ? await PostgresCreditAudit.open(config.auditDatabaseUrl) : new CreditAuditLog(config.auditDbPath),
+    (available, reason) => (available ? logger.info('the credit decision record is writable again') : logger.error({ reason }, 'the credit decision record cannot be written: credit is not ready')));
   metrics.watchDrift(() => registry.list().flatMap((m) => {
     const report = registry.drift(m.manifest.name);
     // No gauge before the window is large enough to mean something: dashboards would alarm on noise.
@@ -155,7 +157,13 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
   });
   await apollo.start();
 
-  app.use(healthRoutes(registry, lifecycle));
+  app.use(healthRoutes(registry, lifecycle, [{
+    name: 'credit-decision-record',
+    state: () => {
+      const s = audit.status;
+      return s.available ? { ready: true } : { ready: false, reason: `cannot write since ${s.since.toISOString()}: ${s.reason}` };
+    },
+  }]));
   app.use(metricsRoute(metrics, config.http.metricsToken));
   // One count of requests in progress for both APIs.
   const inFlight = new InFlightLimit(config.http.maxConcurrentRequests, metrics);

@@ -3,20 +3,29 @@ import { Router } from 'express';
 import type { GatewayMetrics } from '../platform/metrics.js';
 import type { ModelRegistry } from '../runtime/model-registry.js';
 
+/** Something besides the models that a capability needs (the credit decision record), with whether it works now. */
+export interface Capability {
+  readonly name: string;
+  state(): { ready: boolean; reason?: string };
+}
+
 /**
  * /healthz: the process is up. /readyz: 200 only when every required model has loaded and answered
  * its warm-up inference and the gateway is not shutting down, so load balancers send traffic only then.
  */
-export function healthRoutes(registry: ModelRegistry, lifecycle: { readonly draining: boolean }): Router {
+export function healthRoutes(registry: ModelRegistry, lifecycle: { readonly draining: boolean }, capabilities: readonly Capability[] = []): Router {
   const router = Router();
   router.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
   router.get('/readyz', (_req, res) => {
-    const ready = registry.ready && !lifecycle.draining;
+    const states = capabilities.map((c) => ({ name: c.name, ...c.state() }));
+    const degraded = states.some((c) => !c.ready);
+    const ready = registry.ready && !lifecycle.draining && !degraded;
     res.status(ready ? 200 : 503).json({
-      status: lifecycle.draining ? 'draining' : ready ? 'ready' : 'loading',
-      models: registry.list().map((m) => ({ name: m.manifest.name, version: m.manifest.version, state: m.state.phase, required: m.manifest.required })),
+      status: lifecycle.draining ? 'draining' : !registry.ready ? 'loading' : degraded ? 'degraded' : 'ready',
+      models: registry.list().map((m) => ({ name: m.manifest.name, version: m.identity.version, sha256: m.identity.sha256, state: m.state.phase, required: m.manifest.required })),
+      ...(states.length ? { capabilities: states } : {}),
     });
   });
   return router;

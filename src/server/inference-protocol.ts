@@ -42,19 +42,22 @@ export function inferenceProtocolRoutes(deps: {
     const snapshot = registry.get(name);
     if (!snapshot) throw new ProtocolError(404, `model ${name} is not served here; models: ${registry.list().map((m) => m.manifest.name).join(', ')}`);
     const version = req.params.version === undefined ? undefined : String(req.params.version);
-    if (version !== undefined && version !== snapshot.manifest.version) {
-      throw new ProtocolError(404, `model ${name} version ${version} is not loaded; version ${snapshot.manifest.version} is`);
+    if (version !== undefined && version !== snapshot.identity.version) {
+      throw new ProtocolError(404, `model ${name} version ${version} is not loaded; version ${snapshot.identity.version} is`);
     }
     return snapshot;
   };
 
   for (const prefix of ['/v2/models/:name', '/v2/models/:name/versions/:version']) {
+    // A model's metadata and readiness need a key, as GraphQL's models field does; only /v2/health/* is open to probes.
     router.get(prefix, (req, res) => {
+      authorize(req, deps.keys);
       const { manifest } = model(req);
       const spec = tensorSpec(manifest, registry.modelLabels(manifest.name));
-      res.json({ name: manifest.name, versions: [manifest.version], platform: PLATFORM[manifest.runtime], inputs: [spec.input], outputs: spec.outputs });
+      res.json({ name: manifest.name, versions: [registry.get(manifest.name)!.identity.version], platform: PLATFORM[manifest.runtime], inputs: [spec.input], outputs: spec.outputs });
     });
     router.get(`${prefix}/ready`, (req, res) => {
+      authorize(req, deps.keys);
       const snapshot = model(req);
       res.status(snapshot.state.phase === 'ready' && !deps.lifecycle.draining ? 200 : 400).end();
     });
@@ -125,11 +128,12 @@ function describeError(error: unknown): { status: number; message: string } {
 }
 
 /** The caller of a request and the budget it draws on, if its key (when keys are configured) has the scope. */
-function authorize(req: Request, keys: ApiKeyRing, scope: Scope): { rateKey: string } {
+/** The caller, when keys are configured: any valid key, and `scope` when one is named. */
+function authorize(req: Request, keys: ApiKeyRing, scope?: Scope): { rateKey: string } {
   const caller = keys.authenticate(req.header('authorization'), req.header('x-api-key'));
   if (!keys.open) {
     if (!caller) throw new ProtocolError(401, 'a valid API key is required: send Authorization: Bearer <key> or x-api-key: <key>');
-    if (!hasScope(caller, scope)) throw new ProtocolError(403, `API key ${caller.name} lacks the scope ${scope} that this model needs`);
+    if (scope !== undefined && !hasScope(caller, scope)) throw new ProtocolError(403, `API key ${caller.name} lacks the scope ${scope} that this model needs`);
   }
   return { rateKey: caller ? `key:${caller.name}` : `ip:${req.ip}` };
 }

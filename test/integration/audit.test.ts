@@ -70,14 +70,29 @@ describe('credit decision audit trail', () => {
       const health = await fetch(new URL('/healthz', gw.url));
       settled.push(`healthz ${health.status}`);
       refused = await pending;
+      // While the record cannot be written, readiness says credit is down, and why.
+      const readyz = await fetch(new URL('/readyz', gw.url));
+      assert.equal(readyz.status, 503);
+      const body = await readyz.json() as { status: string; capabilities: Array<{ name: string; ready: boolean; reason?: string }> };
+      assert.equal(body.status, 'degraded');
+      assert.deepEqual(body.capabilities.map((c) => [c.name, c.ready]), [['credit-decision-record', false]]);
+      assert.match(body.capabilities[0]!.reason!, /cannot write since .*locked|busy/);
     } finally {
       holder.exec('ROLLBACK');
       holder.close();
     }
     assert.deepEqual(settled, ['healthz 200', 'credit']);
     assert.equal(refused.status, 503);
+    assert.equal(refused.headers.get('retry-after'), '5');
     assert.equal(refused.body.data, null);
-    assert.deepEqual(codes(refused), ['MODEL_UNAVAILABLE']);
+    assert.deepEqual(codes(refused), ['AUDIT_UNAVAILABLE']);
+    // Recovers by itself: the store is probed until a write succeeds.
+    let readyStatus = 0;
+    for (let i = 0; i < 100 && readyStatus !== 200; i++) {
+      readyStatus = (await fetch(new URL('/readyz', gw.url))).status;
+      if (readyStatus !== 200) await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    assert.equal(readyStatus, 200);
     assert.equal((await assess('after-lock')).status, 200);
     const recorded = async (accountId: string) => (await gql(gw.url, CreditDecisionsDocument, { accountId }, { authorization: `Bearer ${AUDITOR}` })).body.data!.creditDecisions.length;
     assert.equal(await recorded('locked-out'), 0);

@@ -133,4 +133,15 @@ describe('Open Inference Protocol v2: API keys and rate limits as for GraphQL', 
     assert.deepEqual(statuses.slice(0, 2), [200, 200]);
     assert.equal(statuses[3], 429, statuses.join(','));
   });
+
+  it('model metadata and model readiness need a key, as GraphQL models does; /v2/health stays open to probes', async () => {
+    const base = gw.url.replace('/graphql', '');
+    for (const route of ['/v2/models/sentiment-bert', '/v2/models/sentiment-bert/ready']) {
+      const anonymous = await fetch(`${base}${route}`);
+      assert.equal(anonymous.status, 401, route);
+      assert.match((await anonymous.json() as { error: string }).error, /a valid API key is required/);
+      assert.equal((await fetch(`${base}${route}`, { headers: { authorization: `Bearer ${NEWS}` } })).status, 200, route);
+    }
+    assert.equal((await fetch(`${base}/v2/health/ready`)).status, 200);
+  });
 });

@@ -26,6 +26,7 @@ export class PostgresCreditAudit implements CreditAuditStore {
     await store.pool.query('ALTER TABLE credit_decisions ADD COLUMN IF NOT EXISTS model_sha256 TEXT');
     await store.pool.query('CREATE INDEX IF NOT EXISTS credit_decisions_account ON credit_decisions (account_id, at)');
     await store.pool.query('CREATE INDEX IF NOT EXISTS credit_decisions_at ON credit_decisions (at)');
+    await store.pool.query('CREATE TABLE IF NOT EXISTS credit_audit_probe (id INTEGER PRIMARY KEY, at TIMESTAMPTZ NOT NULL)');
     return store;
   }
 
@@ -52,6 +53,10 @@ export class PostgresCreditAudit implements CreditAuditStore {
       modelSha256: (r.model_sha256 as string | null) ?? null, inputsHash: r.inputs_hash as string, probabilityOfDefault: r.pd as number, score: r.score as number,
       grade: r.grade as string, decision: r.decision as string, reasonCodes: r.reason_codes as string[],
     }));
+  }
+
+  async probe(): Promise<void> {
+    await this.pool.query('INSERT INTO credit_audit_probe (id, at) VALUES (1, now()) ON CONFLICT (id) DO UPDATE SET at = excluded.at');
   }
 
   async close(): Promise<void> {

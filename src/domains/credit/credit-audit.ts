@@ -43,6 +43,8 @@ export interface CreditAuditStore {
   record(context: AuditContext, accounts: readonly CardAccount[], results: ReadonlyArray<CreditAssessmentResult | Error>): Promise<void>;
   /** Decisions, newest first, optionally for one account and a time window. */
   query(filter: AuditFilter): Promise<CreditDecisionRecord[]>;
+  /** A small write through the same path as `record`: resolves when the store can write, rejects with why not. */
+  probe(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -105,19 +107,24 @@ export function openAuditDatabase(file: string): Database.Database {
     pd REAL NOT NULL, score INTEGER NOT NULL, grade TEXT NOT NULL, decision TEXT NOT NULL, reason_codes TEXT NOT NULL,
     model_sha256 TEXT);
     CREATE INDEX IF NOT EXISTS credit_decisions_account ON credit_decisions (account_id, at);
-    CREATE INDEX IF NOT EXISTS credit_decisions_at ON credit_decisions (at);`);
+    CREATE INDEX IF NOT EXISTS credit_decisions_at ON credit_decisions (at);
+    CREATE TABLE IF NOT EXISTS credit_audit_probe (id INTEGER PRIMARY KEY, at TEXT NOT NULL);`);
   // Records made before the artefact hash was kept gain the column (empty for their rows).
   const columns = db.prepare('SELECT name FROM pragma_table_info(\'credit_decisions\')').pluck().all() as string[];
   if (!columns.includes('model_sha256')) db.exec('ALTER TABLE credit_decisions ADD COLUMN model_sha256 TEXT');
   return db;
 }
 
-/** A function that writes rows in one transaction, synchronously, on `db`. */
+/** A function that writes rows in one transaction, synchronously, on `db`; an empty list writes the probe row. */
 export function auditRowWriter(db: Database.Database): (rows: readonly AuditRow[]) => void {
+  const probe = db.prepare('INSERT INTO credit_audit_probe (id, at) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET at = excluded.at');
   const insert = db.prepare(`INSERT INTO credit_decisions
     (at, request_id, caller, account_id, model_name, model_version, model_sha256, inputs_hash, pd, score, grade, decision, reason_codes)
     VALUES (@at, @requestId, @caller, @accountId, @modelName, @modelVersion, @modelSha256, @inputsHash, @pd, @score, @grade, @decision, @reasonCodes)`);
-  return db.transaction((rows: readonly AuditRow[]) => rows.forEach((row) => insert.run(row)));
+  return db.transaction((rows: readonly AuditRow[]) => {
+    if (rows.length === 0) probe.run(new Date().toISOString());
+    rows.forEach((row) => insert.run(row));
+  });
 }
 
 /**
@@ -152,6 +159,10 @@ export class CreditAuditLog implements CreditAuditStore {
 
   async query(filter: AuditFilter): Promise<CreditDecisionRecord[]> {
     return this.querySync(filter);
+  }
+
+  probe(): Promise<void> {
+    return this.writer.write([]);
   }
 
   /** For tools reading the file directly (synchronous: better-sqlite3). */
