@@ -6,6 +6,8 @@ export enum GatewayErrorCode {
   /** The credit decision record cannot be written (disk full, database down): no decision is returned. */
   AUDIT_UNAVAILABLE = 'AUDIT_UNAVAILABLE',
   OVERLOADED = 'OVERLOADED',
+  /** The instance is draining for shutdown: retry on another one. */
+  SHUTTING_DOWN = 'SHUTTING_DOWN',
   QUERY_TOO_COMPLEX = 'QUERY_TOO_COMPLEX',
   QUERY_TOO_DEEP = 'QUERY_TOO_DEEP',
   PAYLOAD_TOO_LARGE = 'PAYLOAD_TOO_LARGE',

@@ -6,12 +6,19 @@ import type { ApiKeyRing, Caller } from '../platform/api-keys.js';
 import { GatewayErrorCode } from '../platform/errors.js';
 import type { GatewayMetrics } from '../platform/metrics.js';
 import type { RateLimiter } from '../platform/rate-limiter.js';
+import type { FairInFlightLimit } from './fair-admission.js';
 
 /** Who a request is, for auth and rate limits; set on `res.locals` by `admission`. */
 export interface Admitted {
   readonly caller: Caller | undefined;
   /** Whom rate limits count against: the key's name, else the client address. */
   readonly rateKey: string;
+}
+
+/** The caller a request's key names, else its client address: whom limits count against. */
+export function identify(keys: ApiKeyRing, authorization: string | undefined, apiKey: string | undefined, clientAddress: string): Admitted {
+  const caller = keys.authenticate(authorization, apiKey);
+  return { caller, rateKey: caller ? `key:${caller.name}` : `ip:${clientAddress}` };
 }
 
 /** Characters of query text per rate-limit unit charged before parsing. */
@@ -50,8 +57,7 @@ export function sendRefusal(res: ServerResponse, answer: Refusal): void {
  */
 export function createAdmission(keys: ApiKeyRing, limiter: RateLimiter | undefined, metrics: GatewayMetrics) {
   return async (request: { authorization?: string; apiKey?: string; clientAddress: string; query: string }): Promise<{ admitted: Admitted; refusal?: Refusal }> => {
-    const caller = keys.authenticate(request.authorization, request.apiKey);
-    const admitted: Admitted = { caller, rateKey: caller ? `key:${caller.name}` : `ip:${request.clientAddress}` };
+    const admitted = identify(keys, request.authorization, request.apiKey, request.clientAddress);
     if (!limiter) return { admitted };
     const cost = admissionCost(request.query.length);
     const decision = await limiter.take(admitted.rateKey, cost);
@@ -86,36 +92,14 @@ export function admission(admit: Admission): RequestHandler {
   };
 }
 
-/**
- * Admission control: beyond `max` GraphQL requests in progress, a new one is refused at once with
- * 503 and Retry-After (before its body is read), so an overloaded gateway says so instead of letting
- * callers time out in its queues. One count for every path that serves GraphQL or the inference API.
- */
-export class InFlightLimit {
-  private inFlight = 0;
-
-  constructor(readonly max: number, private readonly metrics: GatewayMetrics) {}
-
-  /** Counts the request until its response closes, or returns the refusal when the gateway is full. */
-  enter(res: ServerResponse): Refusal | undefined {
-    if (this.inFlight >= this.max) {
-      this.metrics.observeOperation(undefined, GatewayErrorCode.OVERLOADED, 0);
-      return refusal(503, `the gateway is at its limit of ${this.max} requests in progress (MAX_CONCURRENT_REQUESTS); retry later`,
-        { code: GatewayErrorCode.OVERLOADED, retryable: true }, { 'retry-after': '1' });
-    }
-    this.inFlight++;
-    res.once('close', () => this.inFlight--);
-    return undefined;
-  }
-
-  /** The limit as Express middleware. */
-  middleware(): RequestHandler {
-    return (_req, res, next) => {
-      const full = this.enter(res);
-      if (full) sendRefusal(res, full);
-      else next();
-    };
-  }
+/** The fair in-flight limit as Express middleware, for the caller the request's key or address names. */
+export function inFlightMiddleware(limit: FairInFlightLimit, keys: ApiKeyRing): RequestHandler {
+  return async (req, res, next) => {
+    const { rateKey } = identify(keys, req.header('authorization'), req.header('x-api-key'), req.ip ?? '');
+    const refused = await limit.enter(res, rateKey);
+    if (refused) sendRefusal(res, refused);
+    else next();
+  };
 }
 
 /** A response whose errors include OVERLOADED goes out as 503 with Retry-After, which proxies and clients understand. */

@@ -40,7 +40,8 @@ import { creditAuditPlugin } from './credit-audit-plugin.js';
 import { graphiqlRoutes } from './graphiql.js';
 import { inferenceProtocolRoutes } from './inference-protocol.js';
 import { VersionSync } from './version-sync.js';
-import { admission, createAdmission, InFlightLimit, overloadStatusPlugin, refusal, sendRefusal, type Admitted } from './admission.js';
+import { admission, createAdmission, inFlightMiddleware, overloadStatusPlugin, refusal, sendRefusal, type Admitted } from './admission.js';
+import { FairInFlightLimit } from './fair-admission.js';
 import { assignRequestIds, bodyRefusals, directGraphqlPath } from './graphql-http.js';
 
 export interface Gateway {
@@ -124,7 +125,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
   // Express serves everything until the direct GraphQL path is ready (below).
   let handle: http.RequestListener = app;
   const httpServer = http.createServer((req, res) => handle(req, res));
-  const lifecycle = { draining: false };
+  const lifecycle = { draining: false, refusing: false, lastRefusedAt: 0 };
 
   const apollo = new ApolloServer<GatewayContext>({
     ...(config.http.executor === 'compiled'
@@ -166,8 +167,8 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
   }]));
   app.use(metricsRoute(metrics, config.http.metricsToken));
   // One count of requests in progress for both APIs.
-  const inFlight = new InFlightLimit(config.http.maxConcurrentRequests, metrics);
-  const admitConcurrent = inFlight.middleware();
+  const inFlight = new FairInFlightLimit(config.http.maxConcurrentRequests, metrics);
+  const admitConcurrent = inFlightMiddleware(inFlight, keys);
   const admit = createAdmission(keys, limiter, metrics);
   if (tracing) app.use(['/graphql', '/v2'], traceRequests);
   app.use('/v2/models', admitConcurrent);
@@ -187,10 +188,19 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
   }));
   app.use(jsonErrors(logger));
   const direct = directGraphqlPath({
-    apollo, admit, inFlight, bodyLimit: config.http.bodyLimit, trustProxyHops: config.http.trustProxyHops,
+    apollo, admit, inFlight, keys, bodyLimit: config.http.bodyLimit, trustProxyHops: config.http.trustProxyHops,
     cors: config.http.corsOrigins.length > 0, traced: tracing !== undefined, logger, context: contextOf,
   });
   handle = (req, res) => {
+    // Draining: every answer asks the client to close its connection, so none is left idle to be cut at exit;
+    // once the drain refuses work, a request on a kept-alive connection is answered 503, not dropped.
+    if (lifecycle.draining) res.setHeader('connection', 'close');
+    if (lifecycle.refusing && !isProbe(req.url)) {
+      lifecycle.lastRefusedAt = performance.now();
+      sendRefusal(res, refusal(503, 'this gateway instance is shutting down; retry, another instance will answer',
+        { code: GatewayErrorCode.SHUTTING_DOWN, retryable: true }, { 'retry-after': '1', connection: 'close' }));
+      return;
+    }
     if (!direct(req, res)) app(req, res);
   };
 
@@ -214,7 +224,14 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     lifecycle.draining = true;
     // Readiness now says 503; the listener keeps serving until load balancers have seen it.
     if (config.http.shutdownDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, config.http.shutdownDelayMs));
-    await apollo.stop(); // the drain plugin closes the listener and waits for in-flight requests
+    // New work is refused (503, Connection: close) while the requests in progress finish and callers that keep
+    // sending on kept-alive connections learn to go elsewhere; the listener closes once it has been quiet a moment.
+    lifecycle.refusing = true;
+    lifecycle.lastRefusedAt = performance.now();
+    const deadline = performance.now() + config.http.shutdownTimeoutMs;
+    const quiet = () => inFlight.active === 0 && performance.now() - lifecycle.lastRefusedAt >= DRAIN_QUIET_MS;
+    while (!quiet() && performance.now() < deadline) await new Promise((resolve) => setTimeout(resolve, DRAIN_POLL_MS));
+    await apollo.stop(); // the drain plugin closes the listener and what connections remain
     await registry.dispose();
     await volatility.close();
     await limiter?.close?.();
@@ -240,6 +257,15 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
   }
   logger.info({ url }, 'gateway ready');
   return { url, port, registry, stop };
+}
+
+/** How long no request must have been refused before the draining listener closes, and how often that is checked. */
+const DRAIN_QUIET_MS = 250;
+const DRAIN_POLL_MS = 25;
+
+/** Health and readiness answer during the drain: probes must see it (readiness 503, draining). */
+function isProbe(url: string | undefined): boolean {
+  return url === '/healthz' || url === '/readyz' || url === '/metrics' || (url?.startsWith('/v2/health/') ?? false);
 }
 
 /** Binds the port; a port in use or not ours to bind becomes a ListenError with a plain message. */

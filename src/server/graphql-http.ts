@@ -7,7 +7,9 @@ import type { GatewayContext } from '../graphql/context.js';
 import { GatewayErrorCode } from '../platform/errors.js';
 import type { Logger } from '../platform/logger.js';
 import { traceServerRequest } from '../platform/tracing.js';
-import { refusal, sendRefusal, type Admission, type Admitted, type InFlightLimit, type Refusal } from './admission.js';
+import { identify, refusal, sendRefusal, type Admission, type Admitted, type Refusal } from './admission.js';
+import type { FairInFlightLimit } from './fair-admission.js';
+import type { ApiKeyRing } from '../platform/api-keys.js';
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
 
@@ -36,7 +38,9 @@ export interface DirectGraphqlOptions {
   readonly apollo: ApolloServer<GatewayContext>;
   readonly context: (request: { requestId: string; clientRequestId?: string } & Admitted) => Promise<GatewayContext>;
   readonly admit: Admission;
-  readonly inFlight: InFlightLimit;
+  readonly inFlight: FairInFlightLimit;
+  /** Who the in-flight limit counts a request against (before its body is read). */
+  readonly keys: ApiKeyRing;
   /** BODY_LIMIT, as Express's body parser reads it ("8mb"). */
   readonly bodyLimit: string;
   readonly trustProxyHops: number;
@@ -74,7 +78,10 @@ export function directGraphqlPath(options: DirectGraphqlOptions): (req: Incoming
 
   async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const ids = assignRequestIds(header(req, 'x-request-id'), res);
-    const full = options.inFlight.enter(res);
+    const clientAddress = proxyaddr(req, trusted);
+    const authorization = header(req, 'authorization');
+    const apiKey = header(req, 'x-api-key');
+    const full = await options.inFlight.enter(res, identify(options.keys, authorization, apiKey, clientAddress).rateKey);
     if (full) return sendRefusal(res, full);
     const read = await readJsonBody(req, limit);
     // After the answer, Node's HTTP server reads and discards the rest of an over-long body, so that the
@@ -82,8 +89,7 @@ export function directGraphqlPath(options: DirectGraphqlOptions): (req: Incoming
     if ('refusal' in read) return sendRefusal(res, read.refusal);
     const body = read.body as { query?: unknown } | null;
     const { admitted, refusal: refused } = await options.admit({
-      authorization: header(req, 'authorization'), apiKey: header(req, 'x-api-key'),
-      clientAddress: proxyaddr(req, trusted), query: typeof body?.query === 'string' ? body.query : '',
+      authorization, apiKey, clientAddress, query: typeof body?.query === 'string' ? body.query : '',
     });
     if (refused) return sendRefusal(res, refused);
     const headers = new HeaderMap();

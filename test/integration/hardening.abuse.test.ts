@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { hashApiKey } from '../../src/platform/api-keys.js';
 import type { Gateway } from '../../src/server/gateway.js';
 import { CreditDecisionsDocument } from '../generated/graphql.js';
 import { sampleAccount } from '../support/accounts.js';
@@ -163,6 +164,35 @@ describe('hardening: overload is refused with 503 and Retry-After, never left to
         assert.match(r.body.errors![0]!.message, /limit of 3 requests in progress \(MAX_CONCURRENT_REQUESTS\)/);
       }
       assert.ok(responses.filter((r) => r.status === 200).every((r) => (r.body.data as { sentiment: unknown[] }).sentiment.length === 32));
+    } finally {
+      await gw.stop();
+    }
+  });
+
+  it('MAX_CONCURRENT_REQUESTS is shared fairly: a caller flooding every slot is refused its excess, a light caller beside it is never refused', async () => {
+    const FLOOD = 'flood-key-0123456789abcdef01';
+    const LIGHT = 'light-key-0123456789abcdef01';
+    const gw = await startTestGateway({
+      MODELS: 'sentiment-bert', MAX_CONCURRENT_REQUESTS: '4',
+      API_KEYS: JSON.stringify([{ name: 'flood', sha256: hashApiKey(FLOOD), scopes: ['sentiment:read'] }, { name: 'light', sha256: hashApiKey(LIGHT), scopes: ['sentiment:read'] }]),
+    });
+    try {
+      const flood = (key: string) => gql(gw.url, 'query($t:[String!]!){ sentiment(texts:$t) { label } }', { t: longTexts(32) }, { authorization: `Bearer ${key}` });
+      let flooding = true;
+      const flooders = Array.from({ length: 12 }, async () => {
+        const statuses: number[] = [];
+        while (flooding) statuses.push((await flood(FLOOD)).status);
+        return statuses;
+      });
+      const light: number[] = [];
+      for (let i = 0; i < 6; i++) {
+        light.push((await gql(gw.url, '{ sentiment(texts: ["Shares rally"]) { label } }', undefined, { authorization: `Bearer ${LIGHT}` })).status);
+      }
+      flooding = false;
+      const floodStatuses = (await Promise.all(flooders)).flat();
+      assert.deepEqual(light, [200, 200, 200, 200, 200, 200]);
+      assert.ok(floodStatuses.includes(503), `the flooder was never refused: ${floodStatuses.length} requests`);
+      assert.ok(floodStatuses.includes(200));
     } finally {
       await gw.stop();
     }

@@ -161,3 +161,38 @@ describe('integrity: start-up refuses a label that names another artefact', () =
     }
   });
 });
+
+describe('integrity: a draining gateway answers every request it was sent', () => {
+  it('clients on kept-alive connections during stop get 200 or 503 SHUTTING_DOWN with Connection: close, never a reset', async () => {
+    const gw = await startTestGateway({ MODELS: 'credit-gbt' });
+    const outcomes: string[] = [];
+    let started = 0;
+    let markStarted: () => void = () => undefined;
+    const allStarted = new Promise<void>((resolve) => (markStarted = resolve));
+    // Each client sends on its own kept-alive connection (fetch's pool) until the gateway tells it to go elsewhere.
+    const client = async () => {
+      for (;;) {
+        try {
+          const res = await fetch(gw.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"query":"{ __typename }"}' });
+          const body = await res.json() as { errors?: Array<{ extensions: { code: string } }> };
+          if (++started === 8 * 3) markStarted();
+          if (res.status === 503) {
+            outcomes.push(`${res.status} ${body.errors![0]!.extensions.code} ${res.headers.get('connection')}`);
+            return;
+          }
+          outcomes.push(String(res.status));
+        } catch (error) {
+          outcomes.push(`error ${(error as Error).message} ${String((error as { cause?: Error }).cause?.message ?? '')}`);
+          return;
+        }
+      }
+    };
+    const clients = Array.from({ length: 8 }, client);
+    await allStarted;
+    await gw.stop();
+    await Promise.all(clients);
+    const kinds = new Set(outcomes);
+    assert.deepEqual([...kinds].filter((k) => k !== '200' && k !== '503 SHUTTING_DOWN close'), [], [...kinds].join('; '));
+    assert.equal(outcomes.filter((k) => k.startsWith('503')).length, 8);
+  });
+});
