@@ -24,7 +24,7 @@ export function healthRoutes(registry: ModelRegistry, lifecycle: { readonly drai
     const ready = registry.ready && !lifecycle.draining && !degraded;
     res.status(ready ? 200 : 503).json({
       status: lifecycle.draining ? 'draining' : !registry.ready ? 'loading' : degraded ? 'degraded' : 'ready',
-      models: registry.list().map((m) => ({ name: m.manifest.name, version: m.identity.version, sha256: m.identity.sha256, state: m.state.phase, required: m.manifest.required })),
+      models: registry.list().map((m) => ({ name: m.manifest.name, version: m.identity.version, state: m.state.phase, required: m.manifest.required })),
       ...(states.length ? { capabilities: states } : {}),
     });
   });

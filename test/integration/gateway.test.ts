@@ -25,7 +25,7 @@ describe('gateway over HTTP with the embedded models', () => {
       { name: 'credit-gbt', version: '2.1.0', state: 'ready', required: true },
       { name: 'forecast-qnn', version: '1.0.0', state: 'ready', required: true },
       { name: MODEL, version: '2.0.0', state: 'ready', required: true },
-    ] });
+    ], capabilities: [{ name: 'credit-decision-record', ready: true }] });
   });
 
   it('classifies the reference headlines: POSITIVE then NEGATIVE', async () => {

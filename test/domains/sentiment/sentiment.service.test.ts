@@ -61,7 +61,7 @@ describe('SentimentService', () => {
     assert.equal(p!.label, 'POSITIVE');
     assert.equal(p!.score, 0.7);
     assert.deepEqual(p!.scores.map((s) => s.label), ['NEGATIVE', 'NEUTRAL', 'POSITIVE']);
-    assert.deepEqual(p!.model, { name: 'fake', version: '0' });
+    assert.deepEqual(p!.model, { name: 'fake', version: '0', sha256: null });
   });
 
   it('a text the model fails on rejects only its own load', async () => {
