@@ -28,6 +28,11 @@ export function createFormatError(logger: Logger) {
       return { message: `query text must be at most ${tokens[1]} tokens (MAX_QUERY_TOKENS); send large inputs as variables`,
         extensions: { code: GatewayErrorCode.QUERY_TOO_COMPLEX, max: Number(tokens[1]) } };
     }
+    // Apollo's words address its own API ("pass introspection: true to ApolloServer"); callers need this gateway's.
+    if (code === 'GRAPHQL_VALIDATION_FAILED' && /introspection is not allowed/i.test(formatted.message)) {
+      return { message: 'introspection is turned off on this gateway (INTROSPECTION=false): the schema is published as schema/schema.graphql',
+        locations: formatted.locations, extensions: { code } };
+    }
     if (typeof code === 'string' && code !== GatewayErrorCode.INTERNAL_SERVER_ERROR && (APOLLO_CODES.has(code) || OWN_CODES.has(code))) {
       const { stacktrace: _omit, ...extensions } = formatted.extensions ?? {};
       const field = code === 'BAD_USER_INPUT' && extensions.field === undefined ? variableField(formatted.message) : undefined;

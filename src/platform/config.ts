@@ -1,3 +1,4 @@
+import { existsSync, readdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -177,37 +178,65 @@ export class ConfigError extends Error {}
  * @example loadConfig({ PORT: '8080' }).port === 8080
  */
 export function loadConfig(source: Record<string, string | undefined> = process.env): GatewayConfig {
-  const parsed = envSchema.safeParse(Object.fromEntries(Object.entries(source).filter(([, v]) => v !== '')));
+  const given = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== ''));
+  const parsed = envSchema.safeParse(given);
   if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+    const problems = parsed.error.issues.map((i) => {
+      const name = i.path.join('.');
+      const value = given[name];
+      return `${name}: ${i.message.replace(/, received NaN$/, '')}${value === undefined ? '' : ` (got "${value.slice(0, 80)}")`}`;
+    });
     throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
   }
   const e = parsed.data;
-  let batchingJson: unknown;
+  const problems: string[] = [];
+  let batchingJson: unknown = {};
   try {
     batchingJson = JSON.parse(e.MODEL_BATCHING);
   } catch {
-    throw new ConfigError('invalid configuration: MODEL_BATCHING must be JSON such as {"sentiment-bert":{"maxBatchSize":64}}');
+    problems.push('MODEL_BATCHING must be JSON such as {"sentiment-bert":{"maxBatchSize":64}}');
   }
   const batching = z.record(z.string(), batchingSchema).safeParse(batchingJson);
-  if (!batching.success) {
-    throw new ConfigError(`invalid configuration: MODEL_BATCHING: ${batching.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  if (!batching.success) problems.push(`MODEL_BATCHING: ${batching.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  let apiKeys: ApiKeyConfig[] = [];
+  try {
+    apiKeys = parseApiKeys(e.API_KEYS);
+  } catch (error) {
+    problems.push((error as Error).message.replace(/^invalid configuration: /, ''));
   }
-  const apiKeys = parseApiKeys(e.API_KEYS);
   if (e.RATE_LIMIT_PER_SECOND > 0 && e.RATE_LIMIT_BURST < e.MAX_QUERY_COMPLEXITY) {
-    throw new ConfigError(`invalid configuration: RATE_LIMIT_BURST (${e.RATE_LIMIT_BURST}) must be at least MAX_QUERY_COMPLEXITY (${e.MAX_QUERY_COMPLEXITY}), or the largest allowed query could never run`);
+    problems.push(`RATE_LIMIT_BURST (${e.RATE_LIMIT_BURST}) must be at least MAX_QUERY_COMPLEXITY (${e.MAX_QUERY_COMPLEXITY}), or the largest allowed query could never run`);
   }
   if (e.CREDIT_APPROVE_MAX_PD >= e.CREDIT_DECLINE_MIN_PD) {
-    throw new ConfigError(`invalid configuration: CREDIT_APPROVE_MAX_PD (${e.CREDIT_APPROVE_MAX_PD}) must be below CREDIT_DECLINE_MIN_PD (${e.CREDIT_DECLINE_MIN_PD})`);
+    problems.push(`CREDIT_APPROVE_MAX_PD (${e.CREDIT_APPROVE_MAX_PD}) must be below CREDIT_DECLINE_MIN_PD (${e.CREDIT_DECLINE_MIN_PD})`);
   }
   if (e.DRIFT_MIN_OBSERVATIONS > e.DRIFT_WINDOW) {
-    throw new ConfigError(`invalid configuration: DRIFT_MIN_OBSERVATIONS (${e.DRIFT_MIN_OBSERVATIONS}) must not exceed DRIFT_WINDOW (${e.DRIFT_WINDOW}), or drift could never be reported`);
+    problems.push(`DRIFT_MIN_OBSERVATIONS (${e.DRIFT_MIN_OBSERVATIONS}) must not exceed DRIFT_WINDOW (${e.DRIFT_WINDOW}), or drift could never be reported`);
   }
-  const landingPage = parseLandingPage(e.LANDING_PAGE, e.INTROSPECTION);
-  const corsOrigins = parseCorsOrigins(e.CORS_ORIGINS);
+  const only = e.MODELS?.split(',').map((m) => m.trim()).filter(Boolean);
+  const modelsDir = path.resolve(e.MODELS_DIR);
+  if (!existsSync(modelsDir)) problems.push(`MODELS_DIR ${modelsDir} does not exist`);
+  else if (only) {
+    const found = readdirSync(modelsDir, { withFileTypes: true }).filter((d) => d.isDirectory() && existsSync(path.join(modelsDir, d.name, 'manifest.json'))).map((d) => d.name);
+    const unknown = only.filter((m) => !found.includes(m));
+    if (unknown.length) problems.push(`MODELS names unknown model(s) ${unknown.join(', ')}; ${modelsDir} has ${found.join(', ') || 'none'}`);
+  }
+  let landingPage: ReturnType<typeof parseLandingPage> = 'graphiql';
+  let corsOrigins: ReturnType<typeof parseCorsOrigins> = [];
+  try {
+    landingPage = parseLandingPage(e.LANDING_PAGE, e.INTROSPECTION);
+  } catch (error) {
+    problems.push((error as Error).message.replace(/^invalid configuration: /, ''));
+  }
+  try {
+    corsOrigins = parseCorsOrigins(e.CORS_ORIGINS);
+  } catch (error) {
+    problems.push((error as Error).message.replace(/^invalid configuration: /, ''));
+  }
   if (e.SENTIMENT_MODEL && !e.ALLOW_REMOTE_MODELS && !path.isAbsolute(e.SENTIMENT_MODEL) && !e.SENTIMENT_MODEL.startsWith('.')) {
-    throw new ConfigError(`invalid configuration: SENTIMENT_MODEL ${e.SENTIMENT_MODEL} looks like a hub id; set ALLOW_REMOTE_MODELS=true or give a local folder path`);
+    problems.push(`SENTIMENT_MODEL ${e.SENTIMENT_MODEL} looks like a hub id; set ALLOW_REMOTE_MODELS=true or give a local folder path`);
   }
+  if (problems.length) throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
   return deepFreeze({
     env: e.NODE_ENV,
     host: e.HOST,
@@ -216,7 +245,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     models: {
       dir: path.resolve(e.MODELS_DIR),
       only: e.MODELS?.split(',').map((s) => s.trim()).filter(Boolean),
-      batching: batching.data,
+      batching: batching.data ?? {},
       allowRemote: e.ALLOW_REMOTE_MODELS,
       sentimentOverride: e.SENTIMENT_MODEL,
       inferenceThreads: e.INFERENCE_THREADS,

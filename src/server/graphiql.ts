@@ -33,6 +33,7 @@ export function graphiqlRoutes(examplesDir = path.join(REPO_ROOT, 'examples')): 
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>fin-intel-gateway · GraphiQL</title>
+<link rel="icon" href="/favicon.svg" type="image/svg+xml">
 <link rel="stylesheet" href="/graphiql/assets/graphiql.css">
 <style>html, body, #graphiql { height: 100%; margin: 0; }</style>
 </head>
@@ -54,6 +55,10 @@ export function graphiqlRoutes(examplesDir = path.join(REPO_ROOT, 'examples')): 
     }
     secure(res).type('html').setHeader('cache-control', 'no-cache').send(page);
   });
+  // The tab's icon: a small inline SVG (browsers ask for /favicon.ico when a page names none).
+  router.get(['/favicon.svg', '/favicon.ico'], (_req, res) => {
+    res.type('image/svg+xml').setHeader('cache-control', 'public, max-age=86400').send(FAVICON);
+  });
   router.get('/graphiql/assets/:name', (req, res, next) => {
     const asset = ASSETS[req.params.name];
     if (!asset) {
@@ -64,6 +69,9 @@ export function graphiqlRoutes(examplesDir = path.join(REPO_ROOT, 'examples')): 
   });
   return router;
 }
+
+const FAVICON = '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><rect width="32" height="32" rx="6" fill="#0b3d91"/>'
+  + '<path d="M6 24l7-8 5 5 8-11" fill="none" stroke="#fff" stroke-width="3" stroke-linecap="round" stroke-linejoin="round"/></svg>';
 
 function secure(res: Response): Response {
   return res.setHeader('content-security-policy', CSP).setHeader('x-content-type-options', 'nosniff').setHeader('referrer-policy', 'no-referrer');

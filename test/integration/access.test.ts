@@ -96,6 +96,7 @@ describe('INTROSPECTION=false and LANDING_PAGE=sandbox', () => {
     try {
       const res = await gql(closed.url, '{ __schema { types { name } } }');
       assert.deepEqual(codes(res), ['GRAPHQL_VALIDATION_FAILED']);
+      assert.match(res.body.errors![0]!.message, /introspection is turned off on this gateway \(INTROSPECTION=false\)/);
       const sdl = await gql(closed.url, '{ _service { sdl } }');
       assert.deepEqual(codes(sdl), ['GRAPHQL_VALIDATION_FAILED'], 'nor the subgraph SDL');
       const page = await fetch(closed.url, { headers: { accept: 'text/html' } });

@@ -75,6 +75,15 @@ describe('integrity: requests that once got HTTP 500 or stalled the event loop g
     assert.match(deep.body.errors![0]!.message, /query depth must be at most 3/);
   });
 
+  it('the UI has an icon: /favicon.ico and /favicon.svg answer an SVG', async () => {
+    for (const file of ['/favicon.ico', '/favicon.svg']) {
+      const res = await fetch(gw.url.replace('/graphql', file));
+      assert.equal(res.status, 200, file);
+      assert.match(res.headers.get('content-type') ?? '', /^image\/svg\+xml/);
+      assert.match(await res.text(), /^<svg /);
+    }
+  });
+
   it('a series of 300 ordinary prices ending at 5e-324: BAD_USER_INPUT naming the input, not INTERNAL_SERVER_ERROR', async () => {
     const closes = Array.from({ length: 300 }, (_, i) => 100 + Math.sin(i / 5));
     closes[299] = 5e-324;

@@ -18,14 +18,14 @@ describe('loadConfig', () => {
   });
 
   it('reads variables and per-model batching', () => {
-    const c = loadConfig({ PORT: '8080', LANDING_PAGE: 'false', MODEL_BATCHING: '{"sentiment-bert":{"maxBatchSize":64}}', MODELS: 'a, b' });
+    const c = loadConfig({ PORT: '8080', LANDING_PAGE: 'false', MODEL_BATCHING: '{"sentiment-bert":{"maxBatchSize":64}}', MODELS: 'sentiment-bert, credit-gbt' });
     assert.equal(c.port, 8080);
     assert.equal(c.http.landingPage, 'off');
     assert.equal(loadConfig({ LANDING_PAGE: 'sandbox' }).http.landingPage, 'sandbox');
     assert.equal(loadConfig({ INTROSPECTION: 'false' }).http.landingPage, 'off', 'no UI without introspection');
     assert.deepEqual(loadConfig({ CORS_ORIGINS: 'https://a.example.com, http://localhost:3000' }).http.corsOrigins, ['https://a.example.com', 'http://localhost:3000']);
     assert.equal(c.models.batching['sentiment-bert']!.maxBatchSize, 64);
-    assert.deepEqual(c.models.only, ['a', 'b']);
+    assert.deepEqual(c.models.only, ['sentiment-bert', 'credit-gbt']);
   });
 
   it('reports every problem in one message', () => {
@@ -36,5 +36,11 @@ describe('loadConfig', () => {
     assert.throws(() => loadConfig({ SENTIMENT_MODEL: 'Xenova/finbert' }), /ALLOW_REMOTE_MODELS/);
     assert.throws(() => loadConfig({ CORS_ORIGINS: 'https://a.example.com/path' }), /CORS_ORIGINS: each origin must be scheme:\/\/host\[:port\]/);
     assert.throws(() => loadConfig({ DRIFT_WINDOW: '100' }), /DRIFT_MIN_OBSERVATIONS \(300\) must not exceed DRIFT_WINDOW \(100\)/);
+  });
+
+  it('names the value it could not read, and checks MODELS against the models folder beside the other problems', () => {
+    assert.throws(() => loadConfig({ PORT: 'abc' }), (e: Error) => /PORT: .*\(got "abc"\)/.test(e.message) && !/NaN/.test(e.message));
+    assert.throws(() => loadConfig({ MODELS: 'nope', DRIFT_WINDOW: '100' }), (e: Error) =>
+      /MODELS names unknown model\(s\) nope; .* has credit-gbt, forecast-qnn, sentiment-bert/.test(e.message) && /DRIFT_WINDOW/.test(e.message));
   });
 });
