@@ -1,21 +1,33 @@
-// npm run fuzz [-- CASES]: starts the gateway as its own process (all models, admin open, no rate limit,
-// so requests reach the resolvers) and sends CASES (default 10,000) seeded random requests: valid ones
-// with one field mutated to an extreme, malformed bodies and headers, odd GraphQL documents. Fails if any
-// answer is HTTP 500 or INTERNAL_SERVER_ERROR, or the process dies. Writes bench/results/fuzz.json.
+// npm run fuzz [-- CASES]: starts the gateway as its own process and sends CASES (default 20,000) seeded random
+// requests, 8 at a time: valid ones with one field mutated to an extreme, malformed bodies and headers, odd GraphQL
+// documents (operation names that match nothing, fragments that fan out, deep nesting), series ending in denormal
+// or huge prices. API keys and rate limits are on (FUZZ_OPEN=1: open, no limits, so more requests reach the
+// resolvers): requests carry a full key, a narrow one, a wrong one or none. /healthz is polled beside the load: its
+// worst latency bounds how long any request held the event loop. Fails on any 5xx but a documented 503
+// (OVERLOADED, SHUTTING_DOWN, MODEL_UNAVAILABLE, AUDIT_UNAVAILABLE), any INTERNAL_SERVER_ERROR or answer without a
+// code, an unanswered request, or a gateway not ready afterwards or not exiting 0 on SIGTERM. Writes
+// bench/results/fuzz.json (FUZZ_OUT to write elsewhere).
 import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { REPO_ROOT } from '../src/platform/config.js';
 import { seededRandom } from '../src/platform/seeded-random.js';
+import { hashApiKey } from '../src/platform/api-keys.js';
 
-const CASES = Number(process.argv[2] ?? 10_000);
+const CASES = Number(process.argv[2] ?? 20_000);
+const OPEN = process.env.FUZZ_OPEN === '1';
+const OUT = process.env.FUZZ_OUT ?? path.join(REPO_ROOT, 'bench', 'results', 'fuzz.json');
+const FULL_KEY = 'fuzz-full-key-0123456789abcdef';
+const NARROW_KEY = 'fuzz-narrow-key-0123456789abcde';
+/** 503s the gateway documents: the caller should retry (Retry-After). */
+const DOCUMENTED_503 = new Set(['OVERLOADED', 'SHUTTING_DOWN', 'MODEL_UNAVAILABLE', 'AUDIT_UNAVAILABLE']);
 const CONCURRENCY = 8;
 
 const random = seededRandom(20261124);
 const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)]!;
 const int = (lo: number, hi: number) => lo + Math.floor(random() * (hi - lo + 1));
 
-const NUMBERS = [0, -0, 1, -1, 0.5, 1e-300, -1e-300, 1e300, -1e300, 1e10, 1e12, 1e15, 2 ** 31, -(2 ** 31), 2 ** 53, 3.7, -2, 9, 10, 100, 18, 101, Number.MAX_VALUE, Number.MIN_VALUE];
+const NUMBERS = [0, -0, 1, -1, 0.5, 5e-324, -5e-324, 2.2250738585072014e-308, 1e-300, -1e-300, 1e300, -1e300, 3.5e38, 1e-45, 1e10, 1e12, 1e15, 2 ** 31, -(2 ** 31), 2 ** 53, 3.7, -2, 9, 10, 100, 18, 101, Number.MAX_VALUE, Number.MIN_VALUE];
 const STRINGS = ['', ' ', '\t\n', 'x', 'Shares rally', '💥'.repeat(50), 'a'.repeat(2001), '<script>alert(1)</script>', '"; DROP TABLE prices; --', '\u0000', 'ÄÖÜ ß', '2021-02-30', '2021-01-01', 'AAPL', 'aapl', 'A'.repeat(30)];
 const anyValue = (): unknown => pick<() => unknown>([
   () => pick(NUMBERS), () => pick(STRINGS), () => null, () => true, () => [], () => ({}), () => [pick(NUMBERS)],
@@ -66,12 +78,30 @@ const OPERATIONS: Array<() => { query: string; variables: Record<string, unknown
   () => ({ query: 'query($a:CardAccountInput!){ x: creditAssessment(account:$a) { score } y: creditAssessment(account:$a) { grade } }', variables: { a: account() } }),
   () => ({ query: 'query($i:ForecastInput!){ marketForecast(input:$i) { lastClose points { mean intervals { lower upper } } volatility { daily annualized } } }', variables: { i: { series: series(int(60, 400)), horizon: int(1, 60), levels: [0.8, 0.95] } } }),
   () => ({ query: 'query($i:[ForecastInput!]!){ marketForecasts(inputs:$i) { lastClose method } }', variables: { i: [{ series: series(300) }, { series: series(80), horizon: 3 }] } }),
+  () => {
+    const points = series(int(60, 400));
+    points[points.length - 1]!.close = pick([5e-324, 1e-300, 1e-12, 1e12, 9.99e11, 1e-320]);
+    return { query: 'query($i:ForecastInput!){ marketForecast(input:$i) { lastClose points { mean } } }', variables: { i: { series: points } } };
+  },
   () => ({ query: 'query($s:String!,$f:Date,$t:Date,$l:Int){ prices(symbol:$s, from:$f, to:$t, limit:$l) { date close } symbols { symbol rows } }', variables: { s: 'DEMO', f: '2020-01-01', t: '2021-01-01', l: 100 } }),
   () => ({ query: 'query($id:String,$l:Int){ creditDecisions(accountId:$id, limit:$l) { accountId decision requestId } }', variables: { id: 'fz-1', l: 10 } }),
   () => ({ query: 'query($n:String!){ model(name:$n) { name version state versions } modelMonitoring(name:$n) { status features { psi observations status } } }', variables: { n: 'credit-gbt' } }),
   () => ({ query: 'mutation($n:String!,$v:String!){ activateModelVersion(name:$n, version:$v) { version } }', variables: { n: 'sentiment-bert', v: '1.0.0' } }),
   () => ({ query: 'mutation($n:String!,$v:String){ setShadowModelVersion(name:$n, version:$v) { version } }', variables: { n: 'credit-gbt', v: null } }),
 ];
+
+/** Fragments that each spread the next `fanOut` times: fanOut ** fragments paths in a few kB; alias names vary so no cache helps. */
+const fanOutDocument = () => {
+  const fragments = int(3, 12);
+  const fanOut = int(2, 12);
+  const alias = `x${int(0, 1e9)}`;
+  let doc = 'query{...F0} ';
+  for (let i = 0; i < fragments; i++) {
+    const fields = Array.from({ length: fanOut }, (_, j) => `${alias}${j}:__typename${i + 1 < fragments ? ` ...F${i + 1}` : ''}`);
+    doc += `fragment F${i} on Query{ ${fields.join(' ')} } `;
+  }
+  return doc;
+};
 
 const DOCUMENTS = [
   '', ' ', '{', '}', 'query', '{ __typename }', 'subscription { __typename }', 'mutation { __typename }', '{ nope }',
@@ -91,7 +121,15 @@ function makeCase(): Case {
     const variables = random() < 0.9 ? mutate(op.variables) : anyValue();
     return { body: JSON.stringify({ query: op.query, variables }), headers: json };
   }
-  if (kind < 0.7) return { body: JSON.stringify({ query: pick(DOCUMENTS), ...(random() < 0.3 ? { operationName: pick(['A', 'B', 'Q', 'nope', '']) } : {}) }), headers: json };
+  if (kind < 0.62) return { body: JSON.stringify({ query: pick(DOCUMENTS), ...(random() < 0.3 ? { operationName: pick(['A', 'B', 'Q', 'nope', '']) } : {}) }), headers: json };
+  if (kind < 0.7) {
+    return pick<() => Case>([
+      () => ({ body: JSON.stringify({ query: fanOutDocument() }), headers: json }),
+      () => ({ body: JSON.stringify({ query: pick(OPERATIONS)().query, operationName: pick(['A', 'nope', '', 'Q']) }), headers: json }),
+      () => ({ method: 'GET', body: '', headers: { 'apollo-require-preflight': 'true' }, query: `${encodeURIComponent('{ __typename }')}&operationName=${pick(['A', '', 'nope'])}` }),
+      () => ({ body: JSON.stringify({ query: `query { ${Array.from({ length: int(1, 40) }, (_, i) => `a${i}: models { name }`).join(' ')} }` }), headers: json }),
+    ])();
+  }
   if (kind < 0.8) {
     const op = pick(OPERATIONS)();
     return { body: JSON.stringify(mutate({ query: op.query, variables: op.variables, operationName: null, extensions: {} })), headers: json };
@@ -117,8 +155,13 @@ function makeCase(): Case {
 
 /** The gateway as its own process, info logs read only for the ready line (then drained). */
 function startGateway(): Promise<{ url: string; stop: () => void; exit: Promise<number | null> }> {
+  const keys = JSON.stringify([
+    { name: 'full', sha256: hashApiKey(FULL_KEY), scopes: ['admin'] },
+    { name: 'narrow', sha256: hashApiKey(NARROW_KEY), scopes: ['sentiment:read'] },
+  ]);
+  const access = OPEN ? { RATE_LIMIT_PER_SECOND: '0', ALLOW_OPEN_ADMIN: 'true' } : { API_KEYS: keys, RATE_LIMIT_PER_SECOND: '20000', RATE_LIMIT_BURST: '40000' };
   const child = spawn(process.execPath, [path.join(REPO_ROOT, 'dist', 'src', 'main.js')], {
-    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', PRICE_DB_PATH: ':memory:', AUDIT_DB_PATH: ':memory:', RATE_LIMIT_PER_SECOND: '0', ALLOW_OPEN_ADMIN: 'true', MODEL_WATCH: 'false' },
+    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', PRICE_DB_PATH: ':memory:', AUDIT_DB_PATH: ':memory:', MODEL_WATCH: 'false', ...access },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const exit = new Promise<number | null>((resolve) => child.on('exit', resolve));
@@ -137,9 +180,17 @@ function startGateway(): Promise<{ url: string; stop: () => void; exit: Promise<
   });
 }
 
+/** A full key most of the time, else a narrow one, a wrong one or none: auth is part of what is fuzzed. */
+function withCaller(headers: Record<string, string>): Record<string, string> {
+  if (OPEN || headers.authorization !== undefined) return headers;
+  const r = random();
+  const key = r < 0.75 ? FULL_KEY : r < 0.85 ? NARROW_KEY : r < 0.92 ? 'not-a-key-0123456789' : undefined;
+  return key ? { ...headers, authorization: `Bearer ${key}` } : headers;
+}
+
 async function send(url: string, c: Case): Promise<{ status: number; codes: string[] }> {
   const res = await fetch(c.method === 'GET' ? `${url}?query=${c.query}` : url, {
-    method: c.method ?? 'POST', headers: c.headers, ...(c.method === 'GET' ? {} : { body: c.body as BodyInit }), signal: AbortSignal.timeout(30_000),
+    method: c.method ?? 'POST', headers: withCaller(c.headers), ...(c.method === 'GET' ? {} : { body: c.body as BodyInit }), signal: AbortSignal.timeout(30_000),
   });
   const text = await res.text();
   let codes: string[] = [];
@@ -154,6 +205,18 @@ async function send(url: string, c: Case): Promise<{ status: number; codes: stri
 
 const gateway = await startGateway();
 const cases = Array.from({ length: CASES }, makeCase);
+// /healthz beside the load: the worst wait is the longest any request held the event loop (plus a round trip).
+let probing = true;
+let healthzWorstMs = 0;
+const healthz = gateway.url.replace('/graphql', '/healthz');
+const probe = (async () => {
+  while (probing) {
+    const t = performance.now();
+    await fetch(healthz).then((r) => r.arrayBuffer(), () => undefined);
+    healthzWorstMs = Math.max(healthzWorstMs, performance.now() - t);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+})();
 const byStatus: Record<string, number> = {};
 const byCode: Record<string, number> = {};
 const failures: Array<{ case: number; status: number; codes: string[]; body: string }> = [];
@@ -173,20 +236,24 @@ await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
     slowest = Math.max(slowest, performance.now() - t);
     byStatus[result.status] = (byStatus[result.status] ?? 0) + 1;
     for (const code of new Set(result.codes.length ? result.codes : ['ok'])) byCode[code] = (byCode[code] ?? 0) + 1;
-    if (result.status === 0 || result.status === 500 || result.codes.includes('INTERNAL_SERVER_ERROR') || result.codes.includes('NO_CODE')) {
+    const undocumented5xx = result.status >= 500 && !(result.status === 503 && result.codes.length > 0 && result.codes.every((c) => DOCUMENTED_503.has(c)));
+    if (result.status === 0 || undocumented5xx || result.codes.includes('INTERNAL_SERVER_ERROR') || result.codes.includes('NO_CODE')) {
       failures.push({ case: i, ...result, body: String(cases[i]!.body).slice(0, 300) });
     }
   }
 }));
 const seconds = (performance.now() - started) / 1000;
+probing = false;
+await probe;
 const health = await fetch(gateway.url.replace('/graphql', '/readyz')).then((r) => r.status, () => 0);
 gateway.stop();
 const exitCode = await gateway.exit;
-const summary = { cases: CASES, seconds: Math.round(seconds), byStatus, byCode, slowestMs: Math.round(slowest), readyAfter: health, exitCode, failures: failures.slice(0, 20), failureCount: failures.length };
-mkdirSync(path.join(REPO_ROOT, 'bench', 'results'), { recursive: true });
-writeFileSync(path.join(REPO_ROOT, 'bench', 'results', 'fuzz.json'), `${JSON.stringify(summary, null, 2)}\n`);
+const summary = { cases: CASES, mode: OPEN ? 'open, no rate limit' : 'API keys and rate limits on', seconds: Math.round(seconds), byStatus, byCode,
+  slowestMs: Math.round(slowest), healthzWorstMs: Math.round(healthzWorstMs), readyAfter: health, exitCode, failures: failures.slice(0, 20), failureCount: failures.length };
+mkdirSync(path.dirname(OUT), { recursive: true });
+writeFileSync(OUT, `${JSON.stringify(summary, null, 2)}\n`);
 console.log(JSON.stringify({ ...summary, failures: undefined }, null, 2));
 for (const f of failures.slice(0, 10)) console.log('FAILURE', JSON.stringify(f));
 const ok = failures.length === 0 && health === 200 && exitCode === 0;
-console.log(`fuzz: ${CASES} cases in ${Math.round(seconds)} s, ${failures.length} INTERNAL_SERVER_ERROR / HTTP 500 / unanswered, ready after: ${health}, exit code ${exitCode}: ${ok ? 'ok' : 'FAILED'}`);
+console.log(`fuzz: ${CASES} cases in ${Math.round(seconds)} s, ${failures.length} INTERNAL_SERVER_ERROR / undocumented 5xx / unanswered, /healthz worst ${Math.round(healthzWorstMs)} ms, ready after: ${health}, exit code ${exitCode}: ${ok ? 'ok' : 'FAILED'}`);
 process.exitCode = ok ? 0 : 1;
