@@ -215,11 +215,11 @@ export function loadConfig(source: Record<string, string | undefined> = process.
   }
   const only = e.MODELS?.split(',').map((m) => m.trim()).filter(Boolean);
   const modelsDir = path.resolve(e.MODELS_DIR);
-  if (!existsSync(modelsDir)) problems.push(`MODELS_DIR ${modelsDir} does not exist`);
-  else if (only) {
-    const found = readdirSync(modelsDir, { withFileTypes: true }).filter((d) => d.isDirectory() && existsSync(path.join(modelsDir, d.name, 'manifest.json'))).map((d) => d.name);
+  // A missing folder is start-up's to report (it names the folder); names are checked here, beside the other settings.
+  if (only && existsSync(modelsDir)) {
+    const found = readdirSync(modelsDir, { withFileTypes: true }).filter((d) => d.isDirectory() && existsSync(path.join(modelsDir, d.name, 'manifest.json'))).map((d) => d.name).sort();
     const unknown = only.filter((m) => !found.includes(m));
-    if (unknown.length) problems.push(`MODELS names unknown model(s) ${unknown.join(', ')}; ${modelsDir} has ${found.join(', ') || 'none'}`);
+    if (unknown.length) problems.push(`MODELS names unknown model(s) ${unknown.join(', ')}; found ${found.join(', ') || 'none'}`);
   }
   let landingPage: ReturnType<typeof parseLandingPage> = 'graphiql';
   let corsOrigins: ReturnType<typeof parseCorsOrigins> = [];
