@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // Scores the shipped model exactly as the gateway runs it: transformers.js tokenisation and the int8
 // ONNX file on onnxruntime-node, on the tweet validation set and the news test split (news_split.json).
-// Also scores the fp32 export (when the training run left it in train/.work), version 1.0.0 on the same
-// sets, and the project-written headlines, then writes metrics.json, baseline.json and MODEL_CARD.md.
+// Also scores the fp32 export (when the training run left it in train/.work), the earlier versions kept under
+// versions/ and a 20-word keyword rule on the same sets, and the project-written headlines, then writes
+// metrics.json, baseline.json and MODEL_CARD.md.
 //
 // Usage: node models/sentiment-bert/train/evaluate_sentiment.mjs [--data ../shared/data]
 import { readFileSync, writeFileSync, existsSync, mkdtempSync, mkdirSync, symlinkSync, rmSync } from 'node:fs';
@@ -10,7 +11,7 @@ import os, { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'csv-parse/sync';
-import { env, AutoTokenizer, AutoModelForSequenceClassification } from '@huggingface/transformers';
+import { argmax, flatten, loadClassifier, probabilities, profile } from '../../common/text-classifier-eval.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const modelDir = path.resolve(here, '..');
@@ -20,31 +21,7 @@ const dataDir = argIndex > 0 ? process.argv[argIndex + 1] : path.join(repo, '..'
 const LABELS = ['negative', 'neutral', 'positive'];
 const SOURCE_LABEL = { bearish: 0, negative: 0, neutral: 1, bullish: 2, positive: 2 };
 
-env.allowRemoteModels = false;
-
-async function load(dir, dtype) {
-  env.localModelPath = path.dirname(dir) + path.sep;
-  const name = path.basename(dir);
-  const started = performance.now();
-  const tokenizer = await AutoTokenizer.from_pretrained(name);
-  const model = await AutoModelForSequenceClassification.from_pretrained(name, { dtype, device: 'cpu' });
-  return { tokenizer, model, loadMs: Math.round(performance.now() - started) };
-}
-
-async function probabilities({ tokenizer, model }, texts) {
-  const out = [];
-  for (let i = 0; i < texts.length; i += 64) {
-    const inputs = tokenizer(texts.slice(i, i + 64), { padding: true, truncation: true });
-    const { logits } = await model(inputs);
-    const [rows, cols] = logits.dims;
-    for (let r = 0; r < rows; r++) {
-      const row = Array.from(logits.data.slice(r * cols, (r + 1) * cols));
-      const exps = row.map((x) => Math.exp(x - Math.max(...row)));
-      out.push(exps.map((e) => e / exps.reduce((a, b) => a + b, 0)));
-    }
-  }
-  return out;
-}
+const load = loadClassifier;
 
 function score(truth, pred) {
   const f1s = LABELS.map((_, k) => {
@@ -84,6 +61,8 @@ async function evaluate(loaded) {
 const quantized = await load(modelDir, 'q8');
 const q8 = await evaluate(quantized);
 const version1 = await evaluate(await load(path.join(modelDir, 'versions', '1.0.0'), 'q8'));
+const version2 = existsSync(path.join(modelDir, 'versions', '2.0.0')) ? await evaluate(await load(path.join(modelDir, 'versions', '2.0.0'), 'q8')) : null;
+const keywords = Object.fromEntries(Object.entries(evaluations).map(([name, set]) => [name, score(set.map((r) => r.label), set.map((r) => keywordRule(r.text)))]));
 
 // Drift baseline: live word counts and net sentiment are compared with these (models/common/baseline.py bins alike).
 const texts = tweets.map((r) => r.text);
@@ -122,7 +101,7 @@ const strip = (result) => Object.fromEntries(Object.entries(result).map(([k, v])
 const metricsPath = path.join(modelDir, 'metrics.json');
 const metrics = JSON.parse(readFileSync(metricsPath, 'utf8'));
 metrics.evaluation = {};
-const [q8Scores, fp32Scores, version1Scores] = [q8, fp32, version1].map((r) => r && strip(r));
+const [q8Scores, fp32Scores, version1Scores, version2Scores] = [q8, fp32, version1, version2].map((r) => r && strip(r));
 for (const name of Object.keys(evaluations)) {
   const int8 = q8Scores[name];
   const reference = fp32Scores ? fp32Scores[name] : metrics.pytorch_fp32[name].calibrated;
@@ -133,6 +112,8 @@ for (const name of Object.keys(evaluations)) {
     pytorch_fp32: metrics.pytorch_fp32[name],
     tfidf_logreg_baseline: metrics.tfidf_logreg_baseline[name],
     version_1_int8: version1Scores[name],
+    ...(version2Scores ? { version_2_int8: version2Scores[name] } : {}),
+    keyword_rule: keywords[name],
     quantization_accuracy_loss_points: Math.round((reference.accuracy - int8.accuracy) * 10000) / 100,
   };
 }
@@ -154,8 +135,17 @@ const fill = { ...flatten(metrics), headline_table: table, news_miss_table: miss
 writeFileSync(path.join(modelDir, 'MODEL_CARD.md'), template.replace(/\{\{([\w.]+)\}\}/g, (_, k) => String(fill[k] ?? `{{${k}}}`)));
 console.log(JSON.stringify({ evaluation: metrics.evaluation, headlines: metrics.headlines, load_ms_int8: quantized.loadMs }, null, 1));
 
-function argmax(row) {
-  return row.indexOf(Math.max(...row));
+/**
+ * The 20-word keyword rule that independent testers compared the shipped model with: more up-words than down-words
+ * is positive, more down-words negative, else neutral.
+ */
+function keywordRule(text) {
+  const words = text.toLowerCase().match(/[a-z]+/g) ?? [];
+  const up = ['rose', 'rise', 'rises', 'gain', 'gains', 'up', 'beat', 'beats', 'profit', 'growth'];
+  const down = ['fell', 'fall', 'falls', 'loss', 'losses', 'down', 'miss', 'misses', 'decline', 'cut'];
+  const n = (list) => words.filter((w) => list.includes(w)).length;
+  const d = n(up) - n(down);
+  return d > 0 ? 2 : d < 0 ? 0 : 1;
 }
 
 /** Expected calibration error of the top label: 10 equal-width confidence bins, weighted by their share. */
@@ -170,23 +160,4 @@ function ece(truth, probs) {
   });
   const total = bins.reduce((acc, b) => acc + (b.n ? (b.n / probs.length) * Math.abs(b.correct / b.n - b.confidence / b.n) : 0), 0);
   return Math.round(total * 10000) / 10000;
-}
-
-/** Decile bins like numpy's quantile (linear) + unique; value v falls in bin searchsorted(edges, v, 'right'). */
-function profile(name, values) {
-  const sorted = [...values].sort((a, b) => a - b);
-  const quantile = (q) => {
-    const pos = (sorted.length - 1) * q;
-    const lo = Math.floor(pos);
-    return sorted[lo] + (sorted[Math.min(lo + 1, sorted.length - 1)] - sorted[lo]) * (pos - lo);
-  };
-  const edges = [...new Set(Array.from({ length: 9 }, (_, k) => quantile((k + 1) / 10)))];
-  const counts = new Array(edges.length + 1).fill(0);
-  for (const v of values) counts[edges.filter((e) => e <= v).length]++;
-  return { name, edges, expected: counts.map((c) => Math.round((c / values.length) * 1e6) / 1e6) };
-}
-
-function flatten(obj, prefix = '') {
-  return Object.entries(obj).reduce((acc, [k, v]) => (v && typeof v === 'object' && !Array.isArray(v)
-    ? { ...acc, ...flatten(v, `${prefix}${k}.`) } : { ...acc, [`${prefix}${k}`]: v }), {});
 }
