@@ -61,7 +61,8 @@ export function inferenceProtocolRoutes(deps: {
       const snapshot = model(req);
       res.status(snapshot.state.phase === 'ready' && !deps.lifecycle.draining ? 200 : 400).end();
     });
-    router.post(`${prefix}/infer`, express.json({ limit: deps.bodyLimit }), async (req, res, next) => {
+    // The protocol's body is JSON whatever the client labels it: clients send it as text/plain or with no content type.
+    router.post(`${prefix}/infer`, express.json({ limit: deps.bodyLimit, type: () => true }), async (req, res, next) => {
       const started = performance.now();
       try {
         const { manifest } = model(req);
@@ -104,7 +105,7 @@ export function inferenceProtocolRoutes(deps: {
 
 const SERVER_VERSION = '2';
 const PLATFORM: Record<ModelManifest['runtime'], string> = { onnx: 'onnxruntime_onnx', transformers: 'transformersjs_onnx', remote: 'remote_v2' };
-const SCOPE: Record<ModelManifest['task'], Scope> = { sentiment: 'sentiment:read', credit: 'credit:assess', forecast: 'forecast:read' };
+const SCOPE: Record<ModelManifest['task'], Scope> = { sentiment: 'sentiment:read', 'entity-sentiment': 'sentiment:read', credit: 'credit:assess', forecast: 'forecast:read' };
 
 /** An error answered with its HTTP status and message as `{ "error": message }`. */
 class ProtocolError extends Error {
@@ -151,7 +152,8 @@ interface TensorSpec {
 
 /** A model's tensors, from its manifest: the sentiment classifier takes BYTES, tabular models FP32 rows. */
 function tensorSpec(manifest: ModelManifest, labels: readonly string[]): TensorSpec {
-  if (manifest.task === 'sentiment') {
+  // Text classifiers take BYTES (the entity model's texts with their target already marked as <<target>>).
+  if (manifest.task === 'sentiment' || manifest.task === 'entity-sentiment') {
     const input = { name: String(manifest.inputs[0]?.name ?? 'text'), datatype: 'BYTES', shape: [-1] };
     return {
       input,

@@ -70,6 +70,12 @@ describe('Open Inference Protocol v2 over the real models', () => {
     assert.ok(Math.abs((probabilities!.data[2] as number) - positive) < 1e-6);
     const only = await v2(base, '/v2/models/sentiment-bert/infer', { ...texts(['Oil steady']), outputs: [{ name: 'label' }] });
     assert.deepEqual(only.body.outputs!.map((o) => o.name), ['label']);
+    // The body is JSON whatever the client calls it: text/plain, or no content type at all.
+    for (const headers of [{ 'content-type': 'text/plain' }, {}] as Array<Record<string, string>>) {
+      const res = await fetch(`${base}/v2/models/sentiment-bert/infer`, { method: 'POST', headers, body: JSON.stringify(texts(['Oil steady'])) });
+      assert.equal(res.status, 200, JSON.stringify(headers));
+      assert.equal(((await res.json()) as V2Response['body']).outputs![1]!.data.length, 1);
+    }
   });
 
   it('credit and forecast: FP32 rows in (flat or nested), the training run\'s outputs out', async () => {
