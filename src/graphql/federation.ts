@@ -26,6 +26,16 @@ export function buildSubgraph(schema: GraphQLSchema): GraphQLSchema {
       if (complexity !== undefined && copy) copy.extensions = { ...copy.extensions, complexity };
     }
   }
+  // A router resolves N entities in one _entities call: it costs what the same N fields would cost sent directly
+  // (each representation one root field plus its selection), or entities would cost 1/N through a router.
+  const entities = subgraph.getQueryType()?.getFields()._entities as { extensions: GraphQLFieldConfig<unknown, unknown>['extensions'] } | undefined;
+  if (entities) {
+    entities.extensions = {
+      ...entities.extensions,
+      complexity: ({ args, childComplexity }: { args: Record<string, unknown>; childComplexity: number }) =>
+        (Array.isArray(args.representations) ? args.representations.length : 1) * (1 + childComplexity),
+    };
+  }
   return subgraph;
 }
 

@@ -28,7 +28,7 @@ function fanOutDocument(fragments: number, fanOut: number): string {
 describe('integrity: requests that once got HTTP 500 or stalled the event loop get a stable code', () => {
   let gw: Gateway;
   before(async () => {
-    gw = await startTestGateway({ MODELS: 'credit-gbt,forecast-qnn', MAX_QUERY_DEPTH: '3' });
+    gw = await startTestGateway({ MODELS: 'credit-gbt,forecast-qnn', MAX_QUERY_DEPTH: '3', MAX_QUERY_COMPLEXITY: '8000' });
   });
   after(() => gw.stop());
 
@@ -73,6 +73,19 @@ describe('integrity: requests that once got HTTP 500 or stalled the event loop g
       + 'fragment B on NewsSentimentReport { articles { sentiment { scores { label } } } }');
     assert.deepEqual(codes(deep), ['QUERY_TOO_DEEP']);
     assert.match(deep.body.errors![0]!.message, /query depth must be at most 3/);
+  });
+
+  it('the same work costs the same directly and through federation\'s _entities (8 tickers of 10,000 price rows: 8,016 units either way)', async () => {
+    const direct = await gql(gw.url, `{ ${Array.from({ length: 8 }, (_, i) => `t${i}: ticker(symbol: "S${i}") { prices(limit: 10000) { close } }`).join(' ')} }`);
+    const reps = Array.from({ length: 8 }, (_, i) => ({ __typename: 'Ticker', symbol: `S${i}` }));
+    const viaVariables = await gql(gw.url, 'query($r:[_Any!]!){ _entities(representations:$r) { ... on Ticker { prices(limit: 10000) { close } } } }', { r: reps });
+    const literal = await gql(gw.url, `{ _entities(representations: [${reps.map((r) => `{ __typename: "Ticker", symbol: "${r.symbol}" }`).join(', ')}]) { ... on Ticker { prices(limit: 10000) { close } } } }`);
+    for (const res of [direct, viaVariables, literal]) {
+      assert.deepEqual(codes(res), ['QUERY_TOO_COMPLEX']);
+      assert.match(res.body.errors![0]!.message, /query complexity must be at most 8000, got 8016$/);
+    }
+    const one = await gql(gw.url, 'query($r:[_Any!]!){ _entities(representations:$r) { ... on Ticker { prices(limit: 10000) { close } } } }', { r: reps.slice(0, 7) });
+    assert.equal(one.body.errors, undefined, 'seven cost 7,014 and pass');
   });
 
   it('the UI has an icon: /favicon.ico and /favicon.svg answer an SVG', async () => {
