@@ -15,7 +15,7 @@ export class ModelRef {
 }
 
 /** Complexity cost of one item sent to a model, by how heavy its inference is. */
-export const ITEM_COST = { sentiment: 10, credit: 1, forecast: 20 } as const;
+export const ITEM_COST = { sentiment: 10, 'entity-sentiment': 10, credit: 1, forecast: 20 } as const;
 
 /**
  * A list field's complexity: its children once, plus a cost per item it sends to a model. With

@@ -13,6 +13,8 @@ import type { SentimentService } from '../domains/sentiment/sentiment.service.js
 /** Long-lived domain services, built once at start. */
 export interface GatewayServices {
   readonly sentiment: SentimentService;
+  /** The same service over the entity model (task entity-sentiment): texts arrive with their target marked. */
+  readonly targetedSentiment: SentimentService;
   readonly credit: CreditService;
   readonly forecast: ForecastService;
   readonly prices: PriceStore;

@@ -5,7 +5,7 @@ import { CreditAccountResolver, CreditResolver } from '../domains/credit/index.j
 import { CreditAccount } from '../domains/credit/credit.types.js';
 import { ForecastResolver, TickerResolver } from '../domains/forecasting/index.js';
 import { ModelsResolver } from '../domains/models/index.js';
-import { NewsArticleSentimentResolver, NewsSentimentReportResolver, SentimentExplanationResolver, SentimentResolver } from '../domains/sentiment/index.js';
+import { NewsArticleSentimentResolver, NewsSentimentReportResolver, SentimentExplanationResolver, SentimentResolver, TargetedExplanationResolver } from '../domains/sentiment/index.js';
 import { validateInput } from './validate-input.js';
 import type { GatewayContext } from './context.js';
 import type { Scope } from '../platform/api-keys.js';
@@ -16,7 +16,7 @@ export function buildGatewaySchema(authChecker: AuthChecker<GatewayContext, Scop
     authChecker,
     resolvers: [
       ModelsResolver, CreditResolver, CreditAccountResolver, ForecastResolver, TickerResolver,
-      SentimentResolver, NewsSentimentReportResolver, NewsArticleSentimentResolver, SentimentExplanationResolver,
+      SentimentResolver, NewsSentimentReportResolver, NewsArticleSentimentResolver, SentimentExplanationResolver, TargetedExplanationResolver,
     ],
     // Reached only through federation's _entities (no query returns it here).
     orphanedTypes: [CreditAccount],

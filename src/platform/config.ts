@@ -56,6 +56,8 @@ const envSchema = z.object({
   API_KEYS: z.string().default('[]'),
   RATE_LIMIT_PER_SECOND: z.coerce.number().min(0).default(5000),
   RATE_LIMIT_BURST: int(1, 100_000_000).default(20_000),
+  /** Replicas sharing a Redis budget: while Redis is down each limits on its own with 1/N of the budget. */
+  RATE_LIMIT_REPLICAS: int(1, 1000).default(1),
   BODY_LIMIT: z.string().regex(/^\d+(b|kb|mb)$/i, 'a size such as 512kb or 2mb').default('8mb'),
   MAX_QUERY_DEPTH: int(2, 100).default(10),
   MAX_QUERY_COMPLEXITY: int(10, 10_000_000).default(20_000),
@@ -148,6 +150,8 @@ export interface GatewayConfig {
     /** Query-complexity units per second per caller (0: no rate limit). */
     readonly ratePerSecond: number;
     readonly rateBurst: number;
+    /** RATE_LIMIT_REPLICAS: the share of the budget each replica takes while Redis is down is 1/N. */
+    readonly rateReplicas: number;
     /** Redis shared by the replicas for rate limits; undefined: each process keeps its own buckets. */
     readonly redisUrl: string | undefined;
     /** With no API keys, let anonymous callers use admin mutations and read the audit trail. */
@@ -271,7 +275,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       creditMaxAccounts: e.CREDIT_MAX_ACCOUNTS,
       forecastMaxSeries: e.FORECAST_MAX_SERIES,
     },
-    access: { apiKeys, ratePerSecond: e.RATE_LIMIT_PER_SECOND, rateBurst: e.RATE_LIMIT_BURST, redisUrl: e.REDIS_URL, allowOpenAdmin: e.ALLOW_OPEN_ADMIN },
+    access: { apiKeys, ratePerSecond: e.RATE_LIMIT_PER_SECOND, rateBurst: e.RATE_LIMIT_BURST, rateReplicas: e.RATE_LIMIT_REPLICAS, redisUrl: e.REDIS_URL, allowOpenAdmin: e.ALLOW_OPEN_ADMIN },
     auditDatabaseUrl: e.AUDIT_DATABASE_URL,
     auditDbPath: e.AUDIT_DB_PATH === ':memory:' ? e.AUDIT_DB_PATH : path.resolve(e.AUDIT_DB_PATH),
     priceDatabaseUrl: e.PRICE_DATABASE_URL,

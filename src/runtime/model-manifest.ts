@@ -5,7 +5,7 @@ import type { DriftBaseline } from './drift-monitor.js';
 
 const manifestSchema = z.object({
   name: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'lower-case letters, digits and dashes'),
-  task: z.enum(['sentiment', 'credit', 'forecast']),
+  task: z.enum(['sentiment', 'entity-sentiment', 'credit', 'forecast']),
   version: z.string().min(1),
   runtime: z.enum(['onnx', 'transformers', 'remote']),
   /** The model file, for local runtimes. */

@@ -36,6 +36,9 @@ export function createRuntimeFactory(options: RuntimeFactoryOptions): RuntimeFac
   };
 }
 
+/** Tasks whose models take text. */
+const TEXT_TASKS: ReadonlySet<ModelManifest['task']> = new Set(['sentiment', 'entity-sentiment']);
+
 /** A local folder (./ or ../) stands for itself; anything else is a model id under localModelPath or on the hub. */
 const overrideSource = (override: string) => (override.startsWith('.') ? path.resolve(override) : override);
 
@@ -74,10 +77,10 @@ function specFor(manifest: ModelManifest, options: RuntimeFactoryOptions): Runti
       // The task says what crosses the wire: text for sentiment, the manifest's FP32 rows otherwise.
       const input = manifest.inputs[0] as { name?: string; shape?: number[] } | undefined;
       const width = input?.shape?.[1];
-      if (manifest.task !== 'sentiment' && (!input?.name || !width)) throw new Error(`${manifest.name}: manifest inputs[0] must give name and shape [-1, width]`);
+      if (manifest.runtime === 'remote' && !TEXT_TASKS.has(manifest.task) && (!input?.name || !width)) throw new Error(`${manifest.name}: manifest inputs[0] must give name and shape [-1, width]`);
       return {
         kind: 'remote', name: manifest.name, options: { ...manifest.remote!, apiKey: options.remoteApiKey },
-        tensors: manifest.task === 'sentiment' ? { kind: 'text' } : { kind: 'rows', inputName: input!.name!, width: width! },
+        tensors: TEXT_TASKS.has(manifest.task) ? { kind: 'text' } : { kind: 'rows', inputName: input!.name!, width: width! },
       };
     }
     default: {

@@ -96,14 +96,13 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     const report = registry.shadowReport(m.manifest.name);
     return report ? [{ model: m.manifest.name, ...report }] : [];
   }));
+  const sentimentLimits = { maxTexts: config.limits.sentimentMaxTexts, maxTextLength: config.limits.sentimentMaxTextLength };
   const services: GatewayServices = {
     prices,
     newsLog,
     forecast: new ForecastService(() => registry.model(registry.nameForTask('forecast') ?? 'forecast'), prices, config.limits.forecastMaxSeries, volatility.estimate),
-    sentiment: new SentimentService(() => registry.model(registry.nameForTask('sentiment') ?? 'sentiment'), {
-      maxTexts: config.limits.sentimentMaxTexts,
-      maxTextLength: config.limits.sentimentMaxTextLength,
-    }),
+    sentiment: new SentimentService(() => registry.model(registry.nameForTask('sentiment') ?? 'sentiment'), sentimentLimits),
+    targetedSentiment: new SentimentService(() => registry.model(registry.nameForTask('entity-sentiment') ?? 'entity-sentiment'), sentimentLimits),
     credit: new CreditService(() => registry.model(registry.nameForTask('credit') ?? 'credit'), {
       thresholds: config.credit,
       maxAccounts: config.limits.creditMaxAccounts,
@@ -112,9 +111,11 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
 
   const keys = new ApiKeyRing(config.access.apiKeys);
   if (keys.open) logger.warn('no API keys configured (API_KEYS): the gateway is open to every caller');
-  const { ratePerSecond, rateBurst, redisUrl } = config.access;
-  const limiter: RateLimiter | undefined = ratePerSecond <= 0 ? undefined
-    : redisUrl ? new RedisRateLimiter(redisUrl, ratePerSecond, rateBurst) : new TokenBucketLimiter(ratePerSecond, rateBurst);
+  const { ratePerSecond, rateBurst, rateReplicas, redisUrl } = config.access;
+  const redisLimiter = ratePerSecond > 0 && redisUrl ? new RedisRateLimiter(redisUrl, ratePerSecond, rateBurst, rateReplicas, logger) : undefined;
+  const limiter: RateLimiter | undefined = ratePerSecond <= 0 ? undefined : redisLimiter ?? new TokenBucketLimiter(ratePerSecond, rateBurst);
+  // Shared budgets from the first request when Redis is there; a replica started without it limits on its share.
+  if (redisLimiter && !(await redisLimiter.connected())) logger.warn('rate limits: Redis not reachable at start, this replica limits on its own share of the budget');
   if (keys.open && config.access.allowOpenAdmin) logger.warn('ALLOW_OPEN_ADMIN=true: anonymous callers may switch model versions and read the audit trail');
   // Served as a Federation 2 subgraph: a federation router can compose it; direct callers see no difference.
   const schema = buildSubgraph(await buildGatewaySchema(createAuthChecker(keys, config.access.allowOpenAdmin)));
@@ -174,7 +175,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
   app.use('/v2/models', admitConcurrent);
   app.use(inferenceProtocolRoutes({
     registry, keys, limiter, metrics, lifecycle, bodyLimit: config.http.bodyLimit, maxTextLength: config.limits.sentimentMaxTextLength,
-    maxItems: { sentiment: config.limits.sentimentMaxTexts, credit: config.limits.creditMaxAccounts, forecast: config.limits.forecastMaxSeries },
+    maxItems: { sentiment: config.limits.sentimentMaxTexts, 'entity-sentiment': config.limits.sentimentMaxTexts, credit: config.limits.creditMaxAccounts, forecast: config.limits.forecastMaxSeries },
   }));
   if (config.http.corsOrigins.length) {
     // CSRF prevention stays on: a cross-origin POST must be JSON (a preflighted request), which CORS then allows.

@@ -1,6 +1,15 @@
 import { GraphQLDateTime } from 'graphql-scalars';
 import { Field, ID, InputType } from 'type-graphql';
 
+@InputType({ description: 'A company an article may name, with the names it may appear under.' })
+export class ArticleEntityInput {
+  @Field(() => String, { description: 'The ticker the entity is summarised under in byTicker.' })
+  ticker!: string;
+
+  @Field(() => [String], { description: 'Names as they may appear in the text (1..10, each 1..200 characters); the first that occurs is the one marked.' })
+  names!: string[];
+}
+
 @InputType({ description: 'A news article to classify. The model reads the headline, then the start of the body.' })
 export class NewsArticleInput {
   @Field(() => ID, { description: 'Caller identifier, unique within the request (1..128 characters).' })
@@ -17,4 +26,19 @@ export class NewsArticleInput {
 
   @Field(() => GraphQLDateTime, { nullable: true })
   publishedAt?: Date | null;
+
+  @Field(() => [ArticleEntityInput], {
+    nullable: true,
+    description: 'Companies the article may name (at most 5): each one named in the text gets its own sentiment, and byTicker counts it instead of the article\'s.',
+  })
+  entities?: ArticleEntityInput[] | null;
+}
+
+@InputType({ description: 'A text and the company (or other entity) whose sentiment in it is asked for.' })
+export class TargetedTextInput {
+  @Field(() => String, { description: 'The text, as for sentiment (at most 2,000 characters by default).' })
+  text!: string;
+
+  @Field(() => String, { description: 'The entity as it appears in the text (matched without regard to case), 1..200 characters.' })
+  target!: string;
 }

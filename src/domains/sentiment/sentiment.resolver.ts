@@ -3,9 +3,14 @@ import { ITEM_COST, perItemComplexity } from '../../graphql/common.types.js';
 import { InvalidInputError } from '../../platform/errors.js';
 import type { GatewayContext } from '../../graphql/context.js';
 import { throwFirstError } from '../../graphql/settle.js';
-import { NewsArticleInput } from './sentiment.inputs.js';
-import { articleText, articleTickers, EXPLANATION_LIMITS, netSentiment, summarizeByTicker, validateArticles, type SentimentPrediction } from './sentiment.service.js';
-import { NewsArticleSentiment, NewsSentimentReport, SentimentExplanation, SentimentResult, TickerSentiment } from './sentiment.types.js';
+import { NewsArticleInput, TargetedTextInput } from './sentiment.inputs.js';
+import {
+  articleText, articleTickers, EXPLANATION_LIMITS, namedEntities, netSentiment, summarizeByTicker, validateArticles, validateTargetedTexts, type SentimentPrediction,
+} from './sentiment.service.js';
+import { markTarget, unmarkWord } from './target-markers.js';
+import {
+  ArticleEntitySentiment, NewsArticleSentiment, NewsSentimentReport, SentimentExplanation, SentimentResult, TargetedSentimentResult, TickerSentiment,
+} from './sentiment.types.js';
 
 /** An explanation's charge per text: the text and its (at most 48) variants through the model. */
 const EXPLANATION_COST = (EXPLANATION_LIMITS.maxWords + 1) * ITEM_COST.sentiment;
@@ -33,17 +38,44 @@ export class SentimentResolver {
   ): Promise<NewsSentimentReport> {
     validateArticles(ctx.services.sentiment, articles);
     const report = {
-      articles: articles.map((a) => ({ id: a.id, headline: a.headline, tickers: articleTickers(a), publishedAt: a.publishedAt ?? null, text: articleText(a) })),
+      articles: articles.map((a) => {
+        const text = articleText(a);
+        return { id: a.id, headline: a.headline, tickers: articleTickers(a), publishedAt: a.publishedAt ?? null, text, named: namedEntities(a, text) };
+      }),
     };
     // The inference the article fields will read anyway (same loader keys: cached, one batch), so every
     // ticker mention is on record for Ticker.newsSentiment whatever fields were asked for.
     const predictions = throwFirstError(await ctx.loaders.sentiment.loadMany(report.articles.map((a) => a.text))) as SentimentPrediction[];
+    const entities = await entityPredictions(report, ctx);
     const now = new Date().toISOString();
-    await ctx.services.newsLog.record(report.articles.flatMap((a, i) => a.tickers.map((symbol) => ({
-      symbol, at: a.publishedAt?.toISOString() ?? now, label: predictions[i]!.label, net: netSentiment(predictions[i]!),
-    }))));
+    await ctx.services.newsLog.record(report.articles.flatMap((a, i) => [...new Set([...a.tickers, ...entities[i]!.keys()])].map((symbol) => {
+      const p = entities[i]!.get(symbol) ?? predictions[i]!;
+      return { symbol, at: a.publishedAt?.toISOString() ?? now, label: p.label, net: netSentiment(p) };
+    })));
     return report;
   }
+
+  @Authorized('sentiment:read')
+  @Query(() => [TargetedSentimentResult], {
+    description: 'Sentiment of each text toward the entity it names (1..256 items), in the order sent: "Apple gains as Samsung slumps" '
+      + 'is positive toward Apple and negative toward Samsung. Every pair of a request goes to the entity model in one batch.',
+    complexity: perItemComplexity('items', ITEM_COST.sentiment, { perItemChildCost: EXPLANATION_COST }),
+  })
+  async targetedSentiment(@Arg('items', () => [TargetedTextInput]) items: TargetedTextInput[], @Ctx() ctx: GatewayContext): Promise<TargetedSentimentResult[]> {
+    validateTargetedTexts(ctx.services.targetedSentiment, items);
+    const marked = items.map((item) => markTarget(item.text, item.target));
+    const predictions = throwFirstError(await ctx.loaders.targetedSentiment.loadMany(marked)) as SentimentPrediction[];
+    return predictions.map((p, i) => ({ ...p, text: items[i]!.text, target: items[i]!.target, marked: marked[i]! }) as TargetedSentimentResult);
+  }
+}
+
+/** Per article, the entity model's prediction for each ticker whose entity the text names (one batch for all). */
+async function entityPredictions(report: NewsSentimentReport, ctx: GatewayContext): Promise<Array<Map<string, SentimentPrediction>>> {
+  const marked = report.articles.flatMap((a) => a.named.map((e) => e.marked));
+  if (marked.length === 0) return report.articles.map(() => new Map());
+  const predictions = throwFirstError(await ctx.loaders.targetedSentiment.loadMany(marked)) as SentimentPrediction[];
+  let next = 0;
+  return report.articles.map((a) => new Map(a.named.map((e) => [e.ticker, predictions[next++]!])));
 }
 
 @Resolver(() => NewsSentimentReport)
@@ -52,7 +84,7 @@ export class NewsSentimentReportResolver {
   async byTicker(@Root() report: NewsSentimentReport, @Ctx() ctx: GatewayContext): Promise<TickerSentiment[]> {
     // Same loader and keys as each article's `sentiment` field: one batch, no second inference.
     const predictions = throwFirstError(await ctx.loaders.sentiment.loadMany(report.articles.map((a) => a.text))) as SentimentPrediction[];
-    return summarizeByTicker(report.articles, predictions);
+    return summarizeByTicker(report.articles, predictions, await entityPredictions(report, ctx));
   }
 }
 
@@ -61,6 +93,35 @@ export class NewsArticleSentimentResolver {
   @FieldResolver(() => SentimentResult)
   sentiment(@Root() article: NewsArticleSentiment, @Ctx() ctx: GatewayContext): Promise<SentimentResult> {
     return ctx.loaders.sentiment.load(article.text) as Promise<SentimentResult>;
+  }
+
+  @FieldResolver(() => [ArticleEntitySentiment], {
+    description: 'The sentiment toward each entity sent in `entities` that the text names (by the entity model); empty when none is named or none was sent.',
+  })
+  async entities(@Root() article: NewsArticleSentiment, @Ctx() ctx: GatewayContext): Promise<ArticleEntitySentiment[]> {
+    const predictions = throwFirstError(await ctx.loaders.targetedSentiment.loadMany(article.named.map((e) => e.marked))) as SentimentPrediction[];
+    return article.named.map((e, i) => ({ ticker: e.ticker, name: e.name, label: predictions[i]!.label, score: predictions[i]!.score, model: predictions[i]!.model }) as ArticleEntitySentiment);
+  }
+}
+
+@Resolver(() => TargetedSentimentResult)
+export class TargetedExplanationResolver {
+  @FieldResolver(() => SentimentExplanation, {
+    description: `Which words drove the label toward the target, by occlusion as for sentiment (at most ${EXPLANATION_LIMITS.maxWords} words per text, `
+      + `${EXPLANATION_LIMITS.maxTexts} explained texts per request, both fields together), charged in query complexity.`,
+    complexity: EXPLANATION_COST,
+  })
+  async explanation(
+    @Root() result: TargetedSentimentResult,
+    @Arg('top', () => Int, { defaultValue: 5, description: `How many words to return, 1..${EXPLANATION_LIMITS.maxTop}.` }) top: number,
+    @Ctx() ctx: GatewayContext,
+  ): Promise<SentimentExplanation> {
+    if (!Number.isInteger(top) || top < 1 || top > EXPLANATION_LIMITS.maxTop) {
+      throw new InvalidInputError(`top must be 1..${EXPLANATION_LIMITS.maxTop}, got ${top}`, 'top');
+    }
+    const explanation = await ctx.loaders.targetedExplanation.load({ ...result, text: result.marked } as unknown as SentimentPrediction);
+    // The marked text has the caller's words with markers touching the target's: shown as the caller wrote them.
+    return { ...explanation, words: explanation.words.slice(0, top).map((w) => ({ ...w, word: unmarkWord(w.word) })) } as SentimentExplanation;
   }
 }
 

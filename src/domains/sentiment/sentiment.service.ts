@@ -2,6 +2,7 @@ import type { ModelIdentity } from '../../runtime/model-identity.js';
 import { assertListSize, InvalidInputError, ModelUnavailableError } from '../../platform/errors.js';
 import type { InferenceModel } from '../../runtime/model-registry.js';
 import type { TextClassification } from '../../runtime/transformers-runtime.js';
+import { containsTarget, markTarget } from './target-markers.js';
 
 export type SentimentLabelName = 'POSITIVE' | 'NEGATIVE' | 'NEUTRAL';
 
@@ -150,6 +151,15 @@ export interface NewsArticle {
   readonly body?: string | null;
   readonly tickers?: readonly string[] | null;
   readonly publishedAt?: Date | null;
+  readonly entities?: ReadonlyArray<{ readonly ticker: string; readonly names: readonly string[] }> | null;
+}
+
+/** The entities an article's text names: for each, the first of its names that occurs, and the text marked for it. */
+export function namedEntities(article: Pick<NewsArticle, 'entities'>, text: string): Array<{ ticker: string; name: string; marked: string }> {
+  return (article.entities ?? []).flatMap((e) => {
+    const name = e.names.find((n) => containsTarget(text, n));
+    return name ? [{ ticker: e.ticker.trim().toUpperCase(), name, marked: markTarget(text, name) }] : [];
+  });
 }
 
 export interface TickerSentimentSummary {
@@ -162,7 +172,34 @@ export interface TickerSentimentSummary {
   readonly meanNetSentiment: number;
 }
 
-export const NEWS_LIMITS = { maxTickersPerArticle: 20, maxIdLength: 128, bodyLengthFactor: 10 } as const;
+export const NEWS_LIMITS = { maxTickersPerArticle: 20, maxIdLength: 128, bodyLengthFactor: 10, maxEntitiesPerArticle: 5, maxNamesPerEntity: 10 } as const;
+
+/** Bounds on a target: a name as it appears in text. */
+export const TARGET_LIMITS = { maxLength: 200 } as const;
+
+export interface TargetedText {
+  readonly text: string;
+  readonly target: string;
+}
+
+/** Checks a target's bounds and that it occurs in the text (case folded); `field` names it in the error. */
+export function validateTarget(target: string, text: string, field: string, textField: string): void {
+  if (target.trim().length === 0 || target.length > TARGET_LIMITS.maxLength) {
+    throw new InvalidInputError(`${field} must be 1..${TARGET_LIMITS.maxLength} characters of text, got ${target.trim().length ? target.length : 'only whitespace'}`, field);
+  }
+  if (!containsTarget(text, target)) {
+    throw new InvalidInputError(`${field} "${target.slice(0, 60)}" does not occur in ${textField} (case is ignored); send the name as the text writes it`, field);
+  }
+}
+
+/** Validates targeted items: the list, each text as for sentiment, each target within its text. */
+export function validateTargetedTexts(service: SentimentService, items: readonly TargetedText[], field = 'items'): void {
+  assertListSize(field, items.length, service.limits.maxTexts);
+  items.forEach((item, i) => {
+    service.validateText(item.text, `${field}[${i}].text`);
+    validateTarget(item.target, item.text, `${field}[${i}].target`, `${field}[${i}].text`);
+  });
+}
 const TICKER = /^[A-Z0-9][A-Z0-9.\-=^]{0,14}$/;
 
 /** The text the model reads for an article: the headline, then the start of the body. */
@@ -201,6 +238,22 @@ export function validateArticles(service: SentimentService, articles: readonly N
         throw new InvalidInputError(`${at}.tickers[${k}] must be a ticker symbol such as AAPL or BRK.B (1..15 letters, digits, . - = ^), got "${t.slice(0, 40)}"`, `${at}.tickers[${k}]`);
       }
     });
+    const entities = a.entities ?? [];
+    if (entities.length > NEWS_LIMITS.maxEntitiesPerArticle) {
+      throw new InvalidInputError(`${at}.entities must hold at most ${NEWS_LIMITS.maxEntitiesPerArticle} items, got ${entities.length}`, `${at}.entities`);
+    }
+    entities.forEach((e, k) => {
+      const ef = `${at}.entities[${k}]`;
+      if (!TICKER.test(e.ticker.trim().toUpperCase())) {
+        throw new InvalidInputError(`${ef}.ticker must be a ticker symbol such as AAPL or BRK.B (1..15 letters, digits, . - = ^), got "${e.ticker.slice(0, 40)}"`, `${ef}.ticker`);
+      }
+      assertListSize(`${ef}.names`, e.names.length, NEWS_LIMITS.maxNamesPerEntity);
+      e.names.forEach((n, j) => {
+        if (n.trim().length === 0 || n.length > TARGET_LIMITS.maxLength) {
+          throw new InvalidInputError(`${ef}.names[${j}] must be 1..${TARGET_LIMITS.maxLength} characters of text, got ${n.trim().length ? n.length : 'only whitespace'}`, `${ef}.names[${j}]`);
+        }
+      });
+    });
   });
 }
 
@@ -217,11 +270,14 @@ export function netSentiment(p: SentimentPrediction): number {
 export function summarizeByTicker(
   articles: ReadonlyArray<Pick<NewsArticle, 'tickers'>>,
   predictions: readonly SentimentPrediction[],
+  /** Per article, the sentiment toward each ticker's entity where the text names it: counted instead of the article's. */
+  entityPredictions: ReadonlyArray<ReadonlyMap<string, SentimentPrediction>> = [],
 ): TickerSentimentSummary[] {
   const byTicker = new Map<string, { count: number; positive: number; negative: number; neutral: number; net: number }>();
   articles.forEach((article, i) => {
-    const p = predictions[i]!;
-    for (const ticker of articleTickers(article)) {
+    const entities = entityPredictions[i];
+    for (const ticker of new Set([...articleTickers(article), ...(entities?.keys() ?? [])])) {
+      const p = entities?.get(ticker) ?? predictions[i]!;
       const acc = byTicker.get(ticker) ?? { count: 0, positive: 0, negative: 0, neutral: 0, net: 0 };
       acc.count++;
       acc[p.label === 'POSITIVE' ? 'positive' : p.label === 'NEGATIVE' ? 'negative' : 'neutral']++;

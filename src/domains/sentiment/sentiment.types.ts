@@ -76,6 +76,51 @@ export class SentimentResult {
   model!: ModelRef;
 }
 
+@ObjectType({ description: 'Sentiment of one text toward one entity it names.' })
+export class TargetedSentimentResult {
+  @Field(() => String)
+  text!: string;
+
+  @Field(() => String)
+  target!: string;
+
+  @Field(() => SentimentLabel, { description: 'How an investor in the target would read the text.' })
+  label!: SentimentLabel;
+
+  @Field(() => Float, { description: 'Probability of `label`.' })
+  score!: number;
+
+  @Field(() => [LabelScore], { description: 'All three labels with their probabilities (they sum to 1).' })
+  scores!: LabelScore[];
+
+  @Field(() => Boolean, { description: 'True when the text was longer than the model reads and was cut.' })
+  truncated!: boolean;
+
+  @Field(() => ModelRef)
+  model!: ModelRef;
+
+  /** The text as the entity model read it (target marked): the key of its inference and explanation. */
+  marked!: string;
+}
+
+@ObjectType({ description: 'The sentiment of an article toward one entity it names.' })
+export class ArticleEntitySentiment {
+  @Field(() => String)
+  ticker!: string;
+
+  @Field(() => String, { description: 'The name found in the text (the first of the names sent that occurs).' })
+  name!: string;
+
+  @Field(() => SentimentLabel)
+  label!: SentimentLabel;
+
+  @Field(() => Float, { description: 'Probability of `label`.' })
+  score!: number;
+
+  @Field(() => ModelRef)
+  model!: ModelRef;
+}
+
 @ObjectType({ description: 'An article as sent, with its sentiment.' })
 export class NewsArticleSentiment {
   @Field(() => ID)
@@ -92,6 +137,9 @@ export class NewsArticleSentiment {
 
   /** Read by the field resolver: the text the model classifies. */
   text!: string;
+
+  /** The entities sent that the text names, each with its marked text (read by the entities field). */
+  named!: ReadonlyArray<{ ticker: string; name: string; marked: string }>;
 }
 
 @ObjectType({ description: 'Sentiment of the articles that mention one ticker.' })
