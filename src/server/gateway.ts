@@ -159,7 +159,11 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
   });
   await apollo.start();
 
-  app.use(healthRoutes(registry, lifecycle, [{
+  app.use(healthRoutes(registry, lifecycle, [...(redisUrl ? [{
+    // With REDIS_URL, a replica is ready once it serves the versions the fleet recorded.
+    name: 'model-versions',
+    state: () => (versionSync?.ready ? { ready: true } : { ready: false, reason: 'taking the model versions recorded in Redis' }),
+  }] : []), {
     name: 'credit-decision-record',
     state: () => {
       const s = audit.status;
@@ -254,7 +258,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
   if (redisUrl) {
     versionSync = new VersionSync(redisUrl, registry, logger);
     // Without Redis at start the replica still serves, on its own versions; it says so.
-    await versionSync.start().catch((error: Error) => logger.warn({ reason: error.message }, 'version sync unavailable: this replica keeps its own versions'));
+    await versionSync.start();
   }
   logger.info({ url }, 'gateway ready');
   return { url, port, registry, stop };

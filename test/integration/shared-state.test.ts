@@ -124,4 +124,24 @@ describe('the active model version converges across replicas through Redis', () 
     replicas.push(late);
     assert.equal(await eventually(late, '2.0.0'), '2.0.0');
   });
+
+  it('an activation made while Redis is down is recorded once it returns, and every replica converges on it', async () => {
+    const port = redis.port;
+    await redis.stop();
+    const res = await gql(replicas[0]!.url, ActivateModelVersionDocument, { name: 'credit-gbt', version: '2.1.1' });
+    assert.equal(res.body.data!.activateModelVersion.version, '2.1.1', 'the activation itself does not need Redis');
+    redis = await startRedis(port); // empty: nothing was persisted
+    const converged = async () => (await Promise.all(replicas.map(version))).every((v) => v === '2.1.1');
+    for (let i = 0; i < 300 && !(await converged()); i++) await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.deepEqual(await Promise.all(replicas.map(version)), replicas.map(() => '2.1.1'));
+  });
+
+  it('a replica started later reports ready only once it serves the recorded version', async () => {
+    const late = await startTestGateway(env());
+    replicas.push(late);
+    const ready = await (await fetch(late.url.replace('/graphql', '/readyz'))).json() as { status: string; capabilities: Array<{ name: string; ready: boolean }> };
+    assert.equal(ready.status, 'ready');
+    assert.deepEqual(ready.capabilities.find((c) => c.name === 'model-versions'), { name: 'model-versions', ready: true });
+    assert.equal(await version(late), '2.1.1', 'ready means the recorded version already serves');
+  });
 });

@@ -13,10 +13,10 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-/** A real redis-server (Debian's package) on a free loopback port, without persistence. */
-export async function startRedis(): Promise<{ url: string; stop: () => Promise<void> }> {
+/** A real redis-server (Debian's package) on a free loopback port (or `port`, to bring one back), without persistence. */
+export async function startRedis(port?: number): Promise<{ url: string; port: number; stop: () => Promise<void> }> {
   if (!existsSync(REDIS_SERVER)) throw new Error(`${REDIS_SERVER} is missing: install Debian's redis-server (apt-get install -y redis-server; .ci/run does) or set REDIS_SERVER_PATH`);
-  const port = await freePort();
+  port ??= await freePort();
   const child: ChildProcess = spawn(REDIS_SERVER, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'inherit'] });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   await new Promise<void>((resolve, reject) => {
@@ -27,6 +27,7 @@ export async function startRedis(): Promise<{ url: string; stop: () => Promise<v
   });
   return {
     url: `redis://127.0.0.1:${port}`,
+    port,
     stop: async () => {
       child.kill('SIGTERM');
       await exited;
