@@ -19,6 +19,9 @@ import type { Gateway } from '../../src/server/gateway.js';
 import { CreditAssessmentsDocument, NewsSentimentDocument } from '../generated/graphql.js';
 import { sampleAccount } from '../support/accounts.js';
 import { gql, startTestGateway } from '../support/gateway.js';
+import { startOtlpCollector, type OtlpSpan } from '../support/otlp-collector.js';
+import { hashApiKey } from '../../src/platform/api-keys.js';
+import { gatewayConfig } from '../../deploy/gateway.config.js';
 
 /** Another team's subgraph: positions that reference this gateway's Ticker and CreditAccount entities. */
 const PORTFOLIO = parse(`
@@ -87,5 +90,61 @@ describe('Apollo Federation 2: this gateway as a subgraph beside another, behind
     assert.equal(positions[1]!.account.latestDecision, null);
     const after = await stats();
     assert.deepEqual([after.batches - before.batches, after.items - before.items], [1, 3], 'three entities, one batched inference');
+  });
+});
+
+describe('through the federation router with API keys and a trace (deploy/gateway.config.ts)', () => {
+  const KEY = 'router-desk-key-0123456789ab';
+  let dir: string;
+  let intel: Gateway;
+  let router: http.Server;
+  let routerUrl: string;
+  let collector: Awaited<ReturnType<typeof startOtlpCollector>>;
+  before(async () => {
+    collector = await startOtlpCollector();
+    dir = mkdtempSync(path.join(tmpdir(), 'federation-keys-'));
+    const db = path.join(dir, 'prices.sqlite');
+    await promisify(execFile)(process.execPath, [path.join(REPO_ROOT, 'dist', 'scripts', 'import-prices.js'), 'DEMO', path.join(REPO_ROOT, 'examples', 'data', 'DEMO.csv')], { env: { ...process.env, PRICE_DB_PATH: db } });
+    intel = await startTestGateway({
+      MODELS: 'forecast-qnn', PRICE_DB_PATH: db, OTEL_EXPORTER_OTLP_ENDPOINT: collector.url, OTEL_SERVICE_NAME: 'intel',
+      API_KEYS: JSON.stringify([{ name: 'desk', sha256: hashApiKey(KEY), scopes: ['forecast:read'] }]),
+    });
+    const composed = composeServices([{ name: 'intel', typeDefs: parse(readFileSync(path.join(REPO_ROOT, 'schema', 'subgraph.graphql'), 'utf8')), url: intel.url }]);
+    assert.deepEqual(composed.errors ?? [], []);
+    router = http.createServer(createGatewayRuntime({ supergraph: composed.supergraphSdl!, logging: false, ...gatewayConfig })).listen(0, '127.0.0.1');
+    await new Promise((resolve) => router.once('listening', resolve));
+    routerUrl = `http://127.0.0.1:${(router.address() as AddressInfo).port}/graphql`;
+  });
+  after(async () => {
+    router.close();
+    await intel.stop();
+    collector.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const query = '{ ticker(symbol: "DEMO") { symbol prices(limit: 2) { close } } }';
+
+  it('a scoped field answers through the router as it does directly, with the caller\'s key; without one it is UNAUTHENTICATED', async () => {
+    const direct = await gql<{ ticker: { prices: unknown[] } }, unknown>(intel.url, query, undefined, { authorization: `Bearer ${KEY}` });
+    const routed = await gql<{ ticker: { prices: unknown[] } }, unknown>(routerUrl, query, undefined, { authorization: `Bearer ${KEY}` });
+    assert.equal(routed.body.errors, undefined, JSON.stringify(routed.body.errors));
+    assert.deepEqual(routed.body.data, direct.body.data);
+    assert.equal(routed.body.data!.ticker.prices.length, 2);
+    const viaApiKeyHeader = await gql(routerUrl, query, undefined, { 'x-api-key': KEY });
+    assert.equal(viaApiKeyHeader.body.errors, undefined);
+    const anonymous = await gql(routerUrl, query);
+    assert.ok(JSON.stringify(anonymous.body.errors).includes('UNAUTHENTICATED'), JSON.stringify(anonymous.body));
+  });
+
+  it('the caller\'s trace continues at the subgraph: its spans carry the trace id the caller sent to the router', async () => {
+    const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
+    await gql(routerUrl, query, undefined, { authorization: `Bearer ${KEY}`, traceparent: `00-${traceId}-00f067aa0ba902b7-01` });
+    // The subgraph exports in batches (every 5 s): wait for a span of this trace.
+    let span: OtlpSpan | undefined;
+    for (let i = 0; i < 100 && !span; i++) {
+      span = collector.spans.find((s) => s.traceId === traceId);
+      if (!span) await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    assert.ok(span, `spans: ${[...new Set(collector.spans.map((s) => `${s.name} ${s.traceId}`))].slice(0, 10).join(', ')}`);
   });
 });
