@@ -28,6 +28,7 @@ import { buildGatewaySchema } from '../graphql/schema.js';
 import { buildSubgraph, NoServiceSdlRule } from '../graphql/federation.js';
 import type { GatewayConfig } from '../platform/config.js';
 import { GatewayErrorCode } from '../platform/errors.js';
+import { ResourceStack } from '../platform/resources.js';
 import type { Logger } from '../platform/logger.js';
 import { readManifests, type ModelManifest } from '../runtime/model-manifest.js';
 import { ModelRegistry } from '../runtime/model-registry.js';
@@ -61,10 +62,22 @@ export class ListenError extends Error {}
  * loads and warms up every model. Rejects, with the server closed again, if a required model fails.
  */
 export async function startGateway(config: GatewayConfig, logger: Logger): Promise<Gateway> {
-  const tracing = config.tracing ? startTracing(config.tracing.endpoint, config.tracing.serviceName) : undefined;
+  const resources = new ResourceStack();
+  try {
+    return await start(config, logger, resources);
+  } catch (error) {
+    await resources.dispose(logger);
+    throw error;
+  }
+}
+
+/** startGateway's steps: everything acquired is registered in `resources` as it is acquired. */
+async function start(config: GatewayConfig, logger: Logger, resources: ResourceStack): Promise<Gateway> {
+  // Flushes the last spans when it closes, after everything else.
+  const tracing = config.tracing ? resources.use('tracing', startTracing(config.tracing.endpoint, config.tracing.serviceName), (t) => t.shutdown()) : undefined;
   const metrics = new GatewayMetrics();
   let versionSync: VersionSync | undefined;
-  const registry = new ModelRegistry(readManifests(config.models.dir, config.models.only), {
+  const registry = resources.use('models', new ModelRegistry(readManifests(config.models.dir, config.models.only), {
     onBatch: (model, report) => metrics.observeBatch(model, report),
     driftWindow: config.models.driftWindow,
     driftMinObservations: config.models.driftMinObservations,
@@ -80,12 +93,14 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       inferenceThreads: config.models.inferenceThreads, modelWorkers: config.models.modelWorkers, tabularRuntime: config.models.tabularRuntime, remoteApiKey: config.models.remoteApiKey,
     }),
     logger,
-  });
-  const prices = await openPriceStore({ databaseUrl: config.priceDatabaseUrl, file: config.priceDbPath });
-  const newsLog = await openNewsSentimentLog({ databaseUrl: config.priceDatabaseUrl, file: config.priceDbPath });
-  const volatility = new VolatilityPool();
-  const audit = new AuditAvailability(config.auditDatabaseUrl ? await PostgresCreditAudit.open(config.auditDatabaseUrl) : new CreditAuditLog(config.auditDbPath),
-    (available, reason) => (available ? logger.info('the credit decision record is writable again') : logger.error({ reason }, 'the credit decision record cannot be written: credit is not ready')));
+  }), (r) => r.dispose());
+  const prices = resources.use('price store', await openPriceStore({ databaseUrl: config.priceDatabaseUrl, file: config.priceDbPath }), (p) => p.close());
+  const newsLog = resources.use('news log', await openNewsSentimentLog({ databaseUrl: config.priceDatabaseUrl, file: config.priceDbPath }), (n) => n.close());
+  const volatility = resources.use('volatility pool', new VolatilityPool(), (v) => v.close());
+  const store = config.auditDatabaseUrl ? await PostgresCreditAudit.open(config.auditDatabaseUrl) : new CreditAuditLog(config.auditDbPath);
+  const audit = resources.use('decision record', new AuditAvailability(store,
+    (available, reason) => (available ? logger.info('the credit decision record is writable again') : logger.error({ reason }, 'the credit decision record cannot be written: credit is not ready'))),
+  (a) => a.close());
   metrics.watchDrift(() => registry.list().flatMap((m) => {
     const report = registry.drift(m.manifest.name);
     // No gauge before the window is large enough to mean something: dashboards would alarm on noise.
@@ -114,6 +129,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
   const { ratePerSecond, rateBurst, rateReplicas, redisUrl } = config.access;
   const redisLimiter = ratePerSecond > 0 && redisUrl ? new RedisRateLimiter(redisUrl, ratePerSecond, rateBurst, rateReplicas, logger) : undefined;
   const limiter: RateLimiter | undefined = ratePerSecond <= 0 ? undefined : redisLimiter ?? new TokenBucketLimiter(ratePerSecond, rateBurst);
+  if (limiter?.close) resources.use('rate limiter', limiter, (l) => l.close?.());
   // Shared budgets from the first request when Redis is there; a replica started without it limits on its share.
   if (redisLimiter && !(await redisLimiter.connected())) logger.warn('rate limits: Redis not reachable at start, this replica limits on its own share of the budget');
   if (keys.open && config.access.allowOpenAdmin) logger.warn('ALLOW_OPEN_ADMIN=true: anonymous callers may switch model versions and read the audit trail');
@@ -209,17 +225,9 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     if (!direct(req, res)) app(req, res);
   };
 
-  try {
-    await listen(httpServer, config.port, config.host);
-  } catch (error) {
-    await registry.dispose();
-    await volatility.close();
-    await limiter?.close?.();
-    await prices.close();
-    await newsLog.close();
-    await audit.close();
-    throw error;
-  }
+  await listen(httpServer, config.port, config.host);
+  // Closed first: the drain plugin closes the listener and what connections remain.
+  resources.use('http server', apollo, (a) => a.stop());
   const port = (httpServer.address() as AddressInfo).port;
   const url = `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${port}/graphql`;
   logger.info({ url, models: registry.list().map((m) => m.manifest.name) }, 'gateway listening; loading models');
@@ -236,27 +244,14 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     const deadline = performance.now() + config.http.shutdownTimeoutMs;
     const quiet = () => inFlight.active === 0 && performance.now() - lifecycle.lastRefusedAt >= DRAIN_QUIET_MS;
     while (!quiet() && performance.now() < deadline) await new Promise((resolve) => setTimeout(resolve, DRAIN_POLL_MS));
-    await apollo.stop(); // the drain plugin closes the listener and what connections remain
-    await registry.dispose();
-    await volatility.close();
-    await limiter?.close?.();
-    await versionSync?.close();
-    await prices.close();
-    await newsLog.close();
-    await audit.close();
-    await tracing?.shutdown(); // flushes the last spans
+    await resources.dispose(logger);
     logger.info('gateway stopped');
   })());
 
-  try {
-    await registry.loadAll();
-  } catch (error) {
-    await stop();
-    throw error;
-  }
+  await registry.loadAll();
   if (config.models.watch) registry.watchManifests();
   if (redisUrl) {
-    versionSync = new VersionSync(redisUrl, registry, logger);
+    versionSync = resources.use('version sync', new VersionSync(redisUrl, registry, logger), (v) => v.close());
     // Without Redis at start the replica still serves, on its own versions; it says so.
     await versionSync.start();
   }
