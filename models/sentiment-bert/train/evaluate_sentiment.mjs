@@ -130,7 +130,17 @@ const table = ['| headline | expected | predicted |', '|---|---|---|',
   ...headlineRows.map((r) => `| ${cell(r.headline)} | ${r.expected} | ${r.predicted}${r.expected === r.predicted ? '' : ' ✗'} |`)].join('\n');
 const missTable = (name, title) => [`| ${title} | annotated | predicted (probability) |`, '|---|---|---|',
   ...misses(name).map((r) => `| ${cell(r.text)} | ${LABELS[r.label]} | ${LABELS[argmax(r.probs)]} (${Math.max(...r.probs).toFixed(2)}) |`)].join('\n');
-const fill = { ...flatten(metrics), headline_table: table, news_miss_table: missTable('news_test', 'SEntFiN headline (news test split)'),
+const f = (x) => (x === undefined || x === null ? '' : x.toFixed ? x.toFixed(3) : x);
+const devNames = Object.keys(metrics.training.history[0] ?? {}).filter((k) => k !== 'epoch' && k !== 'selection_score');
+const devTable = [`| epoch | ${devNames.join(' | ')} | selection |`, `|---|${devNames.map(() => '---|').join('')}---|`,
+  ...metrics.training.history.map((h) => `| ${h.epoch}${h.epoch === metrics.training.selected_epoch ? ' (chosen)' : ''} | ${devNames.map((n) => f(h[n].macro_f1)).join(' | ')} | ${f(h.selection_score)} |`)].join('\n');
+const row = (title, s, bold = false) => (s ? `| ${title} | ${bold ? `**${f(s.accuracy)}**` : f(s.accuracy)} | ${bold ? `**${f(s.macro_f1)}**` : f(s.macro_f1)} | ${f(s.ece)} |` : null);
+const evalTable = Object.entries(metrics.evaluation).map(([name, e]) => [`**${name}** (${e.rows} texts)`, '',
+  '| model | accuracy | macro-F1 | ECE (10 bins) |', '|---|---|---|---|',
+  row('**shipped 3.0.0: int8 through transformers.js**', e.transformersjs_int8, true), row('3.0.0 fp32 ONNX through transformers.js', e.transformersjs_fp32),
+  row('version 2.0.0, int8', e.version_2_int8), row('version 1.0.0, int8', e.version_1_int8), row('20-word keyword rule', e.keyword_rule),
+  row('TF-IDF (1-2 grams) + logistic regression, same training data', e.tfidf_logreg_baseline)].filter((r) => r !== null).join('\n')).join('\n\n');
+const fill = { ...flatten(metrics), dev_table: devTable, eval_table: evalTable, headline_table: table, news_miss_table: missTable('news_test', 'SEntFiN headline (news test split)'),
   fiqa_miss_table: missTable('fiqa_headlines', 'FiQA headline') };
 writeFileSync(path.join(modelDir, 'MODEL_CARD.md'), template.replace(/\{\{([\w.]+)\}\}/g, (_, k) => String(fill[k] ?? `{{${k}}}`)));
 console.log(JSON.stringify({ evaluation: metrics.evaluation, headlines: metrics.headlines, load_ms_int8: quantized.loadMs }, null, 1));

@@ -1,26 +1,23 @@
 #!/usr/bin/env python3
-"""Train sentiment-bert version 2 (news and tweets) and export it for transformers.js.
+"""Train sentiment-bert version 3 (news, tweets and the team's labelled corpus) and export it for transformers.js.
 
 Steps:
- 1. Start from version 1's encoder (MLM pre-trained on 38.7k finance texts, fine-tuned on tweets), read back
-    from its committed int8 ONNX file (onnx_weights.py). `--from-scratch` instead builds a vocabulary and
-    runs version 1's MLM pre-training first (hours on CPU).
- 2. Domain-adaptive MLM on news: the SEntFiN training headlines (mixed-polarity ones included) plus the
-    finance sentences of extra_sentiment.csv.
- 3. Fine-tune on tweets + extra_sentiment (except its FiQA headlines) + SEntFiN training headlines; the epoch
-    is chosen on a development split of SEntFiN (10 %), never on an evaluation set. 10 % of the tweet
-    training file is held out too and reported, but not chosen on: version 1 was fine-tuned on those tweets. `--members N` fine-tunes N reseeded members instead (seeds seed, seed + 1, ...); their
-    averaged logits ship when they beat the first member alone on that split, else the first member alone.
- `--teacher FOLDER` adds self-training to step 3: that model labels the unlabelled finance tweets of finance_text/
-    with its calibrated probabilities, and fine-tuning trains on them by soft cross-entropy beside the labelled rows
-    (tried with the shipped model as teacher; not shipped, see the README).
- 4. Temperature scaling fitted on the same development split, folded into the classifier(s).
- 5. ONNX export (fp32, one graph) -> int8 dynamic quantisation -> config/tokenizer files.
-Evaluation sets, untouched until the end: tweets `sentiment/valid.csv`, the news test split (20 % of
-SEntFiN, indices in news_split.json) and the FiQA headlines of extra_sentiment.csv (another source of news,
-never trained on). No training text matches an evaluation text after URL removal and case folding.
-evaluate_sentiment.mjs then scores the shipped int8 file through transformers.js (npm run train:sentiment
-runs both).
+ 1. Start from the English masked-LM checkpoint of pretrain_english.py (--encoder; committed under
+    train/checkpoints/), which continued version 2's encoder on ../shared/data/corpus/ and every finance text.
+    `--encoder ''` starts from --init's weights instead; `--from-scratch` builds a vocabulary and runs version 1's
+    MLM pre-training first (hours on CPU). `--news-mlm-epochs N` adds version 2's domain masked-LM on news.
+ 2. Fine-tune on tweets + extra_sentiment (except its FiQA headlines) + SEntFiN training headlines + the team's
+    corpus (models/sentiment-bert/data: written texts and labelled real texts, team_data.py). The epoch is chosen on
+    the mean macro-F1 of three development splits, one per real source: SEntFiN dev (10 %), tweets dev (10 % of the
+    tweet training file) and the team's labelled real dev (25 %); never on text the team wrote, never on one source.
+    `--members N` fine-tunes N reseeded members; `--teacher FOLDER` adds self-training on unlabelled tweets.
+ 3. Temperature scaling fitted on the same development splits, folded into the classifier(s).
+ 4. ONNX export (fp32, one graph) -> int8 dynamic quantisation -> config/tokenizer files.
+Evaluation sets, untouched until the end: tweets `sentiment/valid.csv`, the news test split (20 % of SEntFiN, indices
+in news_split.json) and the FiQA headlines of extra_sentiment.csv (another source of news, never trained on). No
+training text matches an evaluation or development text after URL removal and case folding (the team's texts: after
+folding digits and punctuation too, or sharing 8 folded words). evaluate_sentiment.mjs then scores the shipped int8
+file through transformers.js (npm run train:sentiment runs both).
 
 Usage: /usr/bin/python3 models/sentiment-bert/train/train_sentiment.py [--data ../shared/data] [--device auto]
 """
@@ -77,7 +74,9 @@ def parse_args():
     p.add_argument("--seed", type=int, default=13)
     p.add_argument("--max-length", type=int, default=128)
     p.add_argument("--train-length", type=int, default=64, help="token cap while training (headlines are short)")
-    p.add_argument("--news-mlm-epochs", type=int, default=4)
+    p.add_argument("--news-mlm-epochs", type=int, default=0,
+                   help="domain masked-LM epochs on the news texts before fine-tuning (version 2: 4; version 3's English "
+                        "masked-LM already covers them)")
     p.add_argument("--scratch-mlm-epochs", type=int, default=40)
     p.add_argument("--ft-epochs", type=int, default=5)
     p.add_argument("--ft-lr", type=float, default=1e-4)
@@ -460,9 +459,10 @@ def main():
         start, info = shipped_model(args.init, cfg)
         state = start.bert.state_dict()
         stages["init"] = {"from": os.path.relpath(args.init, REPO), "tensors": info["loaded"]}
-    state, loss = masked_lm(cfg, state, [tok.encode(t, args.train_length) for t in news_mlm],
-                            args.news_mlm_epochs, 2e-4, device, rng, gen, log, "news")
-    stages["news_mlm"] = {"texts": len(news_mlm), "epochs": args.news_mlm_epochs, "final_loss": loss}
+    if args.news_mlm_epochs > 0:  # version 3's English masked-LM already covers these texts: it skips this stage
+        state, loss = masked_lm(cfg, state, [tok.encode(t, args.train_length) for t in news_mlm],
+                                args.news_mlm_epochs, 2e-4, device, rng, gen, log, "news")
+        stages["news_mlm"] = {"texts": len(news_mlm), "epochs": args.news_mlm_epochs, "final_loss": loss}
 
     train = enc(data["tweets_train"] + data["extra"]) + enc(data["news_train"]) * max(1, round(args.news_weight))
     dev_sets = {"news_dev": enc(data["news_dev"]), "tweets_dev": enc(data["tweets_dev"])}
