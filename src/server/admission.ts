@@ -94,9 +94,9 @@ export function admission(admit: Admission): RequestHandler {
 
 /** The fair in-flight limit as Express middleware, for the caller the request's key or address names. */
 export function inFlightMiddleware(limit: FairInFlightLimit, keys: ApiKeyRing): RequestHandler {
-  return async (req, res, next) => {
+  return (req, res, next) => {
     const { rateKey } = identify(keys, req.header('authorization'), req.header('x-api-key'), req.ip ?? '');
-    const refused = await limit.enter(res, rateKey);
+    const refused = limit.enter(res, rateKey);
     if (refused) sendRefusal(res, refused);
     else next();
   };

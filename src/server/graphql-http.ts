@@ -81,7 +81,7 @@ export function directGraphqlPath(options: DirectGraphqlOptions): (req: Incoming
     const clientAddress = proxyaddr(req, trusted);
     const authorization = header(req, 'authorization');
     const apiKey = header(req, 'x-api-key');
-    const full = await options.inFlight.enter(res, identify(options.keys, authorization, apiKey, clientAddress).rateKey);
+    const full = options.inFlight.enter(res, identify(options.keys, authorization, apiKey, clientAddress).rateKey);
     if (full) return sendRefusal(res, full);
     const read = await readJsonBody(req, limit);
     // After the answer, Node's HTTP server reads and discards the rest of an over-long body, so that the
