@@ -29,7 +29,7 @@ describe('several model workers per model (MODEL_WORKERS)', () => {
       together.forEach((b, i) => {
         // Dynamic int8 quantisation takes its activation ranges from the whole batch, so batched answers
         // move by up to about 0.01: the confident labels stay.
-        if (sequential[i]!.score >= 0.6) assert.equal(b.label, sequential[i]!.label, headlines[i]);
+        if (sequential[i]!.score >= 0.6) assert.equal(b.label, sequential[i]!.label, headlines[i]!);
         assert.ok(Math.abs(b.score - sequential[i]!.score) < 0.05, `${headlines[i]}: ${b.score} vs ${sequential[i]!.score}`);
       });
     } finally {
