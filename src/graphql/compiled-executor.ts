@@ -1,5 +1,5 @@
 import type { ApolloServerOptionsWithGateway } from '@apollo/server';
-import { ApolloServerErrorCode } from '@apollo/server/errors';
+import { GatewayErrorCode, httpStatusOf } from '../platform/errors.js';
 import {
   execute, GraphQLError, Kind, printSchema,
   type DocumentNode, type ExecutionResult, type FragmentDefinitionNode, type GraphQLSchema, type OperationDefinitionNode, type SelectionSetNode,
@@ -78,7 +78,7 @@ function unresolvedOperation(operationName: string | null): ExecutionResult {
   const message = operationName === null
     ? 'Must provide operation name if query contains multiple operations.'
     : `Unknown operation named "${operationName}".`;
-  return { errors: [new GraphQLError(message, { extensions: { code: ApolloServerErrorCode.OPERATION_RESOLUTION_FAILURE, http: { status: 400 } } })] };
+  return { errors: [new GraphQLError(message, { extensions: { code: GatewayErrorCode.OPERATION_RESOLUTION_FAILURE, http: { status: httpStatusOf(GatewayErrorCode.OPERATION_RESOLUTION_FAILURE) } } })] };
 }
 
 /** Fields an operation selects, each fragment spread counted in full, counting stopped at `stopAt`. */

@@ -3,11 +3,7 @@ import type { GraphQLFormattedError } from 'graphql';
 import { GatewayError, GatewayErrorCode } from '../platform/errors.js';
 import type { Logger } from '../platform/logger.js';
 
-/** Codes Apollo Server itself sets on request errors; their messages are safe to show. */
-const APOLLO_CODES = new Set([
-  'GRAPHQL_PARSE_FAILED', 'GRAPHQL_VALIDATION_FAILED', 'BAD_USER_INPUT', 'BAD_REQUEST',
-  'PERSISTED_QUERY_NOT_FOUND', 'PERSISTED_QUERY_NOT_SUPPORTED', 'OPERATION_RESOLUTION_FAILURE',
-]);
+/** Codes whose messages are safe to show: this gateway's, which include those Apollo Server sets on request errors. */
 const OWN_CODES = new Set<string>(Object.values(GatewayErrorCode));
 
 /**
@@ -23,26 +19,26 @@ export function createFormatError(logger: Logger) {
     }
     const code = formatted.extensions?.code;
     // graphql 16 words it "Document contains more that N tokens"; later releases fix the spelling.
-    const tokens = code === 'GRAPHQL_PARSE_FAILED' ? /Document contains more tha[nt] (\d+) tokens/.exec(formatted.message) : null;
+    const tokens = code === GatewayErrorCode.GRAPHQL_PARSE_FAILED ? /Document contains more tha[nt] (\d+) tokens/.exec(formatted.message) : null;
     if (tokens) {
       return { message: `query text must be at most ${tokens[1]} tokens (MAX_QUERY_TOKENS); send large inputs as variables`,
         extensions: { code: GatewayErrorCode.QUERY_TOO_COMPLEX, max: Number(tokens[1]) } };
     }
     // Apollo's words address its own API ("pass introspection: true to ApolloServer"); callers need this gateway's.
-    if (code === 'GRAPHQL_VALIDATION_FAILED' && /introspection is not allowed/i.test(formatted.message)) {
+    if (code === GatewayErrorCode.GRAPHQL_VALIDATION_FAILED && /introspection is not allowed/i.test(formatted.message)) {
       return { message: 'introspection is turned off on this gateway (INTROSPECTION=false): the schema is published as schema/schema.graphql',
         locations: formatted.locations, extensions: { code } };
     }
-    if (typeof code === 'string' && code !== GatewayErrorCode.INTERNAL_SERVER_ERROR && (APOLLO_CODES.has(code) || OWN_CODES.has(code))) {
+    if (typeof code === 'string' && code !== GatewayErrorCode.INTERNAL_SERVER_ERROR && OWN_CODES.has(code)) {
       const { stacktrace: _omit, ...extensions } = formatted.extensions ?? {};
-      const field = code === 'BAD_USER_INPUT' && extensions.field === undefined ? variableField(formatted.message) : undefined;
+      const field = code === GatewayErrorCode.BAD_USER_INPUT && extensions.field === undefined ? variableField(formatted.message) : undefined;
       return { ...formatted, extensions: field ? { ...extensions, field } : extensions };
     }
     // Apollo's own request errors without a code (a persisted-query hash that does not match, for one)
     // carry a 4xx status: the caller's mistake, said as such.
     const status = (original as { extensions?: { http?: { status?: number } } } | undefined)?.extensions?.http?.status;
     if ((code === undefined || code === GatewayErrorCode.INTERNAL_SERVER_ERROR) && status !== undefined && status >= 400 && status < 500) {
-      return { message: formatted.message, extensions: { code: 'BAD_REQUEST' } };
+      return { message: formatted.message, extensions: { code: GatewayErrorCode.BAD_REQUEST } };
     }
     logger.error({ err: original, path: formatted.path }, 'unexpected error');
     return { message: 'Internal server error', locations: formatted.locations, path: formatted.path,

@@ -1,7 +1,7 @@
 import type { ApolloServerPlugin } from '@apollo/server';
 import { GraphQLError, type DocumentNode, type GraphQLErrorOptions, type GraphQLSchema } from 'graphql';
 import { fieldExtensionsEstimator, getComplexity, simpleEstimator } from 'graphql-query-complexity';
-import { GatewayErrorCode } from '../platform/errors.js';
+import { GatewayErrorCode, httpStatusOf } from '../platform/errors.js';
 import { complexityInput } from './complexity-variables.js';
 import { operationDepths } from './query-depth.js';
 import type { RateLimiter } from '../platform/rate-limiter.js';
@@ -44,13 +44,13 @@ export function queryLimitsPlugin(schema: GraphQLSchema, limits: QueryLimits, li
         async didResolveOperation({ document, request, operation, operationName, contextValue }) {
           if (operation?.operation === 'subscription') {
             throw new GraphQLError('subscriptions are not served: this gateway answers queries and mutations over HTTP', {
-              extensions: { code: 'GRAPHQL_VALIDATION_FAILED', http: { status: 400 } },
+              extensions: { code: GatewayErrorCode.GRAPHQL_VALIDATION_FAILED, http: { status: httpStatusOf(GatewayErrorCode.GRAPHQL_VALIDATION_FAILED) } },
             });
           }
           const deep = depthError(document, operationName);
           if (deep) {
             throw new GraphQLError(`query depth must be at most ${limits.maxDepth}: ${deep}`, {
-              extensions: { code: GatewayErrorCode.QUERY_TOO_DEEP, max: limits.maxDepth, http: { status: 400 } },
+              extensions: { code: GatewayErrorCode.QUERY_TOO_DEEP, max: limits.maxDepth, http: { status: httpStatusOf(GatewayErrorCode.QUERY_TOO_DEEP) } },
             });
           }
           let complexity: number;
@@ -64,19 +64,19 @@ export function queryLimitsPlugin(schema: GraphQLSchema, limits: QueryLimits, li
             if (error instanceof GraphQLError && /maximum allowed number of nodes/.test(error.message)) {
               await chargeRefused(contextValue.rateKey, limits.maxComplexity);
               throw new GraphQLError(`query must select at most ${MAX_QUERY_NODES} fields, fragments expanded`, {
-                extensions: { code: GatewayErrorCode.QUERY_TOO_COMPLEX, max: MAX_QUERY_NODES, http: { status: 400 } },
+                extensions: { code: GatewayErrorCode.QUERY_TOO_COMPLEX, max: MAX_QUERY_NODES, http: { status: httpStatusOf(GatewayErrorCode.QUERY_TOO_COMPLEX) } },
               });
             }
             // Complexity coerces the variables' lengths and scalars, so their errors surface here first: they are the caller's.
             if (error instanceof GraphQLError) {
-              throw new GraphQLError(error.message, { extensions: { code: GatewayErrorCode.BAD_USER_INPUT, http: { status: 400 } } });
+              throw new GraphQLError(error.message, { extensions: { code: GatewayErrorCode.BAD_USER_INPUT, http: { status: httpStatusOf(GatewayErrorCode.BAD_USER_INPUT) } } });
             }
             throw error;
           }
           if (complexity > limits.maxComplexity) {
             await chargeRefused(contextValue.rateKey, limits.maxComplexity);
             throw new GraphQLError(`query complexity must be at most ${limits.maxComplexity}, got ${complexity}`, {
-              extensions: { code: GatewayErrorCode.QUERY_TOO_COMPLEX, complexity, max: limits.maxComplexity, http: { status: 400 } },
+              extensions: { code: GatewayErrorCode.QUERY_TOO_COMPLEX, complexity, max: limits.maxComplexity, http: { status: httpStatusOf(GatewayErrorCode.QUERY_TOO_COMPLEX) } },
             });
           }
           const decision = await limiter?.take(contextValue.rateKey, complexity);
@@ -84,7 +84,7 @@ export function queryLimitsPlugin(schema: GraphQLSchema, limits: QueryLimits, li
             throw new GraphQLError(`rate limit: this query costs ${complexity} units and ${contextValue.rateKey}'s budget refills at ${limiter!.perSecond} units/s; retry in ${decision.retryAfterSeconds} s`, {
               // Apollo Server reads http.headers as a Map (other packages' type augmentations say otherwise).
               extensions: { code: GatewayErrorCode.RATE_LIMITED, retryAfterSeconds: decision.retryAfterSeconds,
-                http: { status: 429, headers: new Map([['retry-after', String(decision.retryAfterSeconds)]]) } } as unknown as GraphQLErrorOptions['extensions'],
+                http: { status: httpStatusOf(GatewayErrorCode.RATE_LIMITED), headers: new Map([['retry-after', String(decision.retryAfterSeconds)]]) } } as unknown as GraphQLErrorOptions['extensions'],
             });
           }
         },

@@ -1,6 +1,14 @@
-/** Stable `extensions.code` values that clients may branch on. */
+/** Stable `extensions.code` values that clients may branch on: every code the gateway answers with. */
 export enum GatewayErrorCode {
   BAD_USER_INPUT = 'BAD_USER_INPUT',
+  /** The HTTP request itself: a body that is not JSON, an unsupported charset or encoding, CSRF prevention. */
+  BAD_REQUEST = 'BAD_REQUEST',
+  GRAPHQL_PARSE_FAILED = 'GRAPHQL_PARSE_FAILED',
+  GRAPHQL_VALIDATION_FAILED = 'GRAPHQL_VALIDATION_FAILED',
+  /** An operationName that names no operation of the document (Apollo Server's code). */
+  OPERATION_RESOLUTION_FAILURE = 'OPERATION_RESOLUTION_FAILURE',
+  PERSISTED_QUERY_NOT_FOUND = 'PERSISTED_QUERY_NOT_FOUND',
+  PERSISTED_QUERY_NOT_SUPPORTED = 'PERSISTED_QUERY_NOT_SUPPORTED',
   NOT_FOUND = 'NOT_FOUND',
   MODEL_UNAVAILABLE = 'MODEL_UNAVAILABLE',
   /** The credit decision record cannot be written (disk full, database down): no decision is returned. */
@@ -8,6 +16,8 @@ export enum GatewayErrorCode {
   OVERLOADED = 'OVERLOADED',
   /** The instance is draining for shutdown: retry on another one. */
   SHUTTING_DOWN = 'SHUTTING_DOWN',
+  /** Items a model runtime failed (metrics only: the caller gets MODEL_UNAVAILABLE or the item's own error). */
+  INFERENCE_FAILED = 'INFERENCE_FAILED',
   QUERY_TOO_COMPLEX = 'QUERY_TOO_COMPLEX',
   QUERY_TOO_DEEP = 'QUERY_TOO_DEEP',
   PAYLOAD_TOO_LARGE = 'PAYLOAD_TOO_LARGE',
@@ -15,6 +25,22 @@ export enum GatewayErrorCode {
   FORBIDDEN = 'FORBIDDEN',
   RATE_LIMITED = 'RATE_LIMITED',
   INTERNAL_SERVER_ERROR = 'INTERNAL_SERVER_ERROR',
+}
+
+const HTTP_STATUS: Readonly<Record<GatewayErrorCode, number>> = {
+  BAD_USER_INPUT: 400, BAD_REQUEST: 400, GRAPHQL_PARSE_FAILED: 400, GRAPHQL_VALIDATION_FAILED: 400, OPERATION_RESOLUTION_FAILURE: 400,
+  PERSISTED_QUERY_NOT_FOUND: 200, PERSISTED_QUERY_NOT_SUPPORTED: 200, // as Apollo answers them: APQ clients read the body
+  NOT_FOUND: 404, MODEL_UNAVAILABLE: 503, AUDIT_UNAVAILABLE: 503, OVERLOADED: 503, SHUTTING_DOWN: 503, INFERENCE_FAILED: 500,
+  QUERY_TOO_COMPLEX: 400, QUERY_TOO_DEEP: 400, PAYLOAD_TOO_LARGE: 413, UNAUTHENTICATED: 401, FORBIDDEN: 403, RATE_LIMITED: 429,
+  INTERNAL_SERVER_ERROR: 500,
+};
+
+/**
+ * The HTTP status a code answers with when the whole request fails with it (the v2 protocol, refusals before
+ * GraphQL, limits). A GraphQL response whose data is partly there stays 200, as GraphQL over HTTP has it.
+ */
+export function httpStatusOf(code: GatewayErrorCode): number {
+  return HTTP_STATUS[code];
 }
 
 /**

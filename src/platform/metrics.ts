@@ -1,4 +1,5 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { GatewayErrorCode } from './errors.js';
 
 export interface BatchObservation {
   readonly size: number;
@@ -88,7 +89,7 @@ export class GatewayMetrics {
   observeBatch(model: string, b: BatchObservation): void {
     this.inferenceBatches.inc({ model });
     this.inferenceItems.inc({ model }, b.size);
-    if (b.failedItems) this.inferenceErrors.inc({ model, code: 'INFERENCE_FAILED' }, b.failedItems);
+    if (b.failedItems) this.inferenceErrors.inc({ model, code: GatewayErrorCode.INFERENCE_FAILED }, b.failedItems);
     this.queueSeconds.observe({ model }, b.queueSeconds);
     this.computeSeconds.observe({ model }, b.computeSeconds);
     this.batchSize.observe({ model }, b.size);

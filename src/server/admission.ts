@@ -3,7 +3,7 @@ import type { ApolloServerPlugin } from '@apollo/server';
 import type { RequestHandler } from 'express';
 import type { GatewayContext } from '../graphql/context.js';
 import type { ApiKeyRing, Caller } from '../platform/api-keys.js';
-import { GatewayErrorCode } from '../platform/errors.js';
+import { GatewayErrorCode, httpStatusOf } from '../platform/errors.js';
 import type { GatewayMetrics } from '../platform/metrics.js';
 import type { RateLimiter } from '../platform/rate-limiter.js';
 import type { FairInFlightLimit } from './fair-admission.js';
@@ -65,7 +65,7 @@ export function createAdmission(keys: ApiKeyRing, limiter: RateLimiter | undefin
     metrics.observeOperation(undefined, GatewayErrorCode.RATE_LIMITED, 0);
     return {
       admitted,
-      refusal: refusal(429,
+      refusal: refusal(httpStatusOf(GatewayErrorCode.RATE_LIMITED),
         `rate limit: this request's query text costs ${cost} units before parsing and ${admitted.rateKey}'s budget refills at ${limiter.perSecond} units/s; retry in ${decision.retryAfterSeconds} s`,
         { code: GatewayErrorCode.RATE_LIMITED, retryAfterSeconds: decision.retryAfterSeconds }, { 'retry-after': String(decision.retryAfterSeconds) }),
     };
@@ -110,7 +110,7 @@ export function overloadStatusPlugin(): ApolloServerPlugin<GatewayContext> {
         async willSendResponse({ response }) {
           const errors = response.body.kind === 'single' ? response.body.singleResult.errors : undefined;
           if (errors?.some((e) => e.extensions?.code === GatewayErrorCode.OVERLOADED)) {
-            response.http.status = 503;
+            response.http.status = httpStatusOf(GatewayErrorCode.OVERLOADED);
             response.http.headers.set('retry-after', '1');
           }
         },

@@ -1,7 +1,7 @@
 import type { ApolloServerPlugin } from '@apollo/server';
 import type { CreditAuditStore } from '../domains/credit/credit-audit.js';
 import { auditContext, type GatewayContext } from '../graphql/context.js';
-import { GatewayErrorCode } from '../platform/errors.js';
+import { GatewayErrorCode, httpStatusOf } from '../platform/errors.js';
 import type { Logger } from '../platform/logger.js';
 
 /**
@@ -24,7 +24,7 @@ export function creditAuditPlugin(audit: CreditAuditStore, logger: Logger): Apol
             await audit.record(auditContext(contextValue), pending.accounts, pending.results);
           } catch (error) {
             logger.error({ err: error, requestId: contextValue.requestId }, 'credit decisions could not be recorded');
-            response.http.status = 503;
+            response.http.status = httpStatusOf(GatewayErrorCode.AUDIT_UNAVAILABLE);
             response.http.headers.set('retry-after', String(AUDIT_RETRY_AFTER_SECONDS));
             response.body.singleResult = {
               data: null,

@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http';
-import { GatewayErrorCode } from '../platform/errors.js';
+import { GatewayErrorCode, httpStatusOf } from '../platform/errors.js';
 import type { GatewayMetrics } from '../platform/metrics.js';
 
 /** A request refused before it is read: status, headers and a GraphQL-shaped body. */
@@ -49,7 +49,7 @@ export class FairInFlightLimit {
   private refuse(): SlotRefusal {
     this.metrics.observeOperation(undefined, GatewayErrorCode.OVERLOADED, 0);
     return {
-      status: 503, headers: { 'retry-after': '1' },
+      status: httpStatusOf(GatewayErrorCode.OVERLOADED), headers: { 'retry-after': '1' },
       body: { errors: [{ message: `the gateway is at its limit of ${this.max} requests in progress (MAX_CONCURRENT_REQUESTS), and this caller holds its share of them; retry later`,
         extensions: { code: GatewayErrorCode.OVERLOADED, retryable: true } }] },
     };

@@ -27,7 +27,7 @@ import { queryLimitsPlugin } from '../graphql/limits-plugin.js';
 import { buildGatewaySchema } from '../graphql/schema.js';
 import { buildSubgraph, NoServiceSdlRule } from '../graphql/federation.js';
 import type { GatewayConfig } from '../platform/config.js';
-import { GatewayErrorCode } from '../platform/errors.js';
+import { GatewayErrorCode, httpStatusOf } from '../platform/errors.js';
 import { ResourceStack } from '../platform/resources.js';
 import type { Logger } from '../platform/logger.js';
 import { readManifests, type ModelManifest } from '../runtime/model-manifest.js';
@@ -218,7 +218,7 @@ async function start(config: GatewayConfig, logger: Logger, resources: ResourceS
     if (lifecycle.draining) res.setHeader('connection', 'close');
     if (lifecycle.refusing && !isProbe(req.url)) {
       lifecycle.lastRefusedAt = performance.now();
-      sendRefusal(res, refusal(503, 'this gateway instance is shutting down; retry, another instance will answer',
+      sendRefusal(res, refusal(httpStatusOf(GatewayErrorCode.SHUTTING_DOWN), 'this gateway instance is shutting down; retry, another instance will answer',
         { code: GatewayErrorCode.SHUTTING_DOWN, retryable: true }, { 'retry-after': '1', connection: 'close' }));
       return;
     }
@@ -308,7 +308,7 @@ function jsonErrors(logger: Logger): ErrorRequestHandler {
       sendRefusal(res, bodyRefusals.notJson());
     } else if (error.type === 'charset.unsupported' || error.type === 'encoding.unsupported') {
       // A charset other than UTF-8, or a content-encoding other than gzip, deflate or br: the caller's to fix.
-      sendRefusal(res, refusal(400, `${error.message}: send UTF-8 JSON, optionally gzip, deflate or br encoded`, { code: 'BAD_REQUEST' }));
+      sendRefusal(res, refusal(httpStatusOf(GatewayErrorCode.BAD_REQUEST), `${error.message}: send UTF-8 JSON, optionally gzip, deflate or br encoded`, { code: GatewayErrorCode.BAD_REQUEST }));
     } else {
       logger.error({ err: error }, 'unhandled HTTP error');
       sendRefusal(res, bodyRefusals.internal());

@@ -4,7 +4,7 @@ import { HeaderMap, type ApolloServer } from '@apollo/server';
 import bytes from 'bytes';
 import proxyaddr from 'proxy-addr';
 import type { GatewayContext } from '../graphql/context.js';
-import { GatewayErrorCode } from '../platform/errors.js';
+import { GatewayErrorCode, httpStatusOf } from '../platform/errors.js';
 import type { Logger } from '../platform/logger.js';
 import { traceServerRequest } from '../platform/tracing.js';
 import { identify, refusal, sendRefusal, type Admission, type Admitted, type Refusal } from './admission.js';
@@ -28,10 +28,10 @@ export function assignRequestIds(given: string | undefined, res: ServerResponse)
 
 /** The answers to a body that cannot be read, the same on the direct path and on Express's. */
 export const bodyRefusals = {
-  tooLarge: (limit: number, length: number | undefined) => refusal(413, `request body must be at most ${limit} bytes, got ${length}`, { code: GatewayErrorCode.PAYLOAD_TOO_LARGE }),
-  notJson: () => refusal(400, 'request body must be valid JSON', { code: 'BAD_REQUEST' }),
-  incomplete: () => refusal(400, 'request body was not received in full', { code: 'BAD_REQUEST' }),
-  internal: () => refusal(500, 'Internal server error', { code: GatewayErrorCode.INTERNAL_SERVER_ERROR }),
+  tooLarge: (limit: number, length: number | undefined) => refusal(httpStatusOf(GatewayErrorCode.PAYLOAD_TOO_LARGE), `request body must be at most ${limit} bytes, got ${length}`, { code: GatewayErrorCode.PAYLOAD_TOO_LARGE }),
+  notJson: () => refusal(httpStatusOf(GatewayErrorCode.BAD_REQUEST), 'request body must be valid JSON', { code: GatewayErrorCode.BAD_REQUEST }),
+  incomplete: () => refusal(httpStatusOf(GatewayErrorCode.BAD_REQUEST), 'request body was not received in full', { code: GatewayErrorCode.BAD_REQUEST }),
+  internal: () => refusal(httpStatusOf(GatewayErrorCode.INTERNAL_SERVER_ERROR), 'Internal server error', { code: GatewayErrorCode.INTERNAL_SERVER_ERROR }),
 };
 
 export interface DirectGraphqlOptions {

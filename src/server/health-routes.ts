@@ -1,5 +1,6 @@
 import { timingSafeEqual } from 'node:crypto';
 import { Router } from 'express';
+import { GatewayErrorCode, httpStatusOf } from '../platform/errors.js';
 import type { GatewayMetrics } from '../platform/metrics.js';
 import type { ModelRegistry } from '../runtime/model-registry.js';
 
@@ -36,7 +37,7 @@ export function metricsRoute(metrics: GatewayMetrics, token: string | undefined)
   const router = Router();
   router.get('/metrics', async (req, res) => {
     if (token && !sameSecret(req.header('authorization') ?? '', `Bearer ${token}`)) {
-      res.status(401).setHeader('www-authenticate', 'Bearer').json({ errors: [{ message: 'metrics need Authorization: Bearer <METRICS_TOKEN>', extensions: { code: 'UNAUTHENTICATED' } }] });
+      res.status(httpStatusOf(GatewayErrorCode.UNAUTHENTICATED)).setHeader('www-authenticate', 'Bearer').json({ errors: [{ message: 'metrics need Authorization: Bearer <METRICS_TOKEN>', extensions: { code: GatewayErrorCode.UNAUTHENTICATED } }] });
       return;
     }
     res.setHeader('content-type', metrics.registry.contentType);

@@ -1,7 +1,7 @@
 import express, { Router, type ErrorRequestHandler, type Request, type Response } from 'express';
 import { ITEM_COST } from '../graphql/common.types.js';
 import { hasScope, type ApiKeyRing, type Scope } from '../platform/api-keys.js';
-import { GatewayError, GatewayErrorCode } from '../platform/errors.js';
+import { GatewayError, GatewayErrorCode, httpStatusOf } from '../platform/errors.js';
 import type { GatewayMetrics } from '../platform/metrics.js';
 import type { RateLimiter } from '../platform/rate-limiter.js';
 import type { ModelManifest } from '../runtime/model-manifest.js';
@@ -117,8 +117,7 @@ class ProtocolError extends Error {
 function describeError(error: unknown): { status: number; message: string } {
   if (error instanceof ProtocolError) return { status: error.status, message: error.message };
   if (error instanceof GatewayError) {
-    const status = error.code === GatewayErrorCode.OVERLOADED || error.code === GatewayErrorCode.MODEL_UNAVAILABLE ? 503
-      : error.code === GatewayErrorCode.UNAUTHENTICATED ? 401 : error.code === GatewayErrorCode.FORBIDDEN ? 403 : 400;
+    const status = httpStatusOf(error.code);
     return { status, message: error.message };
   }
   const parser = error as { type?: string; status?: number; message?: string };
