@@ -1,6 +1,7 @@
 import { GraphQLScalarType } from 'graphql';
 import { GraphQLLocalDate } from 'graphql-scalars';
 import { Field, ObjectType } from 'type-graphql';
+import { TASK_FACTS } from '../runtime/tasks.js';
 
 @ObjectType({ description: 'The model (and its version) that produced an answer.' })
 export class ModelRef {
@@ -15,7 +16,10 @@ export class ModelRef {
 }
 
 /** Complexity cost of one item sent to a model, by how heavy its inference is. */
-export const ITEM_COST = { sentiment: 10, 'entity-sentiment': 10, credit: 1, forecast: 20 } as const;
+export const ITEM_COST = {
+  sentiment: TASK_FACTS.sentiment.itemCost, 'entity-sentiment': TASK_FACTS['entity-sentiment'].itemCost,
+  credit: TASK_FACTS.credit.itemCost, forecast: TASK_FACTS.forecast.itemCost,
+} as const;
 
 /**
  * A list field's complexity: its children once, plus a cost per item it sends to a model. With

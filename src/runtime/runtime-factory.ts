@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { ModelManifest } from './model-manifest.js';
+import { TASK_FACTS } from './tasks.js';
 import type { RuntimeFactory } from './model-registry.js';
 import { createRuntimeFromSpec, type AnyRuntime, type RuntimeSpec } from './runtime-spec.js';
 import { WorkerPoolRuntime, WorkerRuntime } from './worker-runtime.js';
@@ -35,9 +36,6 @@ export function createRuntimeFactory(options: RuntimeFactoryOptions): RuntimeFac
     return (workers > 1 ? new WorkerPoolRuntime(spec, workers) : new WorkerRuntime(spec)) as AnyRuntime;
   };
 }
-
-/** Tasks whose models take text. */
-const TEXT_TASKS: ReadonlySet<ModelManifest['task']> = new Set(['sentiment', 'entity-sentiment']);
 
 /** A local folder (./ or ../) stands for itself; anything else is a model id under localModelPath or on the hub. */
 const overrideSource = (override: string) => (override.startsWith('.') ? path.resolve(override) : override);
@@ -77,10 +75,10 @@ function specFor(manifest: ModelManifest, options: RuntimeFactoryOptions): Runti
       // The task says what crosses the wire: text for sentiment, the manifest's FP32 rows otherwise.
       const input = manifest.inputs[0] as { name?: string; shape?: number[] } | undefined;
       const width = input?.shape?.[1];
-      if (manifest.runtime === 'remote' && !TEXT_TASKS.has(manifest.task) && (!input?.name || !width)) throw new Error(`${manifest.name}: manifest inputs[0] must give name and shape [-1, width]`);
+      if (TASK_FACTS[manifest.task].input === 'rows' && (!input?.name || !width)) throw new Error(`${manifest.name}: manifest inputs[0] must give name and shape [-1, width]`);
       return {
         kind: 'remote', name: manifest.name, options: { ...manifest.remote!, apiKey: options.remoteApiKey },
-        tensors: TEXT_TASKS.has(manifest.task) ? { kind: 'text' } : { kind: 'rows', inputName: input!.name!, width: width! },
+        tensors: TASK_FACTS[manifest.task].input === 'text' ? { kind: 'text' } : { kind: 'rows', inputName: input!.name!, width: width! },
       };
     }
     default: {

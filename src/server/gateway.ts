@@ -33,6 +33,7 @@ import type { Logger } from '../platform/logger.js';
 import { readManifests, type ModelManifest } from '../runtime/model-manifest.js';
 import { ModelRegistry } from '../runtime/model-registry.js';
 import { artefactDirFor, createRuntimeFactory } from '../runtime/runtime-factory.js';
+import { TASK_FACTS, TASKS } from '../runtime/tasks.js';
 import { healthRoutes, metricsRoute } from './health-routes.js';
 import { GatewayMetrics } from '../platform/metrics.js';
 import { startTracing, traceRequests } from '../platform/tracing.js';
@@ -83,7 +84,7 @@ async function start(config: GatewayConfig, logger: Logger, resources: ResourceS
     driftMinObservations: config.models.driftMinObservations,
     onRefused: (model, code) => metrics.observeRefusal(model, code),
     checkVersion: checkDomainFiles,
-    shadowTasks: ['credit'],
+    shadowTasks: TASKS.filter((t) => TASK_FACTS[t].shadow),
     onActivated: (name, version) => versionSync?.announce(name, version),
     batching: config.models.batching,
     queueTimeoutMs: config.models.queueTimeoutMs,

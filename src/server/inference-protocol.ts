@@ -1,11 +1,11 @@
 import express, { Router, type ErrorRequestHandler, type Request, type Response } from 'express';
-import { ITEM_COST } from '../graphql/common.types.js';
 import { hasScope, type ApiKeyRing, type Scope } from '../platform/api-keys.js';
 import { GatewayError, GatewayErrorCode, httpStatusOf } from '../platform/errors.js';
 import type { GatewayMetrics } from '../platform/metrics.js';
 import type { RateLimiter } from '../platform/rate-limiter.js';
 import type { ModelManifest } from '../runtime/model-manifest.js';
 import type { ModelRegistry } from '../runtime/model-registry.js';
+import { TASK_FACTS } from '../runtime/tasks.js';
 
 /**
  * The Open Inference Protocol v2 (KServe v2, Triton's HTTP API) over this gateway's models: health,
@@ -66,11 +66,11 @@ export function inferenceProtocolRoutes(deps: {
       const started = performance.now();
       try {
         const { manifest } = model(req);
-        const caller = authorize(req, deps.keys, SCOPE[manifest.task]);
+        const caller = authorize(req, deps.keys, TASK_FACTS[manifest.task].scope);
         const spec = tensorSpec(manifest, registry.modelLabels(manifest.name));
         const request = parseRequest(req.body, spec, { maxItems: deps.maxItems[manifest.task], maxTextLength: deps.maxTextLength });
         if (deps.limiter) {
-          const cost = 1 + request.items.length * ITEM_COST[manifest.task];
+          const cost = 1 + request.items.length * TASK_FACTS[manifest.task].itemCost;
           const decision = await deps.limiter.take(caller.rateKey, cost);
           if (!decision.allowed) {
             res.setHeader('retry-after', String(decision.retryAfterSeconds));
@@ -105,7 +105,6 @@ export function inferenceProtocolRoutes(deps: {
 
 const SERVER_VERSION = '2';
 const PLATFORM: Record<ModelManifest['runtime'], string> = { onnx: 'onnxruntime_onnx', transformers: 'transformersjs_onnx', remote: 'remote_v2' };
-const SCOPE: Record<ModelManifest['task'], Scope> = { sentiment: 'sentiment:read', 'entity-sentiment': 'sentiment:read', credit: 'credit:assess', forecast: 'forecast:read' };
 
 /** An error answered with its HTTP status and message as `{ "error": message }`. */
 class ProtocolError extends Error {
@@ -152,7 +151,7 @@ interface TensorSpec {
 /** A model's tensors, from its manifest: the sentiment classifier takes BYTES, tabular models FP32 rows. */
 function tensorSpec(manifest: ModelManifest, labels: readonly string[]): TensorSpec {
   // Text classifiers take BYTES (the entity model's texts with their target already marked as <<target>>).
-  if (manifest.task === 'sentiment' || manifest.task === 'entity-sentiment') {
+  if (TASK_FACTS[manifest.task].input === 'text') {
     const input = { name: String(manifest.inputs[0]?.name ?? 'text'), datatype: 'BYTES', shape: [-1] };
     return {
       input,
