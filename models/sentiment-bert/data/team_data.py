@@ -34,7 +34,7 @@ def load_team_data(data_root: str, held_out_texts: list[str]) -> dict:
     held.discard("")
     held_grams = {g for t in held_out_texts for g in shingles(t)}
     near = lambda text: fold(text) in held or not shingles(text).isdisjoint(held_grams)  # noqa: E731
-    report = collections.Counter()
+    report = collections.Counter({"written_dropped_as_held_out": 0, "real_dropped_as_held_out": 0})
     written, written_meta = [], collections.Counter()
     for path in sorted(glob.glob(os.path.join(HERE, "written", "*.tsv"))):
         for _, row in read_written(path):

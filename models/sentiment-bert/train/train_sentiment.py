@@ -534,6 +534,10 @@ def main():
 
     fp32_path = os.path.join(args.work, "model.onnx")
     export_onnx(model, fp32_path)
+    # The fine-tuned encoder, for sentiment-entity to start from (train_entity.py --encoder); not shipped.
+    torch.save({"encoder": {k: v.half() for k, v in shipped[0][0].bert.state_dict().items()},
+                "record": {"from": "train_sentiment.py", "selected_epoch": first["selected_epoch"], "seed": args.seed}},
+               os.path.join(args.work, "sentence-encoder.pt"))
     q = quantize_dynamic(fp32_path, os.path.join(args.out, "onnx", "model_quantized.onnx"))
     config = {
         "model_type": "bert", "architectures": ["BertForSequenceClassification"],

@@ -12,7 +12,8 @@ Data (read in place from ../shared/data; licences in each SOURCE.md):
 - the team's entity labels of its written multi-company texts (models/sentiment-bert/data/entities/), training only;
 - sentence-level rows of sentiment-bert's training data whose text names exactly one SEntFiN-style entity are not
   used: a text-level label is not a label for every name in it.
-The encoder starts from sentiment-bert's English masked-LM checkpoint (train/checkpoints/english-mlm.pt).
+The encoder starts from sentiment-bert's fine-tuned encoder, which train_sentiment.py leaves in its .work folder (npm run
+train:sentiment first): it already reads sentence-level sentiment, and the markers teach it whose.
 
 Usage: /usr/bin/python3 models/sentiment-entity/train/train_entity.py [--data ../shared/data] [--ft-epochs 4]
 """
@@ -58,7 +59,9 @@ def parse_args():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data", default=os.path.join(REPO, "..", "shared", "data"))
     p.add_argument("--out", default=MODEL_DIR)
-    p.add_argument("--encoder", default=os.path.join(SENTIMENT, "train", "checkpoints", "english-mlm.pt"))
+    p.add_argument("--encoder", default=os.path.join(SENTIMENT, "train", ".work", "sentence-encoder.pt"),
+                   help="encoder to start from: sentiment-bert's fine-tuned encoder, left by train_sentiment.py (run it first), "
+                        "or its English masked-LM checkpoint (train/checkpoints/english-mlm.pt)")
     p.add_argument("--work", default=os.path.join(MODEL_DIR, "train", ".work"))
     p.add_argument("--device", default="auto")
     p.add_argument("--threads", type=int, default=os.cpu_count())
