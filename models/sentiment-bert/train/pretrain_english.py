@@ -29,7 +29,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "data"))
 import wordpiece as wp  # noqa: E402
 from bert import BertConfig, BertForMaskedLM  # noqa: E402
 from corpus_refs import sentence_spans  # noqa: E402
-from train_sentiment import (MODEL_DIR, REPO, batches, key, load_data, mask_tokens, read_vocab, schedule,  # noqa: E402
+from train_sentiment import (MODEL_DIR, REPO, batches, key, load_data, mlm_step, read_vocab, schedule,  # noqa: E402
                              seed_everything, shipped_model)
 
 CORPUS_FILES = ["fomc_minutes.txt", "fomc_statements.txt", "sotu.txt", "brown.txt", "wordnet_glosses.txt"]
@@ -116,14 +116,7 @@ def main():
     while time.time() - train_started < budget:
         epoch += 1
         for ids, mask, _ in batches(seqs, None, args.batch_size, True, rng):
-            inp, labels = mask_tokens(ids, cfg.vocab_size, gen)
-            selected = labels != -100
-            logits = model(inp.to(device), mask.to(device), torch.zeros_like(inp).to(device), selected.to(device))
-            loss = torch.nn.functional.cross_entropy(logits, labels[selected].to(device))
-            opt.zero_grad()
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            opt.step()
+            loss = mlm_step(model, opt, ids, mask, cfg.vocab_size, gen, device)
             step += 1
             if sched is not None:
                 sched.step()
@@ -134,7 +127,7 @@ def main():
                 for _ in range(step):
                     sched.step()
                 log(f"{per_step:.2f} s a step: {planned} steps planned ({planned * args.batch_size / len(seqs):.2f} epochs)")
-            window, window_n = window + loss.item(), window_n + 1
+            window, window_n = window + loss, window_n + 1
             if step % 200 == 0:
                 record["history"].append({"step": record["steps"] + step, "loss": round(window / window_n, 4)})
                 log(f"step {step} epoch {epoch} loss {window / window_n:.3f}")

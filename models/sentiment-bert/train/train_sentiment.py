@@ -215,6 +215,19 @@ def mask_tokens(ids, vocab_size, gen):
     return ids, labels
 
 
+def mlm_step(model, opt, ids, mask, vocab_size, gen, device) -> float:
+    """One masked-LM optimisation step on a batch of token ids; its loss."""
+    inp, labels = mask_tokens(ids, vocab_size, gen)
+    selected = labels != -100
+    logits = model(inp.to(device), mask.to(device), torch.zeros_like(inp).to(device), selected.to(device))
+    loss = torch.nn.functional.cross_entropy(logits, labels[selected].to(device))
+    opt.zero_grad()
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+    opt.step()
+    return loss.item()
+
+
 def masked_lm(cfg, encoder_state, seqs, epochs, lr, device, rng, gen, log, stage):
     model = BertForMaskedLM(cfg).to(device)
     if encoder_state is not None:
@@ -227,16 +240,9 @@ def masked_lm(cfg, encoder_state, seqs, epochs, lr, device, rng, gen, log, stage
     for epoch in range(epochs):
         total, n = 0.0, 0
         for ids, mask, _ in batches(seqs, None, 128, True, rng):
-            inp, labels = mask_tokens(ids, cfg.vocab_size, gen)
-            selected = labels != -100
-            logits = model(inp.to(device), mask.to(device), torch.zeros_like(inp).to(device), selected.to(device))
-            loss = torch.nn.functional.cross_entropy(logits, labels[selected].to(device))
-            opt.zero_grad()
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            opt.step()
+            loss = mlm_step(model, opt, ids, mask, cfg.vocab_size, gen, device)
             sched.step()
-            total, n = total + loss.item(), n + 1
+            total, n = total + loss, n + 1
         log(f"{stage} mlm epoch {epoch + 1}/{epochs} loss {total / n:.3f}")
     return {k: v.detach().cpu() for k, v in model.bert.state_dict().items()}, round(total / max(n, 1), 4)
 
