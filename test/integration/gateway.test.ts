@@ -24,7 +24,8 @@ describe('gateway over HTTP with the embedded models', () => {
     assert.deepEqual(await ready.json(), { status: 'ready', models: [
       { name: 'credit-gbt', version: '2.1.0', state: 'ready', required: true },
       { name: 'forecast-qnn', version: '1.0.0', state: 'ready', required: true },
-      { name: MODEL, version: '2.0.0', state: 'ready', required: true },
+      { name: MODEL, version: '3.0.0', state: 'ready', required: true },
+      { name: 'sentiment-entity', version: '1.0.0', state: 'ready', required: true },
     ], capabilities: [{ name: 'credit-decision-record', ready: true }] });
   });
 
@@ -41,7 +42,7 @@ describe('gateway over HTTP with the embedded models', () => {
       assert.ok(Math.abs(r.scores.reduce((a, s) => a + s.probability, 0) - 1) < 1e-5);
       assert.equal(r.score, Math.max(...r.scores.map((s) => s.probability)));
       assert.equal(r.truncated, false);
-      assert.deepEqual(r.model, { name: MODEL, version: '2.0.0' });
+      assert.deepEqual(r.model, { name: MODEL, version: '3.0.0' });
     }
   });
 
@@ -98,7 +99,7 @@ describe('gateway over HTTP with the embedded models', () => {
 
   it('models lists the loaded models with their metrics; model(name) is null for an unknown name', async () => {
     const res = await gql(gw.url, ModelsDocument, {});
-    assert.deepEqual(res.body.data!.models.map((x) => x.name), ['credit-gbt', 'forecast-qnn', MODEL]);
+    assert.deepEqual(res.body.data!.models.map((x) => x.name), ['credit-gbt', 'forecast-qnn', MODEL, 'sentiment-entity']);
     const m = res.body.data!.models.find((x) => x.name === MODEL);
     assert.equal(m!.task, 'sentiment');
     assert.equal(m!.runtime, 'transformers');

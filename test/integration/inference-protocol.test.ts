@@ -45,7 +45,7 @@ describe('Open Inference Protocol v2 over the real models', () => {
       outputs: [{ name: 'probability', datatype: 'FP32', shape: [-1, 1] }, { name: 'contributions', datatype: 'FP32', shape: [-1, 37] }],
     });
     assert.deepEqual((await v2(base, '/v2/models/sentiment-bert')).body.inputs, [{ name: 'text', datatype: 'BYTES', shape: [-1] }]);
-    for (const route of ['/v2/models/forecast-qnn/ready', '/v2/models/forecast-qnn/versions/1.0.0/ready', '/v2/models/sentiment-bert/versions/2.0.0']) {
+    for (const route of ['/v2/models/forecast-qnn/ready', '/v2/models/forecast-qnn/versions/1.0.0/ready', '/v2/models/sentiment-bert/versions/3.0.0']) {
       assert.equal((await v2(base, route)).status, 200, route);
     }
     const missing = await v2(base, '/v2/models/forecast-qnn/versions/9.9.9/ready');
@@ -59,7 +59,7 @@ describe('Open Inference Protocol v2 over the real models', () => {
     const res = await v2(base, '/v2/models/sentiment-bert/infer', { id: 'req-7', ...texts(data) });
     assert.equal(res.status, 200, JSON.stringify(res.body));
     assert.equal(res.body.model_name, 'sentiment-bert');
-    assert.equal(res.body.model_version, '2.0.0');
+    assert.equal(res.body.model_version, '3.0.0');
     assert.equal(res.body.id, 'req-7');
     const [probabilities, label, truncated] = res.body.outputs!;
     assert.deepEqual([probabilities!.name, probabilities!.datatype, probabilities!.shape], ['probabilities', 'FP32', [2, 3]]);

@@ -86,7 +86,7 @@ describe('start-up and shutdown of the real process', () => {
       const cases: Array<[Record<string, string>, RegExp]> = [
         [{ PORT: port }, new RegExp(`^cannot start: listening on 127\\.0\\.0\\.1:${port} is already in use \\(set PORT to another port, or stop what holds it\\)\\n$`)],
         [{ MODELS_DIR: '/nowhere' }, /^cannot start: models folder \/nowhere does not exist\n$/],
-        [{ MODELS: 'nope' }, /^invalid configuration: MODELS names unknown model\(s\) nope; found credit-gbt, forecast-qnn, sentiment-bert\n$/],
+        [{ MODELS: 'nope' }, /^invalid configuration: MODELS names unknown model\(s\) nope; found credit-gbt, forecast-qnn, sentiment-bert, sentiment-entity\n$/],
       ];
       for (const [env, message] of cases) {
         const { code, stderr } = await runMain({ LOG_LEVEL: 'silent', ...env });

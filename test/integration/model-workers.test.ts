@@ -40,7 +40,7 @@ describe('several model workers per model (MODEL_WORKERS)', () => {
   it('swaps versions under load: the old workers finish what they took, nothing fails', async () => {
     const gw = await startTestGateway({ MODELS: 'sentiment-bert', INFERENCE_THREADS: '1', MODEL_WORKERS: '2', ALLOW_OPEN_ADMIN: 'true' });
     try {
-      // 8 clients keep asking while version 1.0.0 loads and is swapped in beside the two 2.0.0 workers.
+      // 8 clients keep asking while version 1.0.0 loads and is swapped in beside the two 3.0.0 workers.
       let swapping = true;
       const clients = Array.from({ length: 8 }, async (_, c) => {
         const answers = [];
@@ -52,7 +52,7 @@ describe('several model workers per model (MODEL_WORKERS)', () => {
       assert.equal(back.body.errors, undefined, JSON.stringify(back.body.errors));
       const answered = (await Promise.all(clients)).flat();
       assert.deepEqual(answered.filter((r) => r.body.errors).map((r) => r.body.errors), []);
-      assert.ok(answered.length >= 16 && answered.some((r) => r.body.data!.sentiment[0]!.model.version === '2.0.0'), `${answered.length} answered`);
+      assert.ok(answered.length >= 16 && answered.some((r) => r.body.data!.sentiment[0]!.model.version === '3.0.0'), `${answered.length} answered`);
       const after = await gql(gw.url, SentimentDocument, { texts: [headlines[0]!] });
       assert.equal(after.body.data!.sentiment[0]!.model.version, '1.0.0');
     } finally {

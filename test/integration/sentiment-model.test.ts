@@ -15,7 +15,7 @@ const metrics = JSON.parse(readFileSync(path.join(MODEL_DIR, 'metrics.json'), 'u
 };
 const headlines = parse(readFileSync(path.join(MODEL_DIR, 'train', 'headlines.csv')), { columns: true }) as Array<{ headline: string; expected: string }>;
 
-describe('sentiment-bert 2.0.0 as served', () => {
+describe('sentiment-bert 3.0.0 as served', () => {
   let gw: Gateway;
   before(async () => {
     gw = await startTestGateway({ MODELS: 'sentiment-bert', ALLOW_OPEN_ADMIN: 'true' });
@@ -31,7 +31,7 @@ describe('sentiment-bert 2.0.0 as served', () => {
 
   it("answers the project-written headlines through HTTP exactly as the evaluation run recorded in metrics.json", async () => {
     const { version, accuracy: measured } = await accuracy();
-    assert.equal(version, '2.0.0');
+    assert.equal(version, '3.0.0');
     assert.equal(headlines.length, metrics.headlines.count);
     assert.equal(Math.round(measured * 1000) / 1000, metrics.headlines.accuracy);
   });
@@ -50,12 +50,14 @@ describe('sentiment-bert 2.0.0 as served', () => {
     }
   });
 
-  it('rolls back to version 1.0.0 and forward again with activateModelVersion', async () => {
-    const back = await gql(gw.url, ActivateModelVersionDocument, { name: 'sentiment-bert', version: '1.0.0' });
-    assert.equal(back.body.errors, undefined, JSON.stringify(back.body.errors));
-    assert.equal((await accuracy()).version, '1.0.0');
-    const forward = await gql(gw.url, ActivateModelVersionDocument, { name: 'sentiment-bert', version: '2.0.0' });
-    assert.equal(forward.body.data!.activateModelVersion.version, '2.0.0');
-    assert.equal((await accuracy()).version, '2.0.0');
+  it('rolls back to versions 2.0.0 and 1.0.0 and forward again with activateModelVersion', async () => {
+    for (const version of ['2.0.0', '1.0.0']) {
+      const back = await gql(gw.url, ActivateModelVersionDocument, { name: 'sentiment-bert', version });
+      assert.equal(back.body.errors, undefined, JSON.stringify(back.body.errors));
+      assert.equal((await accuracy()).version, version);
+    }
+    const forward = await gql(gw.url, ActivateModelVersionDocument, { name: 'sentiment-bert', version: '3.0.0' });
+    assert.equal(forward.body.data!.activateModelVersion.version, '3.0.0');
+    assert.equal((await accuracy()).version, '3.0.0');
   });
 });

@@ -25,7 +25,7 @@ describe('the examples and the bundled GraphiQL against the real gateway', () =>
     // Asynchronously: the gateway under test shares this process's event loop.
     const run = await promisify(execFile)(process.execPath, [path.join(REPO_ROOT, 'dist', 'scripts', 'run-examples.js'), gw.url], { encoding: 'utf8' });
     for (const name of ['credit', 'forecast', 'models', 'news-sentiment', 'sentiment']) assert.match(run.stdout, new RegExp(`^${name} +\\d+ ms  ok: `, 'm'));
-    assert.match(run.stdout, /examples: 5 answered, 0 failed/);
+    assert.match(run.stdout, /examples: 6 answered, 0 failed/);
   });
 
   it('GET /graphql serves GraphiQL to a browser and still answers GraphQL to everyone else', async () => {
@@ -56,7 +56,7 @@ describe('the examples and the bundled GraphiQL against the real gateway', () =>
       await page.goto(gw.url, { waitUntil: 'networkidle0' });
       await page.waitForSelector('.graphiql-tab-button');
       const titles = await page.$$eval('.graphiql-tab-button', (tabs) => tabs.map((b) => b.textContent?.trim()));
-      assert.deepEqual(titles, ['CreditAssessments', 'Forecast', 'Models', 'NewsSentiment', 'Sentiment']);
+      assert.deepEqual(titles, ['CreditAssessments', 'Forecast', 'Models', 'NewsSentiment', 'Sentiment', 'TargetedSentiment']);
 
       await page.$$eval('.graphiql-tab-button', (tabs) => (tabs.find((b) => b.textContent?.trim() === 'Sentiment') as HTMLElement).click());
       await page.waitForFunction(() => document.querySelector('.graphiql-query-editor')?.textContent?.includes('sentiment(texts: $texts)'));

@@ -76,28 +76,10 @@ export class SentimentResult {
   model!: ModelRef;
 }
 
-@ObjectType({ description: 'Sentiment of one text toward one entity it names.' })
-export class TargetedSentimentResult {
-  @Field(() => String)
-  text!: string;
-
+@ObjectType({ description: 'Sentiment of one text toward one entity it names: label, score and scores are how an investor in the target would read the text.' })
+export class TargetedSentimentResult extends SentimentResult {
   @Field(() => String)
   target!: string;
-
-  @Field(() => SentimentLabel, { description: 'How an investor in the target would read the text.' })
-  label!: SentimentLabel;
-
-  @Field(() => Float, { description: 'Probability of `label`.' })
-  score!: number;
-
-  @Field(() => [LabelScore], { description: 'All three labels with their probabilities (they sum to 1).' })
-  scores!: LabelScore[];
-
-  @Field(() => Boolean, { description: 'True when the text was longer than the model reads and was cut.' })
-  truncated!: boolean;
-
-  @Field(() => ModelRef)
-  model!: ModelRef;
 
   /** The text as the entity model read it (target marked): the key of its inference and explanation. */
   marked!: string;
