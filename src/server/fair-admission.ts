@@ -1,13 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import { GatewayErrorCode, httpStatusOf } from '../platform/errors.js';
 import type { GatewayMetrics } from '../platform/metrics.js';
-
-/** A request refused before it is read: status, headers and a GraphQL-shaped body. */
-export interface SlotRefusal {
-  readonly status: number;
-  readonly headers: Record<string, string>;
-  readonly body: { errors: Array<{ message: string; extensions: Record<string, unknown> }> };
-}
+import { refusal, type Refusal } from './admission.js';
 
 /**
  * Admission control with per-caller fairness around `max` requests in progress (MAX_CONCURRENT_REQUESTS). While
@@ -29,7 +23,7 @@ export class FairInFlightLimit {
   }
 
   /** Takes a slot for `caller` until the response closes, or returns the refusal. */
-  enter(res: ServerResponse, caller: string): SlotRefusal | undefined {
+  enter(res: ServerResponse, caller: string): Refusal | undefined {
     const holds = this.held.get(caller) ?? 0;
     if (this.inFlight >= this.max) {
       const callers = this.held.size + (holds === 0 ? 1 : 0);
@@ -46,12 +40,10 @@ export class FairInFlightLimit {
     return undefined;
   }
 
-  private refuse(): SlotRefusal {
+  private refuse(): Refusal {
     this.metrics.observeOperation(undefined, GatewayErrorCode.OVERLOADED, 0);
-    return {
-      status: httpStatusOf(GatewayErrorCode.OVERLOADED), headers: { 'retry-after': '1' },
-      body: { errors: [{ message: `the gateway is at its limit of ${this.max} requests in progress (MAX_CONCURRENT_REQUESTS), and this caller holds its share of them; retry later`,
-        extensions: { code: GatewayErrorCode.OVERLOADED, retryable: true } }] },
-    };
+    return refusal(httpStatusOf(GatewayErrorCode.OVERLOADED),
+      `the gateway is at its limit of ${this.max} requests in progress (MAX_CONCURRENT_REQUESTS), and this caller holds its share of them; retry later`,
+      { code: GatewayErrorCode.OVERLOADED, retryable: true }, { 'retry-after': '1' });
   }
 }

@@ -30,7 +30,7 @@ import wordpiece as wp  # noqa: E402
 from bert import BertConfig, BertForMaskedLM  # noqa: E402
 from corpus_refs import sentence_spans  # noqa: E402
 from train_sentiment import (MODEL_DIR, REPO, batches, key, load_data, mlm_step, read_vocab, schedule,  # noqa: E402
-                             seed_everything, shipped_model)
+                             shipped_model, start_run)
 
 CORPUS_FILES = ["fomc_minutes.txt", "fomc_statements.txt", "sotu.txt", "brown.txt", "wordnet_glosses.txt"]
 
@@ -74,12 +74,7 @@ def corpus_sequences(data, tok, seq_length, held):
 
 def main():
     args = parse_args()
-    seed_everything(args.seed)
-    torch.set_num_threads(max(1, args.threads))
-    device = torch.device("cuda" if args.device == "auto" and torch.cuda.is_available()
-                          else ("cpu" if args.device == "auto" else args.device))
-    started = time.time()
-    log = lambda msg: print(f"[{time.time() - started:7.1f}s] {msg}", flush=True)  # noqa: E731
+    device, started, log = start_run(args)
     rng, gen = random.Random(args.seed), torch.Generator().manual_seed(args.seed)
 
     data, news_mlm, scratch_mlm, _, _ = load_data(args.data, args.seed)

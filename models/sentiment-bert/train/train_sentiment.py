@@ -430,15 +430,20 @@ def read_vocab(folder):
     return vocab
 
 
-def main():
-    args = parse_args()
-    args.selection_sets = tuple(s for s in args.selection.split(",") if s)
+def start_run(args):
+    """Seeds, threads and device of a training run, and a log that prints the seconds since it started."""
     seed_everything(args.seed)
     torch.set_num_threads(max(1, args.threads))
     device = torch.device("cuda" if args.device == "auto" and torch.cuda.is_available()
                           else ("cpu" if args.device == "auto" else args.device))
     started = time.time()
-    log = lambda msg: print(f"[{time.time() - started:7.1f}s] {msg}", flush=True)  # noqa: E731
+    return device, started, lambda msg: print(f"[{time.time() - started:7.1f}s] {msg}", flush=True)
+
+
+def main():
+    args = parse_args()
+    args.selection_sets = tuple(s for s in args.selection.split(",") if s)
+    device, started, log = start_run(args)
     rng, gen = random.Random(args.seed), torch.Generator().manual_seed(args.seed)
     os.makedirs(os.path.join(args.out, "onnx"), exist_ok=True)
     os.makedirs(args.work, exist_ok=True)

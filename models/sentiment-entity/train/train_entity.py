@@ -42,7 +42,7 @@ from bert import BertConfig  # noqa: E402
 from check_written import read_written  # noqa: E402
 from quantize import quantize_dynamic  # noqa: E402
 from train_sentiment import (LABELS, export_onnx, finetune, fit_temperature, logits_of, read, read_vocab, scores,  # noqa: E402
-                             seed_everything)
+                             start_run)
 
 MODEL_DIR = os.path.join(REPO, "models", "sentiment-entity")
 ENTITY_RE = re.compile(r"'(.*?)': '(positive|negative|neutral)'")
@@ -106,11 +106,7 @@ def team_pairs():
 def main():
     args = parse_args()
     args.selection_sets = ("entity_dev",)
-    seed_everything(args.seed)
-    torch.set_num_threads(max(1, args.threads))
-    device = torch.device("cuda" if args.device == "auto" and torch.cuda.is_available() else ("cpu" if args.device == "auto" else args.device))
-    started = time.time()
-    log = lambda msg: print(f"[{time.time() - started:7.1f}s] {msg}", flush=True)  # noqa: E731
+    device, started, log = start_run(args)
     rng = random.Random(args.seed)
     os.makedirs(os.path.join(args.out, "onnx"), exist_ok=True)
     os.makedirs(args.work, exist_ok=True)
