@@ -4,9 +4,10 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { buildSubgraph, printSubgraph } from '../src/graphql/federation.js';
 import { buildGatewaySchema, printSortedSchema } from '../src/graphql/schema.js';
+import { DOMAINS } from '../src/domains/index.js';
 import { REPO_ROOT } from '../src/platform/config.js';
 
-const schema = await buildGatewaySchema();
+const schema = await buildGatewaySchema(DOMAINS);
 for (const [name, text] of [['schema.graphql', printSortedSchema(schema)], ['subgraph.graphql', printSubgraph(buildSubgraph(schema))]] as const) {
   const file = path.join(REPO_ROOT, 'schema', name);
   writeFileSync(file, text);

@@ -1,7 +1,6 @@
 import { GraphQLScalarType } from 'graphql';
 import { GraphQLLocalDate } from 'graphql-scalars';
 import { Field, ObjectType } from 'type-graphql';
-import { TASK_FACTS } from '../runtime/tasks.js';
 
 @ObjectType({ description: 'The model (and its version) that produced an answer.' })
 export class ModelRef {
@@ -14,12 +13,6 @@ export class ModelRef {
   @Field(() => String, { nullable: true, description: 'SHA-256 of the artefact(s) that computed this answer (as `sha256sum` prints a single file); null for a remote model or the built-in GARCH method.' })
   sha256!: string | null;
 }
-
-/** Complexity cost of one item sent to a model, by how heavy its inference is. */
-export const ITEM_COST = {
-  sentiment: TASK_FACTS.sentiment.itemCost, 'entity-sentiment': TASK_FACTS['entity-sentiment'].itemCost,
-  credit: TASK_FACTS.credit.itemCost, forecast: TASK_FACTS.forecast.itemCost,
-} as const;
 
 /**
  * A list field's complexity: its children once, plus a cost per item it sends to a model. With

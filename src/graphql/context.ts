@@ -1,29 +1,8 @@
-import { PendingDecisions } from '../domains/credit/credit-audit.js';
-import { createCreditLoaders, type CreditLoaders } from '../domains/credit/credit.loaders.js';
-import type { CreditService } from '../domains/credit/credit.service.js';
-import { createForecastLoaders, type ForecastLoaders } from '../domains/forecasting/forecast.loaders.js';
-import type { ForecastService } from '../domains/forecasting/forecast.service.js';
-import type { PriceStore } from '../domains/forecasting/price-store.js';
-import type { NewsSentimentLog } from '../domains/sentiment/news-sentiment-log.js';
 import type { Caller } from '../platform/api-keys.js';
 import type { ModelRegistry } from '../runtime/model-registry.js';
-import { createSentimentLoaders, type SentimentLoaders } from '../domains/sentiment/sentiment.loaders.js';
-import type { SentimentService } from '../domains/sentiment/sentiment.service.js';
 
-/** Long-lived domain services, built once at start. */
-export interface GatewayServices {
-  readonly sentiment: SentimentService;
-  /** The same service over the entity model (task entity-sentiment): texts arrive with their target marked. */
-  readonly targetedSentiment: SentimentService;
-  readonly credit: CreditService;
-  readonly forecast: ForecastService;
-  readonly prices: PriceStore;
-  /** Ticker mentions of analysed news, read back by Ticker.newsSentiment. */
-  readonly newsLog: NewsSentimentLog;
-}
-
-/** Per-request context: fresh DataLoaders (so batching and caching never cross requests). */
-export interface GatewayContext {
+/** Who sent a request and how it is known: set by admission, before any domain sees it. */
+export interface RequestInfo {
   /** The gateway's own id of this request: unique, in logs and the decision record. */
   readonly requestId: string;
   /** The caller's x-request-id, when it sent a well-formed one. */
@@ -32,28 +11,13 @@ export interface GatewayContext {
   readonly caller: Caller | undefined;
   /** Whom rate limits count against: the key's name, else the client address. */
   readonly rateKey: string;
+}
+
+/**
+ * Per-request context as the shared layers see it. Each domain adds its own per-request state (fresh
+ * DataLoaders, so batching and caching never cross requests) under its name, and types its resolvers'
+ * context as `GatewayContext & { <name>: State }` (see domain-module.ts): nothing here names a domain.
+ */
+export interface GatewayContext extends RequestInfo {
   readonly registry: ModelRegistry;
-  readonly services: GatewayServices;
-  readonly loaders: SentimentLoaders & CreditLoaders & ForecastLoaders;
-  /** Credit decisions made by this request, recorded when its response carries them. */
-  readonly pendingDecisions: PendingDecisions;
-}
-
-export function createContext(
-  request: { requestId: string; clientRequestId?: string; caller: Caller | undefined; rateKey: string }, registry: ModelRegistry, services: GatewayServices,
-): GatewayContext {
-  const pendingDecisions = new PendingDecisions();
-  return {
-    ...request, registry, services, pendingDecisions,
-    // The caller rides along to the batchers, which serve callers in turn.
-    loaders: {
-      ...createSentimentLoaders(services, request.rateKey), ...createCreditLoaders(services, pendingDecisions, request.rateKey),
-      ...createForecastLoaders(services, request.rateKey),
-    },
-  };
-}
-
-/** Who asked, for the credit decision record. */
-export function auditContext(ctx: { requestId: string; caller: Caller | undefined }) {
-  return { requestId: ctx.requestId, caller: ctx.caller?.name ?? 'anonymous' };
 }

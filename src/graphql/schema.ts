@@ -1,25 +1,20 @@
 import 'reflect-metadata';
 import { lexicographicSortSchema, printSchema, type GraphQLSchema } from 'graphql';
-import { buildSchema, type AuthChecker } from 'type-graphql';
-import { CreditAccountResolver, CreditResolver } from '../domains/credit/index.js';
-import { CreditAccount } from '../domains/credit/credit.types.js';
-import { ForecastResolver, TickerResolver } from '../domains/forecasting/index.js';
-import { ModelsResolver } from '../domains/models/index.js';
-import { NewsArticleSentimentResolver, NewsSentimentReportResolver, SentimentExplanationResolver, SentimentResolver, TargetedExplanationResolver } from '../domains/sentiment/index.js';
+import { buildSchema, type AuthChecker, type NonEmptyArray } from 'type-graphql';
 import { validateInput } from './validate-input.js';
 import type { GatewayContext } from './context.js';
+import type { DomainModule } from './domain-module.js';
 import type { Scope } from '../platform/api-keys.js';
 
-/** The whole schema, code-first. Without an auth checker every field is open (fine for printing the SDL). */
-export function buildGatewaySchema(authChecker: AuthChecker<GatewayContext, Scope> = () => true): Promise<GraphQLSchema> {
+/** The whole schema, code-first, from the domains' resolvers. Without an auth checker every field is open (fine for printing the SDL). */
+export function buildGatewaySchema(domains: ReadonlyArray<DomainModule<unknown, unknown>>, authChecker: AuthChecker<GatewayContext, Scope> = () => true): Promise<GraphQLSchema> {
+  const resolvers = domains.flatMap((d) => d.resolvers);
+  if (resolvers.length === 0) throw new Error('no domain brings a resolver');
   return buildSchema({
     authChecker,
-    resolvers: [
-      ModelsResolver, CreditResolver, CreditAccountResolver, ForecastResolver, TickerResolver,
-      SentimentResolver, NewsSentimentReportResolver, NewsArticleSentimentResolver, SentimentExplanationResolver, TargetedExplanationResolver,
-    ],
-    // Reached only through federation's _entities (no query returns it here).
-    orphanedTypes: [CreditAccount],
+    // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
+    resolvers: resolvers as NonEmptyArray<Function>,
+    orphanedTypes: domains.flatMap((d) => d.orphanedTypes ?? []),
     validateFn: validateInput,
     emitSchemaFile: false,
   });

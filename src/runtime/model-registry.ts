@@ -7,6 +7,7 @@ import { artefactSha256, verifyLocalIdentity, type ModelIdentity } from './model
 import { readManifest, readVersionManifest, type ModelManifest } from './model-manifest.js';
 import { describePhase, type ModelPhase, type ModelRuntime } from './model-runtime.js';
 import { DriftMonitor, type DriftReport } from './drift-monitor.js';
+import type { TaskCatalog } from './tasks.js';
 import { ShadowComparison, type ShadowOutcome, type ShadowReport } from './shadow-comparison.js';
 
 /** What a domain service sees of a model: its identity and a batched inference entry point. */
@@ -100,16 +101,15 @@ export interface RegistryOptions {
   /** A submission the model refused (OVERLOADED, MODEL_UNAVAILABLE...), by error code. */
   readonly onRefused?: (model: string, code: string) => void;
   /**
-   * Checks a version's domain files (a credit model's features.json, for instance) before it is
-   * loaded: a version that throws fails like one whose artifact does not load.
+   * The tasks the domains serve: a manifest of another task is refused at start; a task's `checkArtefacts`
+   * (a credit model's features.json, for instance) runs before a version loads, and a version that fails it
+   * fails like one whose artifact does not load; shadows run only for tasks that compare them.
    */
-  readonly checkVersion?: (manifest: ModelManifest) => void;
+  readonly tasks: TaskCatalog;
   /** After a version has been activated and swapped in (by activate or a manifest change). */
   readonly onActivated?: (name: string, version: string) => void;
   /** The folder a manifest's runtime loads its files from (null: from the hub, not hashable); the manifest's own by default. */
   readonly artefactDir?: (manifest: ModelManifest) => string | null;
-  /** Tasks whose services compare a shadow version's answers (the others would only waste its work). */
-  readonly shadowTasks?: ReadonlyArray<ModelManifest['task']>;
 }
 
 /**
@@ -127,6 +127,7 @@ export class ModelRegistry {
   constructor(manifests: readonly ModelManifest[], private readonly options: RegistryOptions) {
     for (const manifest of manifests) {
       if (this.entries.has(manifest.name)) throw new StartupError(`two model folders declare the name ${manifest.name}`);
+      if (!options.tasks.has(manifest.task)) throw new StartupError(`model ${manifest.name}: task ${manifest.task} is served by no domain; tasks: ${options.tasks.names.join(', ')}`);
       const stats: ModelStats = { batches: 0, items: 0, failedItems: 0 };
       this.entries.set(manifest.name, {
         root: manifest.dir, stats, state: { phase: 'loading', since: new Date() }, ...this.version(manifest, stats),
@@ -165,7 +166,7 @@ export class ModelRegistry {
       sha256 = await artefactSha256({ ...manifest, dir });
       if (dir === manifest.dir) await verifyLocalIdentity(root, manifest, sha256, known);
     }
-    this.options.checkVersion?.(manifest);
+    this.options.tasks.facts(manifest.task).checkArtefacts?.(manifest);
     const started = performance.now();
     await runtime.load();
     const loadMs = performance.now() - started;
@@ -276,8 +277,9 @@ export class ModelRegistry {
     if (!entry) throw new NotFoundError(`no model named ${name} is configured`);
     let next: Shadow | undefined;
     if (version !== null) {
-      if (!this.options.shadowTasks?.includes(entry.manifest.task)) {
-        throw new InvalidInputError(`shadow mode is available for ${this.options.shadowTasks?.join(', ') || 'no'} models, not ${entry.manifest.task}`, 'name');
+      const shadowTasks = this.options.tasks.shadowTasks;
+      if (!shadowTasks.includes(entry.manifest.task)) {
+        throw new InvalidInputError(`shadow mode is available for ${shadowTasks.join(', ') || 'no'} models, not ${entry.manifest.task}`, 'name');
       }
       if (version === entry.manifest.version) throw new InvalidInputError(`version ${version} is the active version of ${name}; a shadow must be another one`, 'version');
       let manifest: ModelManifest;

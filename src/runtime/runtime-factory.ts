@@ -1,14 +1,14 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { ModelManifest } from './model-manifest.js';
-import { TASK_FACTS } from './tasks.js';
+import type { TaskCatalog } from './tasks.js';
 import type { RuntimeFactory } from './model-registry.js';
 import { createRuntimeFromSpec, type AnyRuntime, type RuntimeSpec } from './runtime-spec.js';
 import { WorkerPoolRuntime, WorkerRuntime } from './worker-runtime.js';
 
 export interface RuntimeFactoryOptions {
-  /** Replaces the source of the sentiment model: a local folder or a hub id. */
-  readonly sentimentOverride?: string;
+  /** The tasks served: what crosses to a remote model, and a task's replacement source for its transformers model. */
+  readonly tasks: TaskCatalog;
   readonly allowRemoteModels: boolean;
   readonly localModelPath: string;
   /** onnxruntime intra-op threads of each transformer model worker. */
@@ -44,9 +44,9 @@ const overrideSource = (override: string) => (override.startsWith('.') ? path.re
  * The folder whose files a manifest's runtime loads: its own, an overriding local folder, or null where the
  * model comes from the hub and this process cannot hash what it loads.
  */
-export function artefactDirFor(options: Pick<RuntimeFactoryOptions, 'sentimentOverride' | 'localModelPath'>) {
+export function artefactDirFor(options: Pick<RuntimeFactoryOptions, 'tasks' | 'localModelPath'>) {
   return (manifest: ModelManifest): string | null => {
-    const override = manifest.task === 'sentiment' && manifest.runtime === 'transformers' ? options.sentimentOverride : undefined;
+    const override = manifest.runtime === 'transformers' ? options.tasks.facts(manifest.task).modelOverride : undefined;
     if (!override) return manifest.dir;
     const source = overrideSource(override);
     if (path.isAbsolute(source)) return source;
@@ -58,7 +58,7 @@ export function artefactDirFor(options: Pick<RuntimeFactoryOptions, 'sentimentOv
 function specFor(manifest: ModelManifest, options: RuntimeFactoryOptions): RuntimeSpec {
   switch (manifest.runtime) {
     case 'transformers': {
-      const override = manifest.task === 'sentiment' ? options.sentimentOverride : undefined;
+      const override = options.tasks.facts(manifest.task).modelOverride;
       const source = override ? overrideSource(override) : manifest.dir;
       return {
         kind: 'text-classification', source, dtype: manifest.dtype ?? 'q8', intraOpThreads: options.inferenceThreads,
@@ -72,13 +72,14 @@ function specFor(manifest: ModelManifest, options: RuntimeFactoryOptions): Runti
       return { kind: 'tabular-onnx', file: path.join(manifest.dir, manifest.artifact!), inputName: input.name, width };
     }
     case 'remote': {
-      // The task says what crosses the wire: text for sentiment, the manifest's FP32 rows otherwise.
+      // The task says what crosses the wire: text, or the manifest's FP32 rows.
+      const { input: kind } = options.tasks.facts(manifest.task);
       const input = manifest.inputs[0] as { name?: string; shape?: number[] } | undefined;
       const width = input?.shape?.[1];
-      if (TASK_FACTS[manifest.task].input === 'rows' && (!input?.name || !width)) throw new Error(`${manifest.name}: manifest inputs[0] must give name and shape [-1, width]`);
+      if (kind === 'rows' && (!input?.name || !width)) throw new Error(`${manifest.name}: manifest inputs[0] must give name and shape [-1, width]`);
       return {
         kind: 'remote', name: manifest.name, options: { ...manifest.remote!, apiKey: options.remoteApiKey },
-        tensors: TASK_FACTS[manifest.task].input === 'text' ? { kind: 'text' } : { kind: 'rows', inputName: input!.name!, width: width! },
+        tensors: kind === 'text' ? { kind: 'text' } : { kind: 'rows', inputName: input!.name!, width: width! },
       };
     }
     default: {

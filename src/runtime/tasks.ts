@@ -1,10 +1,10 @@
 import type { Scope } from '../platform/api-keys.js';
+import type { ModelManifest } from './model-manifest.js';
 
-/** The tasks a model can serve (a manifest's `task`). */
-export const TASKS = ['sentiment', 'entity-sentiment', 'credit', 'forecast'] as const;
-export type Task = (typeof TASKS)[number];
-
-/** What the rest of the gateway needs to know of a task, looked up here instead of branching on its name. */
+/**
+ * What the rest of the gateway needs to know of a task (a manifest's `task`), looked up here instead of branching
+ * on its name. Each domain module declares the tasks it serves (src/domains/); the runtime knows none by name.
+ */
 export interface TaskFacts {
   /** What crosses to the model: text (BYTES on the v2 protocol) or fixed-width FP32 rows. */
   readonly input: 'text' | 'rows';
@@ -14,12 +14,44 @@ export interface TaskFacts {
   readonly itemCost: number;
   /** Whether a shadow version's answers are compared (the others would only waste its work). */
   readonly shadow: boolean;
+  /** The most items one v2 inference request may send. */
+  readonly maxItems: number;
+  /** Checks the files a version brings beyond its manifest before it may serve; throws with the reason. */
+  readonly checkArtefacts?: (manifest: ModelManifest) => void;
+  /** A local folder or hub id that replaces this task's transformers model (deployments with network access). */
+  readonly modelOverride?: string;
 }
 
-export const TASK_FACTS: Readonly<Record<Task, TaskFacts>> = {
-  sentiment: { input: 'text', scope: 'sentiment:read', itemCost: 10, shadow: false },
-  // Its texts arrive with the target marked as <<target>>.
-  'entity-sentiment': { input: 'text', scope: 'sentiment:read', itemCost: 10, shadow: false },
-  credit: { input: 'rows', scope: 'credit:assess', itemCost: 1, shadow: true },
-  forecast: { input: 'rows', scope: 'forecast:read', itemCost: 20, shadow: false },
-};
+/** The tasks this gateway serves, by name: built once at start from the domain modules. */
+export class TaskCatalog {
+  private readonly byName: ReadonlyMap<string, TaskFacts>;
+
+  constructor(entries: Iterable<readonly [string, TaskFacts]>) {
+    const byName = new Map<string, TaskFacts>();
+    for (const [name, facts] of entries) {
+      if (byName.has(name)) throw new Error(`two domains declare the task ${name}`);
+      byName.set(name, facts);
+    }
+    this.byName = byName;
+  }
+
+  get names(): string[] {
+    return [...this.byName.keys()];
+  }
+
+  has(task: string): boolean {
+    return this.byName.has(task);
+  }
+
+  /** The facts of a task; a task no domain serves is a configuration error (a manifest is checked at start). */
+  facts(task: string): TaskFacts {
+    const facts = this.byName.get(task);
+    if (!facts) throw new Error(`task ${task} is served by no domain; tasks: ${this.names.join(', ')}`);
+    return facts;
+  }
+
+  /** The tasks whose shadow versions are compared. */
+  get shadowTasks(): string[] {
+    return [...this.byName].filter(([, f]) => f.shadow).map(([name]) => name);
+  }
+}

@@ -1,22 +1,15 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { ApolloServer } from '@apollo/server';
+import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginInlineTraceDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import { expressMiddleware } from '@as-integrations/express5';
 import cors from 'cors';
 import express, { type ErrorRequestHandler, type RequestHandler } from 'express';
-import { CreditService } from '../domains/credit/index.js';
-import { CreditAuditLog } from '../domains/credit/credit-audit.js';
-import { PostgresCreditAudit } from '../domains/credit/credit-audit-postgres.js';
-import { AuditAvailability } from '../domains/credit/credit-audit-availability.js';
-import { readCreditFeatureSpec } from '../domains/credit/credit.features.js';
-import { ForecastService, openPriceStore } from '../domains/forecasting/index.js';
-import { VolatilityPool } from '../domains/forecasting/volatility-pool.js';
-import { openNewsSentimentLog } from '../domains/sentiment/news-sentiment-log.js';
-import { SentimentService } from '../domains/sentiment/index.js';
-import { createContext, type GatewayContext, type GatewayServices } from '../graphql/context.js';
+import { DOMAINS } from '../domains/index.js';
+import type { GatewayContext } from '../graphql/context.js';
+import type { Capability, DomainModule } from '../graphql/domain-module.js';
 import { createAuthChecker } from '../graphql/auth-checker.js';
 import { createFormatError } from '../graphql/format-error.js';
 import { compiledExecution } from '../graphql/compiled-executor.js';
@@ -30,15 +23,14 @@ import type { GatewayConfig } from '../platform/config.js';
 import { GatewayErrorCode, httpStatusOf } from '../platform/errors.js';
 import { ResourceStack } from '../platform/resources.js';
 import type { Logger } from '../platform/logger.js';
-import { readManifests, type ModelManifest } from '../runtime/model-manifest.js';
+import { readManifests } from '../runtime/model-manifest.js';
 import { ModelRegistry } from '../runtime/model-registry.js';
 import { artefactDirFor, createRuntimeFactory } from '../runtime/runtime-factory.js';
-import { TASK_FACTS, TASKS } from '../runtime/tasks.js';
+import { TaskCatalog } from '../runtime/tasks.js';
 import { healthRoutes, metricsRoute } from './health-routes.js';
 import { GatewayMetrics } from '../platform/metrics.js';
 import { startTracing, traceRequests } from '../platform/tracing.js';
 import { requestLoggingPlugin } from './request-logging-plugin.js';
-import { creditAuditPlugin } from './credit-audit-plugin.js';
 import { graphiqlRoutes } from './graphiql.js';
 import { inferenceProtocolRoutes } from './inference-protocol.js';
 import { VersionSync } from './version-sync.js';
@@ -62,10 +54,10 @@ export class ListenError extends Error {}
  * Starts the HTTP server first (so /healthz answers and /readyz says 503 while models load), then
  * loads and warms up every model. Rejects, with the server closed again, if a required model fails.
  */
-export async function startGateway(config: GatewayConfig, logger: Logger): Promise<Gateway> {
+export async function startGateway(config: GatewayConfig, logger: Logger, domains: ReadonlyArray<DomainModule<unknown, unknown>> = DOMAINS): Promise<Gateway> {
   const resources = new ResourceStack();
   try {
-    return await start(config, logger, resources);
+    return await start(config, logger, resources, domains);
   } catch (error) {
     await resources.dispose(logger);
     throw error;
@@ -73,35 +65,28 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
 }
 
 /** startGateway's steps: everything acquired is registered in `resources` as it is acquired. */
-async function start(config: GatewayConfig, logger: Logger, resources: ResourceStack): Promise<Gateway> {
+async function start(config: GatewayConfig, logger: Logger, resources: ResourceStack, domains: ReadonlyArray<DomainModule<unknown, unknown>>): Promise<Gateway> {
   // Flushes the last spans when it closes, after everything else.
   const tracing = config.tracing ? resources.use('tracing', startTracing(config.tracing.endpoint, config.tracing.serviceName), (t) => t.shutdown()) : undefined;
   const metrics = new GatewayMetrics();
   let versionSync: VersionSync | undefined;
+  const tasks = new TaskCatalog(domains.flatMap((d) => Object.entries(d.tasks?.(config) ?? {})));
   const registry = resources.use('models', new ModelRegistry(readManifests(config.models.dir, config.models.only), {
     onBatch: (model, report) => metrics.observeBatch(model, report),
     driftWindow: config.models.driftWindow,
     driftMinObservations: config.models.driftMinObservations,
     onRefused: (model, code) => metrics.observeRefusal(model, code),
-    checkVersion: checkDomainFiles,
-    shadowTasks: TASKS.filter((t) => TASK_FACTS[t].shadow),
+    tasks,
     onActivated: (name, version) => versionSync?.announce(name, version),
     batching: config.models.batching,
     queueTimeoutMs: config.models.queueTimeoutMs,
-    artefactDir: artefactDirFor({ sentimentOverride: config.models.sentimentOverride, localModelPath: config.models.dir }),
+    artefactDir: artefactDirFor({ tasks, localModelPath: config.models.dir }),
     createRuntime: createRuntimeFactory({
-      sentimentOverride: config.models.sentimentOverride, allowRemoteModels: config.models.allowRemote, localModelPath: config.models.dir,
+      tasks, allowRemoteModels: config.models.allowRemote, localModelPath: config.models.dir,
       inferenceThreads: config.models.inferenceThreads, modelWorkers: config.models.modelWorkers, tabularRuntime: config.models.tabularRuntime, remoteApiKey: config.models.remoteApiKey,
     }),
     logger,
   }), (r) => r.dispose());
-  const prices = resources.use('price store', await openPriceStore({ databaseUrl: config.priceDatabaseUrl, file: config.priceDbPath }), (p) => p.close());
-  const newsLog = resources.use('news log', await openNewsSentimentLog({ databaseUrl: config.priceDatabaseUrl, file: config.priceDbPath }), (n) => n.close());
-  const volatility = resources.use('volatility pool', new VolatilityPool(), (v) => v.close());
-  const store = config.auditDatabaseUrl ? await PostgresCreditAudit.open(config.auditDatabaseUrl) : new CreditAuditLog(config.auditDbPath);
-  const audit = resources.use('decision record', new AuditAvailability(store,
-    (available, reason) => (available ? logger.info('the credit decision record is writable again') : logger.error({ reason }, 'the credit decision record cannot be written: credit is not ready'))),
-  (a) => a.close());
   metrics.watchDrift(() => registry.list().flatMap((m) => {
     const report = registry.drift(m.manifest.name);
     // No gauge before the window is large enough to mean something: dashboards would alarm on noise.
@@ -112,18 +97,16 @@ async function start(config: GatewayConfig, logger: Logger, resources: ResourceS
     const report = registry.shadowReport(m.manifest.name);
     return report ? [{ model: m.manifest.name, ...report }] : [];
   }));
-  const sentimentLimits = { maxTexts: config.limits.sentimentMaxTexts, maxTextLength: config.limits.sentimentMaxTextLength };
-  const services: GatewayServices = {
-    prices,
-    newsLog,
-    forecast: new ForecastService(() => registry.model(registry.nameForTask('forecast') ?? 'forecast'), prices, config.limits.forecastMaxSeries, volatility.estimate),
-    sentiment: new SentimentService(() => registry.model(registry.nameForTask('sentiment') ?? 'sentiment'), sentimentLimits),
-    targetedSentiment: new SentimentService(() => registry.model(registry.nameForTask('entity-sentiment') ?? 'entity-sentiment'), sentimentLimits),
-    credit: new CreditService(() => registry.model(registry.nameForTask('credit') ?? 'credit'), {
-      thresholds: config.credit,
-      maxAccounts: config.limits.creditMaxAccounts,
-    }, audit),
-  };
+  // Each domain opens what it needs (stores, pools) on the resource stack, in the list's order.
+  const started: Array<{ domain: DomainModule<unknown, unknown>; services: unknown }> = [];
+  const plugins: ApolloServerPlugin<GatewayContext>[] = [];
+  const capabilities: Capability[] = [];
+  for (const domain of domains) {
+    const { services, plugins: own = [], capabilities: needs = [] } = await domain.start({ config, registry, resources, logger });
+    started.push({ domain, services });
+    plugins.push(...own);
+    capabilities.push(...needs);
+  }
 
   const keys = new ApiKeyRing(config.access.apiKeys);
   if (keys.open) logger.warn('no API keys configured (API_KEYS): the gateway is open to every caller');
@@ -135,7 +118,7 @@ async function start(config: GatewayConfig, logger: Logger, resources: ResourceS
   if (redisLimiter && !(await redisLimiter.connected())) logger.warn('rate limits: Redis not reachable at start, this replica limits on its own share of the budget');
   if (keys.open && config.access.allowOpenAdmin) logger.warn('ALLOW_OPEN_ADMIN=true: anonymous callers may switch model versions and read the audit trail');
   // Served as a Federation 2 subgraph: a federation router can compose it; direct callers see no difference.
-  const schema = buildSubgraph(await buildGatewaySchema(createAuthChecker(keys, config.access.allowOpenAdmin)));
+  const schema = buildSubgraph(await buildGatewaySchema(domains, createAuthChecker(keys, config.access.allowOpenAdmin)));
   const app = express();
   app.disable('x-powered-by');
   // Behind a balancer, the client's address is in X-Forwarded-For (anonymous callers are rate-limited by it).
@@ -169,7 +152,7 @@ async function start(config: GatewayConfig, logger: Logger, resources: ResourceS
       // No HTTP caching of answers (they are per caller and per model version), and without a plugin that
       // hooks willResolveField Apollo does not wrap every field's resolver: 1,000 credit results are ~14k fields.
       ApolloServerPluginCacheControlDisabled(),
-      creditAuditPlugin(audit, logger),
+      ...plugins,
       overloadStatusPlugin(),
       requestLoggingPlugin(logger, metrics),
     ],
@@ -180,13 +163,7 @@ async function start(config: GatewayConfig, logger: Logger, resources: ResourceS
     // With REDIS_URL, a replica is ready once it serves the versions the fleet recorded.
     name: 'model-versions',
     state: () => (versionSync?.ready ? { ready: true } : { ready: false, reason: 'taking the model versions recorded in Redis' }),
-  }] : []), {
-    name: 'credit-decision-record',
-    state: () => {
-      const s = audit.status;
-      return s.available ? { ready: true } : { ready: false, reason: `cannot write since ${s.since.toISOString()}: ${s.reason}` };
-    },
-  }]));
+  }] : []), ...capabilities]));
   app.use(metricsRoute(metrics, config.http.metricsToken));
   // One count of requests in progress for both APIs.
   const inFlight = new FairInFlightLimit(config.http.maxConcurrentRequests, metrics);
@@ -195,16 +172,20 @@ async function start(config: GatewayConfig, logger: Logger, resources: ResourceS
   if (tracing) app.use(['/graphql', '/v2'], traceRequests);
   app.use('/v2/models', admitConcurrent);
   app.use(inferenceProtocolRoutes({
-    registry, keys, limiter, metrics, lifecycle, bodyLimit: config.http.bodyLimit, maxTextLength: config.limits.sentimentMaxTextLength,
-    maxItems: { sentiment: config.limits.sentimentMaxTexts, 'entity-sentiment': config.limits.sentimentMaxTexts, credit: config.limits.creditMaxAccounts, forecast: config.limits.forecastMaxSeries },
+    registry, keys, limiter, metrics, lifecycle, tasks, bodyLimit: config.http.bodyLimit, maxTextLength: config.limits.sentimentMaxTextLength,
   }));
   if (config.http.corsOrigins.length) {
     // CSRF prevention stays on: a cross-origin POST must be JSON (a preflighted request), which CORS then allows.
     app.use('/graphql', cors({ origin: config.http.corsOrigins.includes('*') ? '*' : [...config.http.corsOrigins], maxAge: 600 }));
   }
   if (config.http.landingPage === 'graphiql') app.use(graphiqlRoutes());
-  const contextOf = async ({ requestId, clientRequestId, caller, rateKey }: { requestId: string; clientRequestId?: string } & Admitted) =>
-    createContext({ requestId, clientRequestId, caller, rateKey }, registry, services);
+  const contextOf = async ({ requestId, clientRequestId, caller, rateKey }: { requestId: string; clientRequestId?: string } & Admitted): Promise<GatewayContext> => {
+    const request = { requestId, clientRequestId, caller, rateKey };
+    const context: Record<string, unknown> = { ...request, registry };
+    // Each domain's per-request state (fresh DataLoaders) under its name, where its resolvers look for it.
+    for (const { domain, services } of started) if (domain.request) context[domain.name] = domain.request(services, request);
+    return context as unknown as GatewayContext;
+  };
   app.use('/graphql', assignRequestId, admitConcurrent, express.json({ limit: config.http.bodyLimit }), admission(admit), expressMiddleware(apollo, {
     context: async ({ res }) => contextOf({ ...(res.locals as { requestId: string; clientRequestId?: string }), ...(res.locals.admitted as Admitted) }),
   }));
@@ -284,14 +265,6 @@ function listen(server: http.Server, port: number, host: string): Promise<void> 
       resolve();
     });
   });
-}
-
-/** A credit model version must bring a features.json the gateway can honour, as wide as its input. */
-function checkDomainFiles(manifest: ModelManifest): void {
-  if (manifest.task !== 'credit') return;
-  const spec = readCreditFeatureSpec(manifest.dir);
-  const width = (manifest.inputs[0] as { shape?: number[] } | undefined)?.shape?.[1];
-  if (spec.width !== width) throw new Error(`features.json lists ${spec.width} features, the manifest's input is ${width} wide`);
 }
 
 /** The request ids (assignRequestIds) on `res.locals`. */

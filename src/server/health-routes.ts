@@ -3,12 +3,9 @@ import { Router } from 'express';
 import { GatewayErrorCode, httpStatusOf } from '../platform/errors.js';
 import type { GatewayMetrics } from '../platform/metrics.js';
 import type { ModelRegistry } from '../runtime/model-registry.js';
+import type { Capability } from '../graphql/domain-module.js';
 
-/** Something besides the models that a capability needs (the credit decision record), with whether it works now. */
-export interface Capability {
-  readonly name: string;
-  state(): { ready: boolean; reason?: string };
-}
+export type { Capability } from '../graphql/domain-module.js';
 
 /**
  * /healthz: the process is up. /readyz: 200 only when every required model has loaded and answered

@@ -5,7 +5,7 @@ import type { GatewayMetrics } from '../platform/metrics.js';
 import type { RateLimiter } from '../platform/rate-limiter.js';
 import type { ModelManifest } from '../runtime/model-manifest.js';
 import type { ModelRegistry } from '../runtime/model-registry.js';
-import { TASK_FACTS } from '../runtime/tasks.js';
+import type { TaskCatalog } from '../runtime/tasks.js';
 
 /**
  * The Open Inference Protocol v2 (KServe v2, Triton's HTTP API) over this gateway's models: health,
@@ -23,7 +23,8 @@ export function inferenceProtocolRoutes(deps: {
   limiter: RateLimiter | undefined;
   metrics: GatewayMetrics;
   bodyLimit: string;
-  maxItems: Readonly<Record<ModelManifest['task'], number>>;
+  /** Each task's scope, item cost, item limit and tensors. */
+  tasks: TaskCatalog;
   maxTextLength: number;
   lifecycle: { readonly draining: boolean };
 }): Router {
@@ -53,7 +54,7 @@ export function inferenceProtocolRoutes(deps: {
     router.get(prefix, (req, res) => {
       authorize(req, deps.keys);
       const { manifest } = model(req);
-      const spec = tensorSpec(manifest, registry.modelLabels(manifest.name));
+      const spec = tensorSpec(manifest, registry.modelLabels(manifest.name), deps.tasks);
       res.json({ name: manifest.name, versions: [registry.get(manifest.name)!.identity.version], platform: PLATFORM[manifest.runtime], inputs: [spec.input], outputs: spec.outputs });
     });
     router.get(`${prefix}/ready`, (req, res) => {
@@ -66,11 +67,11 @@ export function inferenceProtocolRoutes(deps: {
       const started = performance.now();
       try {
         const { manifest } = model(req);
-        const caller = authorize(req, deps.keys, TASK_FACTS[manifest.task].scope);
-        const spec = tensorSpec(manifest, registry.modelLabels(manifest.name));
-        const request = parseRequest(req.body, spec, { maxItems: deps.maxItems[manifest.task], maxTextLength: deps.maxTextLength });
+        const caller = authorize(req, deps.keys, deps.tasks.facts(manifest.task).scope);
+        const spec = tensorSpec(manifest, registry.modelLabels(manifest.name), deps.tasks);
+        const request = parseRequest(req.body, spec, { maxItems: deps.tasks.facts(manifest.task).maxItems, maxTextLength: deps.maxTextLength });
         if (deps.limiter) {
-          const cost = 1 + request.items.length * TASK_FACTS[manifest.task].itemCost;
+          const cost = 1 + request.items.length * deps.tasks.facts(manifest.task).itemCost;
           const decision = await deps.limiter.take(caller.rateKey, cost);
           if (!decision.allowed) {
             res.setHeader('retry-after', String(decision.retryAfterSeconds));
@@ -149,9 +150,9 @@ interface TensorSpec {
 }
 
 /** A model's tensors, from its manifest: the sentiment classifier takes BYTES, tabular models FP32 rows. */
-function tensorSpec(manifest: ModelManifest, labels: readonly string[]): TensorSpec {
+function tensorSpec(manifest: ModelManifest, labels: readonly string[], tasks: TaskCatalog): TensorSpec {
   // Text classifiers take BYTES (the entity model's texts with their target already marked as <<target>>).
-  if (TASK_FACTS[manifest.task].input === 'text') {
+  if (tasks.facts(manifest.task).input === 'text') {
     const input = { name: String(manifest.inputs[0]?.name ?? 'text'), datatype: 'BYTES', shape: [-1] };
     return {
       input,

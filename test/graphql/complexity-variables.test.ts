@@ -6,6 +6,7 @@ import { parse, type GraphQLSchema } from 'graphql';
 import { fieldExtensionsEstimator, getComplexity, simpleEstimator } from 'graphql-query-complexity';
 import { complexityInput } from '../../src/graphql/complexity-variables.js';
 import { buildGatewaySchema } from '../../src/graphql/schema.js';
+import { DOMAINS } from '../../src/domains/index.js';
 import { REPO_ROOT } from '../../src/platform/config.js';
 
 const estimators = [fieldExtensionsEstimator(), simpleEstimator({ defaultComplexity: 1 })];
@@ -17,7 +18,7 @@ const account = { creditLimit: 1000, age: 30, education: 'UNIVERSITY', repayment
 
 describe('complexity from the shape of the variables', () => {
   let schema: GraphQLSchema;
-  before(async () => { schema = await buildGatewaySchema(); });
+  before(async () => { schema = await buildGatewaySchema(DOMAINS); });
 
   const full = (query: string, variables: Record<string, unknown>, operationName?: string) =>
     getComplexity({ schema, query: parse(query), variables, operationName, estimators });

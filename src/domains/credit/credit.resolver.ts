@@ -1,6 +1,6 @@
 import { Arg, Authorized, Ctx, FieldResolver, Int, Query, Resolver, Root } from 'type-graphql';
-import { ITEM_COST, perItemComplexity, rowsComplexity } from '../../graphql/common.types.js';
-import type { GatewayContext } from '../../graphql/context.js';
+import { perItemComplexity, rowsComplexity } from '../../graphql/common.types.js';
+import { CREDIT_ITEM_COST, type CreditContext } from './credit.context.js';
 import { throwFirstError } from '../../graphql/settle.js';
 import { CardAccountInput } from './credit.inputs.js';
 import { CreditAccount, CreditAssessment, CreditDecisionRecord } from './credit.types.js';
@@ -10,19 +10,19 @@ import { InvalidInputError, ModelUnavailableError } from '../../platform/errors.
 @Resolver()
 export class CreditResolver {
   @Authorized('credit:assess')
-  @Query(() => CreditAssessment, { description: 'Risk assessment of one card account.', complexity: perItemComplexity('account', ITEM_COST.credit) })
-  creditAssessment(@Arg('account', () => CardAccountInput) account: CardAccountInput, @Ctx() ctx: GatewayContext): Promise<CreditAssessment> {
-    return ctx.loaders.creditAssessment.load(account) as Promise<CreditAssessment>;
+  @Query(() => CreditAssessment, { description: 'Risk assessment of one card account.', complexity: perItemComplexity('account', CREDIT_ITEM_COST) })
+  creditAssessment(@Arg('account', () => CardAccountInput) account: CardAccountInput, @Ctx() ctx: CreditContext): Promise<CreditAssessment> {
+    return ctx.credit.loaders.creditAssessment.load(account) as Promise<CreditAssessment>;
   }
 
   @Authorized('credit:assess')
   @Query(() => [CreditAssessment], {
     description: 'Risk assessments of up to 10,000 accounts, in the order sent, in batched inferences.',
-    complexity: perItemComplexity('accounts', ITEM_COST.credit),
+    complexity: perItemComplexity('accounts', CREDIT_ITEM_COST),
   })
-  async creditAssessments(@Arg('accounts', () => [CardAccountInput]) accounts: CardAccountInput[], @Ctx() ctx: GatewayContext): Promise<CreditAssessment[]> {
-    ctx.services.credit.validateAccounts(accounts);
-    return throwFirstError(await ctx.services.credit.assessMany(accounts, ctx.pendingDecisions, ctx.rateKey)) as CreditAssessment[];
+  async creditAssessments(@Arg('accounts', () => [CardAccountInput]) accounts: CardAccountInput[], @Ctx() ctx: CreditContext): Promise<CreditAssessment[]> {
+    ctx.credit.service.validateAccounts(accounts);
+    return throwFirstError(await ctx.credit.service.assessMany(accounts, ctx.credit.pendingDecisions, ctx.rateKey)) as CreditAssessment[];
   }
 
   @Authorized('audit:read')
@@ -35,11 +35,11 @@ export class CreditResolver {
     @Arg('from', () => GraphQLDateTime, { nullable: true }) from: Date | null,
     @Arg('to', () => GraphQLDateTime, { nullable: true }) to: Date | null,
     @Arg('limit', () => Int, { defaultValue: 100 }) limit: number,
-    @Ctx() ctx: GatewayContext,
+    @Ctx() ctx: CreditContext,
   ): Promise<CreditDecisionRecord[]> {
     if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new InvalidInputError(`limit must be 1..1000, got ${limit}`, 'limit');
     if (from && to && from > to) throw new InvalidInputError(`from must not be after to, got ${from.toISOString()} > ${to.toISOString()}`, 'from');
-    const audit = ctx.services.credit.audit;
+    const audit = ctx.credit.service.audit;
     if (!audit) throw new ModelUnavailableError('credit-audit', 'no audit store is configured');
     return audit.query({ accountId, from, to, limit });
   }
@@ -50,8 +50,8 @@ export class CreditResolver {
 export class CreditAccountResolver {
   @Authorized('audit:read')
   @FieldResolver(() => CreditDecisionRecord, { nullable: true, description: 'The most recent recorded decision for this account; null when none is on record.' })
-  async latestDecision(@Root() account: CreditAccount, @Ctx() ctx: GatewayContext): Promise<CreditDecisionRecord | null> {
-    const audit = ctx.services.credit.audit;
+  async latestDecision(@Root() account: CreditAccount, @Ctx() ctx: CreditContext): Promise<CreditDecisionRecord | null> {
+    const audit = ctx.credit.service.audit;
     if (!audit) throw new ModelUnavailableError('credit-audit', 'no audit store is configured');
     return (await audit.query({ accountId: account.accountId, limit: 1 }))[0] ?? null;
   }

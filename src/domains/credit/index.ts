@@ -1,3 +1,3 @@
-export { CreditAccountResolver, CreditResolver } from './credit.resolver.js';
+export { creditDomain } from './credit.module.js';
+export { CREDIT_TASK, type CreditContext } from './credit.context.js';
 export { CreditService } from './credit.service.js';
-export { createCreditLoaders, type CreditLoaders } from './credit.loaders.js';

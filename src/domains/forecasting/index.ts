@@ -1,4 +1,5 @@
-export { ForecastResolver, TickerResolver } from './forecast.resolver.js';
+export { forecastingDomain } from './forecast.module.js';
+export { FORECAST_TASK, type ForecastingContext } from './forecast.context.js';
 export { ForecastService } from './forecast.service.js';
-export { createForecastLoaders, type ForecastLoaders } from './forecast.loaders.js';
+export { Ticker } from './forecast.types.js';
 export { openPriceStore, type PriceStore } from './price-store.js';

@@ -1,1 +1,1 @@
-export { ModelsResolver } from './models.resolver.js';
+export { modelsDomain } from './models.module.js';

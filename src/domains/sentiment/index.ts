@@ -1,3 +1,3 @@
-export { SentimentResolver, NewsSentimentReportResolver, NewsArticleSentimentResolver, SentimentExplanationResolver, TargetedExplanationResolver } from './sentiment.resolver.js';
+export { sentimentDomain } from './sentiment.module.js';
+export { ENTITY_SENTIMENT_TASK, SENTIMENT_TASK, type SentimentContext } from './sentiment.context.js';
 export { SentimentService, normalizeSentimentLabel, summarizeByTicker } from './sentiment.service.js';
-export { createSentimentLoaders, type SentimentLoaders } from './sentiment.loaders.js';

@@ -1,8 +1,9 @@
 import type { ApolloServerPlugin } from '@apollo/server';
-import type { CreditAuditStore } from '../domains/credit/credit-audit.js';
-import { auditContext, type GatewayContext } from '../graphql/context.js';
-import { GatewayErrorCode, httpStatusOf } from '../platform/errors.js';
-import type { Logger } from '../platform/logger.js';
+import type { GatewayContext } from '../../graphql/context.js';
+import { GatewayErrorCode, httpStatusOf } from '../../platform/errors.js';
+import type { Logger } from '../../platform/logger.js';
+import type { CreditAuditStore } from './credit-audit.js';
+import type { CreditContext } from './credit.context.js';
 
 /**
  * Writes a request's credit decisions once its response is final and before it is sent, in one
@@ -18,10 +19,11 @@ export function creditAuditPlugin(audit: CreditAuditStore, logger: Logger): Apol
     async requestDidStart() {
       return {
         async willSendResponse({ contextValue, response }) {
-          const pending = contextValue.pendingDecisions;
+          const ctx = contextValue as CreditContext;
+          const pending = ctx.credit.pendingDecisions;
           if (pending.size === 0 || response.body.kind !== 'single' || response.body.singleResult.data == null) return;
           try {
-            await audit.record(auditContext(contextValue), pending.accounts, pending.results);
+            await audit.record({ requestId: ctx.requestId, caller: ctx.caller?.name ?? 'anonymous' }, pending.accounts, pending.results);
           } catch (error) {
             logger.error({ err: error, requestId: contextValue.requestId }, 'credit decisions could not be recorded');
             response.http.status = httpStatusOf(GatewayErrorCode.AUDIT_UNAVAILABLE);
