@@ -1,7 +1,7 @@
 import { watch, type FSWatcher } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from '../platform/logger.js';
-import { InvalidInputError, ModelUnavailableError, NotFoundError } from '../platform/errors.js';
+import { GatewayError, GatewayErrorCode, InvalidInputError, ModelUnavailableError, NotFoundError } from '../platform/errors.js';
 import { DynamicBatcher, type BatchingOptions, type BatchReport } from './dynamic-batcher.js';
 import { artefactSha256, verifyLocalIdentity, type ModelIdentity } from './model-identity.js';
 import { readManifest, readVersionManifest, type ModelManifest } from './model-manifest.js';
@@ -232,7 +232,7 @@ export class ModelRegistry {
     const entry = this.entries.get(name);
     if (!entry) throw new ModelUnavailableError(name, 'no such model is configured');
     if (entry.state.phase !== 'ready') {
-      this.options.onRefused?.(name, 'MODEL_UNAVAILABLE');
+      this.options.onRefused?.(name, GatewayErrorCode.MODEL_UNAVAILABLE);
       throw new ModelUnavailableError(name, describePhase(entry.state));
     }
     const batcher = entry.batcher as DynamicBatcher<I, O>;
@@ -240,7 +240,7 @@ export class ModelRegistry {
       try {
         return submit();
       } catch (error) {
-        this.options.onRefused?.(name, (error as { code?: string }).code ?? 'INTERNAL_SERVER_ERROR');
+        this.options.onRefused?.(name, error instanceof GatewayError ? error.code : GatewayErrorCode.INTERNAL_SERVER_ERROR);
         throw error;
       }
     };

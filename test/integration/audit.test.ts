@@ -64,8 +64,11 @@ describe('credit decision audit trail', () => {
     const settled: string[] = [];
     let refused;
     try {
+      const batches = async () => (await gql<{ model: { stats: { batches: number } } }, unknown>(gw.url, '{ model(name: "credit-gbt") { stats { batches } } }', undefined, { authorization: `Bearer ${LENDER}` })).body.data!.model.stats.batches;
+      const before = await batches();
       const pending = assess('locked-out').then((r) => (settled.push('credit'), r));
-      await new Promise((resolve) => setTimeout(resolve, 500)); // the write is waiting for the lock by now
+      // Its batch has run: the write of its decision is what it waits for now.
+      while (await batches() === before) assert.equal(settled.length, 0, 'the request settled before its batch was counted');
       // The write waits on its own thread: the event loop still answers a health check meanwhile.
       const health = await fetch(new URL('/healthz', gw.url));
       settled.push(`healthz ${health.status}`);

@@ -25,6 +25,8 @@ describe('credit assessment over HTTP with the embedded model', () => {
   it('answers what the training run computed for the same accounts: probabilities and reasons', async () => {
     const res = await gql(gw.url, CreditAssessmentsDocument, { accounts: vectors.map((v) => v.account) });
     const out = res.body.data!.creditAssessments;
+    assert.ok(vectors.length >= 5, `test_vectors.json holds ${vectors.length} accounts`);
+    assert.equal(out.length, vectors.length);
     out.forEach((a, i) => {
       assert.ok(Math.abs(a.probabilityOfDefault - vectors[i]!.probabilityOfDefault) < 1e-5, `${a.accountId}`);
       assert.equal(a.accountId, vectors[i]!.account.accountId);

@@ -54,10 +54,13 @@ describe('versioned hot updates', () => {
       }
     };
     const load = Array.from({ length: 8 }, (_, c) => client(c));
-    await new Promise((r) => setTimeout(r, 800));
+    const until = async (done: () => boolean) => { while (!done()) await new Promise((r) => setTimeout(r, 20)); };
+    await until(() => seen.ok + seen.failed >= 16); // the clients are all sending
+    const beforeSwap = seen.ok + seen.failed;
     const swapped = await gql(gw.url, ActivateModelVersionDocument, { name: 'credit-gbt', version: '1.1.0' });
     assert.deepEqual(swapped.body.data!.activateModelVersion, { name: 'credit-gbt', version: '1.1.0', versions: ['1.0.0', '1.1.0', '2.0.0', '2.0.0-scorecard', '9.9.8', '9.9.9'], state: 'READY' });
-    await new Promise((r) => setTimeout(r, 800));
+    // Requests go on after the swap until the new version has answered some of them.
+    await until(() => seen.versions.has('1.1.0') && seen.ok + seen.failed >= beforeSwap + 16);
     stop = true;
     await Promise.all(load);
     t.diagnostic(`swap under load: ${seen.ok + seen.failed} requests of 20 accounts from 8 clients, ${seen.failed} failed`);

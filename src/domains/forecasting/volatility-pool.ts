@@ -19,14 +19,11 @@ export class VolatilityPool {
   });
 
   readonly estimate: VolatilityEstimator = async (closes, horizon) => {
-    try {
-      return await this.pool.run({ closes: Float64Array.from(closes), horizon }) as VolatilityEstimate;
-    } catch (error) {
-      if ((error as Error).message?.includes('queue is at limit')) {
-        throw new GatewayError(`volatility estimation is overloaded: ${MAX_QUEUED_SERIES} series are waiting; retry later`, GatewayErrorCode.OVERLOADED, { retryable: true });
-      }
-      throw error;
+    // Refused before piscina would: its own refusal is an Error told apart only by its message.
+    if (this.pool.queueSize >= MAX_QUEUED_SERIES) {
+      throw new GatewayError(`volatility estimation is overloaded: ${MAX_QUEUED_SERIES} series are waiting; retry later`, GatewayErrorCode.OVERLOADED, { retryable: true });
     }
+    return await this.pool.run({ closes: Float64Array.from(closes), horizon }) as VolatilityEstimate;
   };
 
   close(): Promise<void> {

@@ -64,9 +64,11 @@ describe('reasons', () => {
 describe('credit features', () => {
   it('match what the training run computed for the same accounts (test_vectors.json)', () => {
     assert.equal(FEATURE_COUNT, 37);
+    assert.ok(vectors.length >= 5, `test_vectors.json holds ${vectors.length} accounts`);
     for (const v of vectors) {
       const row = spec.build(v.account);
       assert.equal(row.length, FEATURE_COUNT);
+      assert.equal(v.features.length, FEATURE_COUNT);
       v.features.forEach((expected, i) => assert.ok(Math.abs(row[i]! - expected) <= 1e-5 * Math.max(1, Math.abs(expected)), `${features[i]!.name}: ${row[i]} vs ${expected}`));
     }
   });

@@ -26,11 +26,13 @@ function normals(seed: number, n: number): number[] {
 
 describe('forecast features', () => {
   it('match the training run for the same prices (test_vectors.json)', () => {
+    assert.ok(vectors.length >= 3, `test_vectors.json holds ${vectors.length} series`);
     for (const v of vectors) {
       const r = logReturns(v.closes);
       const sigma = ewmaSigma(r);
       assert.ok(Math.abs(sigma.at(-1)! - v.sigma) < 1e-9 * Math.max(1, v.sigma) + 1e-12);
       const f = forecastFeatures(r, sigma);
+      assert.equal(v.features.length, f.length);
       v.features.forEach((x, i) => assert.ok(Math.abs(f[i]! - x) < 1e-4, `feature ${i}: ${f[i]} vs ${x}`));
     }
   });
