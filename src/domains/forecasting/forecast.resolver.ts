@@ -75,7 +75,7 @@ export class TickerResolver {
   }
 
   @Authorized('forecast:read')
-  @FieldResolver(() => MarketForecast, { description: 'Interval forecast of the stored series, as marketForecast.', complexity: ({ childComplexity }) => childComplexity + ITEM_COST.forecast })
+  @FieldResolver(() => MarketForecast, { description: 'Interval forecast of the stored series, as marketForecast.', complexity: ITEM_COST.forecast })
   forecast(
     @Root() ticker: Ticker,
     @Arg('horizon', () => Int, { defaultValue: 5 }) horizon: number,
