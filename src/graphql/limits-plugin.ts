@@ -122,7 +122,8 @@ export function queryLimitsPlugin(
           }
           const decision = await take(contextValue.rateKey, units);
           if (decision && !decision.allowed) {
-            throw new GraphQLError(`rate limit: this query costs ${units} units and ${contextValue.rateKey}'s budget refills at ${limiter!.perSecond} units/s; retry in ${decision.retryAfterSeconds} s`, {
+            const price = units === complexity ? `${units} units` : `${complexity} units (charged ${units}, the whole bucket, in measure mode)`;
+            throw new GraphQLError(`rate limit: this query costs ${price} and ${contextValue.rateKey}'s budget refills at ${limiter!.perSecond} units/s; retry in ${decision.retryAfterSeconds} s`, {
               // Apollo Server reads http.headers as a Map (other packages' type augmentations say otherwise).
               extensions: { code: GatewayErrorCode.RATE_LIMITED, retryAfterSeconds: decision.retryAfterSeconds,
                 http: { status: httpStatusOf(GatewayErrorCode.RATE_LIMITED), headers: new Map([['retry-after', String(decision.retryAfterSeconds)]]) } } as unknown as GraphQLErrorOptions['extensions'],
