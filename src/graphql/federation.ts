@@ -2,21 +2,23 @@ import { buildSubgraphSchema, printSubgraphSchema } from '@apollo/subgraph';
 import { printSchemaWithDirectives } from '@graphql-tools/utils';
 import { GraphQLError, isObjectType, parse, type GraphQLFieldConfig, type GraphQLSchema, type ValidationRule } from 'graphql';
 import { createResolversMap } from 'type-graphql';
+import { COST_DIRECTIVE_IMPORTS, withCostDirectives } from './cost-directives.js';
 
-/** Federation 2 features this subgraph uses. */
-const LINK = 'extend schema @link(url: "https://specs.apollo.dev/federation/v2.7", import: ["@key"])';
+/** Federation 2 features this subgraph uses: entities, and the demand-control directives (2.9). */
+const LINK = `extend schema @link(url: "https://specs.apollo.dev/federation/v2.9", import: ${JSON.stringify(['@key', ...COST_DIRECTIVE_IMPORTS])})`;
 
 /**
  * The type-graphql schema as an Apollo Federation 2 subgraph (`_service`, `_entities`, `@key` entities
  * Ticker by symbol and CreditAccount by accountId), with the same resolvers, auth and validation.
  * buildSubgraphSchema rebuilds the schema from its SDL, which loses each field's `complexity`
- * extension: they are carried over, so query costs and rate limits stay what they were.
+ * extension: they are carried over, so query costs and rate limits stay what they were. The same costs are
+ * stated in the SDL as `@cost`/`@listSize` (cost-directives.ts) for routers that enforce demand control.
  */
 export function buildSubgraph(schema: GraphQLSchema): GraphQLSchema {
   const resolvers = createResolversMap(schema) as Record<string, Record<string, unknown>>;
   // An entity reference ({ __typename, symbol }) is already all a Ticker or CreditAccount needs.
   for (const entity of ['Ticker', 'CreditAccount']) resolvers[entity] = { ...resolvers[entity], __resolveReference: (reference: unknown) => reference };
-  const subgraph = buildSubgraphSchema({ typeDefs: parse(`${LINK}\n${printSchemaWithDirectives(schema)}`), resolvers: resolvers as never });
+  const subgraph = buildSubgraphSchema({ typeDefs: withCostDirectives(parse(`${LINK}\n${printSchemaWithDirectives(schema)}`), schema), resolvers: resolvers as never });
   for (const type of Object.values(schema.getTypeMap())) {
     const target = subgraph.getType(type.name);
     if (!isObjectType(type) || !isObjectType(target)) continue;

@@ -61,6 +61,7 @@ const envSchema = z.object({
   BODY_LIMIT: z.string().regex(/^\d+(b|kb|mb)$/i, 'a size such as 512kb or 2mb').default('8mb'),
   MAX_QUERY_DEPTH: int(2, 100).default(10),
   MAX_QUERY_COMPLEXITY: int(10, 10_000_000).default(20_000),
+  DEMAND_CONTROL: z.enum(['enforce', 'measure']).default('enforce'),
   MAX_QUERY_TOKENS: int(100, 10_000_000).default(5000),
   SENTIMENT_MAX_TEXTS: int(1, 10_000).default(256),
   SENTIMENT_MAX_TEXT_LENGTH: int(1, 100_000).default(2000),
@@ -137,6 +138,8 @@ export interface GatewayConfig {
   readonly limits: {
     readonly maxQueryDepth: number;
     readonly maxQueryComplexity: number;
+    /** `measure`: operations over maxQueryComplexity run, logged and counted, instead of being refused. */
+    readonly demandControl: 'enforce' | 'measure';
     /** Lexical tokens a query text may have; parsing stops past them (GraphQL Armor's max-tokens). */
     readonly maxQueryTokens: number;
     readonly sentimentMaxTexts: number;
@@ -269,6 +272,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     limits: {
       maxQueryDepth: e.MAX_QUERY_DEPTH,
       maxQueryComplexity: e.MAX_QUERY_COMPLEXITY,
+      demandControl: e.DEMAND_CONTROL,
       maxQueryTokens: e.MAX_QUERY_TOKENS,
       sentimentMaxTexts: e.SENTIMENT_MAX_TEXTS,
       sentimentMaxTextLength: e.SENTIMENT_MAX_TEXT_LENGTH,

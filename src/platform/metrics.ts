@@ -33,6 +33,10 @@ export class GatewayMetrics {
   private readonly executions = new Counter({
     name: 'gateway_graphql_executions_total', help: 'GraphQL operations executed with GRAPHQL_EXECUTOR=compiled, by executor: compiled (graphql-jit) or graphql-js (first use of a document, mutations, variables that fail coercion)', labelNames: ['executor'], registers: [this.registry],
   });
+  private readonly wouldRefuse = new Counter({
+    name: 'gateway_demand_control_would_refuse_total', registers: [this.registry],
+    help: 'Operations over MAX_QUERY_COMPLEXITY that DEMAND_CONTROL=measure let run (enforce would have refused them as QUERY_TOO_COMPLEX)',
+  });
   private readonly operationSeconds = new Histogram({
     name: 'gateway_graphql_operation_seconds', help: 'GraphQL operation latency, by name', labelNames: ['operation'],
     buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers: [this.registry],
@@ -97,6 +101,10 @@ export class GatewayMetrics {
 
   observeRefusal(model: string, code: string): void {
     this.inferenceErrors.inc({ model, code });
+  }
+
+  observeWouldRefuse(): void {
+    this.wouldRefuse.inc();
   }
 
   observeExecution(executor: 'compiled' | 'graphql-js'): void {

@@ -5,13 +5,17 @@ export interface RateDecision {
   readonly allowed: boolean;
   /** Seconds until the request's cost would fit (0 when allowed). */
   readonly retryAfterSeconds: number;
+  /** Whole units left in the caller's bucket after this decision (what a caller may still spend now). */
+  readonly remaining: number;
 }
 
 /** Per-caller budgets of query-complexity units: in this process's memory, or shared through Redis. */
 export interface RateLimiter {
   /** Units refilled per second per caller. */
   readonly perSecond: number;
-  /** Takes `cost` units from the caller's budget, if it holds them. */
+  /** Bucket capacity per caller (units). */
+  readonly burst: number;
+  /** Takes `cost` units from the caller's budget, if it holds them (0 reads the budget without spending). */
   take(caller: string, cost: number): RateDecision | Promise<RateDecision>;
   close?(): Promise<void>;
 }
@@ -34,9 +38,9 @@ export class TokenBucketLimiter implements RateLimiter {
     this.buckets.set(caller, b);
     if (b.tokens >= cost) {
       b.tokens -= cost;
-      return { allowed: true, retryAfterSeconds: 0 };
+      return { allowed: true, retryAfterSeconds: 0, remaining: Math.floor(b.tokens) };
     }
-    return { allowed: false, retryAfterSeconds: Math.ceil((Math.min(cost, this.burst) - b.tokens) / this.perSecond) };
+    return { allowed: false, retryAfterSeconds: Math.ceil((Math.min(cost, this.burst) - b.tokens) / this.perSecond), remaining: Math.floor(b.tokens) };
   }
 
   private forgetIdle(t: number): void {

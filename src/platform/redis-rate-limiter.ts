@@ -74,8 +74,9 @@ export class RedisRateLimiter implements RateLimiter {
       this.logger?.info('rate limits: Redis answers again, budgets are shared');
     }
     const [allowed, tokens] = result;
-    if (allowed === 1) return { allowed: true, retryAfterSeconds: 0 };
-    return { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil((Math.min(cost, this.burst) - Number(tokens)) / this.perSecond)) };
+    const remaining = Math.floor(Number(tokens));
+    if (allowed === 1) return { allowed: true, retryAfterSeconds: 0, remaining };
+    return { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil((Math.min(cost, this.burst) - Number(tokens)) / this.perSecond)), remaining };
   }
 
   async close(): Promise<void> {

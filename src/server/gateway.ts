@@ -146,7 +146,12 @@ async function start(config: GatewayConfig, logger: Logger, resources: ResourceS
       config.http.landingPage === 'sandbox'
         ? ApolloServerPluginLandingPageLocalDefault({ embed: { runTelemetry: false }, includeCookies: false })
         : ApolloServerPluginLandingPageDisabled(),
-      queryLimitsPlugin(schema, { maxDepth: config.limits.maxQueryDepth, maxComplexity: config.limits.maxQueryComplexity }, limiter),
+      queryLimitsPlugin(schema, { maxDepth: config.limits.maxQueryDepth, maxComplexity: config.limits.maxQueryComplexity, demandControl: config.limits.demandControl }, limiter, {
+        wouldRefuse: (event) => {
+          metrics.observeWouldRefuse();
+          logger.warn(event, 'demand control (measure): ran an operation that enforcement would refuse as QUERY_TOO_COMPLEX');
+        },
+      }),
       // Apollo turns on GraphOS's inline traces for subgraphs; traces here go through OpenTelemetry.
       ApolloServerPluginInlineTraceDisabled(),
       // No HTTP caching of answers (they are per caller and per model version), and without a plugin that

@@ -31,6 +31,23 @@ describe('RedisRateLimiter: a token bucket in a real Redis, as documented', () =
     }
   });
 
+  it('each decision says what is left in the shared bucket; a take of 0 reads it without spending', async () => {
+    const limiter = new RedisRateLimiter(redis.url, 0.001, 100);
+    const other = new RedisRateLimiter(redis.url, 0.001, 100);
+    assert.deepEqual(await Promise.all([limiter.connected(), other.connected()]), [true, true]);
+    try {
+      assert.deepEqual(await limiter.take('r', 30), { allowed: true, retryAfterSeconds: 0, remaining: 70 });
+      assert.equal((await other.take('r', 25)).remaining, 45, 'another replica sees the same bucket');
+      const refused = await limiter.take('r', 50);
+      assert.equal(refused.allowed, false);
+      assert.equal(refused.remaining, 45);
+      assert.equal((await other.take('r', 0)).remaining, 45);
+      assert.equal((await limiter.take('r', 0)).remaining, 45, 'reading took nothing');
+    } finally {
+      await Promise.all([limiter.close(), other.close()]);
+    }
+  });
+
   it('the budget refills continuously at perSecond, not once per window of burst / perSecond', async () => {
     // A fixed window here would be 1,000 / 100 = 10 s long; a bucket has 5 units back within about 50 ms.
     const limiter = new RedisRateLimiter(redis.url, 100, 1000);

@@ -74,7 +74,7 @@ export class TickerResolver {
   }
 
   @Authorized('forecast:read')
-  @FieldResolver(() => MarketForecast, { description: 'Interval forecast of the stored series, as marketForecast.', complexity: ({ childComplexity }) => childComplexity + FORECAST_ITEM_COST })
+  @FieldResolver(() => MarketForecast, { description: 'Interval forecast of the stored series, as marketForecast.', complexity: FORECAST_ITEM_COST })
   forecast(
     @Root() ticker: Ticker,
     @Arg('horizon', () => Int, { defaultValue: 5 }) horizon: number,
