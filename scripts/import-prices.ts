@@ -5,6 +5,7 @@ import { inferFrequency } from '../src/domains/forecasting/forecast.calendar.js'
 import { openPriceStore } from '../src/domains/forecasting/price-store.js';
 import { parsePriceCsv } from '../src/domains/forecasting/price-import.js';
 import { ConfigError, loadConfig } from '../src/platform/config.js';
+import { PostgresPools } from '../src/platform/databases.js';
 
 const args = process.argv.slice(2);
 const skipBad = args.includes('--skip-bad');
@@ -37,10 +38,12 @@ if (bad.length > 50) process.stderr.write(`... and ${bad.length - 50} more bad r
 if (bad.length && !skipBad) fail(`${bad.length} bad row(s): nothing imported (use --skip-bad to import the ${rows.length} good rows)`);
 if (rows.length === 0) fail('no rows to import');
 
-const store = await openPriceStore({ databaseUrl: config!.priceDatabaseUrl, file: config!.priceDbPath });
+const postgres = new PostgresPools(1);
+const store = await openPriceStore({ postgres: config!.priceDatabaseUrl ? postgres.pool(config!.priceDatabaseUrl) : undefined, file: config!.priceDbPath });
 await store.upsert(symbol, rows);
 const summary = (await store.symbols()).find((s) => s.symbol === symbol)!;
 await store.close();
+await postgres.close();
 const { frequency, medianGapDays } = inferFrequency(rows.map((r) => r.date).sort());
 if (frequency !== 'daily') process.stderr.write(`warning: these prices look ${frequency} (median gap ${medianGapDays} days); forecasts need daily closes and will refuse ${symbol}\n`);
 console.log(`imported ${rows.length} rows for ${symbol}${bad.length ? ` (skipped ${bad.length} bad)` : ''}: ${summary.rows} rows from ${summary.firstDate} to ${summary.lastDate} in ${config!.priceDatabaseUrl ? 'PostgreSQL' : config!.priceDbPath}`);

@@ -1,5 +1,6 @@
 import type { ApolloServerPlugin } from '@apollo/server';
 import type { GatewayConfig } from '../platform/config.js';
+import type { PostgresPools } from '../platform/databases.js';
 import type { Logger } from '../platform/logger.js';
 import type { ResourceStack } from '../platform/resources.js';
 import type { ModelRegistry } from '../runtime/model-registry.js';
@@ -19,6 +20,8 @@ export interface DomainInfrastructure {
   /** Whatever the domain opens (stores, pools) registers its closer here, so a failed start or a stop closes it. */
   readonly resources: ResourceStack;
   readonly logger: Logger;
+  /** The process's PostgreSQL pools, one per URL (stores of several domains share a database's). */
+  readonly postgres: PostgresPools;
 }
 
 /** A started domain: its long-lived services and what it adds to the server. */

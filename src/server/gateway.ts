@@ -22,6 +22,7 @@ import { buildSubgraph, NoServiceSdlRule } from '../graphql/federation.js';
 import type { GatewayConfig } from '../platform/config.js';
 import { GatewayErrorCode, httpStatusOf } from '../platform/errors.js';
 import { ResourceStack } from '../platform/resources.js';
+import { PostgresPools } from '../platform/databases.js';
 import type { Logger } from '../platform/logger.js';
 import { readManifests } from '../runtime/model-manifest.js';
 import { ModelRegistry } from '../runtime/model-registry.js';
@@ -98,11 +99,13 @@ async function start(config: GatewayConfig, logger: Logger, resources: ResourceS
     return report ? [{ model: m.manifest.name, ...report }] : [];
   }));
   // Each domain opens what it needs (stores, pools) on the resource stack, in the list's order.
+  // Closed after the domains' stores that use them.
+  const postgres = resources.use('postgres pools', new PostgresPools(), (p) => p.close());
   const started: Array<{ domain: DomainModule<unknown, unknown>; services: unknown }> = [];
   const plugins: ApolloServerPlugin<GatewayContext>[] = [];
   const capabilities: Capability[] = [];
   for (const domain of domains) {
-    const { services, plugins: own = [], capabilities: needs = [] } = await domain.start({ config, registry, resources, logger });
+    const { services, plugins: own = [], capabilities: needs = [] } = await domain.start({ config, registry, resources, logger, postgres });
     started.push({ domain, services });
     plugins.push(...own);
     capabilities.push(...needs);

@@ -1,4 +1,5 @@
-import pg from 'pg';
+import type pg from 'pg';
+import { migratePostgres } from '../../platform/databases.js';
 import type { CardAccount } from './credit.features.js';
 import { auditRows, type AuditContext, type AuditFilter, type CreditAuditStore, type CreditDecisionRecord } from './credit-audit.js';
 import type { CreditAssessmentResult } from './credit.service.js';
@@ -9,25 +10,22 @@ import type { CreditAssessmentResult } from './credit.service.js';
  * before the response is built.
  */
 export class PostgresCreditAudit implements CreditAuditStore {
-  private readonly pool: pg.Pool;
+  private constructor(private readonly pool: pg.Pool) {}
 
-  private constructor(url: string) {
-    this.pool = new pg.Pool({ connectionString: url, max: 8 });
-  }
-
-  /** Connects and creates the table and indexes if needed. */
-  static async open(url: string): Promise<PostgresCreditAudit> {
-    const store = new PostgresCreditAudit(url);
-    await store.pool.query(`CREATE TABLE IF NOT EXISTS credit_decisions (
-      id BIGSERIAL PRIMARY KEY, at TIMESTAMPTZ NOT NULL, request_id TEXT NOT NULL, caller TEXT NOT NULL,
-      account_id TEXT, model_name TEXT NOT NULL, model_version TEXT NOT NULL, inputs_hash TEXT NOT NULL,
-      pd DOUBLE PRECISION NOT NULL, score INTEGER NOT NULL, grade TEXT NOT NULL, decision TEXT NOT NULL, reason_codes JSONB NOT NULL,
-      model_sha256 TEXT)`);
-    await store.pool.query('ALTER TABLE credit_decisions ADD COLUMN IF NOT EXISTS model_sha256 TEXT');
-    await store.pool.query('CREATE INDEX IF NOT EXISTS credit_decisions_account ON credit_decisions (account_id, at)');
-    await store.pool.query('CREATE INDEX IF NOT EXISTS credit_decisions_at ON credit_decisions (at)');
-    await store.pool.query('CREATE TABLE IF NOT EXISTS credit_audit_probe (id INTEGER PRIMARY KEY, at TIMESTAMPTZ NOT NULL)');
-    return store;
+  /** Brings the tables up to this build's schema, on the process's pool for that database. */
+  static async open(pool: pg.Pool): Promise<PostgresCreditAudit> {
+    await migratePostgres(pool, 'credit_decisions', [
+      `CREATE TABLE IF NOT EXISTS credit_decisions (
+        id BIGSERIAL PRIMARY KEY, at TIMESTAMPTZ NOT NULL, request_id TEXT NOT NULL, caller TEXT NOT NULL,
+        account_id TEXT, model_name TEXT NOT NULL, model_version TEXT NOT NULL, inputs_hash TEXT NOT NULL,
+        pd DOUBLE PRECISION NOT NULL, score INTEGER NOT NULL, grade TEXT NOT NULL, decision TEXT NOT NULL, reason_codes JSONB NOT NULL);
+      CREATE INDEX IF NOT EXISTS credit_decisions_account ON credit_decisions (account_id, at);
+      CREATE INDEX IF NOT EXISTS credit_decisions_at ON credit_decisions (at);
+      CREATE TABLE IF NOT EXISTS credit_audit_probe (id INTEGER PRIMARY KEY, at TIMESTAMPTZ NOT NULL)`,
+      // The artefact hash of the model that decided (empty for records made before it was kept).
+      'ALTER TABLE credit_decisions ADD COLUMN IF NOT EXISTS model_sha256 TEXT',
+    ]);
+    return new PostgresCreditAudit(pool);
   }
 
   async record(context: AuditContext, accounts: readonly CardAccount[], results: ReadonlyArray<CreditAssessmentResult | Error>): Promise<void> {
@@ -59,7 +57,6 @@ export class PostgresCreditAudit implements CreditAuditStore {
     await this.pool.query('INSERT INTO credit_audit_probe (id, at) VALUES (1, now()) ON CONFLICT (id) DO UPDATE SET at = excluded.at');
   }
 
-  async close(): Promise<void> {
-    await this.pool.end();
-  }
+  /** The pool is the process's (PostgresPools), closed with it. */
+  async close(): Promise<void> {}
 }

@@ -1,3 +1,4 @@
+import { migrateSqlite } from '../../platform/databases.js';
 import { hash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
@@ -101,17 +102,21 @@ export function openAuditDatabase(file: string): Database.Database {
   // still synced); the WAL file is cut back to that size after a checkpoint.
   db.pragma('wal_autocheckpoint = 16384');
   db.pragma(`journal_size_limit = ${64 * 1024 * 1024}`);
-  db.exec(`CREATE TABLE IF NOT EXISTS credit_decisions (
-    id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, request_id TEXT NOT NULL, caller TEXT NOT NULL,
-    account_id TEXT, model_name TEXT NOT NULL, model_version TEXT NOT NULL, inputs_hash TEXT NOT NULL,
-    pd REAL NOT NULL, score INTEGER NOT NULL, grade TEXT NOT NULL, decision TEXT NOT NULL, reason_codes TEXT NOT NULL,
-    model_sha256 TEXT);
+  migrateSqlite(db, 'credit_decisions', [
+    `CREATE TABLE IF NOT EXISTS credit_decisions (
+      id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, request_id TEXT NOT NULL, caller TEXT NOT NULL,
+      account_id TEXT, model_name TEXT NOT NULL, model_version TEXT NOT NULL, inputs_hash TEXT NOT NULL,
+      pd REAL NOT NULL, score INTEGER NOT NULL, grade TEXT NOT NULL, decision TEXT NOT NULL, reason_codes TEXT NOT NULL);
     CREATE INDEX IF NOT EXISTS credit_decisions_account ON credit_decisions (account_id, at);
     CREATE INDEX IF NOT EXISTS credit_decisions_at ON credit_decisions (at);
-    CREATE TABLE IF NOT EXISTS credit_audit_probe (id INTEGER PRIMARY KEY, at TEXT NOT NULL);`);
-  // Records made before the artefact hash was kept gain the column (empty for their rows).
-  const columns = db.prepare('SELECT name FROM pragma_table_info(\'credit_decisions\')').pluck().all() as string[];
-  if (!columns.includes('model_sha256')) db.exec('ALTER TABLE credit_decisions ADD COLUMN model_sha256 TEXT');
+    CREATE TABLE IF NOT EXISTS credit_audit_probe (id INTEGER PRIMARY KEY, at TEXT NOT NULL);`,
+    // The artefact hash of the model that decided (empty for records made before it was kept). Records made
+    // by builds that added it before migrations were recorded have it already.
+    (d) => {
+      const columns = d.prepare('SELECT name FROM pragma_table_info(\'credit_decisions\')').pluck().all() as string[];
+      if (!columns.includes('model_sha256')) d.exec('ALTER TABLE credit_decisions ADD COLUMN model_sha256 TEXT');
+    },
+  ]);
   return db;
 }
 

@@ -20,8 +20,8 @@ export const creditDomain = defineDomain<CreditService, CreditRequest>({
   tasks: (config) => ({
     [CREDIT_TASK]: { input: 'rows', scope: 'credit:assess', itemCost: CREDIT_ITEM_COST, shadow: true, maxItems: config.limits.creditMaxAccounts, checkArtefacts: checkFeatureSpec },
   }),
-  async start({ config, registry, resources, logger }) {
-    const store = config.auditDatabaseUrl ? await PostgresCreditAudit.open(config.auditDatabaseUrl) : new CreditAuditLog(config.auditDbPath);
+  async start({ config, registry, resources, logger, postgres }) {
+    const store = config.auditDatabaseUrl ? await PostgresCreditAudit.open(postgres.pool(config.auditDatabaseUrl)) : new CreditAuditLog(config.auditDbPath);
     const audit = resources.use('decision record', new AuditAvailability(store,
       (available, reason) => (available ? logger.info('the credit decision record is writable again') : logger.error({ reason }, 'the credit decision record cannot be written: credit is not ready'))),
     (a) => a.close());

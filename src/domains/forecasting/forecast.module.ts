@@ -13,8 +13,9 @@ export const forecastingDomain = defineDomain<ForecastingServices, ForecastingRe
   tasks: (config) => ({
     [FORECAST_TASK]: { input: 'rows', scope: 'forecast:read', itemCost: FORECAST_ITEM_COST, shadow: false, maxItems: config.limits.forecastMaxSeries },
   }),
-  async start({ config, registry, resources }) {
-    const prices = resources.use('price store', await openPriceStore({ databaseUrl: config.priceDatabaseUrl, file: config.priceDbPath }), (p) => p.close());
+  async start({ config, registry, resources, postgres }) {
+    const database = config.priceDatabaseUrl ? postgres.pool(config.priceDatabaseUrl) : undefined;
+    const prices = resources.use('price store', await openPriceStore({ postgres: database, file: config.priceDbPath }), (p) => p.close());
     const volatility = resources.use('volatility pool', new VolatilityPool(), (v) => v.close());
     const forecast = new ForecastService(() => registry.model(registry.nameForTask(FORECAST_TASK) ?? FORECAST_TASK), prices, config.limits.forecastMaxSeries, volatility.estimate);
     return { services: { forecast, prices } };

@@ -1,7 +1,8 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import pg from 'pg';
+import type pg from 'pg';
+import { migratePostgres, migrateSqlite } from '../../platform/databases.js';
 
 export interface PriceRow {
   readonly date: string;
@@ -32,8 +33,8 @@ export interface PriceStore {
 }
 
 /** The store a configuration names: PostgreSQL with a URL, else the SQLite file (created on first open). */
-export function openPriceStore(options: { databaseUrl?: string; file: string }): Promise<PriceStore> {
-  return options.databaseUrl ? PostgresPriceStore.open(options.databaseUrl) : Promise.resolve(new SqlitePriceStore(options.file));
+export function openPriceStore(options: { postgres?: pg.Pool; file: string }): Promise<PriceStore> {
+  return options.postgres ? PostgresPriceStore.open(options.postgres) : Promise.resolve(new SqlitePriceStore(options.file));
 }
 
 const FIRST_DATE = '0000-00-00';
@@ -47,10 +48,10 @@ export class SqlitePriceStore implements PriceStore {
     if (file !== ':memory:') mkdirSync(path.dirname(file), { recursive: true });
     this.db = new Database(file);
     this.db.pragma('journal_mode = WAL');
-    this.db.exec(`CREATE TABLE IF NOT EXISTS prices (
+    migrateSqlite(this.db, 'prices', [`CREATE TABLE IF NOT EXISTS prices (
       symbol TEXT NOT NULL, date TEXT NOT NULL,
       open REAL, high REAL, low REAL, close REAL NOT NULL, volume REAL,
-      PRIMARY KEY (symbol, date)) WITHOUT ROWID`);
+      PRIMARY KEY (symbol, date)) WITHOUT ROWID`]);
   }
 
   async upsert(symbol: string, rows: readonly PriceRow[]): Promise<number> {
@@ -89,14 +90,13 @@ export class SqlitePriceStore implements PriceStore {
 export class PostgresPriceStore implements PriceStore {
   private constructor(private readonly pool: pg.Pool) {}
 
-  /** Connects and creates the table if needed. */
-  static async open(url: string): Promise<PostgresPriceStore> {
-    const store = new PostgresPriceStore(new pg.Pool({ connectionString: url, max: 8 }));
-    await store.pool.query(`CREATE TABLE IF NOT EXISTS prices (
+  /** Brings the table up to this build's schema, on the process's pool for that database. */
+  static async open(pool: pg.Pool): Promise<PostgresPriceStore> {
+    await migratePostgres(pool, 'prices', [`CREATE TABLE IF NOT EXISTS prices (
       symbol TEXT NOT NULL, date TEXT NOT NULL,
       open DOUBLE PRECISION, high DOUBLE PRECISION, low DOUBLE PRECISION, close DOUBLE PRECISION NOT NULL, volume DOUBLE PRECISION,
-      PRIMARY KEY (symbol, date))`);
-    return store;
+      PRIMARY KEY (symbol, date))`]);
+    return new PostgresPriceStore(pool);
   }
 
   async upsert(symbol: string, rows: readonly PriceRow[]): Promise<number> {
@@ -128,7 +128,6 @@ export class PostgresPriceStore implements PriceStore {
     return (rows as PriceRow[]).reverse();
   }
 
-  async close(): Promise<void> {
-    await this.pool.end();
-  }
+  /** The pool is the process's (PostgresPools), closed with it. */
+  async close(): Promise<void> {}
 }

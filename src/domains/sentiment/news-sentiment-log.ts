@@ -1,7 +1,8 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import pg from 'pg';
+import type pg from 'pg';
+import { migratePostgres, migrateSqlite } from '../../platform/databases.js';
 import type { SentimentLabelName, TickerSentimentSummary } from './sentiment.service.js';
 
 /** One ticker named by one analysed article: what the article said about it, and when. */
@@ -26,11 +27,15 @@ export interface NewsSentimentLog {
   close(): Promise<void>;
 }
 
-export function openNewsSentimentLog(options: { databaseUrl?: string; file: string }): Promise<NewsSentimentLog> {
-  return options.databaseUrl ? PostgresNewsSentimentLog.open(options.databaseUrl) : Promise.resolve(new SqliteNewsSentimentLog(options.file));
+export function openNewsSentimentLog(options: { postgres?: pg.Pool; file: string }): Promise<NewsSentimentLog> {
+  return options.postgres ? PostgresNewsSentimentLog.open(options.postgres) : Promise.resolve(new SqliteNewsSentimentLog(options.file));
 }
 
-const TABLE = `news_mentions (symbol TEXT NOT NULL, at TEXT NOT NULL, label TEXT NOT NULL, net DOUBLE PRECISION NOT NULL)`;
+/** The same steps for SQLite and PostgreSQL: the table is plain enough for both. */
+const MIGRATIONS = [
+  'CREATE TABLE IF NOT EXISTS news_mentions (symbol TEXT NOT NULL, at TEXT NOT NULL, label TEXT NOT NULL, net DOUBLE PRECISION NOT NULL); '
+    + 'CREATE INDEX IF NOT EXISTS news_mentions_symbol ON news_mentions (symbol, at)',
+];
 const SUMMARY = `SELECT COUNT(*) AS n, SUM(CASE WHEN label = 'POSITIVE' THEN 1 ELSE 0 END) AS positive,
   SUM(CASE WHEN label = 'NEGATIVE' THEN 1 ELSE 0 END) AS negative, SUM(CASE WHEN label = 'NEUTRAL' THEN 1 ELSE 0 END) AS neutral,
   AVG(net) AS mean FROM news_mentions`;
@@ -49,7 +54,7 @@ class SqliteNewsSentimentLog implements NewsSentimentLog {
     if (file !== ':memory:') mkdirSync(path.dirname(file), { recursive: true });
     this.db = new Database(file);
     this.db.pragma('journal_mode = WAL');
-    this.db.exec(`CREATE TABLE IF NOT EXISTS ${TABLE}; CREATE INDEX IF NOT EXISTS news_mentions_symbol ON news_mentions (symbol, at)`);
+    migrateSqlite(this.db, 'news_mentions', MIGRATIONS);
   }
 
   async record(mentions: readonly NewsMention[]): Promise<void> {
@@ -69,11 +74,9 @@ class SqliteNewsSentimentLog implements NewsSentimentLog {
 class PostgresNewsSentimentLog implements NewsSentimentLog {
   private constructor(private readonly pool: pg.Pool) {}
 
-  static async open(url: string): Promise<PostgresNewsSentimentLog> {
-    const log = new PostgresNewsSentimentLog(new pg.Pool({ connectionString: url, max: 4 }));
-    await log.pool.query(`CREATE TABLE IF NOT EXISTS ${TABLE}`);
-    await log.pool.query('CREATE INDEX IF NOT EXISTS news_mentions_symbol ON news_mentions (symbol, at)');
-    return log;
+  static async open(pool: pg.Pool): Promise<PostgresNewsSentimentLog> {
+    await migratePostgres(pool, 'news_mentions', MIGRATIONS);
+    return new PostgresNewsSentimentLog(pool);
   }
 
   async record(mentions: readonly NewsMention[]): Promise<void> {
@@ -87,7 +90,6 @@ class PostgresNewsSentimentLog implements NewsSentimentLog {
     return toSummary(symbol, rows[0]);
   }
 
-  async close(): Promise<void> {
-    await this.pool.end();
-  }
+  /** The pool is the process's (PostgresPools), closed with it. */
+  async close(): Promise<void> {}
 }

@@ -16,8 +16,10 @@ export const sentimentDomain = defineDomain<SentimentServices, SentimentRequest>
     const text = { input: 'text', scope: 'sentiment:read', itemCost: SENTIMENT_ITEM_COST, shadow: false, maxItems: config.limits.sentimentMaxTexts } as const;
     return { [SENTIMENT_TASK]: { ...text, modelOverride: config.models.sentimentOverride }, [ENTITY_SENTIMENT_TASK]: text };
   },
-  async start({ config, registry, resources }) {
-    const newsLog = resources.use('news log', await openNewsSentimentLog({ databaseUrl: config.priceDatabaseUrl, file: config.priceDbPath }), (n) => n.close());
+  async start({ config, registry, resources, postgres }) {
+    // Beside the prices: PRICE_DATABASE_URL names the market-data database.
+    const database = config.priceDatabaseUrl ? postgres.pool(config.priceDatabaseUrl) : undefined;
+    const newsLog = resources.use('news log', await openNewsSentimentLog({ postgres: database, file: config.priceDbPath }), (n) => n.close());
     const limits = { maxTexts: config.limits.sentimentMaxTexts, maxTextLength: config.limits.sentimentMaxTextLength };
     const model = (task: string) => () => registry.model<string, TextClassification>(registry.nameForTask(task) ?? task);
     return {

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parsePriceCsv } from '../../../src/domains/forecasting/price-import.js';
 import { openPriceStore, type PriceStore } from '../../../src/domains/forecasting/price-store.js';
+import { PostgresPools } from '../../../src/platform/databases.js';
 import { startPostgres } from '../../support/postgres-server.js';
 
 describe('parsePriceCsv', () => {
@@ -39,8 +40,9 @@ const backends: Array<[string, () => Promise<{ store: PriceStore; stop: () => Pr
   }],
   ['PostgreSQL', async () => {
     const server = await startPostgres();
-    const store = await openPriceStore({ databaseUrl: server.url, file: ':memory:' });
-    return { store, stop: async () => { await store.close(); await server.stop(); } };
+    const pools = new PostgresPools();
+    const store = await openPriceStore({ postgres: pools.pool(server.url), file: ':memory:' });
+    return { store, stop: async () => { await store.close(); await pools.close(); await server.stop(); } };
   }],
 ];
 

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { openNewsSentimentLog, type NewsSentimentLog } from '../../../src/domains/sentiment/news-sentiment-log.js';
+import { PostgresPools } from '../../../src/platform/databases.js';
 import { startPostgres } from '../../support/postgres-server.js';
 
 const backends: Array<[string, () => Promise<{ log: NewsSentimentLog; stop: () => Promise<void> }>]> = [
@@ -10,8 +11,9 @@ const backends: Array<[string, () => Promise<{ log: NewsSentimentLog; stop: () =
   }],
   ['PostgreSQL', async () => {
     const server = await startPostgres();
-    const log = await openNewsSentimentLog({ databaseUrl: server.url, file: ':memory:' });
-    return { log, stop: async () => { await log.close(); await server.stop(); } };
+    const pools = new PostgresPools();
+    const log = await openNewsSentimentLog({ postgres: pools.pool(server.url), file: ':memory:' });
+    return { log, stop: async () => { await log.close(); await pools.close(); await server.stop(); } };
   }],
 ];
 
