@@ -14,6 +14,9 @@ import { AuditAvailability } from '../domains/credit/credit-audit-availability.j
 import { readCreditFeatureSpec } from '../domains/credit/credit.features.js';
 import { ForecastService, openPriceStore } from '../domains/forecasting/index.js';
 import { VolatilityPool } from '../domains/forecasting/volatility-pool.js';
+import { CachedPriceStore } from '../domains/forecasting/cached-price-store.js';
+import { AnswerCache } from '../platform/answer-cache.js';
+import { cacheControlPlugin } from './cache-control-plugin.js';
 import { openNewsSentimentLog } from '../domains/sentiment/news-sentiment-log.js';
 import { SentimentService } from '../domains/sentiment/index.js';
 import { createContext, type GatewayContext, type GatewayServices } from '../graphql/context.js';
@@ -95,7 +98,9 @@ async function start(config: GatewayConfig, logger: Logger, resources: ResourceS
     }),
     logger,
   }), (r) => r.dispose());
-  const prices = resources.use('price store', await openPriceStore({ databaseUrl: config.priceDatabaseUrl, file: config.priceDbPath }), (p) => p.close());
+  const answers = resources.use('answer cache', new AnswerCache({ ...config.answerCache, redisUrl: config.access.redisUrl, observer: metrics.answerCache, logger }), (c) => c.close());
+  metrics.watchAnswerCache(answers);
+  const prices = new CachedPriceStore(resources.use('price store', await openPriceStore({ databaseUrl: config.priceDatabaseUrl, file: config.priceDbPath }), (p) => p.close()), answers);
   const newsLog = resources.use('news log', await openNewsSentimentLog({ databaseUrl: config.priceDatabaseUrl, file: config.priceDbPath }), (n) => n.close());
   const volatility = resources.use('volatility pool', new VolatilityPool(), (v) => v.close());
   const store = config.auditDatabaseUrl ? await PostgresCreditAudit.open(config.auditDatabaseUrl) : new CreditAuditLog(config.auditDbPath);
@@ -116,9 +121,9 @@ async function start(config: GatewayConfig, logger: Logger, resources: ResourceS
   const services: GatewayServices = {
     prices,
     newsLog,
-    forecast: new ForecastService(() => registry.model(registry.nameForTask('forecast') ?? 'forecast'), prices, config.limits.forecastMaxSeries, volatility.estimate),
-    sentiment: new SentimentService(() => registry.model(registry.nameForTask('sentiment') ?? 'sentiment'), sentimentLimits),
-    targetedSentiment: new SentimentService(() => registry.model(registry.nameForTask('entity-sentiment') ?? 'entity-sentiment'), sentimentLimits),
+    forecast: new ForecastService(() => registry.model(registry.nameForTask('forecast') ?? 'forecast'), prices, config.limits.forecastMaxSeries, volatility.estimate, answers),
+    sentiment: new SentimentService(() => registry.model(registry.nameForTask('sentiment') ?? 'sentiment'), sentimentLimits, answers),
+    targetedSentiment: new SentimentService(() => registry.model(registry.nameForTask('entity-sentiment') ?? 'entity-sentiment'), sentimentLimits, answers),
     credit: new CreditService(() => registry.model(registry.nameForTask('credit') ?? 'credit'), {
       thresholds: config.credit,
       maxAccounts: config.limits.creditMaxAccounts,
@@ -166,9 +171,10 @@ async function start(config: GatewayConfig, logger: Logger, resources: ResourceS
       queryLimitsPlugin(schema, { maxDepth: config.limits.maxQueryDepth, maxComplexity: config.limits.maxQueryComplexity }, limiter),
       // Apollo turns on GraphOS's inline traces for subgraphs; traces here go through OpenTelemetry.
       ApolloServerPluginInlineTraceDisabled(),
-      // No HTTP caching of answers (they are per caller and per model version), and without a plugin that
-      // hooks willResolveField Apollo does not wrap every field's resolver: 1,000 credit results are ~14k fields.
+      // Without a plugin that hooks willResolveField Apollo does not wrap every field's resolver (1,000 credit
+      // results are ~14k fields): Cache-Control comes from the root fields that ran instead.
       ApolloServerPluginCacheControlDisabled(),
+      cacheControlPlugin({ maxAgeS: config.answerCache.httpMaxAgeS, perCaller: !keys.open }),
       creditAuditPlugin(audit, logger),
       overloadStatusPlugin(),
       requestLoggingPlugin(logger, metrics),
