@@ -1,5 +1,6 @@
 import type { ApolloServerPlugin } from '@apollo/server';
 import type { GatewayConfig } from '../platform/config.js';
+import type { AnswerCache } from '../platform/answer-cache.js';
 import type { PostgresPools } from '../platform/databases.js';
 import type { Logger } from '../platform/logger.js';
 import type { ResourceStack } from '../platform/resources.js';
@@ -22,6 +23,8 @@ export interface DomainInfrastructure {
   readonly logger: Logger;
   /** The process's PostgreSQL pools, one per URL (stores of several domains share a database's). */
   readonly postgres: PostgresPools;
+  /** Deterministic answers by model artefact and input, bounded, shared through Redis when configured. */
+  readonly answers: AnswerCache;
 }
 
 /** A started domain: its long-lived services and what it adds to the server. */

@@ -84,6 +84,10 @@ const envSchema = z.object({
   OTEL_EXPORTER_OTLP_ENDPOINT: z.string().regex(/^https?:\/\//, 'an http(s):// URL').optional(),
   OTEL_SERVICE_NAME: z.string().min(1).default('fin-intel-gateway'),
   REDIS_URL: z.string().regex(/^rediss?:\/\//, 'a redis:// or rediss:// URL').optional(),
+  ANSWER_CACHE_MAX_BYTES: z.string().regex(/^\d+(kb|mb|gb)?$/i, 'bytes, or a size such as 64mb (0: off)')
+    .transform((v) => Number.parseInt(v, 10) * (({ kb: 1024, mb: 1024 ** 2, gb: 1024 ** 3 } as Record<string, number>)[v.slice(-2).toLowerCase()] ?? 1)).default(64 * 1024 ** 2),
+  ANSWER_CACHE_TTL_S: int(0, 365 * 86_400).default(86_400),
+  ANSWER_CACHE_HTTP_MAX_AGE_S: int(0, 86_400).default(0),
 });
 
 export interface GatewayConfig {
@@ -170,6 +174,15 @@ export interface GatewayConfig {
   readonly priceDbPath: string;
   /** PostgreSQL URL of the price store, replacing the SQLite file (replicas sharing one store). */
   readonly priceDatabaseUrl: string | undefined;
+  /** Cached deterministic answers (sentiment, forecasts, stored prices); shared through access.redisUrl when set. */
+  readonly answerCache: {
+    /** Bound of the local LRU in estimated bytes; 0: no caching. */
+    readonly maxBytes: number;
+    /** How long an answer is kept, locally and in Redis (0: until evicted). */
+    readonly ttlMs: number;
+    /** max-age of Cache-Control on queries made only of cacheable fields (0: no such header). */
+    readonly httpMaxAgeS: number;
+  };
   readonly credit: {
     /** APPROVE below this probability of default. */
     readonly approveBelow: number;
@@ -285,6 +298,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     priceDatabaseUrl: e.PRICE_DATABASE_URL,
     tracing: e.OTEL_EXPORTER_OTLP_ENDPOINT ? { endpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT, serviceName: e.OTEL_SERVICE_NAME } : undefined,
     priceDbPath: e.PRICE_DB_PATH === ':memory:' ? e.PRICE_DB_PATH : path.resolve(e.PRICE_DB_PATH),
+    answerCache: { maxBytes: e.ANSWER_CACHE_MAX_BYTES, ttlMs: e.ANSWER_CACHE_TTL_S * 1000, httpMaxAgeS: e.ANSWER_CACHE_HTTP_MAX_AGE_S },
     credit: { approveBelow: e.CREDIT_APPROVE_MAX_PD, declineFrom: e.CREDIT_DECLINE_MIN_PD },
   });
 }

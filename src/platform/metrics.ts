@@ -1,4 +1,5 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import type { AnswerCache, AnswerCacheObserver } from './answer-cache.js';
 import { GatewayErrorCode } from './errors.js';
 
 export interface BatchObservation {
@@ -84,6 +85,43 @@ export class GatewayMetrics {
     gauge('gateway_shadow_compared', 'Inputs both the shadow version and the active one answered, since the shadow started', (s) => s.compared);
     gauge('gateway_shadow_agreement_rate', 'Share of compared inputs where the shadow version reached the same outcome (credit: decision)', (s) => s.agreementRate);
     gauge('gateway_shadow_mean_abs_difference', 'Mean absolute difference of the compared quantity (credit: PD) between the shadow and the active version', (s) => s.meanAbsoluteDifference);
+  }
+
+  /** Counters of the answer cache, by cache (the model's name, forecast, prices) and level (local, redis). */
+  readonly answerCache: AnswerCacheObserver = (() => {
+    const registers = [this.registry];
+    const hits = new Counter({ name: 'gateway_answer_cache_hits_total', help: 'Answers found in the answer cache, by cache and level', labelNames: ['cache', 'level'], registers });
+    const misses = new Counter({ name: 'gateway_answer_cache_misses_total', help: 'Answers not found in the answer cache, by cache and level (a local miss is looked up in Redis when configured)', labelNames: ['cache', 'level'], registers });
+    const evictions = new Counter({ name: 'gateway_answer_cache_evictions_total', help: 'Local answers evicted to stay within ANSWER_CACHE_MAX_BYTES, by cache', labelNames: ['cache'], registers });
+    const redisErrors = new Counter({ name: 'gateway_answer_cache_redis_errors_total', help: 'Redis commands of the answer cache that failed or timed out (the answers were computed), by cache', labelNames: ['cache'], registers });
+    return {
+      lookups: (cache, level, hit, miss) => {
+        if (hit) hits.inc({ cache, level }, hit);
+        if (miss) misses.inc({ cache, level }, miss);
+      },
+      evicted: (cache) => evictions.inc({ cache }),
+      redisError: (cache) => redisErrors.inc({ cache }),
+    };
+  })();
+
+  /** Exports the answer cache's local size, read at scrape time: gateway_answer_cache_bytes{cache}, _entries{cache}, _max_bytes. */
+  watchAnswerCache(cache: AnswerCache): void {
+    const registers = [this.registry];
+    new Gauge({
+      name: 'gateway_answer_cache_bytes', help: 'Estimated bytes of the answers held locally, by cache (together at most gateway_answer_cache_max_bytes)', labelNames: ['cache'], registers,
+      collect() {
+        this.reset();
+        for (const u of cache.usage()) this.set({ cache: u.cache }, u.bytes);
+      },
+    });
+    new Gauge({
+      name: 'gateway_answer_cache_entries', help: 'Answers held locally, by cache', labelNames: ['cache'], registers,
+      collect() {
+        this.reset();
+        for (const u of cache.usage()) this.set({ cache: u.cache }, u.entries);
+      },
+    });
+    new Gauge({ name: 'gateway_answer_cache_max_bytes', help: 'ANSWER_CACHE_MAX_BYTES (0: the cache is off)', registers, collect() { this.set(cache.maxBytes); } });
   }
 
   constructor() {

@@ -10,6 +10,8 @@ import express, { type ErrorRequestHandler, type RequestHandler } from 'express'
 import { DOMAINS } from '../domains/index.js';
 import type { GatewayContext } from '../graphql/context.js';
 import type { Capability, DomainModule } from '../graphql/domain-module.js';
+import { AnswerCache } from '../platform/answer-cache.js';
+import { cacheControlPlugin } from './cache-control-plugin.js';
 import { createAuthChecker } from '../graphql/auth-checker.js';
 import { createFormatError } from '../graphql/format-error.js';
 import { compiledExecution } from '../graphql/compiled-executor.js';
@@ -88,6 +90,8 @@ async function start(config: GatewayConfig, logger: Logger, resources: ResourceS
     }),
     logger,
   }), (r) => r.dispose());
+  const answers = resources.use('answer cache', new AnswerCache({ ...config.answerCache, redisUrl: config.access.redisUrl, observer: metrics.answerCache, logger }), (c) => c.close());
+  metrics.watchAnswerCache(answers);
   metrics.watchDrift(() => registry.list().flatMap((m) => {
     const report = registry.drift(m.manifest.name);
     // No gauge before the window is large enough to mean something: dashboards would alarm on noise.
@@ -105,7 +109,7 @@ async function start(config: GatewayConfig, logger: Logger, resources: ResourceS
   const plugins: ApolloServerPlugin<GatewayContext>[] = [];
   const capabilities: Capability[] = [];
   for (const domain of domains) {
-    const { services, plugins: own = [], capabilities: needs = [] } = await domain.start({ config, registry, resources, logger, postgres });
+    const { services, plugins: own = [], capabilities: needs = [] } = await domain.start({ config, registry, resources, logger, postgres, answers });
     started.push({ domain, services });
     plugins.push(...own);
     capabilities.push(...needs);
@@ -157,9 +161,10 @@ async function start(config: GatewayConfig, logger: Logger, resources: ResourceS
       }),
       // Apollo turns on GraphOS's inline traces for subgraphs; traces here go through OpenTelemetry.
       ApolloServerPluginInlineTraceDisabled(),
-      // No HTTP caching of answers (they are per caller and per model version), and without a plugin that
-      // hooks willResolveField Apollo does not wrap every field's resolver: 1,000 credit results are ~14k fields.
+      // Without a plugin that hooks willResolveField Apollo does not wrap every field's resolver (1,000 credit
+      // results are ~14k fields): Cache-Control comes from the root fields that ran instead.
       ApolloServerPluginCacheControlDisabled(),
+      cacheControlPlugin({ maxAgeS: config.answerCache.httpMaxAgeS, perCaller: !keys.open }),
       ...plugins,
       overloadStatusPlugin(),
       requestLoggingPlugin(logger, metrics),

@@ -3,6 +3,7 @@ import { FORECAST_ITEM_COST, FORECAST_TASK, type ForecastingRequest, type Foreca
 import { createForecastLoaders } from './forecast.loaders.js';
 import { ForecastResolver, TickerResolver } from './forecast.resolver.js';
 import { ForecastService } from './forecast.service.js';
+import { CachedPriceStore } from './cached-price-store.js';
 import { openPriceStore } from './price-store.js';
 import { VolatilityPool } from './volatility-pool.js';
 
@@ -13,11 +14,11 @@ export const forecastingDomain = defineDomain<ForecastingServices, ForecastingRe
   tasks: (config) => ({
     [FORECAST_TASK]: { input: 'rows', scope: 'forecast:read', itemCost: FORECAST_ITEM_COST, shadow: false, maxItems: config.limits.forecastMaxSeries },
   }),
-  async start({ config, registry, resources, postgres }) {
+  async start({ config, registry, resources, postgres, answers }) {
     const database = config.priceDatabaseUrl ? postgres.pool(config.priceDatabaseUrl) : undefined;
-    const prices = resources.use('price store', await openPriceStore({ postgres: database, file: config.priceDbPath }), (p) => p.close());
+    const prices = new CachedPriceStore(resources.use('price store', await openPriceStore({ postgres: database, file: config.priceDbPath }), (p) => p.close()), answers);
     const volatility = resources.use('volatility pool', new VolatilityPool(), (v) => v.close());
-    const forecast = new ForecastService(() => registry.model(registry.nameForTask(FORECAST_TASK) ?? FORECAST_TASK), prices, config.limits.forecastMaxSeries, volatility.estimate);
+    const forecast = new ForecastService(() => registry.model(registry.nameForTask(FORECAST_TASK) ?? FORECAST_TASK), prices, config.limits.forecastMaxSeries, volatility.estimate, answers);
     return { services: { forecast, prices } };
   },
   request(services, { rateKey }) {

@@ -1,5 +1,6 @@
 import type { ModelIdentity } from '../../runtime/model-identity.js';
 import { probit } from 'simple-statistics';
+import { cachedMany, digest, type AnswerCache, type AnswerCodec } from '../../platform/answer-cache.js';
 import { assertListSize, InvalidInputError, NotFoundError } from '../../platform/errors.js';
 import type { InferenceModel } from '../../runtime/model-registry.js';
 import type { TabularOutputs } from '../../runtime/onnx-runtime.js';
@@ -70,6 +71,8 @@ export class ForecastService {
     readonly maxSeries: number,
     /** Where GARCH is fitted: a worker pool in the gateway, this thread by default. */
     private readonly volatility: VolatilityEstimator = estimateVolatilityHere,
+    /** Cached forecasts, per the series' content, horizon, levels and the network's artefact hash. */
+    private readonly cache?: AnswerCache,
   ) {}
 
   validateList(inputs: readonly unknown[]): void {
@@ -88,26 +91,40 @@ export class ForecastService {
       prepared[i] = overflowError(p.field);
       return undefined;
     });
-    const useNetwork = featured.map((row) => row !== undefined);
-    const model = useNetwork.some(Boolean) ? this.model() : undefined;
-    const rows = featured.filter((row) => row !== undefined);
-    // The network's batch and the volatility fits (worker threads) run at the same time.
+    const model = featured.some((row) => row !== undefined) ? this.model() : undefined;
+    const items = prepared.map((p, i) => ({ p, row: featured[i] }));
+    const sha = model?.identity.sha256;
+    // What decides a forecast: the series itself (a symbol's as read from the store now), horizon, levels, and
+    // the network's artefacts when it is used (not for a series too short for it). A remote network is not cached.
+    const keyOf = ({ p, row }: typeof items[number]) => (p instanceof Error || (row && !sha) ? undefined
+      : `${row ? sha : 'builtin'}:${digest(p.symbol ?? '', p.dates.join(','), Float64Array.from(p.closes), `${p.horizon}`, p.levels.join(','))}`);
+    const answers = await cachedMany(this.cache, 'forecast', items, keyOf, FORECAST_CODEC, (missing) => this.compute(missing, model, caller));
+    return answers.map((a, i) => {
+      if (a instanceof Error) return a;
+      // Monitored output, cached answers included (they are traffic): the 10-90 % spread of the 1-step
+      // standardised return (as in baseline.json).
+      if (a.spread !== null && items[i]!.row) model!.observe(items[i]!.row!.features, a.spread);
+      return a.result;
+    });
+  }
+
+  /** Forecasts of prepared series: the network's batch and the volatility fits (worker threads) at the same time. */
+  private async compute(items: ReadonlyArray<{ p: Prepared | Error; row: ReturnType<typeof featuresOf> | undefined }>,
+    model: InferenceModel<Float32Array, TabularOutputs> | undefined, caller: string): Promise<Array<CachedForecast | Error>> {
+    const rows = items.flatMap((item) => (item.row ? [item.row] : []));
     const [outputs, volatilities] = await Promise.all([
       model && rows.length ? model.inferMany(rows.map((r) => r.features), caller) : Promise.resolve([]),
-      Promise.all(prepared.map((p) => (p instanceof Error ? undefined : this.volatility(p.closes, p.horizon).catch((error: unknown) => error as Error)))),
+      Promise.all(items.map(({ p }) => (p instanceof Error ? undefined : this.volatility(p.closes, p.horizon).catch((error: unknown) => error as Error)))),
     ]);
     let k = 0;
-    return prepared.map((p, i) => {
+    return items.map(({ p, row }, i) => {
       if (p instanceof Error) return p;
       const vol = volatilities[i]!;
       if (vol instanceof Error) return vol;
-      if (!useNetwork[i]) return finite(statisticalForecast(p, vol, `fewer than ${FORECAST_LIMITS.networkMinReturns} returns (${p.closes.length - 1})`, this.modelRef(model)), p.field);
-      const out = outputs[k];
-      const row = rows[k++]!;
+      if (!row) return cached(finite(statisticalForecast(p, vol, `fewer than ${FORECAST_LIMITS.networkMinReturns} returns (${p.closes.length - 1})`, this.modelRef(model)), p.field), null);
+      const out = outputs[k++];
       if (out instanceof Error) return out;
-      // Monitored output: the 10-90 % spread of the 1-step standardised return (as in baseline.json).
-      model!.observe(row.features, out!.quantiles![5]! - out!.quantiles![1]!);
-      return finite(networkForecast(p, vol, row.sigma, out!.quantiles!, model!.identity), p.field);
+      return cached(finite(networkForecast(p, vol, row.sigma, out!.quantiles!, model!.identity), p.field), out!.quantiles![5]! - out!.quantiles![1]!);
     });
   }
 
@@ -148,6 +165,27 @@ export class ForecastService {
     return { field: at, symbol: null, dates, closes: series.map((p) => p.close), horizon, levels };
   }
 }
+
+/** A forecast with the drift-monitored output of its network inference (null without one). */
+interface CachedForecast {
+  readonly result: ForecastResult;
+  readonly spread: number | null;
+}
+
+function cached(result: ForecastResult | Error, spread: number | null): CachedForecast | Error {
+  return result instanceof Error ? result : { result, spread };
+}
+
+/** Forecasts are small trees of numbers: JSON through Redis, weighed by its length. */
+const FORECAST_CODEC: AnswerCodec<CachedForecast> = {
+  size: (v) => 3 * JSON.stringify(v).length,
+  encode: (v) => JSON.stringify(v),
+  decode: (text) => {
+    const v = JSON.parse(text) as CachedForecast;
+    if (typeof v?.result?.lastDate !== 'string' || !Array.isArray(v.result.points)) throw new Error('not a forecast');
+    return v;
+  },
+};
 
 /**
  * The network and the annualisation (sqrt 252) were trained and defined on daily closes: a weekly or

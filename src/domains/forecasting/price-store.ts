@@ -66,6 +66,14 @@ export class SqlitePriceStore implements PriceStore {
     return rows.length;
   }
 
+  /**
+   * SQLite's data_version: it changes whenever another connection (an import, another process) commits to the
+   * file, so answers read before it changed are known to be stale. Commits through this connection do not move it.
+   */
+  dataVersion(): number {
+    return this.db.pragma('data_version', { simple: true }) as number;
+  }
+
   async symbols(): Promise<SymbolSummary[]> {
     return this.db.prepare(`SELECT symbol, MIN(date) AS firstDate, MAX(date) AS lastDate, COUNT(*) AS rows
       FROM prices GROUP BY symbol ORDER BY symbol`).all() as SymbolSummary[];

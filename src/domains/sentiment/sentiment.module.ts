@@ -16,7 +16,7 @@ export const sentimentDomain = defineDomain<SentimentServices, SentimentRequest>
     const text = { input: 'text', scope: 'sentiment:read', itemCost: SENTIMENT_ITEM_COST, shadow: false, maxItems: config.limits.sentimentMaxTexts } as const;
     return { [SENTIMENT_TASK]: { ...text, modelOverride: config.models.sentimentOverride }, [ENTITY_SENTIMENT_TASK]: text };
   },
-  async start({ config, registry, resources, postgres }) {
+  async start({ config, registry, resources, postgres, answers }) {
     // Beside the prices: PRICE_DATABASE_URL names the market-data database.
     const database = config.priceDatabaseUrl ? postgres.pool(config.priceDatabaseUrl) : undefined;
     const newsLog = resources.use('news log', await openNewsSentimentLog({ postgres: database, file: config.priceDbPath }), (n) => n.close());
@@ -25,8 +25,8 @@ export const sentimentDomain = defineDomain<SentimentServices, SentimentRequest>
     return {
       services: {
         newsLog,
-        sentiment: new SentimentService(model(SENTIMENT_TASK), limits),
-        targetedSentiment: new SentimentService(model(ENTITY_SENTIMENT_TASK), limits),
+        sentiment: new SentimentService(model(SENTIMENT_TASK), limits, answers),
+        targetedSentiment: new SentimentService(model(ENTITY_SENTIMENT_TASK), limits, answers),
       },
     };
   },

@@ -1,4 +1,5 @@
 import type { ModelIdentity } from '../../runtime/model-identity.js';
+import { cachedMany, digest, type AnswerCache, type AnswerCodec } from '../../platform/answer-cache.js';
 import { assertListSize, InvalidInputError, ModelUnavailableError } from '../../platform/errors.js';
 import type { InferenceModel } from '../../runtime/model-registry.js';
 import type { TextClassification } from '../../runtime/transformers-runtime.js';
@@ -73,11 +74,24 @@ export function normalizeSentimentLabel(name: string, index: number, count: numb
   return undefined;
 }
 
+/** A classifier's output: a few probabilities and a flag, shared through Redis as a JSON array. */
+const CLASSIFICATION_CODEC: AnswerCodec<TextClassification> = {
+  size: (v) => 64 + 16 * v.probabilities.length,
+  encode: (v) => JSON.stringify([v.truncated ? 1 : 0, ...v.probabilities]),
+  decode: (text) => {
+    const [truncated, ...probabilities] = JSON.parse(text) as unknown[];
+    if (probabilities.length < 2 || !probabilities.every((p) => typeof p === 'number')) throw new Error('not a classification');
+    return { truncated: truncated === 1, probabilities: probabilities as number[] };
+  },
+};
+
 /** Financial-text sentiment: input bounds, batched classification, label mapping. */
 export class SentimentService {
   constructor(
     private readonly model: () => InferenceModel<string, TextClassification>,
     readonly limits: SentimentLimits,
+    /** Cached model outputs, per artefact hash and text (explanations are not: each compares texts of one batch). */
+    private readonly cache?: AnswerCache,
   ) {}
 
   /** Rejects the whole list when any text is out of bounds, naming the first bad index. */
@@ -131,7 +145,11 @@ export class SentimentService {
   async classifyMany(texts: readonly string[], caller = ''): Promise<Array<SentimentPrediction | Error>> {
     const model = this.model();
     const labels = this.labelsOf(model);
-    const outputs = await model.inferMany(texts, caller);
+    const sha = model.identity.sha256;
+    // The key holds the hash of the artefacts of the very handle that infers a miss: an answer of another version
+    // cannot be found under it, whatever is activated meanwhile. A remote model (no hash) is not cached.
+    const outputs = await cachedMany(this.cache, model.name, texts, (text) => (sha === null ? undefined : `${sha}:${digest(text)}`),
+      CLASSIFICATION_CODEC, (missing) => model.inferMany(missing, caller));
     return outputs.map((out, i) => {
       if (out instanceof Error) return out;
       const scores = labels.map((label, k) => ({ label, probability: out.probabilities[k]! }));
