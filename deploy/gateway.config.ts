@@ -7,7 +7,10 @@ export const FORWARDED_HEADERS = ['authorization', 'x-api-key', 'x-request-id', 
 
 export const gatewayConfig = {
   propagateHeaders: {
-    /** Every subgraph gets the caller's headers above, so scoped fields, rate budgets and traces are the caller's. */
+    /**
+     * Every subgraph gets the caller's headers above, so scoped fields, rate budgets and traces are the caller's.
+     * A router that traces (OpenTelemetry plugin) replaces traceparent with its own span's, the caller's trace id kept.
+     */
     fromClientToSubgraphs({ request }: { request: Request }): Record<string, string> {
       const headers: Record<string, string> = {};
       for (const name of FORWARDED_HEADERS) {

@@ -348,3 +348,16 @@ function deepFreeze<T>(value: T): T {
   }
   return value;
 }
+
+/**
+ * The federation router's settings (`npm run router`): its spans go where the gateway's do, under its own name.
+ * @example loadRouterConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' }).tracing?.serviceName === 'federation-router'
+ */
+export function loadRouterConfig(source: Record<string, string | undefined> = process.env): { readonly tracing: GatewayConfig['tracing'] } {
+  const given = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== ''));
+  const parsed = envSchema.pick({ OTEL_EXPORTER_OTLP_ENDPOINT: true })
+    .extend({ OTEL_SERVICE_NAME: z.string().min(1).default('federation-router') }).safeParse(given);
+  if (!parsed.success) throw new ConfigError(`invalid configuration: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  const e = parsed.data;
+  return Object.freeze({ tracing: e.OTEL_EXPORTER_OTLP_ENDPOINT ? { endpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT, serviceName: e.OTEL_SERVICE_NAME } : undefined });
+}

@@ -6,6 +6,7 @@ import type { RateLimiter } from '../platform/rate-limiter.js';
 import type { ModelManifest } from '../runtime/model-manifest.js';
 import type { ModelRegistry } from '../runtime/model-registry.js';
 import type { TaskCatalog } from '../runtime/tasks.js';
+import { binaryOutputChoice, encodeInferResponse, INFERENCE_HEADER, readInferenceBody } from './binary-tensors.js';
 
 /**
  * The Open Inference Protocol v2 (KServe v2, Triton's HTTP API) over this gateway's models: health,
@@ -32,7 +33,7 @@ export function inferenceProtocolRoutes(deps: {
   const router = Router();
 
   router.get('/v2', (_req, res) => {
-    res.json({ name: 'fin-intel-gateway', version: SERVER_VERSION, extensions: [] });
+    res.json({ name: 'fin-intel-gateway', version: SERVER_VERSION, extensions: ['binary_tensor_data'] });
   });
   // Health: the status code is the answer (200 true, 4xx false), the body empty.
   router.get('/v2/health/live', (_req, res) => void res.status(200).end());
@@ -62,14 +63,16 @@ export function inferenceProtocolRoutes(deps: {
       const snapshot = model(req);
       res.status(snapshot.state.phase === 'ready' && !deps.lifecycle.draining ? 200 : 400).end();
     });
-    // The protocol's body is JSON whatever the client labels it: clients send it as text/plain or with no content type.
-    router.post(`${prefix}/infer`, express.json({ limit: deps.bodyLimit, type: () => true }), async (req, res, next) => {
+    // The protocol's body is JSON whatever the client labels it (text/plain, no content type), or JSON and then
+    // binary tensors when Inference-Header-Content-Length says so: read raw, split by binary-tensors.ts.
+    router.post(`${prefix}/infer`, express.raw({ limit: deps.bodyLimit, type: () => true }), async (req, res, next) => {
       const started = performance.now();
       try {
         const { manifest } = model(req);
         const caller = authorize(req, deps.keys, deps.tasks.facts(manifest.task).scope);
         const spec = tensorSpec(manifest, registry.modelLabels(manifest.name), deps.tasks);
-        const request = parseRequest(req.body, spec, { maxItems: deps.tasks.facts(manifest.task).maxItems, maxTextLength: deps.maxTextLength });
+        const { json } = readInferenceBody(Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0), req.header(INFERENCE_HEADER));
+        const request = parseRequest(json, spec, { maxItems: deps.tasks.facts(manifest.task).maxItems, maxTextLength: deps.maxTextLength });
         if (deps.limiter) {
           const cost = 1 + request.items.length * deps.tasks.facts(manifest.task).itemCost;
           const decision = await deps.limiter.take(caller.rateKey, cost);
@@ -82,10 +85,12 @@ export function inferenceProtocolRoutes(deps: {
         const results = await handle.inferMany(request.items, caller.rateKey);
         const failed = results.findIndex((r) => r instanceof Error);
         if (failed >= 0) throw new ProtocolError(400, `${spec.input.name}[${failed}]: ${(results[failed] as Error).message}`);
-        res.json({
+        const { body, headerLength } = encodeInferResponse({
           model_name: handle.name, model_version: handle.version, ...(request.id !== undefined ? { id: request.id } : {}),
           outputs: spec.encode(results, request.outputs),
-        });
+        }, binaryOutputChoice(json));
+        if (headerLength !== undefined) res.setHeader(INFERENCE_HEADER, String(headerLength));
+        res.type(headerLength === undefined ? 'application/json' : 'application/octet-stream').send(body);
         deps.metrics.observeOperation('v2_infer', 'ok', (performance.now() - started) / 1000);
       } catch (error) {
         next(error);
@@ -95,10 +100,10 @@ export function inferenceProtocolRoutes(deps: {
 
   // Everything that goes wrong here is answered in the protocol's shape, never as HTML or a stack.
   const errors: ErrorRequestHandler = (error: unknown, _req, res: Response, _next) => {
-    const { status, message } = describeError(error);
+    const { status, message, code } = describeError(error);
     deps.metrics.observeOperation('v2_infer', status === 429 ? GatewayErrorCode.RATE_LIMITED : status >= 500 ? GatewayErrorCode.INTERNAL_SERVER_ERROR : String(status), 0);
     if (status === 503) res.setHeader('retry-after', '1');
-    res.status(status).json({ error: message });
+    res.status(status).json({ error: message, ...(code !== undefined ? { code } : {}) });
   };
   router.use('/v2', errors);
   return router;
@@ -114,11 +119,22 @@ class ProtocolError extends Error {
   }
 }
 
-function describeError(error: unknown): { status: number; message: string } {
+/** The code each protocol status stands for, so that every error body carries a stable `code` beside `error`. */
+const CODE_OF_STATUS: Readonly<Record<number, GatewayErrorCode>> = {
+  400: GatewayErrorCode.BAD_USER_INPUT, 401: GatewayErrorCode.UNAUTHENTICATED, 403: GatewayErrorCode.FORBIDDEN, 404: GatewayErrorCode.NOT_FOUND,
+  413: GatewayErrorCode.PAYLOAD_TOO_LARGE, 429: GatewayErrorCode.RATE_LIMITED, 500: GatewayErrorCode.INTERNAL_SERVER_ERROR,
+};
+
+function describeError(error: unknown): { status: number; message: string; code?: GatewayErrorCode } {
+  const described = describeStatus(error);
+  return 'code' in described ? described : { ...described, code: CODE_OF_STATUS[described.status] };
+}
+
+function describeStatus(error: unknown): { status: number; message: string; code?: GatewayErrorCode } {
   if (error instanceof ProtocolError) return { status: error.status, message: error.message };
   if (error instanceof GatewayError) {
     const status = httpStatusOf(error.code);
-    return { status, message: error.message };
+    return { status, message: error.message, code: error.code };
   }
   const parser = error as { type?: string; status?: number; message?: string };
   if (parser.type === 'entity.too.large') return { status: 413, message: 'request body is too large (BODY_LIMIT)' };
@@ -217,7 +233,7 @@ function parseRequest(body: unknown, spec: TensorSpec, limits: { maxItems: numbe
       if (typeof v !== 'string' || v.trim().length === 0) throw new ProtocolError(400, `${spec.input.name}[${i}] must be non-empty text, got ${JSON.stringify(v)?.slice(0, 40)}`);
       if (v.length > limits.maxTextLength) throw new ProtocolError(400, `${spec.input.name}[${i}] must be at most ${limits.maxTextLength} characters, got ${v.length}`);
     } else if (typeof v !== 'number' || !Number.isFinite(v) || Math.abs(v) > 3.4e38) {
-      throw new ProtocolError(400, `${spec.input.name}[${i}] must be a finite FP32 number, got ${JSON.stringify(v)}`);
+      throw new ProtocolError(400, `${spec.input.name}[${i}] must be a finite FP32 number, got ${typeof v === 'number' ? v : JSON.stringify(v)}`);
     }
   });
   let names: string[] | undefined;

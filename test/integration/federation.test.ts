@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -21,7 +21,6 @@ import { sampleAccount } from '../support/accounts.js';
 import { gql, startTestGateway } from '../support/gateway.js';
 import { startOtlpCollector, type OtlpSpan } from '../support/otlp-collector.js';
 import { hashApiKey } from '../../src/platform/api-keys.js';
-import { gatewayConfig } from '../../deploy/gateway.config.js';
 
 /** Another team's subgraph: positions that reference this gateway's Ticker and CreditAccount entities. */
 const PORTFOLIO = parse(`
@@ -93,11 +92,26 @@ describe('Apollo Federation 2: this gateway as a subgraph beside another, behind
   });
 });
 
-describe('through the federation router with API keys and a trace (deploy/gateway.config.ts)', () => {
+/** `npm run router` itself (scripts/router.ts) in its own process, on a free port, once it says where it listens. */
+async function startRouter(supergraph: string, env: Record<string, string>): Promise<{ url: string; process: ChildProcess }> {
+  const child = spawn(process.execPath, [path.join(REPO_ROOT, 'dist', 'scripts', 'router.js'), supergraph, '0'], { cwd: REPO_ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+      out += chunk;
+      const found = /on (http:\/\/localhost:\d+\/graphql)/.exec(out);
+      if (found) resolve(found[1]!.replace('localhost', '127.0.0.1'));
+    });
+    child.once('exit', (code) => reject(new Error(`router exited with ${code}: ${out}`)));
+  });
+  return { url, process: child };
+}
+
+describe('through the federation router (npm run router) with API keys and a trace (deploy/gateway.config.ts)', () => {
   const KEY = 'router-desk-key-0123456789ab';
   let dir: string;
   let intel: Gateway;
-  let router: http.Server;
+  let router: ChildProcess;
   let routerUrl: string;
   let collector: Awaited<ReturnType<typeof startOtlpCollector>>;
   before(async () => {
@@ -111,12 +125,11 @@ describe('through the federation router with API keys and a trace (deploy/gatewa
     });
     const composed = composeServices([{ name: 'intel', typeDefs: parse(readFileSync(path.join(REPO_ROOT, 'schema', 'subgraph.graphql'), 'utf8')), url: intel.url }]);
     assert.deepEqual(composed.errors ?? [], []);
-    router = http.createServer(createGatewayRuntime({ supergraph: composed.supergraphSdl!, logging: false, ...gatewayConfig })).listen(0, '127.0.0.1');
-    await new Promise((resolve) => router.once('listening', resolve));
-    routerUrl = `http://127.0.0.1:${(router.address() as AddressInfo).port}/graphql`;
+    writeFileSync(path.join(dir, 'supergraph.graphql'), composed.supergraphSdl!);
+    ({ url: routerUrl, process: router } = await startRouter(path.join(dir, 'supergraph.graphql'), { OTEL_EXPORTER_OTLP_ENDPOINT: collector.url, OTEL_SERVICE_NAME: 'router' }));
   });
   after(async () => {
-    router.close();
+    router.kill('SIGTERM');
     await intel.stop();
     collector.stop();
     rmSync(dir, { recursive: true, force: true });
@@ -136,15 +149,30 @@ describe('through the federation router with API keys and a trace (deploy/gatewa
     assert.ok(JSON.stringify(anonymous.body.errors).includes('UNAUTHENTICATED'), JSON.stringify(anonymous.body));
   });
 
-  it('the caller\'s trace continues at the subgraph: its spans carry the trace id the caller sent to the router', async () => {
+  it('one trace from the caller through the router\'s own spans to the replica\'s request and its batch', async () => {
     const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
-    await gql(routerUrl, query, undefined, { authorization: `Bearer ${KEY}`, traceparent: `00-${traceId}-00f067aa0ba902b7-01` });
-    // The subgraph exports in batches (every 5 s): wait for a span of this trace.
-    let span: OtlpSpan | undefined;
-    for (let i = 0; i < 100 && !span; i++) {
-      span = collector.spans.find((s) => s.traceId === traceId);
-      if (!span) await new Promise((resolve) => setTimeout(resolve, 100));
+    const callerSpan = '00f067aa0ba902b7';
+    const res = await gql(routerUrl, '{ ticker(symbol: "DEMO") { forecast(horizon: 3) { method } } }', undefined, { authorization: `Bearer ${KEY}`, traceparent: `00-${traceId}-${callerSpan}-01` });
+    assert.equal(res.body.errors, undefined, JSON.stringify(res.body.errors));
+    // Both processes export in batches (every 5 s): wait until the replica's request span and its batch span are in.
+    const inTrace = () => collector.spans.filter((s) => s.traceId === traceId);
+    const replicaRequest = () => inTrace().find((s) => s.service === 'intel' && !inTrace().some((p) => p.service === 'intel' && p.spanId === s.parentSpanId));
+    const batchOf = (request: OtlpSpan) => collector.spans.find((s) => s.name === 'model.batch forecast-qnn' && s.links?.some((l) => l.spanId === request.spanId));
+    for (let i = 0; i < 150 && !(replicaRequest() && batchOf(replicaRequest()!) && inTrace().some((s) => s.service === 'router')); i++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
     }
-    assert.ok(span, `spans: ${[...new Set(collector.spans.map((s) => `${s.name} ${s.traceId}`))].slice(0, 10).join(', ')}`);
+    const describe = () => inTrace().map((s) => `${s.service}:${s.name}`).join(', ');
+    const routerSpans = inTrace().filter((s) => s.service === 'router');
+    const root = routerSpans.find((s) => s.parentSpanId === callerSpan);
+    assert.ok(root, `the router's first span continues the caller's span; trace: ${describe()}`);
+    const request = replicaRequest();
+    assert.ok(request, `trace: ${describe()}`);
+    const parent = routerSpans.find((s) => s.spanId === request.parentSpanId);
+    assert.ok(parent, `the replica's request span is a child of a router span; parent ${request.parentSpanId}, trace: ${describe()}`);
+    // The chain from the replica's span climbs through the router's spans to the caller's.
+    let at: OtlpSpan | undefined = parent;
+    for (let hops = 0; at && at.parentSpanId !== callerSpan && hops < routerSpans.length; hops++) at = routerSpans.find((s) => s.spanId === at!.parentSpanId);
+    assert.equal(at?.parentSpanId, callerSpan, `router spans form one chain to the caller: ${describe()}`);
+    assert.ok(batchOf(request), 'the model batch span links to the replica\'s request in this trace');
   });
 });

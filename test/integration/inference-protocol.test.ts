@@ -7,6 +7,7 @@ import { REPO_ROOT } from '../../src/platform/config.js';
 import type { Gateway } from '../../src/server/gateway.js';
 import { SentimentDocument } from '../generated/graphql.js';
 import { gql, startTestGateway } from '../support/gateway.js';
+import { readTritonResponse, tritonRequest, type ClientInput } from '../support/triton-request.js';
 
 const creditVectors = JSON.parse(readFileSync(path.join(REPO_ROOT, 'models', 'credit-gbt', 'test_vectors.json'), 'utf8')) as
   Array<{ features: number[]; probabilityOfDefault: number }>;
@@ -35,7 +36,7 @@ describe('Open Inference Protocol v2 over the real models', () => {
   after(() => gw.stop());
 
   it('server metadata, health and each model\'s metadata and readiness', async () => {
-    assert.deepEqual((await v2(base, '/v2')).body, { name: 'fin-intel-gateway', version: '2', extensions: [] });
+    assert.deepEqual((await v2(base, '/v2')).body, { name: 'fin-intel-gateway', version: '2', extensions: ['binary_tensor_data'] });
     assert.equal((await v2(base, '/v2/health/live')).status, 200);
     assert.equal((await v2(base, '/v2/health/ready')).status, 200);
     const credit = await v2(base, '/v2/models/credit-gbt');
@@ -90,6 +91,84 @@ describe('Open Inference Protocol v2 over the real models', () => {
     const quantiles = forecast.body.outputs![0]!;
     assert.deepEqual([quantiles.name, quantiles.shape], ['quantiles', [1, 8, 7]]);
     quantiles.data.forEach((q, i) => assert.ok(Math.abs((q as number) - v.quantiles.flat()[i]!) < 1e-4));
+  });
+
+  it('binary tensors as tritonclient sends them: sentiment BYTES in, every output binary back', async () => {
+    const data = ['Apple beats earnings expectations and raises guidance', 'Société Générale slumps after a surprise loss — dividend cut'];
+    const { body, headers } = tritonRequest([{ name: 'text', shape: [2], datatype: 'BYTES', data }], { id: 'bin-1' });
+    const res = await fetch(`${base}/v2/models/sentiment-bert/infer`, { method: 'POST', headers, body });
+    assert.equal(res.status, 200, await res.clone().text());
+    assert.equal(res.headers.get('content-type'), 'application/octet-stream');
+    const { json, outputs } = readTritonResponse(Buffer.from(await res.arrayBuffer()), res.headers.get('inference-header-content-length'));
+    assert.equal(json.id, 'bin-1');
+    assert.deepEqual(outputs.map((o) => [o.name, o.datatype, o.shape, o.parameters?.binary_data_size]), [
+      ['probabilities', 'FP32', [2, 3], 24], ['label', 'BYTES', [2], 8 + 'positive'.length + 'negative'.length], ['truncated', 'BOOL', [2], 2],
+    ]);
+    assert.deepEqual(outputs[1]!.data, ['positive', 'negative']);
+    assert.deepEqual(outputs[2]!.data, [false, false]);
+    assert.equal(outputs[0]!.parameters?.labels, 'negative,neutral,positive');
+    // The same texts as JSON: the same probabilities, to the float32 that FP32 holds.
+    const asJson = await v2(base, '/v2/models/sentiment-bert/infer', texts(data));
+    assert.deepEqual(outputs[0]!.data, asJson.body.outputs![0]!.data.map((p) => Math.fround(p as number)));
+  });
+
+  it('binary tensors: credit FP32 rows in, one output binary and one JSON as asked', async () => {
+    const rows = creditVectors.slice(0, 3);
+    const input: ClientInput = { name: 'features', shape: [3, 37], datatype: 'FP32', data: rows.flatMap((r) => r.features) };
+    const { body, headers } = tritonRequest([input], { outputs: [{ name: 'probability' }, { name: 'contributions', binary: false }] });
+    const res = await fetch(`${base}/v2/models/credit-gbt/infer`, { method: 'POST', headers, body });
+    assert.equal(res.status, 200, await res.clone().text());
+    const { outputs } = readTritonResponse(Buffer.from(await res.arrayBuffer()), res.headers.get('inference-header-content-length'));
+    const [pd, contributions] = outputs;
+    assert.deepEqual([pd!.name, pd!.shape, pd!.parameters?.binary_data_size], ['probability', [3, 1], 12]);
+    assert.equal(pd!.data.length, 3);
+    pd!.data.forEach((p, i) => assert.ok(Math.abs((p as number) - rows[i]!.probabilityOfDefault) < 1e-5, `${p} vs ${rows[i]!.probabilityOfDefault}`));
+    assert.deepEqual([contributions!.name, contributions!.parameters?.binary_data_size, contributions!.data.length], ['contributions', undefined, 3 * 37]);
+    // Only JSON outputs asked for: the answer is plain JSON, no header.
+    const jsonOut = tritonRequest([input], { outputs: [{ name: 'probability', binary: false }] });
+    const plain = await fetch(`${base}/v2/models/credit-gbt/infer`, { method: 'POST', headers: jsonOut.headers, body: jsonOut.body });
+    assert.equal(plain.headers.get('inference-header-content-length'), null);
+    assert.match(plain.headers.get('content-type') ?? '', /application\/json/);
+    assert.equal(((await plain.json()) as V2Response['body']).outputs![0]!.data.length, 3);
+    // INT64 decodes, and no model here takes it: the datatype check answers as for JSON.
+    const int64 = tritonRequest([{ name: 'features', shape: [1, 37], datatype: 'INT64', data: new Array(37).fill(1) }]);
+    const refused = await fetch(`${base}/v2/models/credit-gbt/infer`, { method: 'POST', headers: int64.headers, body: int64.body });
+    assert.equal(refused.status, 400);
+    assert.match(((await refused.json()) as { error: string }).error, /input features must have datatype FP32, got "INT64"/);
+  });
+
+  it('malformed binary tensors: 400 BAD_USER_INPUT naming the size or length that is wrong', async () => {
+    const text = (data: string[], shape = [data.length]) => tritonRequest([{ name: 'text', shape, datatype: 'BYTES', data }]);
+    const withHeader = (json: unknown, binary: Buffer, header?: string) => {
+      const head = Buffer.from(typeof json === 'string' ? json : JSON.stringify(json));
+      return { body: new Uint8Array(Buffer.concat([head, binary])), headers: { 'Inference-Header-Content-Length': header ?? String(head.length) } };
+    };
+    const good = text(['Stocks rally']);
+    const lengthPrefix = (n: number) => { const b = Buffer.alloc(4); b.writeUInt32LE(n); return b; };
+    const cases: Array<[string, { body: Uint8Array<ArrayBuffer>; headers: Record<string, string> }, RegExp]> = [
+      ['sentiment-bert', { body: good.body, headers: { 'Inference-Header-Content-Length': 'abc' } }, /Inference-Header-Content-Length must be an integer 0\.\.\d+ \(the body's length\), got "abc"/],
+      ['sentiment-bert', { body: good.body, headers: { 'Inference-Header-Content-Length': String(good.body.length + 1) } }, /Inference-Header-Content-Length must be an integer 0\.\.\d+/],
+      ['sentiment-bert', { body: new Uint8Array(Buffer.concat([good.body, Buffer.from([0])])), headers: good.headers }, /holds 17 bytes of binary tensor data after its \d+-byte JSON header, but the inputs' binary_data_size add up to 16/],
+      ['sentiment-bert', withHeader({ inputs: [{ name: 'text', shape: [1], datatype: 'BYTES', parameters: { binary_data_size: 40 } }] }, Buffer.concat([lengthPrefix(2), Buffer.from('ok')])), /binary_data_size 40 runs past the binary data \(6 bytes left of 6\)/],
+      ['sentiment-bert', withHeader({ inputs: [{ name: 'text', shape: [1], datatype: 'BYTES', parameters: { binary_data_size: 6 } }] }, Buffer.concat([lengthPrefix(9), Buffer.from('ok')])), /text\[0\]: its length says 9 bytes, only 2 are left/],
+      ['sentiment-bert', withHeader({ inputs: [{ name: 'text', shape: [1], datatype: 'BYTES', parameters: { binary_data_size: 2 } }] }, Buffer.from('ok')), /text\[0\]: a BYTES element needs a 4-byte length, only 2 bytes are left/],
+      ['sentiment-bert', text(['a', 'b'], [3]), /input text of shape \[3\] must hold 3 BYTES elements, got 2/],
+      ['sentiment-bert', withHeader({ inputs: [{ name: 'text', shape: [1], datatype: 'BYTES', parameters: { binary_data_size: 6 } }] }, Buffer.concat([lengthPrefix(2), Buffer.from([0xc3, 0x28])])), /text\[0\] must be UTF-8 text/],
+      ['sentiment-bert', withHeader({ inputs: [{ name: 'text', shape: [1], datatype: 'BYTES', parameters: { binary_data_size: -1 } }] }, Buffer.alloc(0)), /binary_data_size must be a non-negative integer, got -1/],
+      ['sentiment-bert', withHeader({ inputs: [{ name: 'text', shape: [1], datatype: 'BYTES', data: ['x'], parameters: { binary_data_size: 0 } }] }, Buffer.alloc(0)), /has both "data" and binary_data_size/],
+      ['sentiment-bert', withHeader({ inputs: [{ name: 'text', shape: [1], datatype: 'UINT8', parameters: { binary_data_size: 1 } }] }, Buffer.alloc(1)), /datatype "UINT8" cannot be sent as binary data here; binary datatypes: FP32, INT64, BOOL, BYTES/],
+      ['sentiment-bert', withHeader('{"inputs": [', Buffer.alloc(0)), /request body must be valid JSON/],
+      ['credit-gbt', withHeader({ inputs: [{ name: 'features', shape: [1, 37], datatype: 'FP32', parameters: { binary_data_size: 144 } }] }, Buffer.alloc(144)), /features: binary_data_size must be 148 \(37 FP32 elements of shape \[1,37\]\), got 144/],
+      ['credit-gbt', withHeader({ inputs: [{ name: 'features', shape: [1, 37], datatype: 'FP32', parameters: { binary_data_size: 148 } }] }, Buffer.from(new Float32Array(37).fill(Number.NaN).buffer)), /features\[0\] must be a finite FP32 number, got NaN/],
+    ];
+    for (const [model, request, message] of cases) {
+      const res = await fetch(`${base}/v2/models/${model}/infer`, { method: 'POST', headers: request.headers, body: request.body });
+      const answer = await res.json() as { error: string; code?: string };
+      assert.equal(res.status, 400, `${message} -> ${JSON.stringify(answer)}`);
+      assert.match(answer.error, message);
+      assert.equal(answer.code, 'BAD_USER_INPUT', answer.error);
+    }
+    assert.equal(cases.length, 14);
   });
 
   it('malformed tensors: HTTP 400 with the protocol\'s { "error" } naming what is wrong, never a 500', async () => {

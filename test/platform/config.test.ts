@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ConfigError, loadConfig } from '../../src/platform/config.js';
+import { ConfigError, loadConfig, loadRouterConfig } from '../../src/platform/config.js';
 
 describe('loadConfig', () => {
   it('has production defaults and is frozen', () => {
@@ -42,5 +42,14 @@ describe('loadConfig', () => {
     assert.throws(() => loadConfig({ PORT: 'abc' }), (e: Error) => /PORT: .*\(got "abc"\)/.test(e.message) && !/NaN/.test(e.message));
     assert.throws(() => loadConfig({ MODELS: 'nope', DRIFT_WINDOW: '100' }), (e: Error) =>
       /MODELS names unknown model\(s\) nope; found credit-gbt, forecast-qnn, sentiment-bert/.test(e.message) && /DRIFT_WINDOW/.test(e.message));
+  });
+});
+
+describe('loadRouterConfig', () => {
+  it('turns the router\'s spans on with OTEL_EXPORTER_OTLP_ENDPOINT, under its own service name unless one is given', () => {
+    assert.equal(loadRouterConfig({}).tracing, undefined);
+    assert.deepEqual(loadRouterConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' }).tracing, { endpoint: 'http://collector:4318', serviceName: 'federation-router' });
+    assert.equal(loadRouterConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318', OTEL_SERVICE_NAME: 'edge' }).tracing?.serviceName, 'edge');
+    assert.throws(() => loadRouterConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4318' }), (e: unknown) => e instanceof ConfigError && /OTEL_EXPORTER_OTLP_ENDPOINT: an http\(s\):\/\/ URL/.test(e.message));
   });
 });
