@@ -5,7 +5,7 @@ import { createForecastLoaders, type ForecastLoaders } from '../domains/forecast
 import type { ForecastService } from '../domains/forecasting/forecast.service.js';
 import type { PriceStore } from '../domains/forecasting/price-store.js';
 import type { NewsSentimentLog } from '../domains/sentiment/news-sentiment-log.js';
-import type { Caller } from '../platform/api-keys.js';
+import { callerLabel, type Caller } from '../platform/api-keys.js';
 import type { ModelRegistry } from '../runtime/model-registry.js';
 import { createSentimentLoaders, type SentimentLoaders } from '../domains/sentiment/sentiment.loaders.js';
 import type { SentimentService } from '../domains/sentiment/sentiment.service.js';
@@ -55,5 +55,5 @@ export function createContext(
 
 /** Who asked, for the credit decision record. */
 export function auditContext(ctx: { requestId: string; caller: Caller | undefined }) {
-  return { requestId: ctx.requestId, caller: ctx.caller?.name ?? 'anonymous' };
+  return { requestId: ctx.requestId, caller: ctx.caller ? callerLabel(ctx.caller) : 'anonymous' };
 }

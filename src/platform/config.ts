@@ -1,9 +1,10 @@
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { SCOPES, type ApiKeyConfig } from './api-keys.js';
+import { JWT_ALGORITHMS, type JwtConfig } from './jwt-auth.js';
 
 /** The repository root (two levels above src/platform or dist/src/platform). */
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..',
@@ -83,6 +84,15 @@ const envSchema = z.object({
   OTEL_EXPORTER_OTLP_ENDPOINT: z.string().regex(/^https?:\/\//, 'an http(s):// URL').optional(),
   OTEL_SERVICE_NAME: z.string().min(1).default('fin-intel-gateway'),
   REDIS_URL: z.string().regex(/^rediss?:\/\//, 'a redis:// or rediss:// URL').optional(),
+  JWT_ISSUER: z.string().min(1).optional(),
+  JWT_AUDIENCE: z.string().min(1).optional(),
+  JWT_JWKS: z.string().min(1).optional(),
+  JWT_ALGORITHMS: z.string().default('RS256,PS256,ES256,EdDSA'),
+  JWT_CLOCK_TOLERANCE_S: int(0, 600).default(30),
+  JWT_SCOPES_CLAIM: z.string().regex(/^[\w:-]+(\.[\w:-]+)*$/, 'a claim name or dotted path such as realm_access.roles').default('scope'),
+  JWT_SCOPE_MAP: z.string().optional(),
+  TRUSTED_DOCUMENTS: z.enum(['off', 'on']).default('off'),
+  TRUSTED_DOCUMENTS_FILE: z.string().min(1).optional(),
 });
 
 export interface GatewayConfig {
@@ -156,6 +166,10 @@ export interface GatewayConfig {
     readonly redisUrl: string | undefined;
     /** With no API keys, let anonymous callers use admin mutations and read the audit trail. */
     readonly allowOpenAdmin: boolean;
+    /** Bearer JWTs of one OIDC issuer, beside API keys; undefined: API keys only. */
+    readonly jwt: JwtConfig | undefined;
+    /** Registered operations (an Apollo persisted-query manifest) and whether only they may run. */
+    readonly trustedDocuments: { readonly enforce: boolean; readonly file: string | undefined };
   };
   /** SQLite file of the credit decision record (created on first start). */
   readonly auditDbPath: string;
@@ -208,6 +222,14 @@ export function loadConfig(source: Record<string, string | undefined> = process.
   } catch (error) {
     problems.push((error as Error).message.replace(/^invalid configuration: /, ''));
   }
+  let jwt: JwtConfig | undefined;
+  try {
+    jwt = parseJwt(e);
+  } catch (error) {
+    problems.push((error as Error).message.replace(/^invalid configuration: /, ''));
+  }
+  if (e.TRUSTED_DOCUMENTS === 'on' && !e.TRUSTED_DOCUMENTS_FILE) problems.push('TRUSTED_DOCUMENTS=on needs TRUSTED_DOCUMENTS_FILE (npm run trusted-documents writes one)');
+  if (e.TRUSTED_DOCUMENTS_FILE && !existsSync(e.TRUSTED_DOCUMENTS_FILE)) problems.push(`TRUSTED_DOCUMENTS_FILE ${e.TRUSTED_DOCUMENTS_FILE} does not exist`);
   if (e.RATE_LIMIT_PER_SECOND > 0 && e.RATE_LIMIT_BURST < e.MAX_QUERY_COMPLEXITY) {
     problems.push(`RATE_LIMIT_BURST (${e.RATE_LIMIT_BURST}) must be at least MAX_QUERY_COMPLEXITY (${e.MAX_QUERY_COMPLEXITY}), or the largest allowed query could never run`);
   }
@@ -275,7 +297,8 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       creditMaxAccounts: e.CREDIT_MAX_ACCOUNTS,
       forecastMaxSeries: e.FORECAST_MAX_SERIES,
     },
-    access: { apiKeys, ratePerSecond: e.RATE_LIMIT_PER_SECOND, rateBurst: e.RATE_LIMIT_BURST, rateReplicas: e.RATE_LIMIT_REPLICAS, redisUrl: e.REDIS_URL, allowOpenAdmin: e.ALLOW_OPEN_ADMIN },
+    access: { apiKeys, ratePerSecond: e.RATE_LIMIT_PER_SECOND, rateBurst: e.RATE_LIMIT_BURST, rateReplicas: e.RATE_LIMIT_REPLICAS, redisUrl: e.REDIS_URL, allowOpenAdmin: e.ALLOW_OPEN_ADMIN,
+      jwt, trustedDocuments: { enforce: e.TRUSTED_DOCUMENTS === 'on', file: e.TRUSTED_DOCUMENTS_FILE && path.resolve(e.TRUSTED_DOCUMENTS_FILE) } },
     auditDatabaseUrl: e.AUDIT_DATABASE_URL,
     auditDbPath: e.AUDIT_DB_PATH === ':memory:' ? e.AUDIT_DB_PATH : path.resolve(e.AUDIT_DB_PATH),
     priceDatabaseUrl: e.PRICE_DATABASE_URL,
@@ -321,6 +344,59 @@ function parseApiKeys(json: string): ApiKeyConfig[] {
   const names = parsed.data.map((k) => k.name);
   if (new Set(names).size !== names.length) throw new ConfigError('invalid configuration: API_KEYS: key names must be unique');
   return parsed.data;
+}
+
+/** JWT_*: all of issuer, audience and key set, or none (API keys only). A key set file is read and checked here. */
+function parseJwt(e: z.infer<typeof envSchema>): JwtConfig | undefined {
+  const given = { JWT_ISSUER: e.JWT_ISSUER, JWT_AUDIENCE: e.JWT_AUDIENCE, JWT_JWKS: e.JWT_JWKS };
+  const missing = Object.entries(given).filter(([, v]) => v === undefined).map(([k]) => k);
+  if (missing.length === 3) {
+    if (e.JWT_SCOPE_MAP !== undefined) throw new ConfigError('invalid configuration: JWT_SCOPE_MAP needs JWT_ISSUER, JWT_AUDIENCE and JWT_JWKS');
+    return undefined;
+  }
+  if (missing.length) throw new ConfigError(`invalid configuration: bearer JWTs need JWT_ISSUER, JWT_AUDIENCE and JWT_JWKS together; missing ${missing.join(', ')}`);
+  const algorithms = e.JWT_ALGORITHMS.split(',').map((a) => a.trim()).filter(Boolean);
+  const badAlgorithms = algorithms.filter((a) => !(JWT_ALGORITHMS as readonly string[]).includes(a));
+  if (!algorithms.length || badAlgorithms.length) {
+    throw new ConfigError(`invalid configuration: JWT_ALGORITHMS must list algorithms from ${JWT_ALGORITHMS.join(', ')}, got ${e.JWT_ALGORITHMS}`);
+  }
+  const jwksSource = e.JWT_JWKS!;
+  let jwks: JwtConfig['jwks'];
+  if (/^https?:\/\//.test(jwksSource)) {
+    jwks = { url: jwksSource };
+  } else {
+    const file = path.resolve(jwksSource);
+    let keys: unknown;
+    try {
+      keys = JSON.parse(readFileSync(file, 'utf8'));
+    } catch (error) {
+      throw new ConfigError(`invalid configuration: JWT_JWKS must be an http(s):// URL or a readable JSON key set file; ${file}: ${(error as Error).message}`);
+    }
+    const set = z.object({ keys: z.array(z.object({ kty: z.string() }).passthrough()).min(1) }).safeParse(keys);
+    if (!set.success) throw new ConfigError(`invalid configuration: JWT_JWKS file ${file} must hold a JSON Web Key Set {"keys":[{"kty":...}, ...]} with at least one key`);
+    jwks = { file, keys: keys as Extract<JwtConfig['jwks'], { file: string }>['keys'] };
+  }
+  let scopeMap: JwtConfig['scopeMap'];
+  if (e.JWT_SCOPE_MAP !== undefined) {
+    let value: unknown;
+    try {
+      value = JSON.parse(e.JWT_SCOPE_MAP);
+    } catch {
+      throw new ConfigError('invalid configuration: JWT_SCOPE_MAP must be JSON such as {"analyst":["sentiment:read","forecast:read"]}');
+    }
+    const parsed = z.record(z.string(), z.array(z.enum(SCOPES))).safeParse(value);
+    if (!parsed.success) throw new ConfigError(`invalid configuration: JWT_SCOPE_MAP: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    scopeMap = parsed.data;
+  }
+  return {
+    issuer: e.JWT_ISSUER!,
+    audience: e.JWT_AUDIENCE!.split(',').map((a) => a.trim()).filter(Boolean),
+    jwks,
+    algorithms: algorithms as JwtConfig['algorithms'],
+    clockToleranceSeconds: e.JWT_CLOCK_TOLERANCE_S,
+    scopesClaim: e.JWT_SCOPES_CLAIM,
+    scopeMap,
+  };
 }
 
 function deepFreeze<T>(value: T): T {
