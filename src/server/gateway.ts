@@ -140,6 +140,7 @@ async function start(config: GatewayConfig, logger: Logger, resources: ResourceS
   // Served as a Federation 2 subgraph: a federation router can compose it; direct callers see no difference.
   const trusted = config.access.trustedDocuments;
   const trustedDocuments = trusted.file ? TrustedDocuments.read(trusted.file) : undefined;
+  if (trustedDocuments) logger.info({ file: trusted.file, operations: trustedDocuments.operations.length, enforced: trusted.enforce }, 'trusted documents loaded');
   // APQ: shared by the replicas through Redis when there is one; registered operations are found by hash on every replica.
   const apq = redisUrl ? resources.use('APQ cache', new RedisApqCache(redisUrl, logger), (c) => c.close()) : localApqCache();
   const schema = buildSubgraph(await buildGatewaySchema(createAuthChecker(keys, config.access.allowOpenAdmin)));
