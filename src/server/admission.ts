@@ -124,8 +124,10 @@ export function persistedQueryHashOf(extensions: unknown): string | undefined {
 export function admission(admit: Admission): RequestHandler {
   return async (req, res, next) => {
     const body = req.body as { query?: unknown; extensions?: unknown } | undefined;
-    const query = typeof body?.query === 'string' ? body.query : typeof req.query.query === 'string' ? req.query.query : '';
-    const persistedQueryHash = persistedQueryHashOf(req.method === 'GET' ? req.query.extensions : body?.extensions);
+    // On GET, the parameters Apollo reads: the first of each name (Express would make a repeated one an array).
+    const params = req.method === 'GET' ? new URLSearchParams(req.originalUrl.split('?')[1] ?? '') : undefined;
+    const query = params ? params.get('query') ?? '' : typeof body?.query === 'string' ? body.query : '';
+    const persistedQueryHash = persistedQueryHashOf(params ? params.get('extensions') ?? undefined : body?.extensions);
     let result;
     try {
       result = await admit({ authorization: req.header('authorization'), apiKey: req.header('x-api-key'), clientAddress: req.ip ?? '', query, persistedQueryHash });

@@ -139,6 +139,14 @@ describe('trusted documents (TRUSTED_DOCUMENTS=on) over real HTTP', () => {
     const swapped = await post(gw.url, { query: '{ __typename }', extensions: persisted(sentiment.id) }, partner);
     assert.deepEqual(errorCodes(swapped.body), ['OPERATION_NOT_ALLOWED'], 'a registered hash does not carry another text');
     assert.match(swapped.body.errors![0]!.message, /is not the registered text of Sentiment; send the hash alone/);
+    // A repeated GET parameter: Apollo reads the first, and so does the check.
+    const sentimentQuery = encodeURIComponent(sentiment.body);
+    for (const search of [`query=${encodeURIComponent('{ __typename }')}&query=${sentimentQuery}`, `query=${encodeURIComponent('{ __typename }')}&extensions=${encodeURIComponent(JSON.stringify(persisted(sentiment.id)))}&extensions=x`]) {
+      const res = await fetch(`${gw.url}?${search}`, { headers: { 'apollo-require-preflight': 'true', ...partner } });
+      assert.deepEqual(errorCodes(await res.json() as Body), ['OPERATION_NOT_ALLOWED'], search.slice(0, 60));
+    }
+    const repeatedHash = await fetch(`${gw.url}?extensions=${encodeURIComponent(JSON.stringify(persisted(unknownHash)))}&extensions=${encodeURIComponent(JSON.stringify(persisted(sentiment.id)))}`, { headers: { 'apollo-require-preflight': 'true', ...partner } });
+    assert.deepEqual(errorCodes(await repeatedHash.json() as Body), ['PERSISTED_QUERY_NOT_FOUND']);
     const anonymous = await post(gw.url, { query: '{ __typename }' });
     assert.deepEqual(errorCodes(anonymous.body), ['OPERATION_NOT_ALLOWED'], 'anonymous callers too');
   });
