@@ -1,10 +1,10 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { SCOPES, type ApiKeyConfig } from './api-keys.js';
-import { JWT_ALGORITHMS, type JwtConfig } from './jwt-auth.js';
+import { parseJwtSettings, type JwtConfig } from './jwt-auth.js';
 
 /** The repository root (two levels above src/platform or dist/src/platform). */
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..',
@@ -224,7 +224,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
   }
   let jwt: JwtConfig | undefined;
   try {
-    jwt = parseJwt(e);
+    jwt = parseJwtSettings(e);
   } catch (error) {
     problems.push((error as Error).message.replace(/^invalid configuration: /, ''));
   }
@@ -344,59 +344,6 @@ function parseApiKeys(json: string): ApiKeyConfig[] {
   const names = parsed.data.map((k) => k.name);
   if (new Set(names).size !== names.length) throw new ConfigError('invalid configuration: API_KEYS: key names must be unique');
   return parsed.data;
-}
-
-/** JWT_*: all of issuer, audience and key set, or none (API keys only). A key set file is read and checked here. */
-function parseJwt(e: z.infer<typeof envSchema>): JwtConfig | undefined {
-  const given = { JWT_ISSUER: e.JWT_ISSUER, JWT_AUDIENCE: e.JWT_AUDIENCE, JWT_JWKS: e.JWT_JWKS };
-  const missing = Object.entries(given).filter(([, v]) => v === undefined).map(([k]) => k);
-  if (missing.length === 3) {
-    if (e.JWT_SCOPE_MAP !== undefined) throw new ConfigError('invalid configuration: JWT_SCOPE_MAP needs JWT_ISSUER, JWT_AUDIENCE and JWT_JWKS');
-    return undefined;
-  }
-  if (missing.length) throw new ConfigError(`invalid configuration: bearer JWTs need JWT_ISSUER, JWT_AUDIENCE and JWT_JWKS together; missing ${missing.join(', ')}`);
-  const algorithms = e.JWT_ALGORITHMS.split(',').map((a) => a.trim()).filter(Boolean);
-  const badAlgorithms = algorithms.filter((a) => !(JWT_ALGORITHMS as readonly string[]).includes(a));
-  if (!algorithms.length || badAlgorithms.length) {
-    throw new ConfigError(`invalid configuration: JWT_ALGORITHMS must list algorithms from ${JWT_ALGORITHMS.join(', ')}, got ${e.JWT_ALGORITHMS}`);
-  }
-  const jwksSource = e.JWT_JWKS!;
-  let jwks: JwtConfig['jwks'];
-  if (/^https?:\/\//.test(jwksSource)) {
-    jwks = { url: jwksSource };
-  } else {
-    const file = path.resolve(jwksSource);
-    let keys: unknown;
-    try {
-      keys = JSON.parse(readFileSync(file, 'utf8'));
-    } catch (error) {
-      throw new ConfigError(`invalid configuration: JWT_JWKS must be an http(s):// URL or a readable JSON key set file; ${file}: ${(error as Error).message}`);
-    }
-    const set = z.object({ keys: z.array(z.object({ kty: z.string() }).passthrough()).min(1) }).safeParse(keys);
-    if (!set.success) throw new ConfigError(`invalid configuration: JWT_JWKS file ${file} must hold a JSON Web Key Set {"keys":[{"kty":...}, ...]} with at least one key`);
-    jwks = { file, keys: keys as Extract<JwtConfig['jwks'], { file: string }>['keys'] };
-  }
-  let scopeMap: JwtConfig['scopeMap'];
-  if (e.JWT_SCOPE_MAP !== undefined) {
-    let value: unknown;
-    try {
-      value = JSON.parse(e.JWT_SCOPE_MAP);
-    } catch {
-      throw new ConfigError('invalid configuration: JWT_SCOPE_MAP must be JSON such as {"analyst":["sentiment:read","forecast:read"]}');
-    }
-    const parsed = z.record(z.string(), z.array(z.enum(SCOPES))).safeParse(value);
-    if (!parsed.success) throw new ConfigError(`invalid configuration: JWT_SCOPE_MAP: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
-    scopeMap = parsed.data;
-  }
-  return {
-    issuer: e.JWT_ISSUER!,
-    audience: e.JWT_AUDIENCE!.split(',').map((a) => a.trim()).filter(Boolean),
-    jwks,
-    algorithms: algorithms as JwtConfig['algorithms'],
-    clockToleranceSeconds: e.JWT_CLOCK_TOLERANCE_S,
-    scopesClaim: e.JWT_SCOPES_CLAIM,
-    scopeMap,
-  };
 }
 
 function deepFreeze<T>(value: T): T {

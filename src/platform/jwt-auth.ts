@@ -1,5 +1,8 @@
 import { createLocalJWKSet, createRemoteJWKSet, decodeProtectedHeader, errors, jwtVerify, type JSONWebKeySet, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { LRUCache } from 'lru-cache';
+import { z } from 'zod';
 import { ApiKeyRing, SCOPES, type Caller, type CallerSource, type Scope } from './api-keys.js';
 import { GatewayError, GatewayErrorCode, UnauthenticatedError } from './errors.js';
 
@@ -126,6 +129,62 @@ export class JwtVerifier {
     const reason = error instanceof Error ? error.message : String(error);
     return new AuthUnavailableError(`bearer tokens cannot be verified now: the issuer's key set (${this.source}) is unavailable (${reason}); retry later`);
   }
+}
+
+/** The JWT_* settings (config.ts): all of issuer, audience and key set, or none (API keys only). A key set file is read and checked here. */
+export function parseJwtSettings(e: {
+  JWT_ISSUER?: string | undefined; JWT_AUDIENCE?: string | undefined; JWT_JWKS?: string | undefined; JWT_ALGORITHMS: string;
+  JWT_CLOCK_TOLERANCE_S: number; JWT_SCOPES_CLAIM: string; JWT_SCOPE_MAP?: string | undefined;
+}): JwtConfig | undefined {
+  const given = { JWT_ISSUER: e.JWT_ISSUER, JWT_AUDIENCE: e.JWT_AUDIENCE, JWT_JWKS: e.JWT_JWKS };
+  const missing = Object.entries(given).filter(([, v]) => v === undefined).map(([k]) => k);
+  if (missing.length === 3) {
+    if (e.JWT_SCOPE_MAP !== undefined) throw new Error('JWT_SCOPE_MAP needs JWT_ISSUER, JWT_AUDIENCE and JWT_JWKS');
+    return undefined;
+  }
+  if (missing.length) throw new Error(`bearer JWTs need JWT_ISSUER, JWT_AUDIENCE and JWT_JWKS together; missing ${missing.join(', ')}`);
+  const algorithms = e.JWT_ALGORITHMS.split(',').map((a) => a.trim()).filter(Boolean);
+  const badAlgorithms = algorithms.filter((a) => !(JWT_ALGORITHMS as readonly string[]).includes(a));
+  if (!algorithms.length || badAlgorithms.length) {
+    throw new Error(`JWT_ALGORITHMS must list algorithms from ${JWT_ALGORITHMS.join(', ')}, got ${e.JWT_ALGORITHMS}`);
+  }
+  const jwksSource = e.JWT_JWKS!;
+  let jwks: JwtConfig['jwks'];
+  if (/^https?:\/\//.test(jwksSource)) {
+    jwks = { url: jwksSource };
+  } else {
+    const file = path.resolve(jwksSource);
+    let keys: unknown;
+    try {
+      keys = JSON.parse(readFileSync(file, 'utf8'));
+    } catch (error) {
+      throw new Error(`JWT_JWKS must be an http(s):// URL or a readable JSON key set file; ${file}: ${(error as Error).message}`);
+    }
+    const set = z.object({ keys: z.array(z.object({ kty: z.string() }).passthrough()).min(1) }).safeParse(keys);
+    if (!set.success) throw new Error(`JWT_JWKS file ${file} must hold a JSON Web Key Set {"keys":[{"kty":...}, ...]} with at least one key`);
+    jwks = { file, keys: keys as Extract<JwtConfig['jwks'], { file: string }>['keys'] };
+  }
+  let scopeMap: JwtConfig['scopeMap'];
+  if (e.JWT_SCOPE_MAP !== undefined) {
+    let value: unknown;
+    try {
+      value = JSON.parse(e.JWT_SCOPE_MAP);
+    } catch {
+      throw new Error('JWT_SCOPE_MAP must be JSON such as {"analyst":["sentiment:read","forecast:read"]}');
+    }
+    const parsed = z.record(z.string(), z.array(z.enum(SCOPES))).safeParse(value);
+    if (!parsed.success) throw new Error(`JWT_SCOPE_MAP: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    scopeMap = parsed.data;
+  }
+  return {
+    issuer: e.JWT_ISSUER!,
+    audience: e.JWT_AUDIENCE!.split(',').map((a) => a.trim()).filter(Boolean),
+    jwks,
+    algorithms: algorithms as JwtConfig['algorithms'],
+    clockToleranceSeconds: e.JWT_CLOCK_TOLERANCE_S,
+    scopesClaim: e.JWT_SCOPES_CLAIM,
+    scopeMap,
+  };
 }
 
 function safeHeader(token: string): { alg?: unknown; kid?: unknown } | undefined {
