@@ -1,5 +1,5 @@
 import type { AuthChecker } from 'type-graphql';
-import { hasScope, type ApiKeyRing, type Scope } from '../platform/api-keys.js';
+import { callerLabel, hasScope, type CallerSource, type Scope } from '../platform/api-keys.js';
 import { ForbiddenError, UnauthenticatedError } from '../platform/errors.js';
 import type { GatewayContext } from './context.js';
 
@@ -11,7 +11,7 @@ const GUARDED_SCOPES: ReadonlySet<Scope> = new Set(['admin', 'audit:read']);
  * UNAUTHENTICATED's cure and the scope FORBIDDEN's. With none (the open default), reading fields are
  * open but admin mutations and the audit trail stay FORBIDDEN unless `allowOpenAdmin`.
  */
-export function createAuthChecker(keys: ApiKeyRing, allowOpenAdmin: boolean): AuthChecker<GatewayContext, Scope> {
+export function createAuthChecker(keys: CallerSource, allowOpenAdmin: boolean): AuthChecker<GatewayContext, Scope> {
   return ({ context }, scopes) => {
     if (keys.open) {
       const guarded = scopes.filter((s) => GUARDED_SCOPES.has(s));
@@ -23,7 +23,7 @@ export function createAuthChecker(keys: ApiKeyRing, allowOpenAdmin: boolean): Au
     const caller = context.caller;
     if (!caller) throw new UnauthenticatedError('a valid API key is required: send Authorization: Bearer <key> or x-api-key: <key>');
     const missing = scopes.filter((s) => !hasScope(caller, s));
-    if (missing.length) throw new ForbiddenError(`API key ${caller.name} lacks the scope ${missing.join(', ')} that this field needs`);
+    if (missing.length) throw new ForbiddenError(`${caller.via === 'jwt' ? 'bearer token of' : 'API key'} ${callerLabel(caller)} lacks the scope ${missing.join(', ')} that this field needs`);
     return true;
   };
 }

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 
-export const SCOPES = ['sentiment:read', 'credit:assess', 'forecast:read', 'audit:read', 'admin'] as const;
+/** `explore`: may send free-form operations while trusted documents are enforced. */
+export const SCOPES = ['sentiment:read', 'credit:assess', 'forecast:read', 'audit:read', 'explore', 'admin'] as const;
 export type Scope = (typeof SCOPES)[number];
 
 export interface ApiKeyConfig {
@@ -11,8 +12,26 @@ export interface ApiKeyConfig {
 }
 
 export interface Caller {
+  /** The API key's name, or a bearer JWT's `sub`. */
   readonly name: string;
   readonly scopes: ReadonlySet<Scope>;
+  /** How the caller proved who it is; absent: an API key. */
+  readonly via?: 'jwt';
+}
+
+/**
+ * Who sent a request: API keys alone (`ApiKeyRing`) or keys and bearer JWTs (`Authenticator`). Undefined when no
+ * credential was sent or a key is unknown; a JWT that fails verification rejects with UnauthenticatedError.
+ */
+export interface CallerSource {
+  /** No credential is configured: the gateway runs open. */
+  readonly open: boolean;
+  authenticate(authorization: string | undefined, apiKeyHeader: string | undefined): Caller | undefined | Promise<Caller | undefined>;
+}
+
+/** How a caller is named in messages, logs and the decision record: a JWT subject as `jwt:<sub>`. */
+export function callerLabel(caller: Caller): string {
+  return caller.via === 'jwt' ? `jwt:${caller.name}` : caller.name;
 }
 
 /** sha256 hex of a key, as configured in API_KEYS. @example hashApiKey('abc') // 'ba7816bf…' */
@@ -24,7 +43,7 @@ export function hashApiKey(key: string): string {
  * The configured API keys. Keys are long random tokens, so a fast hash suffices: lookups compare
  * the hash of what was sent, never the secret itself.
  */
-export class ApiKeyRing {
+export class ApiKeyRing implements CallerSource {
   private readonly byHash: ReadonlyMap<string, Caller>;
 
   constructor(keys: readonly ApiKeyConfig[]) {
@@ -41,6 +60,11 @@ export class ApiKeyRing {
     const key = apiKeyHeader ?? /^Bearer\s+(\S+)$/i.exec(authorization ?? '')?.[1];
     return key ? this.byHash.get(hashApiKey(key)) : undefined;
   }
+}
+
+/** Whom rate limits and fair shares count a caller against. */
+export function rateKeyOf(caller: Caller): string {
+  return caller.via === 'jwt' ? `jwt:${caller.name}` : `key:${caller.name}`;
 }
 
 /** Whether a caller may use a field that needs `scope` (admin may use everything). */

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { SCOPES, type ApiKeyConfig } from './api-keys.js';
+import { parseJwtSettings, type JwtConfig } from './jwt-auth.js';
 
 /** The repository root (two levels above src/platform or dist/src/platform). */
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..',
@@ -88,6 +89,15 @@ const envSchema = z.object({
     .transform((v) => Number.parseInt(v, 10) * (({ kb: 1024, mb: 1024 ** 2, gb: 1024 ** 3 } as Record<string, number>)[v.slice(-2).toLowerCase()] ?? 1)).default(64 * 1024 ** 2),
   ANSWER_CACHE_TTL_S: int(0, 365 * 86_400).default(86_400),
   ANSWER_CACHE_HTTP_MAX_AGE_S: int(0, 86_400).default(0),
+  JWT_ISSUER: z.string().min(1).optional(),
+  JWT_AUDIENCE: z.string().min(1).optional(),
+  JWT_JWKS: z.string().min(1).optional(),
+  JWT_ALGORITHMS: z.string().default('RS256,PS256,ES256,EdDSA'),
+  JWT_CLOCK_TOLERANCE_S: int(0, 600).default(30),
+  JWT_SCOPES_CLAIM: z.string().regex(/^[\w:-]+(\.[\w:-]+)*$/, 'a claim name or dotted path such as realm_access.roles').default('scope'),
+  JWT_SCOPE_MAP: z.string().optional(),
+  TRUSTED_DOCUMENTS: z.enum(['off', 'on']).default('off'),
+  TRUSTED_DOCUMENTS_FILE: z.string().min(1).optional(),
 });
 
 export interface GatewayConfig {
@@ -163,6 +173,10 @@ export interface GatewayConfig {
     readonly redisUrl: string | undefined;
     /** With no API keys, let anonymous callers use admin mutations and read the audit trail. */
     readonly allowOpenAdmin: boolean;
+    /** Bearer JWTs of one OIDC issuer, beside API keys; undefined: API keys only. */
+    readonly jwt: JwtConfig | undefined;
+    /** Registered operations (an Apollo persisted-query manifest) and whether only they may run. */
+    readonly trustedDocuments: { readonly enforce: boolean; readonly file: string | undefined };
   };
   /** SQLite file of the credit decision record (created on first start). */
   readonly auditDbPath: string;
@@ -224,6 +238,14 @@ export function loadConfig(source: Record<string, string | undefined> = process.
   } catch (error) {
     problems.push((error as Error).message.replace(/^invalid configuration: /, ''));
   }
+  let jwt: JwtConfig | undefined;
+  try {
+    jwt = parseJwtSettings(e);
+  } catch (error) {
+    problems.push((error as Error).message.replace(/^invalid configuration: /, ''));
+  }
+  if (e.TRUSTED_DOCUMENTS === 'on' && !e.TRUSTED_DOCUMENTS_FILE) problems.push('TRUSTED_DOCUMENTS=on needs TRUSTED_DOCUMENTS_FILE (npm run trusted-documents writes one)');
+  if (e.TRUSTED_DOCUMENTS_FILE && !existsSync(e.TRUSTED_DOCUMENTS_FILE)) problems.push(`TRUSTED_DOCUMENTS_FILE ${e.TRUSTED_DOCUMENTS_FILE} does not exist`);
   if (e.RATE_LIMIT_PER_SECOND > 0 && e.RATE_LIMIT_BURST < e.MAX_QUERY_COMPLEXITY) {
     problems.push(`RATE_LIMIT_BURST (${e.RATE_LIMIT_BURST}) must be at least MAX_QUERY_COMPLEXITY (${e.MAX_QUERY_COMPLEXITY}), or the largest allowed query could never run`);
   }
@@ -292,7 +314,8 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       creditMaxAccounts: e.CREDIT_MAX_ACCOUNTS,
       forecastMaxSeries: e.FORECAST_MAX_SERIES,
     },
-    access: { apiKeys, ratePerSecond: e.RATE_LIMIT_PER_SECOND, rateBurst: e.RATE_LIMIT_BURST, rateReplicas: e.RATE_LIMIT_REPLICAS, redisUrl: e.REDIS_URL, allowOpenAdmin: e.ALLOW_OPEN_ADMIN },
+    access: { apiKeys, ratePerSecond: e.RATE_LIMIT_PER_SECOND, rateBurst: e.RATE_LIMIT_BURST, rateReplicas: e.RATE_LIMIT_REPLICAS, redisUrl: e.REDIS_URL, allowOpenAdmin: e.ALLOW_OPEN_ADMIN,
+      jwt, trustedDocuments: { enforce: e.TRUSTED_DOCUMENTS === 'on', file: e.TRUSTED_DOCUMENTS_FILE && path.resolve(e.TRUSTED_DOCUMENTS_FILE) } },
     auditDatabaseUrl: e.AUDIT_DATABASE_URL,
     auditDbPath: e.AUDIT_DB_PATH === ':memory:' ? e.AUDIT_DB_PATH : path.resolve(e.AUDIT_DB_PATH),
     priceDatabaseUrl: e.PRICE_DATABASE_URL,

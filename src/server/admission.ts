@@ -2,8 +2,8 @@ import type { ServerResponse } from 'node:http';
 import type { ApolloServerPlugin } from '@apollo/server';
 import type { RequestHandler } from 'express';
 import type { GatewayContext } from '../graphql/context.js';
-import type { ApiKeyRing, Caller } from '../platform/api-keys.js';
-import { GatewayErrorCode, httpStatusOf } from '../platform/errors.js';
+import { rateKeyOf, type Caller, type CallerSource } from '../platform/api-keys.js';
+import { GatewayError, GatewayErrorCode, httpStatusOf } from '../platform/errors.js';
 import type { GatewayMetrics } from '../platform/metrics.js';
 import type { RateLimiter } from '../platform/rate-limiter.js';
 import type { FairInFlightLimit } from './fair-admission.js';
@@ -15,10 +15,19 @@ export interface Admitted {
   readonly rateKey: string;
 }
 
-/** The caller a request's key names, else its client address: whom limits count against. */
-export function identify(keys: ApiKeyRing, authorization: string | undefined, apiKey: string | undefined, clientAddress: string): Admitted {
-  const caller = keys.authenticate(authorization, apiKey);
-  return { caller, rateKey: caller ? `key:${caller.name}` : `ip:${clientAddress}` };
+/**
+ * The caller a request's key or bearer JWT names, else its client address: whom limits count against. A JWT that
+ * fails verification is a refusal (401, or 503 when the issuer's keys cannot be had), never an anonymous caller.
+ */
+export async function identify(keys: CallerSource, authorization: string | undefined, apiKey: string | undefined, clientAddress: string): Promise<Admitted | { refusal: Refusal }> {
+  let caller: Caller | undefined;
+  try {
+    caller = await keys.authenticate(authorization, apiKey);
+  } catch (error) {
+    if (!(error instanceof GatewayError)) throw error;
+    return { refusal: refusal(httpStatusOf(error.code), error.message, { code: error.code, ...error.details }, error.code === GatewayErrorCode.UNAUTHENTICATED ? { 'www-authenticate': 'Bearer error="invalid_token"' } : { 'retry-after': '5' }) };
+  }
+  return { caller, rateKey: caller ? rateKeyOf(caller) : `ip:${clientAddress}` };
 }
 
 /** Characters of query text per rate-limit unit charged before parsing. */
@@ -55,13 +64,24 @@ export function sendRefusal(res: ServerResponse, answer: Refusal): void {
  * charged on top once it is known (limits plugin). Framework-neutral: Express and the direct POST path
  * (graphql-http.ts) both call it.
  */
-export function createAdmission(keys: ApiKeyRing, limiter: RateLimiter | undefined, metrics: GatewayMetrics) {
-  return async (request: { authorization?: string; apiKey?: string; clientAddress: string; query: string }): Promise<{ admitted: Admitted; refusal?: Refusal }> => {
-    const admitted = identify(keys, request.authorization, request.apiKey, request.clientAddress);
-    if (!limiter) return { admitted };
+export function createAdmission(keys: CallerSource, limiter: RateLimiter | undefined, metrics: GatewayMetrics, trusted?: TrustedDocumentCheck) {
+  return async (request: AdmissionRequest): Promise<{ admitted: Admitted; refusal?: Refusal }> => {
+    const identified = await identify(keys, request.authorization, request.apiKey, request.clientAddress);
+    if ('refusal' in identified) {
+      metrics.observeOperation(undefined, identified.refusal.body.errors[0]!.extensions.code as GatewayErrorCode, 0);
+      return { admitted: { caller: undefined, rateKey: `ip:${request.clientAddress}` }, refusal: identified.refusal };
+    }
+    const admitted = identified;
+    // After the charge, so that refused documents are paid for like any other.
+    const checkDocument = () => {
+      const refused = trusted?.(admitted.caller, request.query, request.persistedQueryHash);
+      if (refused) metrics.observeOperation(undefined, refused.body.errors[0]!.extensions.code as GatewayErrorCode, 0);
+      return refused ? { admitted, refusal: refused } : { admitted };
+    };
+    if (!limiter) return checkDocument();
     const cost = admissionCost(request.query.length);
     const decision = await limiter.take(admitted.rateKey, cost);
-    if (decision.allowed) return { admitted };
+    if (decision.allowed) return checkDocument();
     metrics.observeOperation(undefined, GatewayErrorCode.RATE_LIMITED, 0);
     return {
       admitted,
@@ -74,14 +94,43 @@ export function createAdmission(keys: ApiKeyRing, limiter: RateLimiter | undefin
 
 export type Admission = ReturnType<typeof createAdmission>;
 
+/** What admission reads of a request: its credentials, address, query text and APQ hash (`extensions.persistedQuery.sha256Hash`). */
+export interface AdmissionRequest {
+  authorization?: string;
+  apiKey?: string;
+  clientAddress: string;
+  query: string;
+  persistedQueryHash?: string;
+}
+
+/** Trusted documents' verdict on a request's document for its caller: a refusal, or undefined to let it run. */
+export type TrustedDocumentCheck = (caller: Caller | undefined, query: string, persistedQueryHash: string | undefined) => Refusal | undefined;
+
+/** The APQ hash of a request body or GET parameters (`extensions` is a JSON string on GET); undefined when absent or malformed. */
+export function persistedQueryHashOf(extensions: unknown): string | undefined {
+  let value = extensions;
+  if (typeof value === 'string') {
+    try {
+      value = JSON.parse(value);
+    } catch {
+      return undefined;
+    }
+  }
+  const hash = (value as { persistedQuery?: { sha256Hash?: unknown } } | null | undefined)?.persistedQuery?.sha256Hash;
+  return typeof hash === 'string' ? hash : undefined;
+}
+
 /** `admission` as Express middleware: sets `res.locals.admitted`, or answers the refusal. */
 export function admission(admit: Admission): RequestHandler {
   return async (req, res, next) => {
-    const body = req.body as { query?: unknown } | undefined;
-    const query = typeof body?.query === 'string' ? body.query : typeof req.query.query === 'string' ? req.query.query : '';
+    const body = req.body as { query?: unknown; extensions?: unknown } | undefined;
+    // On GET, the parameters Apollo reads: the first of each name (Express would make a repeated one an array).
+    const params = req.method === 'GET' ? new URLSearchParams(req.originalUrl.split('?')[1] ?? '') : undefined;
+    const query = params ? params.get('query') ?? '' : typeof body?.query === 'string' ? body.query : '';
+    const persistedQueryHash = persistedQueryHashOf(params ? params.get('extensions') ?? undefined : body?.extensions);
     let result;
     try {
-      result = await admit({ authorization: req.header('authorization'), apiKey: req.header('x-api-key'), clientAddress: req.ip ?? '', query });
+      result = await admit({ authorization: req.header('authorization'), apiKey: req.header('x-api-key'), clientAddress: req.ip ?? '', query, persistedQueryHash });
     } catch (error) {
       next(error);
       return;
@@ -92,11 +141,18 @@ export function admission(admit: Admission): RequestHandler {
   };
 }
 
-/** The fair in-flight limit as Express middleware, for the caller the request's key or address names. */
-export function inFlightMiddleware(limit: FairInFlightLimit, keys: ApiKeyRing): RequestHandler {
-  return (req, res, next) => {
-    const { rateKey } = identify(keys, req.header('authorization'), req.header('x-api-key'), req.ip ?? '');
-    const refused = limit.enter(res, rateKey);
+/** The fair in-flight limit as Express middleware, for the caller the request's key, token or address names. */
+export function inFlightMiddleware(limit: FairInFlightLimit, keys: CallerSource): RequestHandler {
+  return async (req, res, next) => {
+    let identified;
+    try {
+      identified = await identify(keys, req.header('authorization'), req.header('x-api-key'), req.ip ?? '');
+    } catch (error) {
+      next(error);
+      return;
+    }
+    // A token that fails is refused by the route's own authentication, in its protocol's shape; meanwhile it counts as its address.
+    const refused = limit.enter(res, 'refusal' in identified ? `ip:${req.ip ?? ''}` : identified.rateKey);
     if (refused) sendRefusal(res, refused);
     else next();
   };

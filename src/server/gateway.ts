@@ -16,6 +16,9 @@ import { createAuthChecker } from '../graphql/auth-checker.js';
 import { createFormatError } from '../graphql/format-error.js';
 import { compiledExecution } from '../graphql/compiled-executor.js';
 import { ApiKeyRing } from '../platform/api-keys.js';
+import { Authenticator, JwtVerifier } from '../platform/jwt-auth.js';
+import { localApqCache, RedisApqCache } from '../platform/apq-cache.js';
+import { TrustedDocuments, withTrustedDocuments } from './trusted-documents.js';
 import { TokenBucketLimiter, type RateLimiter } from '../platform/rate-limiter.js';
 import { RedisRateLimiter } from '../platform/redis-rate-limiter.js';
 import { queryLimitsPlugin } from '../graphql/limits-plugin.js';
@@ -115,8 +118,8 @@ async function start(config: GatewayConfig, logger: Logger, resources: ResourceS
     capabilities.push(...needs);
   }
 
-  const keys = new ApiKeyRing(config.access.apiKeys);
-  if (keys.open) logger.warn('no API keys configured (API_KEYS): the gateway is open to every caller');
+  const keys = new Authenticator(new ApiKeyRing(config.access.apiKeys), config.access.jwt && new JwtVerifier(config.access.jwt));
+  if (keys.open) logger.warn('no API keys or JWT issuer configured (API_KEYS, JWT_*): the gateway is open to every caller');
   const { ratePerSecond, rateBurst, rateReplicas, redisUrl } = config.access;
   const redisLimiter = ratePerSecond > 0 && redisUrl ? new RedisRateLimiter(redisUrl, ratePerSecond, rateBurst, rateReplicas, logger) : undefined;
   const limiter: RateLimiter | undefined = ratePerSecond <= 0 ? undefined : redisLimiter ?? new TokenBucketLimiter(ratePerSecond, rateBurst);
@@ -125,6 +128,11 @@ async function start(config: GatewayConfig, logger: Logger, resources: ResourceS
   if (redisLimiter && !(await redisLimiter.connected())) logger.warn('rate limits: Redis not reachable at start, this replica limits on its own share of the budget');
   if (keys.open && config.access.allowOpenAdmin) logger.warn('ALLOW_OPEN_ADMIN=true: anonymous callers may switch model versions and read the audit trail');
   // Served as a Federation 2 subgraph: a federation router can compose it; direct callers see no difference.
+  const trusted = config.access.trustedDocuments;
+  const trustedDocuments = trusted.file ? TrustedDocuments.read(trusted.file) : undefined;
+  if (trustedDocuments) logger.info({ file: trusted.file, operations: trustedDocuments.operations.length, enforced: trusted.enforce }, 'trusted documents loaded');
+  // APQ: shared by the replicas through Redis when there is one; registered operations are found by hash on every replica.
+  const apq = redisUrl ? resources.use('APQ cache', new RedisApqCache(redisUrl, logger), (c) => c.close()) : localApqCache();
   const schema = buildSubgraph(await buildGatewaySchema(domains, createAuthChecker(keys, config.access.allowOpenAdmin)));
   const app = express();
   app.disable('x-powered-by');
@@ -140,6 +148,7 @@ async function start(config: GatewayConfig, logger: Logger, resources: ResourceS
       ? { gateway: compiledExecution(schema, (executor) => metrics.observeExecution(executor)) }
       : { schema }),
     csrfPrevention: true,
+    persistedQueries: { cache: trustedDocuments ? withTrustedDocuments(trustedDocuments, apq) : apq },
     stopOnTerminationSignals: false, // main.ts owns the signals: drain, dispose models, then exit
     introspection: config.http.introspection,
     validationRules: config.http.introspection ? [] : [NoServiceSdlRule],
@@ -181,7 +190,7 @@ async function start(config: GatewayConfig, logger: Logger, resources: ResourceS
   // One count of requests in progress for both APIs.
   const inFlight = new FairInFlightLimit(config.http.maxConcurrentRequests, metrics);
   const admitConcurrent = inFlightMiddleware(inFlight, keys);
-  const admit = createAdmission(keys, limiter, metrics);
+  const admit = createAdmission(keys, limiter, metrics, trusted.enforce ? trustedDocuments?.check() : undefined);
   if (tracing) app.use(['/graphql', '/v2'], traceRequests);
   app.use('/v2/models', admitConcurrent);
   app.use(inferenceProtocolRoutes({

@@ -7,9 +7,9 @@ import type { GatewayContext } from '../graphql/context.js';
 import { GatewayErrorCode, httpStatusOf } from '../platform/errors.js';
 import type { Logger } from '../platform/logger.js';
 import { traceServerRequest } from '../platform/tracing.js';
-import { identify, refusal, sendRefusal, type Admission, type Admitted, type Refusal } from './admission.js';
+import { identify, persistedQueryHashOf, refusal, sendRefusal, type Admission, type Admitted, type Refusal } from './admission.js';
 import type { FairInFlightLimit } from './fair-admission.js';
-import type { ApiKeyRing } from '../platform/api-keys.js';
+import type { CallerSource } from '../platform/api-keys.js';
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
 
@@ -40,7 +40,7 @@ export interface DirectGraphqlOptions {
   readonly admit: Admission;
   readonly inFlight: FairInFlightLimit;
   /** Who the in-flight limit counts a request against (before its body is read). */
-  readonly keys: ApiKeyRing;
+  readonly keys: CallerSource;
   /** BODY_LIMIT, as Express's body parser reads it ("8mb"). */
   readonly bodyLimit: string;
   readonly trustProxyHops: number;
@@ -81,15 +81,18 @@ export function directGraphqlPath(options: DirectGraphqlOptions): (req: Incoming
     const clientAddress = proxyaddr(req, trusted);
     const authorization = header(req, 'authorization');
     const apiKey = header(req, 'x-api-key');
-    const full = options.inFlight.enter(res, identify(options.keys, authorization, apiKey, clientAddress).rateKey);
+    // A bearer token that fails verification is refused before its body is read.
+    const identified = await identify(options.keys, authorization, apiKey, clientAddress);
+    if ('refusal' in identified) return sendRefusal(res, identified.refusal);
+    const full = options.inFlight.enter(res, identified.rateKey);
     if (full) return sendRefusal(res, full);
     const read = await readJsonBody(req, limit);
     // After the answer, Node's HTTP server reads and discards the rest of an over-long body, so that the
     // caller, still sending, gets the 413 rather than a reset connection (as on the Express route).
     if ('refusal' in read) return sendRefusal(res, read.refusal);
-    const body = read.body as { query?: unknown } | null;
+    const body = read.body as { query?: unknown; extensions?: unknown } | null;
     const { admitted, refusal: refused } = await options.admit({
-      authorization, apiKey, clientAddress, query: typeof body?.query === 'string' ? body.query : '',
+      authorization, apiKey, clientAddress, query: typeof body?.query === 'string' ? body.query : '', persistedQueryHash: persistedQueryHashOf(body?.extensions),
     });
     if (refused) return sendRefusal(res, refused);
     const headers = new HeaderMap();

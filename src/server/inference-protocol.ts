@@ -1,5 +1,5 @@
 import express, { Router, type ErrorRequestHandler, type Request, type Response } from 'express';
-import { hasScope, type ApiKeyRing, type Scope } from '../platform/api-keys.js';
+import { callerLabel, hasScope, rateKeyOf, type CallerSource, type Scope } from '../platform/api-keys.js';
 import { GatewayError, GatewayErrorCode, httpStatusOf } from '../platform/errors.js';
 import type { GatewayMetrics } from '../platform/metrics.js';
 import type { RateLimiter } from '../platform/rate-limiter.js';
@@ -20,7 +20,7 @@ import { binaryOutputChoice, encodeInferResponse, INFERENCE_HEADER, readInferenc
  */
 export function inferenceProtocolRoutes(deps: {
   registry: ModelRegistry;
-  keys: ApiKeyRing;
+  keys: CallerSource;
   limiter: RateLimiter | undefined;
   metrics: GatewayMetrics;
   bodyLimit: string;
@@ -52,14 +52,14 @@ export function inferenceProtocolRoutes(deps: {
 
   for (const prefix of ['/v2/models/:name', '/v2/models/:name/versions/:version']) {
     // A model's metadata and readiness need a key, as GraphQL's models field does; only /v2/health/* is open to probes.
-    router.get(prefix, (req, res) => {
-      authorize(req, deps.keys);
+    router.get(prefix, async (req, res) => {
+      await authorize(req, deps.keys);
       const { manifest } = model(req);
       const spec = tensorSpec(manifest, registry.modelLabels(manifest.name), deps.tasks);
       res.json({ name: manifest.name, versions: [registry.get(manifest.name)!.identity.version], platform: PLATFORM[manifest.runtime], inputs: [spec.input], outputs: spec.outputs });
     });
-    router.get(`${prefix}/ready`, (req, res) => {
-      authorize(req, deps.keys);
+    router.get(`${prefix}/ready`, async (req, res) => {
+      await authorize(req, deps.keys);
       const snapshot = model(req);
       res.status(snapshot.state.phase === 'ready' && !deps.lifecycle.draining ? 200 : 400).end();
     });
@@ -69,7 +69,7 @@ export function inferenceProtocolRoutes(deps: {
       const started = performance.now();
       try {
         const { manifest } = model(req);
-        const caller = authorize(req, deps.keys, deps.tasks.facts(manifest.task).scope);
+        const caller = await authorize(req, deps.keys, deps.tasks.facts(manifest.task).scope);
         const spec = tensorSpec(manifest, registry.modelLabels(manifest.name), deps.tasks);
         const { json } = readInferenceBody(Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0), req.header(INFERENCE_HEADER));
         const request = parseRequest(json, spec, { maxItems: deps.tasks.facts(manifest.task).maxItems, maxTextLength: deps.maxTextLength });
@@ -145,13 +145,14 @@ function describeStatus(error: unknown): { status: number; message: string; code
 
 /** The caller of a request and the budget it draws on, if its key (when keys are configured) has the scope. */
 /** The caller, when keys are configured: any valid key, and `scope` when one is named. */
-function authorize(req: Request, keys: ApiKeyRing, scope?: Scope): { rateKey: string } {
-  const caller = keys.authenticate(req.header('authorization'), req.header('x-api-key'));
+async function authorize(req: Request, keys: CallerSource, scope?: Scope): Promise<{ rateKey: string }> {
+  // A bearer JWT that fails verification rejects here with its 401 (or 503) GatewayError.
+  const caller = await keys.authenticate(req.header('authorization'), req.header('x-api-key'));
   if (!keys.open) {
     if (!caller) throw new ProtocolError(401, 'a valid API key is required: send Authorization: Bearer <key> or x-api-key: <key>');
-    if (scope !== undefined && !hasScope(caller, scope)) throw new ProtocolError(403, `API key ${caller.name} lacks the scope ${scope} that this model needs`);
+    if (scope !== undefined && !hasScope(caller, scope)) throw new ProtocolError(403, `${caller.via === 'jwt' ? 'bearer token of' : 'API key'} ${callerLabel(caller)} lacks the scope ${scope} that this model needs`);
   }
-  return { rateKey: caller ? `key:${caller.name}` : `ip:${req.ip}` };
+  return { rateKey: caller ? rateKeyOf(caller) : `ip:${req.ip}` };
 }
 
 interface MetadataTensor { name: string; datatype: string; shape: number[] }

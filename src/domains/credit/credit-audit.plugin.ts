@@ -1,5 +1,6 @@
 import type { ApolloServerPlugin } from '@apollo/server';
 import type { GatewayContext } from '../../graphql/context.js';
+import { callerLabel } from '../../platform/api-keys.js';
 import { GatewayErrorCode, httpStatusOf } from '../../platform/errors.js';
 import type { Logger } from '../../platform/logger.js';
 import type { CreditAuditStore } from './credit-audit.js';
@@ -23,7 +24,7 @@ export function creditAuditPlugin(audit: CreditAuditStore, logger: Logger): Apol
           const pending = ctx.credit.pendingDecisions;
           if (pending.size === 0 || response.body.kind !== 'single' || response.body.singleResult.data == null) return;
           try {
-            await audit.record({ requestId: ctx.requestId, caller: ctx.caller?.name ?? 'anonymous' }, pending.accounts, pending.results);
+            await audit.record({ requestId: ctx.requestId, caller: ctx.caller ? callerLabel(ctx.caller) : 'anonymous' }, pending.accounts, pending.results);
           } catch (error) {
             logger.error({ err: error, requestId: contextValue.requestId }, 'credit decisions could not be recorded');
             response.http.status = httpStatusOf(GatewayErrorCode.AUDIT_UNAVAILABLE);
