@@ -6,6 +6,7 @@ import type { ForecastService } from '../domains/forecasting/forecast.service.js
 import type { PriceStore } from '../domains/forecasting/price-store.js';
 import type { NewsSentimentLog } from '../domains/sentiment/news-sentiment-log.js';
 import type { Caller } from '../platform/api-keys.js';
+import type { Submission } from '../runtime/dynamic-batcher.js';
 import type { ModelRegistry } from '../runtime/model-registry.js';
 import { createSentimentLoaders, type SentimentLoaders } from '../domains/sentiment/sentiment.loaders.js';
 import type { SentimentService } from '../domains/sentiment/sentiment.service.js';
@@ -32,6 +33,8 @@ export interface GatewayContext {
   readonly caller: Caller | undefined;
   /** Whom rate limits count against: the key's name, else the client address. */
   readonly rateKey: string;
+  /** What the model batchers see of this request: its caller, priority, deadline and abort signal. */
+  readonly submission: Submission;
   readonly registry: ModelRegistry;
   readonly services: GatewayServices;
   readonly loaders: SentimentLoaders & CreditLoaders & ForecastLoaders;
@@ -40,15 +43,17 @@ export interface GatewayContext {
 }
 
 export function createContext(
-  request: { requestId: string; clientRequestId?: string; caller: Caller | undefined; rateKey: string }, registry: ModelRegistry, services: GatewayServices,
+  { scheduling, ...request }: { requestId: string; clientRequestId?: string; caller: Caller | undefined; rateKey: string; scheduling?: Omit<Submission, 'caller'> },
+  registry: ModelRegistry, services: GatewayServices,
 ): GatewayContext {
   const pendingDecisions = new PendingDecisions();
+  // The caller, its priority, deadline and abort signal ride along to the batchers, which serve callers in turn.
+  const submission: Submission = { caller: request.rateKey, ...scheduling };
   return {
-    ...request, registry, services, pendingDecisions,
-    // The caller rides along to the batchers, which serve callers in turn.
+    ...request, submission, registry, services, pendingDecisions,
     loaders: {
-      ...createSentimentLoaders(services, request.rateKey), ...createCreditLoaders(services, pendingDecisions, request.rateKey),
-      ...createForecastLoaders(services, request.rateKey),
+      ...createSentimentLoaders(services, submission), ...createCreditLoaders(services, pendingDecisions, submission),
+      ...createForecastLoaders(services, submission),
     },
   };
 }

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { Priority } from './priority.js';
 
 export const SCOPES = ['sentiment:read', 'credit:assess', 'forecast:read', 'audit:read', 'admin'] as const;
 export type Scope = (typeof SCOPES)[number];
@@ -8,11 +9,15 @@ export interface ApiKeyConfig {
   /** Hex SHA-256 of the key: the gateway never holds keys in clear. */
   readonly sha256: string;
   readonly scopes: readonly Scope[];
+  /** How urgently its requests are served when the gateway or a model is busy (normal when absent). */
+  readonly priority?: Priority;
 }
 
 export interface Caller {
   readonly name: string;
   readonly scopes: ReadonlySet<Scope>;
+  /** Its requests' priority (normal when absent); a request may lower it with x-priority, never raise it. */
+  readonly priority?: Priority;
 }
 
 /** sha256 hex of a key, as configured in API_KEYS. @example hashApiKey('abc') // 'ba7816bf…' */
@@ -28,7 +33,7 @@ export class ApiKeyRing {
   private readonly byHash: ReadonlyMap<string, Caller>;
 
   constructor(keys: readonly ApiKeyConfig[]) {
-    this.byHash = new Map(keys.map((k) => [k.sha256.toLowerCase(), { name: k.name, scopes: new Set(k.scopes) }]));
+    this.byHash = new Map(keys.map((k) => [k.sha256.toLowerCase(), { name: k.name, scopes: new Set(k.scopes), priority: k.priority ?? 'normal' }]));
   }
 
   /** True when no keys are configured: the gateway runs open. */

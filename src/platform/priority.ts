@@ -1,3 +1,5 @@
+import type { Caller } from './api-keys.js';
+
 /**
  * Request priorities: a level per API key (API_KEYS' `priority`), which a request may lower but never raise
  * with `x-priority`. Ordered from the most to the least urgent; the index is the batcher's queue level.
@@ -30,4 +32,10 @@ export function isPriority(value: unknown): value is Priority {
  */
 export function effectivePriority(granted: Priority, asked: Priority | undefined): Priority {
   return asked !== undefined && priorityLevel(asked) > priorityLevel(granted) ? asked : granted;
+}
+
+/** The priority of a request: its key's, or the lower one x-priority asks for. Lenient (an unknown value is ignored): the in-flight limit uses it before the request is checked. */
+export function requestPriority(caller: Pick<Caller, 'priority'> | undefined, header: string | undefined): Priority {
+  const asked = header?.trim().toLowerCase();
+  return effectivePriority(caller?.priority ?? 'normal', isPriority(asked) ? asked : undefined);
 }

@@ -7,6 +7,7 @@ import { GatewayErrorCode, httpStatusOf } from '../platform/errors.js';
 import type { GatewayMetrics } from '../platform/metrics.js';
 import type { RateLimiter } from '../platform/rate-limiter.js';
 import type { FairInFlightLimit } from './fair-admission.js';
+import { PRIORITY_HEADER, requestPriority } from '../platform/priority.js';
 
 /** Who a request is, for auth and rate limits; set on `res.locals` by `admission`. */
 export interface Admitted {
@@ -95,14 +96,14 @@ export function admission(admit: Admission): RequestHandler {
 /** The fair in-flight limit as Express middleware, for the caller the request's key or address names. */
 export function inFlightMiddleware(limit: FairInFlightLimit, keys: ApiKeyRing): RequestHandler {
   return (req, res, next) => {
-    const { rateKey } = identify(keys, req.header('authorization'), req.header('x-api-key'), req.ip ?? '');
-    const refused = limit.enter(res, rateKey);
+    const { caller, rateKey } = identify(keys, req.header('authorization'), req.header('x-api-key'), req.ip ?? '');
+    const refused = limit.enter(res, rateKey, requestPriority(caller, req.header(PRIORITY_HEADER)));
     if (refused) sendRefusal(res, refused);
     else next();
   };
 }
 
-/** A response whose errors include OVERLOADED goes out as 503 with Retry-After, which proxies and clients understand. */
+/** A response whose errors include OVERLOADED goes out as 503 with Retry-After, and one past its deadline as 504, which proxies and clients understand. */
 export function overloadStatusPlugin(): ApolloServerPlugin<GatewayContext> {
   return {
     async requestDidStart() {
@@ -112,6 +113,8 @@ export function overloadStatusPlugin(): ApolloServerPlugin<GatewayContext> {
           if (errors?.some((e) => e.extensions?.code === GatewayErrorCode.OVERLOADED)) {
             response.http.status = httpStatusOf(GatewayErrorCode.OVERLOADED);
             response.http.headers.set('retry-after', '1');
+          } else if (errors?.some((e) => e.extensions?.code === GatewayErrorCode.DEADLINE_EXCEEDED)) {
+            response.http.status = httpStatusOf(GatewayErrorCode.DEADLINE_EXCEEDED);
           }
         },
       };

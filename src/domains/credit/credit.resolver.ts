@@ -22,7 +22,7 @@ export class CreditResolver {
   })
   async creditAssessments(@Arg('accounts', () => [CardAccountInput]) accounts: CardAccountInput[], @Ctx() ctx: GatewayContext): Promise<CreditAssessment[]> {
     ctx.services.credit.validateAccounts(accounts);
-    return throwFirstError(await ctx.services.credit.assessMany(accounts, ctx.pendingDecisions, ctx.rateKey)) as CreditAssessment[];
+    return throwFirstError(await ctx.services.credit.assessMany(accounts, ctx.pendingDecisions, ctx.submission)) as CreditAssessment[];
   }
 
   @Authorized('audit:read')

@@ -22,7 +22,7 @@ export class ForecastResolver {
   @Query(() => [MarketForecast], { description: 'Forecasts of up to 100 series, in the order sent, in one batched inference.', complexity: perItemComplexity('inputs', ITEM_COST.forecast) })
   async marketForecasts(@Arg('inputs', () => [ForecastInput]) inputs: ForecastInput[], @Ctx() ctx: GatewayContext): Promise<MarketForecast[]> {
     ctx.services.forecast.validateList(inputs);
-    return throwFirstError(await ctx.services.forecast.forecastMany(inputs, 'inputs', ctx.rateKey)) as MarketForecast[];
+    return throwFirstError(await ctx.services.forecast.forecastMany(inputs, 'inputs', ctx.submission)) as MarketForecast[];
   }
 
   @Authorized('forecast:read')

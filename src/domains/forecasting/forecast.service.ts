@@ -1,6 +1,7 @@
 import type { ModelIdentity } from '../../runtime/model-identity.js';
 import { probit } from 'simple-statistics';
 import { assertListSize, InvalidInputError, NotFoundError } from '../../platform/errors.js';
+import type { SubmitAs } from '../../runtime/dynamic-batcher.js';
 import type { InferenceModel } from '../../runtime/model-registry.js';
 import type { TabularOutputs } from '../../runtime/onnx-runtime.js';
 import { inferFrequency, isIsoDate, nextBusinessDays } from './forecast.calendar.js';
@@ -77,7 +78,7 @@ export class ForecastService {
   }
 
   /** One entry per request (its forecast or its own Error); all network inferences go out as one batch. */
-  async forecastMany(requests: readonly ForecastRequest[], field = 'inputs', caller = ''): Promise<Array<ForecastResult | Error>> {
+  async forecastMany(requests: readonly ForecastRequest[], field = 'inputs', caller: SubmitAs = ''): Promise<Array<ForecastResult | Error>> {
     const prepared = await Promise.all(requests.map((r, i) =>
       this.prepare(r, requests.length === 1 && field === 'input' ? field : `${field}[${i}]`).catch((error: unknown) => error as Error)));
     const featured = prepared.map((p, i) => {
