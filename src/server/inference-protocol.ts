@@ -1,4 +1,5 @@
 import express, { Router, type ErrorRequestHandler, type Request, type Response } from 'express';
+import { isPriority, PRIORITIES, PRIORITY_HEADER, requestPriority, type Priority } from '../platform/priority.js';
 import { hasScope, type ApiKeyRing, type Scope } from '../platform/api-keys.js';
 import { GatewayError, GatewayErrorCode, httpStatusOf } from '../platform/errors.js';
 import type { GatewayMetrics } from '../platform/metrics.js';
@@ -78,7 +79,7 @@ export function inferenceProtocolRoutes(deps: {
           }
         }
         const handle = registry.model<unknown, unknown>(manifest.name);
-        const results = await handle.inferMany(request.items, caller.rateKey);
+        const results = await handle.inferMany(request.items, { caller: caller.rateKey, priority: caller.priority });
         const failed = results.findIndex((r) => r instanceof Error);
         if (failed >= 0) throw new ProtocolError(400, `${spec.input.name}[${failed}]: ${(results[failed] as Error).message}`);
         res.json({
@@ -128,13 +129,15 @@ function describeError(error: unknown): { status: number; message: string } {
 
 /** The caller of a request and the budget it draws on, if its key (when keys are configured) has the scope. */
 /** The caller, when keys are configured: any valid key, and `scope` when one is named. */
-function authorize(req: Request, keys: ApiKeyRing, scope?: Scope): { rateKey: string } {
+function authorize(req: Request, keys: ApiKeyRing, scope?: Scope): { rateKey: string; priority: Priority } {
   const caller = keys.authenticate(req.header('authorization'), req.header('x-api-key'));
   if (!keys.open) {
     if (!caller) throw new ProtocolError(401, 'a valid API key is required: send Authorization: Bearer <key> or x-api-key: <key>');
     if (scope !== undefined && !hasScope(caller, scope)) throw new ProtocolError(403, `API key ${caller.name} lacks the scope ${scope} that this model needs`);
   }
-  return { rateKey: caller ? `key:${caller.name}` : `ip:${req.ip}` };
+  const asked = req.header(PRIORITY_HEADER)?.trim().toLowerCase();
+  if (asked !== undefined && !isPriority(asked)) throw new ProtocolError(400, `${PRIORITY_HEADER} must be one of ${PRIORITIES.join(', ')}, got "${asked.slice(0, 32)}"`);
+  return { rateKey: caller ? `key:${caller.name}` : `ip:${req.ip}`, priority: requestPriority(caller, asked) };
 }
 
 interface MetadataTensor { name: string; datatype: string; shape: number[] }

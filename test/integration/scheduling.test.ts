@@ -81,6 +81,9 @@ describe('priorities, deadlines and cancellation over HTTP', () => {
     // The Express route (a gzip body does not take the direct path) checks the same.
     const express = await fetch(gw.url, { method: 'POST', headers: { 'content-type': 'application/json; charset=latin1', ...bearer('plain'), 'x-priority': 'urgent' }, body: '{}' });
     assert.equal(express.status, 400);
+    const v2 = await fetch(gw.url.replace('/graphql', '/v2/models/sentiment-bert/infer'), { method: 'POST', headers: { ...bearer('plain'), 'x-priority': 'urgent' }, body: '{}' });
+    assert.equal(v2.status, 400);
+    assert.match(((await v2.json()) as { error: string }).error, /x-priority must be one of high, normal, low, got "urgent"/);
   });
 
   it('expires queued items at the request\'s x-request-timeout: DEADLINE_EXCEEDED with HTTP 504, counted in metrics', async () => {
