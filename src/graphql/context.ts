@@ -1,4 +1,5 @@
 import type { Caller } from '../platform/api-keys.js';
+import type { Submission } from '../runtime/dynamic-batcher.js';
 import type { ModelRegistry } from '../runtime/model-registry.js';
 
 /** Who sent a request and how it is known: set by admission, before any domain sees it. */
@@ -11,6 +12,8 @@ export interface RequestInfo {
   readonly caller: Caller | undefined;
   /** Whom rate limits count against: the key's name, else the client address. */
   readonly rateKey: string;
+  /** What the model batchers see of this request: its caller, priority, deadline and abort signal. */
+  readonly submission: Submission;
 }
 
 /**

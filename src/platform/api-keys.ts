@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { Priority } from './priority.js';
 
 /** `explore`: may send free-form operations while trusted documents are enforced. */
 export const SCOPES = ['sentiment:read', 'credit:assess', 'forecast:read', 'audit:read', 'explore', 'admin'] as const;
@@ -9,12 +10,16 @@ export interface ApiKeyConfig {
   /** Hex SHA-256 of the key: the gateway never holds keys in clear. */
   readonly sha256: string;
   readonly scopes: readonly Scope[];
+  /** How urgently its requests are served when the gateway or a model is busy (normal when absent). */
+  readonly priority?: Priority;
 }
 
 export interface Caller {
   /** The API key's name, or a bearer JWT's `sub`. */
   readonly name: string;
   readonly scopes: ReadonlySet<Scope>;
+  /** Its requests' priority (normal when absent); a request may lower it with x-priority, never raise it. */
+  readonly priority?: Priority;
   /** How the caller proved who it is; absent: an API key. */
   readonly via?: 'jwt';
 }
@@ -47,7 +52,7 @@ export class ApiKeyRing implements CallerSource {
   private readonly byHash: ReadonlyMap<string, Caller>;
 
   constructor(keys: readonly ApiKeyConfig[]) {
-    this.byHash = new Map(keys.map((k) => [k.sha256.toLowerCase(), { name: k.name, scopes: new Set(k.scopes) }]));
+    this.byHash = new Map(keys.map((k) => [k.sha256.toLowerCase(), { name: k.name, scopes: new Set(k.scopes), priority: k.priority ?? 'normal' }]));
   }
 
   /** True when no keys are configured: the gateway runs open. */

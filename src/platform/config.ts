@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { SCOPES, type ApiKeyConfig } from './api-keys.js';
 import { parseJwtSettings, type JwtConfig } from './jwt-auth.js';
+import { PRIORITIES } from './priority.js';
 
 /** The repository root (two levels above src/platform or dist/src/platform). */
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..',
@@ -68,6 +69,8 @@ const envSchema = z.object({
   SENTIMENT_MAX_TEXT_LENGTH: int(1, 100_000).default(2000),
   SHUTDOWN_TIMEOUT_MS: int(0, 600_000).default(15_000),
   QUEUE_TIMEOUT_MS: int(1, 600_000).default(5000),
+  /** The largest x-request-timeout a request may ask for. */
+  REQUEST_TIMEOUT_MAX_MS: int(1, 600_000).default(60_000),
   MAX_CONCURRENT_REQUESTS: int(1, 1_000_000).default(1024),
   SHUTDOWN_DELAY_MS: int(0, 600_000).default(0),
   CREDIT_APPROVE_MAX_PD: z.coerce.number().gt(0).lt(1).default(0.2),
@@ -144,6 +147,8 @@ export interface GatewayConfig {
     readonly shutdownDelayMs: number;
     /** GraphQL requests in progress beyond which new ones are refused at once with 503 (admission control). */
     readonly maxConcurrentRequests: number;
+    /** The largest deadline (ms) a request's x-request-timeout may set. */
+    readonly maxRequestTimeoutMs: number;
     readonly bodyLimit: string;
     readonly shutdownTimeoutMs: number;
     /** When set, GET /metrics needs `Authorization: Bearer <token>`. */
@@ -302,7 +307,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     http: {
       landingPage, introspection: e.INTROSPECTION, executor: e.GRAPHQL_EXECUTOR, corsOrigins, trustProxyHops: e.TRUST_PROXY_HOPS, bodyLimit: e.BODY_LIMIT,
       shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS, shutdownDelayMs: e.SHUTDOWN_DELAY_MS, metricsToken: e.METRICS_TOKEN,
-      maxConcurrentRequests: e.MAX_CONCURRENT_REQUESTS,
+      maxConcurrentRequests: e.MAX_CONCURRENT_REQUESTS, maxRequestTimeoutMs: e.REQUEST_TIMEOUT_MAX_MS,
     },
     limits: {
       maxQueryDepth: e.MAX_QUERY_DEPTH,
@@ -348,6 +353,7 @@ const apiKeysSchema = z.array(z.object({
   name: z.string().regex(/^[\w.-]{1,64}$/, '1..64 letters, digits, _ . -'),
   sha256: z.string().regex(/^[0-9a-fA-F]{64}$/, 'the hex SHA-256 of the key'),
   scopes: z.array(z.enum(SCOPES)).min(1),
+  priority: z.enum(PRIORITIES).optional(),
 }).strict());
 
 function parseApiKeys(json: string): ApiKeyConfig[] {

@@ -28,6 +28,10 @@ export enum GatewayErrorCode {
   /** Bearer JWTs cannot be verified now: the issuer's key set cannot be fetched. */
   AUTH_UNAVAILABLE = 'AUTH_UNAVAILABLE',
   RATE_LIMITED = 'RATE_LIMITED',
+  /** The request's deadline (x-request-timeout) passed while its items waited for a model. */
+  DEADLINE_EXCEEDED = 'DEADLINE_EXCEEDED',
+  /** The client closed its connection before the answer: its queued items were dropped (metrics and logs only). */
+  REQUEST_CANCELLED = 'REQUEST_CANCELLED',
   INTERNAL_SERVER_ERROR = 'INTERNAL_SERVER_ERROR',
 }
 
@@ -38,6 +42,7 @@ const HTTP_STATUS: Readonly<Record<GatewayErrorCode, number>> = {
   NOT_FOUND: 404, MODEL_UNAVAILABLE: 503, AUDIT_UNAVAILABLE: 503, OVERLOADED: 503, SHUTTING_DOWN: 503, INFERENCE_FAILED: 500,
   QUERY_TOO_COMPLEX: 400, QUERY_TOO_DEEP: 400, PAYLOAD_TOO_LARGE: 413, UNAUTHENTICATED: 401, FORBIDDEN: 403, RATE_LIMITED: 429,
   INTERNAL_SERVER_ERROR: 500,
+  DEADLINE_EXCEEDED: 504, REQUEST_CANCELLED: 499, // nginx's 'client closed request': nobody reads it
 };
 
 /**
@@ -105,5 +110,20 @@ export class UnauthenticatedError extends GatewayError {
 export class ForbiddenError extends GatewayError {
   constructor(message: string) {
     super(message, GatewayErrorCode.FORBIDDEN);
+  }
+}
+
+/** The request's deadline passed while its item waited for a batch. */
+export class DeadlineExceededError extends GatewayError {
+  constructor(model: string, timeoutMs: number, waitedMs: number) {
+    super(`model ${model}: the request's deadline of ${timeoutMs} ms (x-request-timeout) passed after ${waitedMs} ms in the queue, before its batch ran`,
+      GatewayErrorCode.DEADLINE_EXCEEDED, { model, timeoutMs });
+  }
+}
+
+/** The client went away: its queued items are dropped before inference. */
+export class RequestCancelledError extends GatewayError {
+  constructor(model: string) {
+    super(`model ${model}: the client closed the request before its items were inferred`, GatewayErrorCode.REQUEST_CANCELLED, { model });
   }
 }

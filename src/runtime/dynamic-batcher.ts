@@ -1,5 +1,6 @@
 import { context, SpanStatusCode, trace, type SpanContext } from '@opentelemetry/api';
-import { ModelUnavailableError, OverloadedError } from '../platform/errors.js';
+import { DeadlineExceededError, ModelUnavailableError, OverloadedError, RequestCancelledError } from '../platform/errors.js';
+import { PRIORITIES, priorityLevel, type Priority } from '../platform/priority.js';
 import { currentSpanContext, linksTo, tracer } from '../platform/tracing.js';
 
 export interface BatchingOptions {
@@ -21,6 +22,24 @@ export interface BatchingOptions {
   readonly concurrency?: number;
 }
 
+/**
+ * Who submits and how urgently: the caller (API key or client address) the batcher serves in turn, its
+ * priority, the request's deadline and its abort signal (the client went away). A bare string is a caller
+ * at normal priority, without deadline or signal.
+ */
+export interface Submission {
+  readonly caller: string;
+  readonly priority?: Priority;
+  /** performance.now() by which the request's items must have started inference, and the timeout it came from. */
+  readonly deadline?: { readonly at: number; readonly timeoutMs: number };
+  readonly signal?: AbortSignal;
+}
+
+export type SubmitAs = string | Submission;
+
+/** Why queued items left without inference. */
+export type DropReason = 'deadline' | 'queue-timeout' | 'cancelled';
+
 export interface BatchReport {
   readonly size: number;
   /** Seconds the oldest item of the batch waited in the queue. */
@@ -28,10 +47,30 @@ export interface BatchReport {
   readonly computeSeconds: number;
   /** Items answered with an Error (or all of them, when the batch threw). */
   readonly failedItems: number;
+  /** Seconds the items waited, by priority: `count` items of one submission waited `seconds` each. */
+  readonly waits: ReadonlyArray<{ readonly priority: Priority; readonly seconds: number; readonly count: number }>;
+}
+
+/** Items that left the queue without inference, reported as they leave. */
+export type DropReport = { readonly reason: DropReason; readonly priority: Priority; readonly count: number };
+
+/** What the items of one submit or submitMany call share. */
+interface Ticket {
+  readonly caller: string;
+  readonly priority: Priority;
+  readonly enqueuedAt: number;
+  /** The earlier of the request's deadline and the queue deadline, and which one it is. */
+  readonly expiresAt: number;
+  readonly expiry: 'deadline' | 'queue-timeout';
+  readonly timeoutMs: number;
+  /** Items of this ticket still queued; the abort listener goes when it reaches 0. */
+  queued: number;
+  unlisten?: () => void;
 }
 
 interface Pending<I, O> {
   readonly input: I;
+  readonly ticket: Ticket;
   readonly enqueuedAt: number;
   /** The request's span, linked from the batch span (tracing on only). */
   readonly span?: SpanContext;
@@ -40,6 +79,11 @@ interface Pending<I, O> {
 }
 
 type RunBatch<I, O> = (inputs: readonly I[]) => Promise<Array<O | Error>>;
+
+/** Share of each batch kept for every lower priority level that has items waiting. */
+const LOWER_LEVEL_SHARE = 1 / 8;
+/** Batches in a row a waiting level may get no slot (batches too small to share) before it goes first. */
+const STARVATION_BATCHES = 8;
 
 /**
  * One per model, shared by every request: gathers items until `maxBatchSize` or `maxWaitMs`, runs one
@@ -52,20 +96,35 @@ type RunBatch<I, O> = (inputs: readonly I[]) => Promise<Array<O | Error>>;
  *
  * Adaptive waiting: an idle runtime waits for more items only in proportion to how full recent batches
  * came (maxWaitMs x EWMA of submissions per batch / maxBatchSize); a lone or sequential caller's item runs
- * at once, as Triton's and TEI's batchers do when idle. Measured on 2 cores, one short text per request,
- * against a fixed 6 ms wait: 1 client 100 -> 368 texts/s (p50 9 -> 2 ms), 8 clients 570 -> 1,085, 32 and
- * 64 clients unchanged within noise (1,390 -> 1,495, 1,666 -> 1,668).
+ * at once, as Triton's and TEI's batchers do when idle.
  *
- * Fairness: each caller (API key or client address, as the services pass it) has its own queue, and a
- * batch takes one item from each caller in turn, starting after the caller that came last in the
- * previous batch. A caller that queues thousands of items therefore delays another's single item by
- * at most one batch, instead of by its whole backlog.
+ * Priorities: items wait in one queue per priority level, and a batch (never more than `maxBatchSize`
+ * items, so a 10,000-item submission runs as batch-sized chunks) is filled from the most urgent waiting
+ * level down: an urgent item waits for at most the batches already running. So that a steady stream of
+ * urgent work cannot starve the others, every lower level with items waiting keeps 1/8 of each batch (one
+ * item at least, the most urgent level keeping one), and a level that still gets no slot for 8 batches in
+ * a row (batches of one or two items) goes first in the next one.
+ *
+ * Fairness within a level: each caller (API key or client address, as the services pass it) has its own
+ * queue, and a batch takes one item from each caller in turn, starting after the caller that came last in
+ * the previous batch. A caller that queues thousands of items therefore delays another's single item of
+ * the same priority by at most one batch, instead of by its whole backlog.
+ *
+ * Deadlines and cancellation: an item leaves the queue without inference when its request's deadline or
+ * the queue deadline (`maxQueueMs`) passes, on a timer set for the earliest of them (not only when the
+ * next batch is taken), or as soon as its request's abort signal fires (the client went away).
  */
 export class DynamicBatcher<I, O> {
-  /** Waiting items by caller, in the order callers are to be served next (a Map keeps insertion order). */
-  private readonly queues = new Map<string, Array<Pending<I, O>>>();
+  /** Per priority level (0: high), waiting items by caller, in the order callers are to be served next (a Map keeps insertion order). */
+  private readonly levels: Array<Map<string, Array<Pending<I, O>>>> = PRIORITIES.map(() => new Map());
+  private readonly levelWaiting: number[] = PRIORITIES.map(() => 0);
+  /** Batches in a row each level waited without a slot. */
+  private readonly skipped: number[] = PRIORITIES.map(() => 0);
   private waiting = 0;
   private timer: (() => void) | undefined;
+  /** No queued item expires before this (it may be earlier than the true earliest: an expiry sweep then finds nothing). */
+  private nextExpiry = Infinity;
+  private expiryTimer: { readonly at: number; cancel(): void } | undefined;
   /** Submissions (submit or submitMany calls) since the last batch was taken, and their EWMA per batch. */
   private arrivals = 0;
   private submissionsPerBatch = 1;
@@ -79,6 +138,7 @@ export class DynamicBatcher<I, O> {
     private readonly runBatch: RunBatch<I, O>,
     readonly options: BatchingOptions,
     private readonly onBatch: (report: BatchReport) => void = () => {},
+    private readonly onDrop: (report: DropReport) => void = () => {},
   ) {
     this.concurrency = Math.max(1, Math.floor(options.concurrency ?? 1));
     if (options.maxQueueMs !== undefined && options.maxQueueMs <= options.maxWaitMs) {
@@ -91,26 +151,37 @@ export class DynamicBatcher<I, O> {
     return this.waiting;
   }
 
-  /** Queues one item of `caller`'s; resolves with its result or rejects with its own error. */
-  submit(input: I, caller = ''): Promise<O> {
+  /** Queues one item; resolves with its result or rejects with its own error. `as`: the caller, or the whole submission. */
+  submit(input: I, as: SubmitAs = ''): Promise<O> {
     this.admit(1);
+    const submission = typeof as === 'string' ? { caller: as } : as;
+    const ticket = this.ticket(submission, 1);
+    const refused = this.refuseAtOnce(submission, ticket, 1);
+    if (refused) return Promise.reject(refused);
     this.arrivals++;
     const span = currentSpanContext();
-    return new Promise<O>((resolve, reject) => this.enqueue(caller, { input, enqueuedAt: performance.now(), span, resolve, reject }));
+    const result = new Promise<O>((resolve, reject) => this.enqueue({ input, ticket, enqueuedAt: ticket.enqueuedAt, span, resolve, reject }));
+    this.listen(submission.signal, ticket);
+    return result;
   }
 
   /**
    * Queues items all at once (or none, if they do not fit) and settles with one entry per item:
    * its result or its Error. Suits DataLoader batch functions.
    */
-  submitMany(inputs: readonly I[], caller = ''): Promise<Array<O | Error>> {
+  submitMany(inputs: readonly I[], as: SubmitAs = ''): Promise<Array<O | Error>> {
     this.admit(inputs.length);
+    const submission = typeof as === 'string' ? { caller: as } : as;
+    const ticket = this.ticket(submission, inputs.length);
+    const refused = this.refuseAtOnce(submission, ticket, inputs.length);
+    if (refused) return Promise.resolve(inputs.map(() => refused));
     this.arrivals++;
-    const enqueuedAt = performance.now();
     const span = currentSpanContext();
-    return Promise.all(inputs.map((input) => new Promise<O | Error>((resolve) => {
-      this.enqueue(caller, { input, enqueuedAt, span, resolve, reject: resolve });
+    const results = Promise.all(inputs.map((input) => new Promise<O | Error>((resolve) => {
+      this.enqueue({ input, ticket, enqueuedAt: ticket.enqueuedAt, span, resolve, reject: resolve });
     })));
+    this.listen(submission.signal, ticket);
+    return results;
   }
 
   /** Refuses new items, fails queued ones, and waits for the running batches to finish. */
@@ -140,11 +211,76 @@ export class DynamicBatcher<I, O> {
     if (this.waiting + count > this.options.maxQueue) throw new OverloadedError(this.name, this.options.maxQueue);
   }
 
-  private enqueue(caller: string, item: Pending<I, O>): void {
-    const queue = this.queues.get(caller);
+  /** What a submission's items share: caller, priority and the earlier of the request's and the queue's deadlines. */
+  private ticket(submission: Submission, count: number): Ticket {
+    const now = performance.now();
+    const queueTimeoutMs = this.options.maxQueueMs;
+    const queueExpiry = queueTimeoutMs === undefined ? Infinity : now + queueTimeoutMs;
+    const { deadline } = submission;
+    const byDeadline = deadline !== undefined && deadline.at < queueExpiry;
+    return {
+      caller: submission.caller, priority: submission.priority ?? 'normal', enqueuedAt: now, queued: count,
+      expiresAt: byDeadline ? deadline.at : queueExpiry, expiry: byDeadline ? 'deadline' : 'queue-timeout',
+      timeoutMs: byDeadline ? deadline.timeoutMs : queueTimeoutMs ?? Infinity,
+    };
+  }
+
+  /** The error for a submission that must not even be queued: its client is gone, or its deadline has passed. */
+  private refuseAtOnce(submission: Submission, ticket: Ticket, count: number): Error | undefined {
+    if (count === 0) return undefined;
+    if (submission.signal?.aborted) {
+      this.onDrop({ reason: 'cancelled', priority: ticket.priority, count });
+      return new RequestCancelledError(this.name);
+    }
+    if (ticket.expiry === 'deadline' && ticket.expiresAt <= ticket.enqueuedAt) {
+      this.onDrop({ reason: 'deadline', priority: ticket.priority, count });
+      return new DeadlineExceededError(this.name, ticket.timeoutMs, 0);
+    }
+    return undefined;
+  }
+
+  /** Drops the ticket's queued items as soon as its request is aborted; one listener per submission, removed once none is queued. */
+  private listen(signal: AbortSignal | undefined, ticket: Ticket): void {
+    if (!signal || ticket.queued === 0) return;
+    const onAbort = () => this.cancel(ticket);
+    signal.addEventListener('abort', onAbort, { once: true });
+    ticket.unlisten = () => signal.removeEventListener('abort', onAbort);
+  }
+
+  /** Fails a ticket's items still queued (those already in a batch run: inference cannot be interrupted). */
+  private cancel(ticket: Ticket): void {
+    const level = priorityLevel(ticket.priority);
+    const callers = this.levels[level]!;
+    const queue = callers.get(ticket.caller);
+    if (!queue) return;
+    const kept = queue.filter((item) => item.ticket !== ticket);
+    const dropped = queue.length - kept.length;
+    if (dropped === 0) return;
+    if (kept.length) callers.set(ticket.caller, kept);
+    else callers.delete(ticket.caller);
+    this.levelWaiting[level]! -= dropped;
+    this.waiting -= dropped;
+    ticket.queued -= dropped;
+    ticket.unlisten?.();
+    const error = new RequestCancelledError(this.name);
+    for (const item of queue) if (item.ticket === ticket) item.reject(error);
+    this.onDrop({ reason: 'cancelled', priority: ticket.priority, count: dropped });
+    if (this.waiting === 0) this.stopExpiryTimer();
+  }
+
+  private enqueue(item: Pending<I, O>): void {
+    const { caller, priority, expiresAt } = item.ticket;
+    const level = priorityLevel(priority);
+    const callers = this.levels[level]!;
+    const queue = callers.get(caller);
     if (queue) queue.push(item);
-    else this.queues.set(caller, [item]);
+    else callers.set(caller, [item]);
+    this.levelWaiting[level]!++;
     this.waiting++;
+    if (expiresAt < this.nextExpiry) {
+      this.nextExpiry = expiresAt;
+      this.startExpiryTimer();
+    }
     if (this.running.size >= this.concurrency) return; // a running batch's completion starts the next one
     if (this.waiting >= this.options.maxBatchSize) {
       this.flush();
@@ -160,6 +296,25 @@ export class DynamicBatcher<I, O> {
         this.timer = () => clearImmediate(immediate);
       }
     }
+  }
+
+  /** One timer, for the earliest expiry of the queued items: a backlog behind a slow batch expires on time. */
+  private startExpiryTimer(): void {
+    if (this.nextExpiry === Infinity || (this.expiryTimer && this.expiryTimer.at <= this.nextExpiry)) return;
+    this.expiryTimer?.cancel();
+    const at = this.nextExpiry;
+    const timeout = setTimeout(() => {
+      this.expiryTimer = undefined;
+      this.expire();
+      this.startExpiryTimer();
+    }, Math.max(0, Math.ceil(at - performance.now())));
+    this.expiryTimer = { at, cancel: () => clearTimeout(timeout) };
+  }
+
+  private stopExpiryTimer(): void {
+    this.expiryTimer?.cancel();
+    this.expiryTimer = undefined;
+    this.nextExpiry = Infinity;
   }
 
   private flush(): void {
@@ -181,38 +336,98 @@ export class DynamicBatcher<I, O> {
     }
   }
 
-  /**
-   * Up to `count` items, one per caller in turn. A caller left with items goes to the back of the
-   * order, so the next batch starts with the callers this one served last or not at all.
-   */
+  /** Up to `count` items: each level's quota (quotas()), taken one per caller in turn within the level. */
   private take(count: number): Array<Pending<I, O>> {
     const batch: Array<Pending<I, O>> = [];
-    while (batch.length < count && this.queues.size > 0) {
-      for (const [caller, queue] of this.queues) {
-        if (batch.length >= count) break;
-        batch.push(queue.shift()!);
-        this.queues.delete(caller);
-        if (queue.length > 0) this.queues.set(caller, queue);
-      }
-    }
+    this.quotas(count).forEach((quota, level) => {
+      if (quota > 0) this.takeFrom(level, quota, batch);
+      this.skipped[level] = quota === 0 && this.levelWaiting[level]! > 0 ? this.skipped[level]! + 1 : 0;
+    });
     this.waiting -= batch.length;
+    for (const item of batch) {
+      if (--item.ticket.queued === 0) item.ticket.unlisten?.();
+    }
+    if (this.waiting === 0) this.stopExpiryTimer();
     return batch;
   }
 
-  /** Fails the items that waited past `maxQueueMs` (each caller's queue is in arrival order: they are at its head). */
-  private expire(): void {
-    const deadline = this.options.maxQueueMs;
-    if (deadline === undefined) return;
-    const now = performance.now();
-    for (const [caller, queue] of this.queues) {
-      let expired = 0;
-      while (expired < queue.length && now - queue[expired]!.enqueuedAt > deadline) expired++;
-      for (const item of queue.splice(0, expired)) {
-        item.reject(new OverloadedError(this.name, this.options.maxQueue, `it waited ${Math.round(now - item.enqueuedAt)} ms, past its ${deadline} ms queue deadline`));
+  /**
+   * Slots of a batch of `count` per level: the first level (the most urgent waiting one, or one that has
+   * waited STARVATION_BATCHES batches without a slot) keeps one, every other waiting level gets its share
+   * (LOWER_LEVEL_SHARE of the batch, one at least) while slots last, and what is left goes by urgency.
+   */
+  private quotas(count: number): number[] {
+    const quota = PRIORITIES.map(() => 0);
+    const waiting = PRIORITIES.map((_, level) => level).filter((level) => this.levelWaiting[level]! > 0);
+    if (waiting.length === 0) return quota;
+    const starved = waiting.find((level) => this.skipped[level]! >= STARVATION_BATCHES);
+    const order = starved === undefined ? waiting : [starved, ...waiting.filter((level) => level !== starved)];
+    let free = count;
+    const share = Math.max(1, Math.floor(count * LOWER_LEVEL_SHARE));
+    for (const level of order.slice(1)) {
+      const n = Math.min(this.levelWaiting[level]!, share, free - 1);
+      if (n > 0) {
+        quota[level] = n;
+        free -= n;
       }
-      this.waiting -= expired;
-      if (queue.length === 0) this.queues.delete(caller);
     }
+    for (const level of order) {
+      const n = Math.min(this.levelWaiting[level]! - quota[level]!, free);
+      quota[level]! += n;
+      free -= n;
+    }
+    return quota;
+  }
+
+  /** `count` items of one level, one per caller in turn; a caller left with items goes to the back of the order. */
+  private takeFrom(level: number, count: number, batch: Array<Pending<I, O>>): void {
+    const callers = this.levels[level]!;
+    let taken = 0;
+    while (taken < count && callers.size > 0) {
+      for (const [caller, queue] of callers) {
+        if (taken >= count) break;
+        batch.push(queue.shift()!);
+        taken++;
+        callers.delete(caller);
+        if (queue.length > 0) callers.set(caller, queue);
+      }
+    }
+    this.levelWaiting[level]! -= taken;
+  }
+
+  /** Fails the items whose request deadline or queue deadline has passed; sets when to look next. */
+  private expire(): void {
+    const now = performance.now();
+    if (now < this.nextExpiry) return;
+    let next = Infinity;
+    const dropped = new Map<string, DropReport>();
+    this.levels.forEach((callers, level) => {
+      for (const [caller, queue] of callers) {
+        const kept = queue.filter((item) => {
+          const { ticket } = item;
+          if (ticket.expiresAt > now) {
+            next = Math.min(next, ticket.expiresAt);
+            return true;
+          }
+          const waited = Math.round(now - item.enqueuedAt);
+          item.reject(ticket.expiry === 'deadline' ? new DeadlineExceededError(this.name, ticket.timeoutMs, waited)
+            : new OverloadedError(this.name, this.options.maxQueue, `it waited ${waited} ms, past its ${ticket.timeoutMs} ms queue deadline`));
+          if (--ticket.queued === 0) ticket.unlisten?.();
+          const key = `${ticket.expiry}\0${ticket.priority}`;
+          const report = dropped.get(key);
+          dropped.set(key, { reason: ticket.expiry, priority: ticket.priority, count: (report?.count ?? 0) + 1 });
+          return false;
+        });
+        const expired = queue.length - kept.length;
+        if (expired === 0) continue;
+        this.levelWaiting[level]! -= expired;
+        this.waiting -= expired;
+        if (kept.length) callers.set(caller, kept);
+        else callers.delete(caller);
+      }
+    });
+    this.nextExpiry = next;
+    for (const report of dropped.values()) this.onDrop(report);
   }
 
   private async execute(batch: Array<Pending<I, O>>): Promise<void> {
@@ -244,6 +459,18 @@ export class DynamicBatcher<I, O> {
     }
     span.setAttribute('batch.failed_items', failedItems);
     span.end();
-    this.onBatch({ size: batch.length, queueSeconds, computeSeconds: (performance.now() - started) / 1000, failedItems });
+    this.onBatch({ size: batch.length, queueSeconds, computeSeconds: (performance.now() - started) / 1000, failedItems, waits: waitsOf(batch, started) });
   }
+}
+
+/** Seconds each item of a batch waited, by priority: one entry per run of items of one submission. */
+function waitsOf(batch: ReadonlyArray<Pending<unknown, unknown>>, started: number): BatchReport['waits'] {
+  const waits: Array<{ priority: Priority; seconds: number; count: number }> = [];
+  let last: Ticket | undefined;
+  for (const item of batch) {
+    if (item.ticket === last) waits[waits.length - 1]!.count++;
+    else waits.push({ priority: item.ticket.priority, seconds: (started - item.enqueuedAt) / 1000, count: 1 });
+    last = item.ticket;
+  }
+  return waits;
 }

@@ -2,7 +2,7 @@ import { watch, type FSWatcher } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from '../platform/logger.js';
 import { GatewayError, GatewayErrorCode, InvalidInputError, ModelUnavailableError, NotFoundError } from '../platform/errors.js';
-import { DynamicBatcher, type BatchingOptions, type BatchReport } from './dynamic-batcher.js';
+import { DynamicBatcher, type BatchingOptions, type BatchReport, type DropReport, type SubmitAs } from './dynamic-batcher.js';
 import { artefactSha256, verifyLocalIdentity, type ModelIdentity } from './model-identity.js';
 import { readManifest, readVersionManifest, type ModelManifest } from './model-manifest.js';
 import { describePhase, type ModelPhase, type ModelRuntime } from './model-runtime.js';
@@ -20,10 +20,10 @@ export interface InferenceModel<I, O> {
   readonly dir: string;
   /** Output label names, for classifiers (from the model's own config). */
   readonly labels: readonly string[];
-  /** `caller` (an API key or client address): the batcher serves callers in turn. */
-  infer(input: I, caller?: string): Promise<O>;
+  /** `caller`: an API key or client address (the batcher serves callers in turn), or the request's whole Submission (priority, deadline, abort signal). */
+  infer(input: I, caller?: SubmitAs): Promise<O>;
   /** One entry per input: its result or its own Error. Suits DataLoader batch functions. */
-  inferMany(inputs: readonly I[], caller?: string): Promise<Array<O | Error>>;
+  inferMany(inputs: readonly I[], caller?: SubmitAs): Promise<Array<O | Error>>;
   /** Feeds drift monitoring: one inference's features (in baseline.json order) and monitored output. */
   observe(features: ArrayLike<number>, output: number): void;
   /** The version running in shadow beside this one, when there is one. */
@@ -94,6 +94,8 @@ export interface RegistryOptions {
   readonly createRuntime: RuntimeFactory;
   readonly logger: Logger;
   readonly onBatch?: (model: string, report: BatchReport) => void;
+  /** Queued items that left without inference: past a deadline, or their request aborted. */
+  readonly onDrop?: (model: string, report: DropReport) => void;
   /** Observations kept per model for drift monitoring. */
   readonly driftWindow?: number;
   /** Fewer observations than this in the window: drift reads INSUFFICIENT_DATA. */
@@ -148,6 +150,8 @@ export class ModelRegistry {
       stats.items += report.size;
       stats.failedItems += report.failedItems;
       this.options.onBatch?.(manifest.name, report);
+    }, (report) => {
+      if (stats) this.options.onDrop?.(manifest.name, report);
     });
     const monitor = manifest.baseline ? new DriftMonitor(manifest.baseline, this.options.driftWindow ?? 5000, this.options.driftMinObservations) : undefined;
     const identity: ModelIdentity = { name: manifest.name, version: manifest.version, sha256: null };

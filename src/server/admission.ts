@@ -7,6 +7,7 @@ import { GatewayError, GatewayErrorCode, httpStatusOf } from '../platform/errors
 import type { GatewayMetrics } from '../platform/metrics.js';
 import type { RateLimiter } from '../platform/rate-limiter.js';
 import type { FairInFlightLimit } from './fair-admission.js';
+import { PRIORITY_HEADER, requestPriority } from '../platform/priority.js';
 
 /** Who a request is, for auth and rate limits; set on `res.locals` by `admission`. */
 export interface Admitted {
@@ -152,13 +153,14 @@ export function inFlightMiddleware(limit: FairInFlightLimit, keys: CallerSource)
       return;
     }
     // A token that fails is refused by the route's own authentication, in its protocol's shape; meanwhile it counts as its address.
-    const refused = limit.enter(res, 'refusal' in identified ? `ip:${req.ip ?? ''}` : identified.rateKey);
+    const refused = 'refusal' in identified ? limit.enter(res, `ip:${req.ip ?? ''}`, requestPriority(undefined, req.header(PRIORITY_HEADER)))
+      : limit.enter(res, identified.rateKey, requestPriority(identified.caller, req.header(PRIORITY_HEADER)));
     if (refused) sendRefusal(res, refused);
     else next();
   };
 }
 
-/** A response whose errors include OVERLOADED goes out as 503 with Retry-After, which proxies and clients understand. */
+/** A response whose errors include OVERLOADED goes out as 503 with Retry-After, and one past its deadline as 504, which proxies and clients understand. */
 export function overloadStatusPlugin(): ApolloServerPlugin<GatewayContext> {
   return {
     async requestDidStart() {
@@ -168,6 +170,8 @@ export function overloadStatusPlugin(): ApolloServerPlugin<GatewayContext> {
           if (errors?.some((e) => e.extensions?.code === GatewayErrorCode.OVERLOADED)) {
             response.http.status = httpStatusOf(GatewayErrorCode.OVERLOADED);
             response.http.headers.set('retry-after', '1');
+          } else if (errors?.some((e) => e.extensions?.code === GatewayErrorCode.DEADLINE_EXCEEDED)) {
+            response.http.status = httpStatusOf(GatewayErrorCode.DEADLINE_EXCEEDED);
           }
         },
       };

@@ -42,6 +42,8 @@ import { inferenceProtocolRoutes } from './inference-protocol.js';
 import { VersionSync } from './version-sync.js';
 import { admission, createAdmission, inFlightMiddleware, overloadStatusPlugin, refusal, sendRefusal, type Admitted } from './admission.js';
 import { FairInFlightLimit } from './fair-admission.js';
+import { createScheduling, schedulingMiddleware, type RequestScheduling } from './request-scheduling.js';
+import { SchedulingMetrics } from '../platform/scheduling-metrics.js';
 import { assignRequestIds, bodyRefusals, directGraphqlPath } from './graphql-http.js';
 
 export interface Gateway {
@@ -75,10 +77,15 @@ async function start(config: GatewayConfig, logger: Logger, resources: ResourceS
   // Flushes the last spans when it closes, after everything else.
   const tracing = config.tracing ? resources.use('tracing', startTracing(config.tracing.endpoint, config.tracing.serviceName), (t) => t.shutdown()) : undefined;
   const metrics = new GatewayMetrics();
+  const schedulingMetrics = new SchedulingMetrics(metrics.registry);
   let versionSync: VersionSync | undefined;
   const tasks = new TaskCatalog(domains.flatMap((d) => Object.entries(d.tasks?.(config) ?? {})));
   const registry = resources.use('models', new ModelRegistry(readManifests(config.models.dir, config.models.only), {
-    onBatch: (model, report) => metrics.observeBatch(model, report),
+    onBatch: (model, report) => {
+      metrics.observeBatch(model, report);
+      schedulingMetrics.observeWaits(model, report.waits);
+    },
+    onDrop: (model, report) => schedulingMetrics.observeDrop(model, report),
     driftWindow: config.models.driftWindow,
     driftMinObservations: config.models.driftMinObservations,
     onRefused: (model, code) => metrics.observeRefusal(model, code),
@@ -201,19 +208,23 @@ async function start(config: GatewayConfig, logger: Logger, resources: ResourceS
     app.use('/graphql', cors({ origin: config.http.corsOrigins.includes('*') ? '*' : [...config.http.corsOrigins], maxAge: 600 }));
   }
   if (config.http.landingPage === 'graphiql') app.use(graphiqlRoutes());
-  const contextOf = async ({ requestId, clientRequestId, caller, rateKey }: { requestId: string; clientRequestId?: string } & Admitted): Promise<GatewayContext> => {
-    const request = { requestId, clientRequestId, caller, rateKey };
+  const schedule = createScheduling(config.http.maxRequestTimeoutMs, schedulingMetrics);
+  const contextOf = async ({ requestId, clientRequestId, caller, rateKey, scheduling }: { requestId: string; clientRequestId?: string; scheduling?: RequestScheduling } & Admitted): Promise<GatewayContext> => {
+    // The caller, its priority, deadline and abort signal ride along to the batchers, which serve callers in turn.
+    const request = { requestId, clientRequestId, caller, rateKey, submission: { caller: rateKey, ...scheduling } };
     const context: Record<string, unknown> = { ...request, registry };
     // Each domain's per-request state (fresh DataLoaders) under its name, where its resolvers look for it.
     for (const { domain, services } of started) if (domain.request) context[domain.name] = domain.request(services, request);
     return context as unknown as GatewayContext;
   };
-  app.use('/graphql', assignRequestId, admitConcurrent, express.json({ limit: config.http.bodyLimit }), admission(admit), expressMiddleware(apollo, {
-    context: async ({ res }) => contextOf({ ...(res.locals as { requestId: string; clientRequestId?: string }), ...(res.locals.admitted as Admitted) }),
+  app.use('/graphql', assignRequestId, admitConcurrent, express.json({ limit: config.http.bodyLimit }), admission(admit), schedulingMiddleware(schedule), expressMiddleware(apollo, {
+    context: async ({ res }) => contextOf({
+      ...(res.locals as { requestId: string; clientRequestId?: string; scheduling?: RequestScheduling }), ...(res.locals.admitted as Admitted),
+    }),
   }));
   app.use(jsonErrors(logger));
   const direct = directGraphqlPath({
-    apollo, admit, inFlight, keys, bodyLimit: config.http.bodyLimit, trustProxyHops: config.http.trustProxyHops,
+    apollo, admit, schedule, inFlight, keys, bodyLimit: config.http.bodyLimit, trustProxyHops: config.http.trustProxyHops,
     cors: config.http.corsOrigins.length > 0, traced: tracing !== undefined, logger, context: contextOf,
   });
   handle = (req, res) => {

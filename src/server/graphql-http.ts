@@ -10,6 +10,8 @@ import { traceServerRequest } from '../platform/tracing.js';
 import { identify, persistedQueryHashOf, refusal, sendRefusal, type Admission, type Admitted, type Refusal } from './admission.js';
 import type { FairInFlightLimit } from './fair-admission.js';
 import type { CallerSource } from '../platform/api-keys.js';
+import { PRIORITY_HEADER, requestPriority } from '../platform/priority.js';
+import type { RequestScheduling, Scheduling } from './request-scheduling.js';
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
 
@@ -36,8 +38,10 @@ export const bodyRefusals = {
 
 export interface DirectGraphqlOptions {
   readonly apollo: ApolloServer<GatewayContext>;
-  readonly context: (request: { requestId: string; clientRequestId?: string } & Admitted) => Promise<GatewayContext>;
+  readonly context: (request: { requestId: string; clientRequestId?: string; scheduling?: RequestScheduling } & Admitted) => Promise<GatewayContext>;
   readonly admit: Admission;
+  /** The request's priority, deadline and abort signal (request-scheduling.ts). */
+  readonly schedule: Scheduling;
   readonly inFlight: FairInFlightLimit;
   /** Who the in-flight limit counts a request against (before its body is read). */
   readonly keys: CallerSource;
@@ -84,7 +88,7 @@ export function directGraphqlPath(options: DirectGraphqlOptions): (req: Incoming
     // A bearer token that fails verification is refused before its body is read.
     const identified = await identify(options.keys, authorization, apiKey, clientAddress);
     if ('refusal' in identified) return sendRefusal(res, identified.refusal);
-    const full = options.inFlight.enter(res, identified.rateKey);
+    const full = options.inFlight.enter(res, identified.rateKey, requestPriority(identified.caller, header(req, PRIORITY_HEADER)));
     if (full) return sendRefusal(res, full);
     const read = await readJsonBody(req, limit);
     // After the answer, Node's HTTP server reads and discards the rest of an over-long body, so that the
@@ -95,6 +99,8 @@ export function directGraphqlPath(options: DirectGraphqlOptions): (req: Incoming
       authorization, apiKey, clientAddress, query: typeof body?.query === 'string' ? body.query : '', persistedQueryHash: persistedQueryHashOf(body?.extensions),
     });
     if (refused) return sendRefusal(res, refused);
+    const scheduled = options.schedule((name) => header(req, name), res, admitted.caller);
+    if ('refusal' in scheduled) return sendRefusal(res, scheduled.refusal);
     const headers = new HeaderMap();
     for (const [key, value] of Object.entries(req.headers)) {
       if (value !== undefined) headers.set(key, Array.isArray(value) ? value.join(', ') : value);
@@ -102,7 +108,7 @@ export function directGraphqlPath(options: DirectGraphqlOptions): (req: Incoming
     const url = req.url ?? '';
     const response = await options.apollo.executeHTTPGraphQLRequest({
       httpGraphQLRequest: { method: 'POST', headers, search: url.includes('?') ? url.slice(url.indexOf('?')) : '', body: read.body },
-      context: () => options.context({ ...ids, ...admitted }),
+      context: () => options.context({ ...ids, ...admitted, scheduling: scheduled.scheduling }),
     });
     for (const [key, value] of response.headers) res.setHeader(key, value);
     res.statusCode = response.status ?? 200;

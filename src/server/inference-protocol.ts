@@ -1,5 +1,6 @@
 import express, { Router, type ErrorRequestHandler, type Request, type Response } from 'express';
 import { callerLabel, hasScope, rateKeyOf, type CallerSource, type Scope } from '../platform/api-keys.js';
+import { isPriority, PRIORITIES, PRIORITY_HEADER, requestPriority, type Priority } from '../platform/priority.js';
 import { GatewayError, GatewayErrorCode, httpStatusOf } from '../platform/errors.js';
 import type { GatewayMetrics } from '../platform/metrics.js';
 import type { RateLimiter } from '../platform/rate-limiter.js';
@@ -82,7 +83,7 @@ export function inferenceProtocolRoutes(deps: {
           }
         }
         const handle = registry.model<unknown, unknown>(manifest.name);
-        const results = await handle.inferMany(request.items, caller.rateKey);
+        const results = await handle.inferMany(request.items, { caller: caller.rateKey, priority: caller.priority });
         const failed = results.findIndex((r) => r instanceof Error);
         if (failed >= 0) throw new ProtocolError(400, `${spec.input.name}[${failed}]: ${(results[failed] as Error).message}`);
         const { body, headerLength } = encodeInferResponse({
@@ -145,14 +146,16 @@ function describeStatus(error: unknown): { status: number; message: string; code
 
 /** The caller of a request and the budget it draws on, if its key (when keys are configured) has the scope. */
 /** The caller, when keys are configured: any valid key, and `scope` when one is named. */
-async function authorize(req: Request, keys: CallerSource, scope?: Scope): Promise<{ rateKey: string }> {
+async function authorize(req: Request, keys: CallerSource, scope?: Scope): Promise<{ rateKey: string; priority: Priority }> {
   // A bearer JWT that fails verification rejects here with its 401 (or 503) GatewayError.
   const caller = await keys.authenticate(req.header('authorization'), req.header('x-api-key'));
   if (!keys.open) {
     if (!caller) throw new ProtocolError(401, 'a valid API key is required: send Authorization: Bearer <key> or x-api-key: <key>');
     if (scope !== undefined && !hasScope(caller, scope)) throw new ProtocolError(403, `${caller.via === 'jwt' ? 'bearer token of' : 'API key'} ${callerLabel(caller)} lacks the scope ${scope} that this model needs`);
   }
-  return { rateKey: caller ? rateKeyOf(caller) : `ip:${req.ip}` };
+  const asked = req.header(PRIORITY_HEADER)?.trim().toLowerCase();
+  if (asked !== undefined && !isPriority(asked)) throw new ProtocolError(400, `${PRIORITY_HEADER} must be one of ${PRIORITIES.join(', ')}, got "${asked.slice(0, 32)}"`);
+  return { rateKey: caller ? rateKeyOf(caller) : `ip:${req.ip}`, priority: requestPriority(caller, asked) };
 }
 
 interface MetadataTensor { name: string; datatype: string; shape: number[] }

@@ -1,4 +1,5 @@
 import DataLoader from 'dataloader';
+import type { SubmitAs } from '../../runtime/dynamic-batcher.js';
 import type { PendingDecisions } from './credit-audit.js';
 import type { CardAccount } from './credit.features.js';
 import type { CreditAssessmentResult, CreditService } from './credit.service.js';
@@ -8,7 +9,7 @@ export interface CreditLoaders {
   readonly creditAssessment: DataLoader<CardAccount, CreditAssessmentResult>;
 }
 
-export function createCreditLoaders(deps: { credit: CreditService }, pending: PendingDecisions, caller: string): CreditLoaders {
+export function createCreditLoaders(deps: { credit: CreditService }, pending: PendingDecisions, caller: SubmitAs): CreditLoaders {
   // Accounts are objects without identity across fields: batch them, do not cache them.
   return { creditAssessment: new DataLoader((accounts) => deps.credit.assessMany(accounts, pending, caller), { cache: false }) };
 }

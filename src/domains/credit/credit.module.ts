@@ -41,10 +41,10 @@ export const creditDomain = defineDomain<CreditService, CreditRequest>({
       }],
     };
   },
-  request(service, { rateKey }) {
+  request(service, { submission }) {
     const pendingDecisions = new PendingDecisions();
     // The caller rides along to the batcher, which serves callers in turn.
-    return { service, pendingDecisions, loaders: createCreditLoaders({ credit: service }, pendingDecisions, rateKey) };
+    return { service, pendingDecisions, loaders: createCreditLoaders({ credit: service }, pendingDecisions, submission) };
   },
 });
 

@@ -22,7 +22,7 @@ export class CreditResolver {
   })
   async creditAssessments(@Arg('accounts', () => [CardAccountInput]) accounts: CardAccountInput[], @Ctx() ctx: CreditContext): Promise<CreditAssessment[]> {
     ctx.credit.service.validateAccounts(accounts);
-    return throwFirstError(await ctx.credit.service.assessMany(accounts, ctx.credit.pendingDecisions, ctx.rateKey)) as CreditAssessment[];
+    return throwFirstError(await ctx.credit.service.assessMany(accounts, ctx.credit.pendingDecisions, ctx.submission)) as CreditAssessment[];
   }
 
   @Authorized('audit:read')

@@ -1,5 +1,6 @@
 import type { ModelIdentity } from '../../runtime/model-identity.js';
 import { assertListSize } from '../../platform/errors.js';
+import type { SubmitAs } from '../../runtime/dynamic-batcher.js';
 import type { InferenceModel, ShadowModel } from '../../runtime/model-registry.js';
 import type { TabularOutputs } from '../../runtime/onnx-runtime.js';
 import type { CreditAuditStore, PendingDecisions } from './credit-audit.js';
@@ -44,7 +45,7 @@ export class CreditService {
    * One entry per account: its assessment or its own Error. The decisions join the request's pending
    * record, written once the response is known to carry them (and before it is sent).
    */
-  async assessMany(accounts: readonly CardAccount[], pending: PendingDecisions, caller = ''): Promise<Array<CreditAssessmentResult | Error>> {
+  async assessMany(accounts: readonly CardAccount[], pending: PendingDecisions, caller: SubmitAs = ''): Promise<Array<CreditAssessmentResult | Error>> {
     // Features, reasons and inference all come from the same version, even across a hot swap.
     const model = this.model();
     const spec = this.featureSpec(model);

@@ -1,4 +1,5 @@
 import DataLoader from 'dataloader';
+import type { SubmitAs } from '../../runtime/dynamic-batcher.js';
 import type { ForecastRequest, ForecastResult, ForecastService } from './forecast.service.js';
 
 export interface ForecastLoaders {
@@ -6,6 +7,6 @@ export interface ForecastLoaders {
   readonly marketForecast: DataLoader<ForecastRequest, ForecastResult>;
 }
 
-export function createForecastLoaders(deps: { forecast: ForecastService }, caller: string): ForecastLoaders {
+export function createForecastLoaders(deps: { forecast: ForecastService }, caller: SubmitAs): ForecastLoaders {
   return { marketForecast: new DataLoader((inputs) => deps.forecast.forecastMany(inputs, 'input', caller), { cache: false }) };
 }

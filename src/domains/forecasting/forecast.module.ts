@@ -21,7 +21,7 @@ export const forecastingDomain = defineDomain<ForecastingServices, ForecastingRe
     const forecast = new ForecastService(() => registry.model(registry.nameForTask(FORECAST_TASK) ?? FORECAST_TASK), prices, config.limits.forecastMaxSeries, volatility.estimate, answers);
     return { services: { forecast, prices } };
   },
-  request(services, { rateKey }) {
-    return { ...services, loaders: createForecastLoaders(services, rateKey) };
+  request(services, { submission }) {
+    return { ...services, loaders: createForecastLoaders(services, submission) };
   },
 });

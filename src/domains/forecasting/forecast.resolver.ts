@@ -21,7 +21,7 @@ export class ForecastResolver {
   @Query(() => [MarketForecast], { description: 'Forecasts of up to 100 series, in the order sent, in one batched inference.', complexity: perItemComplexity('inputs', FORECAST_ITEM_COST) })
   async marketForecasts(@Arg('inputs', () => [ForecastInput]) inputs: ForecastInput[], @Ctx() ctx: ForecastingContext): Promise<MarketForecast[]> {
     ctx.forecasting.forecast.validateList(inputs);
-    return throwFirstError(await ctx.forecasting.forecast.forecastMany(inputs, 'inputs', ctx.rateKey)) as MarketForecast[];
+    return throwFirstError(await ctx.forecasting.forecast.forecastMany(inputs, 'inputs', ctx.submission)) as MarketForecast[];
   }
 
   @Authorized('forecast:read')

@@ -2,6 +2,7 @@ import type { ModelIdentity } from '../../runtime/model-identity.js';
 import { probit } from 'simple-statistics';
 import { cachedMany, digest, type AnswerCache, type AnswerCodec } from '../../platform/answer-cache.js';
 import { assertListSize, InvalidInputError, NotFoundError } from '../../platform/errors.js';
+import type { SubmitAs } from '../../runtime/dynamic-batcher.js';
 import type { InferenceModel } from '../../runtime/model-registry.js';
 import type { TabularOutputs } from '../../runtime/onnx-runtime.js';
 import { inferFrequency, isIsoDate, nextBusinessDays } from './forecast.calendar.js';
@@ -80,7 +81,7 @@ export class ForecastService {
   }
 
   /** One entry per request (its forecast or its own Error); all network inferences go out as one batch. */
-  async forecastMany(requests: readonly ForecastRequest[], field = 'inputs', caller = ''): Promise<Array<ForecastResult | Error>> {
+  async forecastMany(requests: readonly ForecastRequest[], field = 'inputs', caller: SubmitAs = ''): Promise<Array<ForecastResult | Error>> {
     const prepared = await Promise.all(requests.map((r, i) =>
       this.prepare(r, requests.length === 1 && field === 'input' ? field : `${field}[${i}]`).catch((error: unknown) => error as Error)));
     const featured = prepared.map((p, i) => {
@@ -110,7 +111,7 @@ export class ForecastService {
 
   /** Forecasts of prepared series: the network's batch and the volatility fits (worker threads) at the same time. */
   private async compute(items: ReadonlyArray<{ p: Prepared | Error; row: ReturnType<typeof featuresOf> | undefined }>,
-    model: InferenceModel<Float32Array, TabularOutputs> | undefined, caller: string): Promise<Array<CachedForecast | Error>> {
+    model: InferenceModel<Float32Array, TabularOutputs> | undefined, caller: SubmitAs): Promise<Array<CachedForecast | Error>> {
     const rows = items.flatMap((item) => (item.row ? [item.row] : []));
     const [outputs, volatilities] = await Promise.all([
       model && rows.length ? model.inferMany(rows.map((r) => r.features), caller) : Promise.resolve([]),

@@ -1,4 +1,5 @@
 import DataLoader from 'dataloader';
+import type { SubmitAs } from '../../runtime/dynamic-batcher.js';
 import { InvalidInputError, ModelUnavailableError } from '../../platform/errors.js';
 import { EXPLANATION_LIMITS, SentimentService, type SentimentExplanation, type SentimentPrediction } from './sentiment.service.js';
 
@@ -14,7 +15,7 @@ export interface SentimentLoaders {
 }
 
 /** Built once per request (in the GraphQL context), so its cache never outlives the request. */
-export function createSentimentLoaders(deps: { sentiment: SentimentService; targetedSentiment?: SentimentService }, caller: string): SentimentLoaders {
+export function createSentimentLoaders(deps: { sentiment: SentimentService; targetedSentiment?: SentimentService }, caller: SubmitAs): SentimentLoaders {
   // One budget of explained texts per request, shared by both models' explanations.
   let explained = 0;
   const explainer = (service: SentimentService) => new DataLoader<SentimentPrediction, SentimentExplanation, string>(async (predictions) => {

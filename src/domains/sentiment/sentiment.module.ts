@@ -30,8 +30,8 @@ export const sentimentDomain = defineDomain<SentimentServices, SentimentRequest>
       },
     };
   },
-  request(services, { rateKey }) {
+  request(services, { submission }) {
     // The caller rides along to the batchers, which serve callers in turn.
-    return { ...services, loaders: createSentimentLoaders(services, rateKey) };
+    return { ...services, loaders: createSentimentLoaders(services, submission) };
   },
 });

@@ -1,6 +1,7 @@
 import type { ModelIdentity } from '../../runtime/model-identity.js';
 import { cachedMany, digest, type AnswerCache, type AnswerCodec } from '../../platform/answer-cache.js';
 import { assertListSize, InvalidInputError, ModelUnavailableError } from '../../platform/errors.js';
+import type { SubmitAs } from '../../runtime/dynamic-batcher.js';
 import type { InferenceModel } from '../../runtime/model-registry.js';
 import type { TextClassification } from '../../runtime/transformers-runtime.js';
 import { containsTarget, markTarget } from './target-markers.js';
@@ -119,7 +120,7 @@ export class SentimentService {
    * inferMany call (one runtime batch while they fit in the model's maxBatchSize). Variants are not observed by
    * drift monitoring: they are not traffic.
    */
-  async explainMany(predictions: readonly SentimentPrediction[], caller = ''): Promise<Array<SentimentExplanation | Error>> {
+  async explainMany(predictions: readonly SentimentPrediction[], caller: SubmitAs = ''): Promise<Array<SentimentExplanation | Error>> {
     const model = this.model();
     const labels = this.labelsOf(model);
     const occluded = predictions.map((p) => occlusionVariants(p.text));
@@ -142,7 +143,7 @@ export class SentimentService {
   }
 
   /** One batched inference for all texts; one entry per text (its prediction or its own Error). */
-  async classifyMany(texts: readonly string[], caller = ''): Promise<Array<SentimentPrediction | Error>> {
+  async classifyMany(texts: readonly string[], caller: SubmitAs = ''): Promise<Array<SentimentPrediction | Error>> {
     const model = this.model();
     const labels = this.labelsOf(model);
     const sha = model.identity.sha256;
