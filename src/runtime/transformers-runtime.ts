@@ -3,6 +3,7 @@ import path from 'node:path';
 import {
   AutoModelForSequenceClassification,
   AutoTokenizer,
+  Tensor,
   env,
   type PreTrainedModel,
   type PreTrainedTokenizer,
@@ -37,12 +38,20 @@ export interface TextClassificationOptions {
   readonly dtype: 'q8' | 'fp32' | 'fp16' | 'int8' | 'uint8' | 'q4';
   /** onnxruntime intra-op threads for this model's inferences. */
   readonly intraOpThreads: number;
+  /** Most padded tokens (rows x longest row) in one inference; a batch over it is split (default 2,048). */
+  readonly tokenBudget?: number;
 }
 
+/** Padded tokens per inference: 64 headlines or 16 full 128-token windows. */
+export const DEFAULT_TOKEN_BUDGET = 2048;
+/** A sub-batch may pad to at most this multiple of its real tokens (a third of its work is padding at most). */
+const MAX_PADDING_RATIO = 1.5;
+
 /**
- * A sequence-classification model run through transformers.js. A batch is tokenised in one call and
- * padded to its longest text; texts of very different lengths are split into groups first, so that
- * one long text does not make every short one pay for its padding.
+ * A sequence-classification model run through transformers.js. A batch is tokenised once, sorted by
+ * token count and split into sub-batches under a token budget (`planSubBatches`), each padded only to
+ * its own longest text: short headlines do not pay for a long text's padding, and no inference grows
+ * past the budget.
  */
 export class TextClassificationRuntime implements ModelRuntime<string, TextClassification> {
   private tokenizer: PreTrainedTokenizer | undefined;
@@ -76,29 +85,33 @@ export class TextClassificationRuntime implements ModelRuntime<string, TextClass
   }
 
   async run(texts: readonly string[]): Promise<TextClassification[]> {
+    const { tokenizer, model } = this.ready();
+    if (texts.length === 0) return [];
+    // Untruncated ids: a text's own length says whether it was cut, with no second encoding.
+    const encoded = tokenizer(texts as string[], { padding: false, truncation: false, return_tensor: false }) as unknown as Record<string, number[][]>;
+    const ids = encoded.input_ids!;
+    const lengths = ids.map((row) => Math.min(row.length, this.maxLength));
     const results = new Array<TextClassification>(texts.length);
-    for (const group of groupByLength(texts)) {
-      const out = await this.classify(group.map((i) => texts[i]!));
-      group.forEach((index, j) => (results[index] = out[j]!));
+    for (const group of planSubBatches(lengths, this.options.tokenBudget ?? DEFAULT_TOKEN_BUDGET)) {
+      const width = lengths[group[group.length - 1]!]!; // sorted ascending: the last row is the longest
+      const feeds: Record<string, Tensor> = {};
+      for (const [name, rows] of Object.entries(encoded)) {
+        const data = new BigInt64Array(group.length * width); // mask and type ids pad with 0
+        if (name === 'input_ids' && tokenizer.pad_token_id) data.fill(BigInt(tokenizer.pad_token_id));
+        group.forEach((index, r) => {
+          const row = rows[index]!;
+          for (let c = 0; c < lengths[index]!; c++) data[r * width + c] = BigInt(row[c]!);
+        });
+        feeds[name] = new Tensor('int64', data, [group.length, width]);
+      }
+      const { logits } = await model(feeds);
+      const classes = logits.dims[1] as number;
+      const out = logits.data as Float32Array;
+      group.forEach((index, r) => {
+        results[index] = { probabilities: softmax(out.subarray(r * classes, (r + 1) * classes)), truncated: ids[index]!.length > this.maxLength };
+      });
     }
     return results;
-  }
-
-  private async classify(texts: string[]): Promise<TextClassification[]> {
-    const { tokenizer, model } = this.ready();
-    const inputs = tokenizer(texts, { padding: true, truncation: true, max_length: this.maxLength });
-    const { logits } = await model(inputs);
-    const [rows, classes] = logits.dims as [number, number];
-    const data = logits.data as Float32Array;
-    const mask = inputs.attention_mask.data as BigInt64Array;
-    const width = inputs.attention_mask.dims[1] as number;
-    return Array.from({ length: rows }, (_, r) => {
-      // A row that fills the whole window may have been cut: only then pay for an exact check.
-      let used = 0;
-      for (let c = 0; c < width; c++) used += Number(mask[r * width + c]);
-      const truncated = used >= this.maxLength && tokenizer.encode(texts[r]!).length > this.maxLength;
-      return { probabilities: softmax(data.subarray(r * classes, (r + 1) * classes)), truncated };
-    });
   }
 
   async dispose(): Promise<void> {
@@ -120,22 +133,26 @@ function softmax(logits: Float32Array): number[] {
 }
 
 /**
- * Splits indices into groups of similar text length (characters approximate tokens): sorted by
- * length, a new group starts when the next text is over twice as long as the group's shortest and
- * the group already holds 8 texts.
- * @example groupByLength(['a', 'bb', 'a'.repeat(100)]) // [[0, 1, 2]] (fewer than 8 texts: one group)
+ * Indices grouped for inference by token count: sorted ascending, a group closes when the next row would
+ * take its padded size (rows x longest) over `budget`, or over `MAX_PADDING_RATIO` times its real tokens.
+ * Every index appears exactly once.
+ * @example planSubBatches([12, 11, 120, 13], 2048) // [[1, 0, 3], [2]]
  */
-export function groupByLength(texts: readonly string[], minGroup = 8): number[][] {
-  const order = texts.map((_, i) => i).sort((a, b) => texts[a]!.length - texts[b]!.length);
+export function planSubBatches(lengths: readonly number[], budget: number): number[][] {
+  const order = lengths.map((_, i) => i).sort((a, b) => lengths[a]! - lengths[b]!);
   const groups: number[][] = [];
   let current: number[] = [];
+  let real = 0;
   for (const i of order) {
-    const shortest = current.length ? texts[current[0]!]!.length : 0;
-    if (current.length >= minGroup && texts[i]!.length > 2 * Math.max(shortest, 16)) {
+    const next = lengths[i]!;
+    const padded = (current.length + 1) * next;
+    if (current.length && (padded > budget || padded > MAX_PADDING_RATIO * (real + next))) {
       groups.push(current);
       current = [];
+      real = 0;
     }
     current.push(i);
+    real += next;
   }
   if (current.length) groups.push(current);
   return groups;

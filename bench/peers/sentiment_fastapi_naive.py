@@ -1,5 +1,8 @@
 #!/usr/bin/env python3
-"""The sentiment model served as a Python team would: FastAPI + uvicorn + PyTorch, for npm run bench:sentiment.
+"""NAIVE peer, kept for comparison with earlier figures only: one forward pass per request, not a fair competitor.
+
+The fair peer is sentiment_fastapi_fair.py. This one runs each request alone, in FastAPI's 40-thread pool, in fp32,
+with PyTorch asking for every core in each thread (npm run bench:sentiment runs it with BENCH_NAIVE_PEER=1).
 
 Same weights as the gateway (read from the model folder's ONNX file into the project's PyTorch BERT), same
 tokenizer (the training WordPiece, which mirrors tokenizer.json), same three probabilities. One uvicorn
@@ -7,7 +10,7 @@ worker; each request runs its texts as one batch under torch.no_grad() in FastAP
 uses every core. Debian's python3-fastapi, python3-uvicorn and python3-torch; no onnxruntime for Python.
 
 POST /predict {"texts": ["..."]} -> [{"label": "positive", "score": 0.93}, ...]
-Usage: /usr/bin/python3 bench/peers/sentiment_fastapi.py --port 8000 [--model models/sentiment-bert]
+Usage: /usr/bin/python3 bench/peers/sentiment_fastapi_naive.py --port 8000 [--model models/sentiment-bert]
 """
 from __future__ import annotations
 
