@@ -36,7 +36,10 @@ describe('the examples and the bundled GraphiQL against the real gateway', () =>
     assert.match(html, /<script src="\/graphiql\/assets\/graphiql\.js">/);
     assert.doesNotMatch(html, /https?:\/\//, 'nothing is loaded from another host');
     const api = await fetch(`${gw.url}?query=${encodeURIComponent('{ __typename }')}`, { headers: { 'apollo-require-preflight': 'true' } });
-    assert.deepEqual(await api.json(), { data: { __typename: 'Query' } });
+    // The answer, with its cost as every response carries it (demand control).
+    const answer = await api.json() as { data: unknown; extensions: { cost: { estimated: number } } };
+    assert.deepEqual(answer.data, { __typename: 'Query' });
+    assert.equal(answer.extensions.cost.estimated, 1);
     assert.equal((await fetch(gw.url.replace('/graphql', '/graphiql/assets/nope.js'))).status, 404);
   });
 
