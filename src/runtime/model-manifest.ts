@@ -3,6 +3,19 @@ import path from 'node:path';
 import { z } from 'zod';
 import type { DriftBaseline } from './drift-monitor.js';
 
+/** One input or output tensor of a model as its manifest declares it; other keys (description, labels) pass through. */
+const tensorSchema = z.object({
+  name: z.string().min(1),
+  /** The v2 protocol's datatype (FP32, BYTES), when the manifest gives one. */
+  datatype: z.string().min(1).optional(),
+  /** The element type as the training scripts write it (float32, string). */
+  type: z.string().min(1).optional(),
+  /** Dimensions; -1 for a free one (the batch). */
+  shape: z.array(z.number().int().min(-1)).optional(),
+}).passthrough();
+
+export type ManifestTensor = z.infer<typeof tensorSchema>;
+
 const manifestSchema = z.object({
   name: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'lower-case letters, digits and dashes'),
   /** One of the tasks the domains declare (checked when the registry is built). */
@@ -29,8 +42,8 @@ const manifestSchema = z.object({
     maxQueue: z.number().int().min(1),
     maxQueueMs: z.number().min(1).max(600_000).optional(),
   }).strict(),
-  inputs: z.array(z.record(z.string(), z.unknown())).default([]),
-  outputs: z.array(z.record(z.string(), z.unknown())).default([]),
+  inputs: z.array(tensorSchema).default([]),
+  outputs: z.array(tensorSchema).default([]),
 }).passthrough().superRefine((m, ctx) => {
   if (m.runtime === 'remote' && !m.remote) ctx.addIssue({ code: 'custom', path: ['remote'], message: 'runtime "remote" needs remote: { url, model }' });
   if (m.runtime !== 'remote' && !m.artifact) ctx.addIssue({ code: 'custom', path: ['artifact'], message: `runtime "${m.runtime}" needs an artifact file` });
@@ -46,6 +59,13 @@ export type ModelManifest = z.infer<typeof manifestSchema> & {
 };
 
 export class ManifestError extends Error {}
+
+/** The name and width of a rows model's input (inputs[0] of shape [-1, width]); undefined when the manifest lacks either. */
+export function rowsInput(manifest: Pick<ModelManifest, 'inputs'>): { name: string; width: number } | undefined {
+  const input = manifest.inputs[0];
+  const width = input?.shape?.[1];
+  return input && width !== undefined && width > 0 ? { name: input.name, width } : undefined;
+}
 
 /** Reads `<dir>/<model>/manifest.json` for every model folder, validated; `only` keeps the named ones. */
 export function readManifests(dir: string, only?: readonly string[]): ModelManifest[] {

@@ -1,8 +1,8 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import type { ModelManifest } from './model-manifest.js';
+import { rowsInput, type ModelManifest } from './model-manifest.js';
 import type { TaskCatalog } from './tasks.js';
-import type { RuntimeFactory } from './model-registry.js';
+import type { RuntimeFactory } from './model-versions.js';
 import { createRuntimeFromSpec, type AnyRuntime, type RuntimeSpec } from './runtime-spec.js';
 import { WorkerPoolRuntime, WorkerRuntime } from './worker-runtime.js';
 
@@ -66,20 +66,16 @@ function specFor(manifest: ModelManifest, options: RuntimeFactoryOptions): Runti
       };
     }
     case 'onnx': {
-      const input = manifest.inputs[0] as { name?: string; shape?: number[] } | undefined;
-      const width = input?.shape?.[1];
-      if (!input?.name || !width) throw new Error(`${manifest.name}: manifest inputs[0] must give name and shape [-1, width]`);
-      return { kind: 'tabular-onnx', file: path.join(manifest.dir, manifest.artifact!), inputName: input.name, width };
+      const { name: inputName, width } = requireRows(manifest);
+      return { kind: 'tabular-onnx', file: path.join(manifest.dir, manifest.artifact!), inputName, width };
     }
     case 'remote': {
       // The task says what crosses the wire: text, or the manifest's FP32 rows.
       const { input: kind } = options.tasks.facts(manifest.task);
-      const input = manifest.inputs[0] as { name?: string; shape?: number[] } | undefined;
-      const width = input?.shape?.[1];
-      if (kind === 'rows' && (!input?.name || !width)) throw new Error(`${manifest.name}: manifest inputs[0] must give name and shape [-1, width]`);
+      const rows = kind === 'rows' ? requireRows(manifest) : undefined;
       return {
         kind: 'remote', name: manifest.name, options: { ...manifest.remote!, apiKey: options.remoteApiKey },
-        tensors: kind === 'text' ? { kind: 'text' } : { kind: 'rows', inputName: input!.name!, width: width! },
+        tensors: rows ? { kind: 'rows', inputName: rows.name, width: rows.width } : { kind: 'text' },
       };
     }
     default: {
@@ -87,4 +83,10 @@ function specFor(manifest: ModelManifest, options: RuntimeFactoryOptions): Runti
       throw new Error(`unknown runtime ${String(unreachable)}`);
     }
   }
+}
+
+function requireRows(manifest: ModelManifest): { name: string; width: number } {
+  const rows = rowsInput(manifest);
+  if (!rows) throw new Error(`${manifest.name}: manifest inputs[0] must give name and shape [-1, width]`);
+  return rows;
 }

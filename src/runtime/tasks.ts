@@ -1,5 +1,15 @@
 import type { Scope } from '../platform/api-keys.js';
 import type { ModelManifest } from './model-manifest.js';
+import type { TabularOutputs } from './tabular-rows.js';
+import type { TextClassification } from './transformers-runtime.js';
+
+/** What a model of each input kind takes and answers: a task's `input` fixes its handles' types. */
+export interface TaskIO {
+  readonly text: { readonly input: string; readonly output: TextClassification };
+  readonly rows: { readonly input: Float32Array; readonly output: TabularOutputs };
+}
+
+export type TaskInput = keyof TaskIO;
 
 /**
  * What the rest of the gateway needs to know of a task (a manifest's `task`), looked up here instead of branching
@@ -7,7 +17,7 @@ import type { ModelManifest } from './model-manifest.js';
  */
 export interface TaskFacts {
   /** What crosses to the model: text (BYTES on the v2 protocol) or fixed-width FP32 rows. */
-  readonly input: 'text' | 'rows';
+  readonly input: TaskInput;
   /** The API-key scope that may send it items (GraphQL fields and the v2 protocol alike). */
   readonly scope: Scope;
   /** Complexity units per item sent to the model, by how heavy its inference is. */

@@ -31,6 +31,7 @@ import { PostgresPools } from '../platform/databases.js';
 import type { Logger } from '../platform/logger.js';
 import { readManifests } from '../runtime/model-manifest.js';
 import { ModelRegistry } from '../runtime/model-registry.js';
+import { watchManifests } from '../runtime/manifest-watcher.js';
 import { artefactDirFor, createRuntimeFactory } from '../runtime/runtime-factory.js';
 import { TaskCatalog } from '../runtime/tasks.js';
 import { healthRoutes, metricsRoute } from './health-routes.js';
@@ -109,7 +110,7 @@ async function start(config: GatewayConfig, logger: Logger, resources: ResourceS
   }));
   metrics.watchModels(() => registry.list().filter((m) => m.state.phase === 'ready').map((m) => m.identity));
   metrics.watchShadows(() => registry.list().flatMap((m) => {
-    const report = registry.shadowReport(m.manifest.name);
+    const report = registry.shadows.report(m.manifest.name);
     return report ? [{ model: m.manifest.name, ...report }] : [];
   }));
   // Each domain opens what it needs (stores, pools) on the resource stack, in the list's order.
@@ -264,7 +265,7 @@ async function start(config: GatewayConfig, logger: Logger, resources: ResourceS
   })());
 
   await registry.loadAll();
-  if (config.models.watch) registry.watchManifests();
+  if (config.models.watch) resources.use('manifest watcher', watchManifests(registry, logger), (w) => w.close());
   if (redisUrl) {
     versionSync = resources.use('version sync', new VersionSync(redisUrl, registry, logger), (v) => v.close());
     // Without Redis at start the replica still serves, on its own versions; it says so.

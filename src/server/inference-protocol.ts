@@ -5,8 +5,9 @@ import { GatewayError, GatewayErrorCode, httpStatusOf } from '../platform/errors
 import type { GatewayMetrics } from '../platform/metrics.js';
 import type { RateLimiter } from '../platform/rate-limiter.js';
 import type { ModelManifest } from '../runtime/model-manifest.js';
-import type { ModelRegistry } from '../runtime/model-registry.js';
-import type { TaskCatalog } from '../runtime/tasks.js';
+import type { SubmitAs } from '../runtime/dynamic-batcher.js';
+import type { InferenceModel, ModelRegistry } from '../runtime/model-registry.js';
+import type { TaskCatalog, TaskInput, TaskIO } from '../runtime/tasks.js';
 import { binaryOutputChoice, encodeInferResponse, INFERENCE_HEADER, readInferenceBody } from './binary-tensors.js';
 
 /**
@@ -56,7 +57,7 @@ export function inferenceProtocolRoutes(deps: {
     router.get(prefix, async (req, res) => {
       await authorize(req, deps.keys);
       const { manifest } = model(req);
-      const spec = tensorSpec(manifest, registry.modelLabels(manifest.name), deps.tasks);
+      const spec = tensorSpec(manifest, registry, deps.tasks);
       res.json({ name: manifest.name, versions: [registry.get(manifest.name)!.identity.version], platform: PLATFORM[manifest.runtime], inputs: [spec.input], outputs: spec.outputs });
     });
     router.get(`${prefix}/ready`, async (req, res) => {
@@ -71,24 +72,23 @@ export function inferenceProtocolRoutes(deps: {
       try {
         const { manifest } = model(req);
         const caller = await authorize(req, deps.keys, deps.tasks.facts(manifest.task).scope);
-        const spec = tensorSpec(manifest, registry.modelLabels(manifest.name), deps.tasks);
+        const spec = tensorSpec(manifest, registry, deps.tasks);
         const { json } = readInferenceBody(Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0), req.header(INFERENCE_HEADER));
         const request = parseRequest(json, spec, { maxItems: deps.tasks.facts(manifest.task).maxItems, maxTextLength: deps.maxTextLength });
         if (deps.limiter) {
-          const cost = 1 + request.items.length * deps.tasks.facts(manifest.task).itemCost;
+          const cost = 1 + request.rows * deps.tasks.facts(manifest.task).itemCost;
           const decision = await deps.limiter.take(caller.rateKey, cost);
           if (!decision.allowed) {
             res.setHeader('retry-after', String(decision.retryAfterSeconds));
             throw new ProtocolError(429, `rate limit: this request costs ${cost} units and ${caller.rateKey}'s budget refills at ${deps.limiter.perSecond} units/s; retry in ${decision.retryAfterSeconds} s`);
           }
         }
-        const handle = registry.model<unknown, unknown>(manifest.name);
-        const results = await handle.inferMany(request.items, { caller: caller.rateKey, priority: caller.priority });
-        const failed = results.findIndex((r) => r instanceof Error);
-        if (failed >= 0) throw new ProtocolError(400, `${spec.input.name}[${failed}]: ${(results[failed] as Error).message}`);
+        const submitAs = { caller: caller.rateKey, priority: caller.priority };
+        // Each branch has its kind's item and answer types (one generic call cannot take the union).
+        const answer = spec.kind === 'text' ? await infer(spec, request, submitAs) : await infer(spec, request, submitAs);
         const { body, headerLength } = encodeInferResponse({
-          model_name: handle.name, model_version: handle.version, ...(request.id !== undefined ? { id: request.id } : {}),
-          outputs: spec.encode(results, request.outputs),
+          model_name: answer.name, model_version: answer.version, ...(request.id !== undefined ? { id: request.id } : {}),
+          outputs: answer.outputs,
         }, binaryOutputChoice(json));
         if (headerLength !== undefined) res.setHeader(INFERENCE_HEADER, String(headerLength));
         res.type(headerLength === undefined ? 'application/json' : 'application/octet-stream').send(body);
@@ -160,30 +160,49 @@ async function authorize(req: Request, keys: CallerSource, scope?: Scope): Promi
 
 interface MetadataTensor { name: string; datatype: string; shape: number[] }
 
-interface TensorSpec {
+interface TensorSpec<I, O> {
   readonly input: MetadataTensor;
   readonly outputs: MetadataTensor[];
-  /** Builds the model's inputs from a flat tensor of `rows` items. */
-  decode(data: readonly unknown[], rows: number): unknown[];
+  /** Builds the model's inputs from a validated flat tensor of `rows` items. */
+  decode(data: readonly unknown[], rows: number): I[];
   /** The response's output tensors, all or those asked for. */
-  encode(results: readonly unknown[], names: readonly string[] | undefined): Array<MetadataTensor & { data: unknown[]; parameters?: Record<string, string> }>;
+  encode(results: readonly O[], names: readonly string[] | undefined): Array<MetadataTensor & { data: unknown[]; parameters?: Record<string, string> }>;
+  /** The model's handle, of the types its task's input kind fixes. */
+  model(): InferenceModel<I, O>;
+}
+
+type TaskTensors = { [K in TaskInput]: TensorSpec<TaskIO[K]['input'], TaskIO[K]['output']> & { readonly kind: K } }[TaskInput];
+
+/** Runs a request's items through the model; an item the model refuses fails the request, named by its index. */
+async function infer<I, O>(spec: TensorSpec<I, O>, request: ReturnType<typeof parseRequest>, caller: SubmitAs) {
+  const handle = spec.model();
+  const results = await handle.inferMany(spec.decode(request.data, request.rows), caller);
+  const answers: O[] = [];
+  for (const [i, result] of results.entries()) {
+    if (result instanceof Error) throw new ProtocolError(400, `${spec.input.name}[${i}]: ${result.message}`);
+    answers.push(result);
+  }
+  return { name: handle.name, version: handle.version, outputs: spec.encode(answers, request.outputs) };
 }
 
 /** A model's tensors, from its manifest: the sentiment classifier takes BYTES, tabular models FP32 rows. */
-function tensorSpec(manifest: ModelManifest, labels: readonly string[], tasks: TaskCatalog): TensorSpec {
+function tensorSpec(manifest: ModelManifest, registry: ModelRegistry, tasks: TaskCatalog): TaskTensors {
+  const { name } = manifest;
   // Text classifiers take BYTES (the entity model's texts with their target already marked as <<target>>).
   if (tasks.facts(manifest.task).input === 'text') {
-    const input = { name: String(manifest.inputs[0]?.name ?? 'text'), datatype: 'BYTES', shape: [-1] };
+    const input = { name: manifest.inputs[0]?.name ?? 'text', datatype: 'BYTES', shape: [-1] };
+    const labels = registry.modelLabels(name);
     return {
+      kind: 'text',
+      model: () => registry.textModel(name),
       input,
       outputs: [
         { name: 'probabilities', datatype: 'FP32', shape: [-1, labels.length] },
         { name: 'label', datatype: 'BYTES', shape: [-1] },
         { name: 'truncated', datatype: 'BOOL', shape: [-1] },
       ],
-      decode: (data) => [...data],
-      encode: (results, names) => {
-        const rows = results as Array<{ probabilities: number[]; truncated: boolean }>;
+      decode: (data) => data.map(String),
+      encode: (rows, names) => {
         const all = [
           { name: 'probabilities', datatype: 'FP32', shape: [rows.length, labels.length], data: rows.flatMap((r) => r.probabilities), parameters: { labels: labels.join(',') } },
           { name: 'label', datatype: 'BYTES', shape: [rows.length], data: rows.map((r) => labels[r.probabilities.indexOf(Math.max(...r.probabilities))]!) },
@@ -193,17 +212,17 @@ function tensorSpec(manifest: ModelManifest, labels: readonly string[], tasks: T
       },
     };
   }
-  const first = manifest.inputs[0] as { name?: string; shape?: number[] } | undefined;
+  const first = manifest.inputs[0];
   const width = first?.shape?.[1] ?? 0;
-  const outputs = manifest.outputs.map((o) => ({ name: String(o.name), datatype: 'FP32', shape: [-1, ...((o.shape as number[] | undefined)?.slice(1) ?? [])] }));
+  const outputs = manifest.outputs.map((o) => ({ name: o.name, datatype: 'FP32', shape: [-1, ...(o.shape?.slice(1) ?? [])] }));
   return {
+    kind: 'rows',
+    model: () => registry.rowsModel(name),
     input: { name: first?.name ?? 'features', datatype: 'FP32', shape: [-1, width] },
     outputs,
-    decode: (data, rows) => Array.from({ length: rows }, (_, r) => Float32Array.from(data.slice(r * width, (r + 1) * width) as number[])),
-    encode: (results, names) => outputs.filter((o) => !names || names.includes(o.name)).map((o) => {
-      const rows = results as Array<Record<string, Float32Array>>;
-      return { ...o, shape: [rows.length, ...o.shape.slice(1)], data: rows.flatMap((r) => Array.from(r[o.name]!)) };
-    }),
+    decode: (data, rows) => Array.from({ length: rows }, (_, r) => Float32Array.from(data.slice(r * width, (r + 1) * width), Number)),
+    encode: (rows, names) => outputs.filter((o) => !names || names.includes(o.name)).map((o) =>
+      ({ ...o, shape: [rows.length, ...o.shape.slice(1)], data: rows.flatMap((r) => Array.from(r[o.name]!)) })),
   };
 }
 
@@ -211,7 +230,7 @@ function tensorSpec(manifest: ModelManifest, labels: readonly string[], tasks: T
  * Validates an inference request against the model's tensors: one input of the right name, datatype
  * and shape, as many data elements as its shape says, each of the right type.
  */
-function parseRequest(body: unknown, spec: TensorSpec, limits: { maxItems: number; maxTextLength: number }) {
+function parseRequest(body: unknown, spec: Pick<TaskTensors, 'input' | 'outputs'>, limits: { maxItems: number; maxTextLength: number }) {
   if (!body || typeof body !== 'object' || Array.isArray(body)) throw new ProtocolError(400, 'the request must be a JSON object with "inputs"');
   const { id, inputs, outputs } = body as { id?: unknown; inputs?: unknown; outputs?: unknown };
   if (id !== undefined && typeof id !== 'string') throw new ProtocolError(400, `"id" must be a string, got ${typeof id}`);
@@ -247,5 +266,5 @@ function parseRequest(body: unknown, spec: TensorSpec, limits: { maxItems: numbe
     const unknown = names.filter((n) => !spec.outputs.some((o) => o.name === n));
     if (unknown.length) throw new ProtocolError(400, `unknown output ${JSON.stringify(unknown[0])}; outputs: ${spec.outputs.map((o) => o.name).join(', ')}`);
   }
-  return { id, items: spec.decode(data, rows), outputs: names };
+  return { id, data, rows, outputs: names };
 }

@@ -25,7 +25,7 @@ export const creditDomain = defineDomain<CreditService, CreditRequest>({
     const audit = resources.use('decision record', new AuditAvailability(store,
       (available, reason) => (available ? logger.info('the credit decision record is writable again') : logger.error({ reason }, 'the credit decision record cannot be written: credit is not ready'))),
     (a) => a.close());
-    const service = new CreditService(() => registry.model(registry.nameForTask(CREDIT_TASK) ?? CREDIT_TASK), {
+    const service = new CreditService(() => registry.rowsModel(registry.nameForTask(CREDIT_TASK) ?? CREDIT_TASK), {
       thresholds: config.credit,
       maxAccounts: config.limits.creditMaxAccounts,
     }, audit);
@@ -51,6 +51,6 @@ export const creditDomain = defineDomain<CreditService, CreditRequest>({
 /** A credit model version must bring a features.json the gateway can honour, as wide as its input. */
 function checkFeatureSpec(manifest: ModelManifest): void {
   const spec = readCreditFeatureSpec(manifest.dir);
-  const width = (manifest.inputs[0] as { shape?: number[] } | undefined)?.shape?.[1];
+  const width = manifest.inputs[0]?.shape?.[1];
   if (spec.width !== width) throw new Error(`features.json lists ${spec.width} features, the manifest's input is ${width} wide`);
 }

@@ -43,7 +43,7 @@ export class ModelsResolver {
     @Arg('version', () => String, { nullable: true }) version: string | null,
     @Ctx() ctx: GatewayContext,
   ): Promise<ShadowComparison | null> {
-    return ctx.registry.setShadow(name, version ?? null);
+    return ctx.registry.shadows.set(name, version ?? null);
   }
 
   @Authorized()
@@ -53,7 +53,7 @@ export class ModelsResolver {
     const report = ctx.registry.drift(name);
     if (!report) throw new NotFoundError(`model ${name} ships no drift baseline (baseline.json)`);
     return { model: name, ...report, status: report.status as DriftStatus, features: report.features.map((f) => ({ ...f, status: f.status as DriftStatus })),
-      output: { ...report.output, status: report.output.status as DriftStatus }, shadow: ctx.registry.shadowReport(name) ?? null };
+      output: { ...report.output, status: report.output.status as DriftStatus }, shadow: ctx.registry.shadows.report(name) ?? null };
   }
 }
 

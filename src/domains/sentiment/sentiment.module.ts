@@ -1,5 +1,4 @@
 import { defineDomain } from '../../graphql/domain-module.js';
-import type { TextClassification } from '../../runtime/transformers-runtime.js';
 import { openNewsSentimentLog } from './news-sentiment-log.js';
 import { ENTITY_SENTIMENT_TASK, SENTIMENT_ITEM_COST, SENTIMENT_TASK, type SentimentRequest, type SentimentServices } from './sentiment.context.js';
 import { createSentimentLoaders } from './sentiment.loaders.js';
@@ -21,7 +20,7 @@ export const sentimentDomain = defineDomain<SentimentServices, SentimentRequest>
     const database = config.priceDatabaseUrl ? postgres.pool(config.priceDatabaseUrl) : undefined;
     const newsLog = resources.use('news log', await openNewsSentimentLog({ postgres: database, file: config.priceDbPath }), (n) => n.close());
     const limits = { maxTexts: config.limits.sentimentMaxTexts, maxTextLength: config.limits.sentimentMaxTextLength };
-    const model = (task: string) => () => registry.model<string, TextClassification>(registry.nameForTask(task) ?? task);
+    const model = (task: string) => () => registry.textModel(registry.nameForTask(task) ?? task);
     return {
       services: {
         newsLog,
