@@ -281,8 +281,10 @@ export function loadConfig(source: Record<string, string | undefined> = process.
   return parseEnvironment(configSchema, source);
 }
 
-const tracing = (e: { OTEL_EXPORTER_OTLP_ENDPOINT?: string | undefined; OTEL_SERVICE_NAME: string }) =>
-  (e.OTEL_EXPORTER_OTLP_ENDPOINT ? { endpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT, serviceName: e.OTEL_SERVICE_NAME } : undefined);
+/** OTLP/HTTP tracing when an endpoint is given. */
+function tracing(e: { OTEL_EXPORTER_OTLP_ENDPOINT?: string | undefined; OTEL_SERVICE_NAME: string }) {
+  return e.OTEL_EXPORTER_OTLP_ENDPOINT ? { endpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT, serviceName: e.OTEL_SERVICE_NAME } : undefined;
+}
 
 /** GraphiQL by default; the UI reads the schema by introspection, so it needs INTROSPECTION=true. */
 function landingPage(value: string | undefined, introspection: boolean, problem: ReportProblem): 'graphiql' | 'sandbox' | 'off' {

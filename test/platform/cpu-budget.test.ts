@@ -18,7 +18,7 @@ function recordingLogger() {
 }
 
 describe('logCpuBudget', () => {
-  it('logs the division at info when the shares fit the budget', async () => {
+  it('logs the division at info when the shares fit the budget', () => {
     const { logger, lines } = recordingLogger();
     logCpuBudget(loadConfig({ CPU_BUDGET: '16', MODEL_WORKERS: '2' }).cpu, logger);
     assert.equal(lines.length, 1);
@@ -28,7 +28,7 @@ describe('logCpuBudget', () => {
     assert.match(String(lines[0]!.msg), /CPU budget of 16 threads: inference 4 x 2 per transformer model, tabular 4 per model, volatility pool 4/);
   });
 
-  it('warns when shares that are set add up to more than the budget (one thread each below 3 is not a warning)', async () => {
+  it('warns when shares that are set add up to more than the budget (one thread each below 3 is not a warning)', () => {
     const { logger, lines } = recordingLogger();
     logCpuBudget(loadConfig({ CPU_BUDGET: '4', INFERENCE_THREADS: '4' }).cpu, logger);
     logCpuBudget(loadConfig({ CPU_BUDGET: '1' }).cpu, logger);
