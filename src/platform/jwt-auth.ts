@@ -5,25 +5,14 @@ import { LRUCache } from 'lru-cache';
 import { z } from 'zod';
 import { ApiKeyRing, SCOPES, type Caller, type CallerSource, type Scope } from './api-keys.js';
 import { GatewayError, GatewayErrorCode, UnauthenticatedError } from './errors.js';
+import { int, type DeepReadonly, type ReportProblem, type ValuesOf } from './settings.js';
 
 /** Asymmetric JWS algorithms only: a shared secret in a key set anyone may read would let anyone sign. */
 export const JWT_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519'] as const;
 export type JwtAlgorithm = (typeof JWT_ALGORITHMS)[number];
 
-export interface JwtConfig {
-  /** The `iss` every token must carry (the OIDC issuer URL). */
-  readonly issuer: string;
-  /** Accepted `aud` values: a token must name at least one. */
-  readonly audience: readonly string[];
-  /** The issuer's public keys: fetched from a URL (and refetched for an unknown `kid`), or read from a file at start. */
-  readonly jwks: { readonly url: string } | { readonly file: string; readonly keys: JSONWebKeySet };
-  readonly algorithms: readonly JwtAlgorithm[];
-  readonly clockToleranceSeconds: number;
-  /** Dotted path of the claim that carries the scopes: a space-separated string (`scope`) or an array (`roles`, `realm_access.roles`). */
-  readonly scopesClaim: string;
-  /** Claim values to gateway scopes; undefined: values that name a gateway scope are taken as they are. */
-  readonly scopeMap: Readonly<Record<string, readonly Scope[]>> | undefined;
-}
+/** Bearer JWTs of one OIDC issuer: what jwtSettings makes of the JWT_* variables. */
+export type JwtConfig = DeepReadonly<NonNullable<ReturnType<typeof jwtSettings>>>;
 
 /** The issuer's keys cannot be had (its JWKS URL is down or answers nonsense): nobody's token can be checked. */
 export class AuthUnavailableError extends GatewayError {
@@ -57,7 +46,8 @@ export class JwtVerifier {
       this.keys = createRemoteJWKSet(new URL(config.jwks.url), { timeoutDuration: 5000, cooldownDuration: 30_000, cacheMaxAge: 10 * 60_000 });
       this.source = config.jwks.url;
     } else {
-      this.keys = createLocalJWKSet(config.jwks.keys);
+      // jose's type is mutable; it only reads the set.
+      this.keys = createLocalJWKSet(config.jwks.keys as JSONWebKeySet);
       this.source = config.jwks.file;
     }
   }
@@ -131,25 +121,37 @@ export class JwtVerifier {
   }
 }
 
-/** The JWT_* settings (config.ts): all of issuer, audience and key set, or none (API keys only). A key set file is read and checked here. */
-export function parseJwtSettings(e: {
-  JWT_ISSUER?: string | undefined; JWT_AUDIENCE?: string | undefined; JWT_JWKS?: string | undefined; JWT_ALGORITHMS: string;
-  JWT_CLOCK_TOLERANCE_S: number; JWT_SCOPES_CLAIM: string; JWT_SCOPE_MAP?: string | undefined;
-}): JwtConfig | undefined {
+/** The JWT_* variables (config.ts takes them into the environment's schema). */
+export const jwtVariables = {
+  JWT_ISSUER: z.string().min(1).optional(),
+  JWT_AUDIENCE: z.string().min(1).optional(),
+  JWT_JWKS: z.string().min(1).optional(),
+  JWT_ALGORITHMS: z.string().default('RS256,PS256,ES256,EdDSA'),
+  JWT_CLOCK_TOLERANCE_S: int(0, 600).default(30),
+  JWT_SCOPES_CLAIM: z.string().regex(/^[\w:-]+(\.[\w:-]+)*$/, 'a claim name or dotted path such as realm_access.roles').default('scope'),
+  JWT_SCOPE_MAP: z.string().optional(),
+};
+
+/**
+ * The JWT settings: all of issuer, audience and key set, or none (undefined: API keys only). A key set file is
+ * read and checked here. Reports the first problem and gives undefined.
+ */
+export function jwtSettings(e: ValuesOf<typeof jwtVariables>, problem: ReportProblem) {
+  const fail = (message: string) => {
+    problem(message);
+    return undefined;
+  };
   const given = { JWT_ISSUER: e.JWT_ISSUER, JWT_AUDIENCE: e.JWT_AUDIENCE, JWT_JWKS: e.JWT_JWKS };
   const missing = Object.entries(given).filter(([, v]) => v === undefined).map(([k]) => k);
-  if (missing.length === 3) {
-    if (e.JWT_SCOPE_MAP !== undefined) throw new Error('JWT_SCOPE_MAP needs JWT_ISSUER, JWT_AUDIENCE and JWT_JWKS');
-    return undefined;
-  }
-  if (missing.length) throw new Error(`bearer JWTs need JWT_ISSUER, JWT_AUDIENCE and JWT_JWKS together; missing ${missing.join(', ')}`);
+  if (missing.length === 3) return e.JWT_SCOPE_MAP === undefined ? undefined : fail('JWT_SCOPE_MAP needs JWT_ISSUER, JWT_AUDIENCE and JWT_JWKS');
+  if (missing.length) return fail(`bearer JWTs need JWT_ISSUER, JWT_AUDIENCE and JWT_JWKS together; missing ${missing.join(', ')}`);
   const algorithms = e.JWT_ALGORITHMS.split(',').map((a) => a.trim()).filter(Boolean);
   const badAlgorithms = algorithms.filter((a) => !(JWT_ALGORITHMS as readonly string[]).includes(a));
   if (!algorithms.length || badAlgorithms.length) {
-    throw new Error(`JWT_ALGORITHMS must list algorithms from ${JWT_ALGORITHMS.join(', ')}, got ${e.JWT_ALGORITHMS}`);
+    return fail(`JWT_ALGORITHMS must list algorithms from ${JWT_ALGORITHMS.join(', ')}, got ${e.JWT_ALGORITHMS}`);
   }
   const jwksSource = e.JWT_JWKS!;
-  let jwks: JwtConfig['jwks'];
+  let jwks: { readonly url: string } | { readonly file: string; readonly keys: JSONWebKeySet };
   if (/^https?:\/\//.test(jwksSource)) {
     jwks = { url: jwksSource };
   } else {
@@ -158,31 +160,36 @@ export function parseJwtSettings(e: {
     try {
       keys = JSON.parse(readFileSync(file, 'utf8'));
     } catch (error) {
-      throw new Error(`JWT_JWKS must be an http(s):// URL or a readable JSON key set file; ${file}: ${(error as Error).message}`);
+      return fail(`JWT_JWKS must be an http(s):// URL or a readable JSON key set file; ${file}: ${(error as Error).message}`);
     }
     const set = z.object({ keys: z.array(z.object({ kty: z.string() }).passthrough()).min(1) }).safeParse(keys);
-    if (!set.success) throw new Error(`JWT_JWKS file ${file} must hold a JSON Web Key Set {"keys":[{"kty":...}, ...]} with at least one key`);
-    jwks = { file, keys: keys as Extract<JwtConfig['jwks'], { file: string }>['keys'] };
+    if (!set.success) return fail(`JWT_JWKS file ${file} must hold a JSON Web Key Set {"keys":[{"kty":...}, ...]} with at least one key`);
+    jwks = { file, keys: keys as JSONWebKeySet };
   }
-  let scopeMap: JwtConfig['scopeMap'];
+  let scopeMap: Record<string, Scope[]> | undefined;
   if (e.JWT_SCOPE_MAP !== undefined) {
     let value: unknown;
     try {
       value = JSON.parse(e.JWT_SCOPE_MAP);
     } catch {
-      throw new Error('JWT_SCOPE_MAP must be JSON such as {"analyst":["sentiment:read","forecast:read"]}');
+      return fail('JWT_SCOPE_MAP must be JSON such as {"analyst":["sentiment:read","forecast:read"]}');
     }
     const parsed = z.record(z.string(), z.array(z.enum(SCOPES))).safeParse(value);
-    if (!parsed.success) throw new Error(`JWT_SCOPE_MAP: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    if (!parsed.success) return fail(`JWT_SCOPE_MAP: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
     scopeMap = parsed.data;
   }
   return {
+    /** The `iss` every token must carry (the OIDC issuer URL). */
     issuer: e.JWT_ISSUER!,
+    /** Accepted `aud` values: a token must name at least one. */
     audience: e.JWT_AUDIENCE!.split(',').map((a) => a.trim()).filter(Boolean),
+    /** The issuer's public keys: fetched from a URL (and refetched for an unknown `kid`), or read from a file at start. */
     jwks,
-    algorithms: algorithms as JwtConfig['algorithms'],
+    algorithms: algorithms as JwtAlgorithm[],
     clockToleranceSeconds: e.JWT_CLOCK_TOLERANCE_S,
+    /** Dotted path of the claim that carries the scopes: a space-separated string (`scope`) or an array (`roles`, `realm_access.roles`). */
     scopesClaim: e.JWT_SCOPES_CLAIM,
+    /** Claim values to gateway scopes; undefined: values that name a gateway scope are taken as they are. */
     scopeMap,
   };
 }

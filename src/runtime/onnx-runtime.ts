@@ -10,6 +10,8 @@ export interface TabularOnnxOptions {
   readonly inputName: string;
   /** Features per row. */
   readonly width: number;
+  /** onnxruntime intra-op threads (default: onnxruntime's, one per physical core). */
+  readonly intraOpThreads?: number | undefined;
 }
 
 /**
@@ -25,7 +27,11 @@ export class TabularOnnxRuntime implements ModelRuntime<Float32Array, TabularOut
     // Without spinning: onnxruntime's pool threads otherwise spin-wait after each batch, and on a small
     // machine that takes the cores the event loop needs between batches. Measured with 1,000-account
     // credit requests on 2 cores: other threads' CPU per request 69-80 -> 38-40 ms, accounts/s +10-12 %.
-    this.session = await ort.InferenceSession.create(this.options.file, { graphOptimizationLevel: 'all', extra: { session: { intra_op: { allow_spinning: '0' } } } });
+    this.session = await ort.InferenceSession.create(this.options.file, {
+      graphOptimizationLevel: 'all', extra: { session: { intra_op: { allow_spinning: '0' } } },
+      // The binding refuses the key with no number in it.
+      ...(this.options.intraOpThreads === undefined ? {} : { intraOpNumThreads: this.options.intraOpThreads }),
+    });
   }
 
   warmupInput(): Float32Array {

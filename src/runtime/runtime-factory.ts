@@ -15,6 +15,8 @@ export interface RuntimeFactoryOptions {
   readonly inferenceThreads: number;
   /** Worker threads per transformer model, each with its own copy of the model (default 1). */
   readonly modelWorkers?: number;
+  /** onnxruntime intra-op threads of each tabular model's session (default: onnxruntime's, one per physical core). */
+  readonly tabularThreads?: number;
   /** Where the ONNX tabular models run (default a worker thread per model version). */
   readonly tabularRuntime?: 'worker' | 'event-loop';
   /** Bearer key sent to remote v2 servers (runtime "remote"). */
@@ -67,7 +69,7 @@ function specFor(manifest: ModelManifest, options: RuntimeFactoryOptions): Runti
     }
     case 'onnx': {
       const { name: inputName, width } = requireRows(manifest);
-      return { kind: 'tabular-onnx', file: path.join(manifest.dir, manifest.artifact!), inputName, width };
+      return { kind: 'tabular-onnx', file: path.join(manifest.dir, manifest.artifact!), inputName, width, intraOpThreads: options.tabularThreads };
     }
     case 'remote': {
       // The task says what crosses the wire: text, or the manifest's FP32 rows.

@@ -6,7 +6,7 @@ import { configureTransformers, TextClassificationRuntime } from './transformers
 /** A serialisable description of a runtime: enough to build it in this thread or in a worker thread. */
 export type RuntimeSpec =
   | { kind: 'text-classification'; source: string; dtype: 'q8' | 'fp32' | 'fp16' | 'int8' | 'uint8' | 'q4'; intraOpThreads: number; allowRemoteModels: boolean; localModelPath: string }
-  | { kind: 'tabular-onnx'; file: string; inputName: string; width: number }
+  | { kind: 'tabular-onnx'; file: string; inputName: string; width: number; intraOpThreads?: number | undefined }
   | { kind: 'remote'; name: string; options: RemoteModelOptions; tensors: RemoteTensorKind };
 
 export type AnyRuntime = ModelRuntime<unknown, unknown> & { labels?: readonly string[] };

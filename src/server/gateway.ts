@@ -25,6 +25,7 @@ import { queryLimitsPlugin } from '../graphql/limits-plugin.js';
 import { buildGatewaySchema } from '../graphql/schema.js';
 import { buildSubgraph, NoServiceSdlRule } from '../graphql/federation.js';
 import type { GatewayConfig } from '../platform/config.js';
+import { logCpuBudget } from '../platform/cpu-budget.js';
 import { GatewayErrorCode, httpStatusOf } from '../platform/errors.js';
 import { ResourceStack } from '../platform/resources.js';
 import { PostgresPools } from '../platform/databases.js';
@@ -81,6 +82,7 @@ async function start(config: GatewayConfig, logger: Logger, resources: ResourceS
   const schedulingMetrics = new SchedulingMetrics(metrics.registry);
   let versionSync: VersionSync | undefined;
   const tasks = new TaskCatalog(domains.flatMap((d) => Object.entries(d.tasks?.(config) ?? {})));
+  logCpuBudget(config.cpu, logger);
   const registry = resources.use('models', new ModelRegistry(readManifests(config.models.dir, config.models.only), {
     onBatch: (model, report) => {
       metrics.observeBatch(model, report);
@@ -97,7 +99,7 @@ async function start(config: GatewayConfig, logger: Logger, resources: ResourceS
     artefactDir: artefactDirFor({ tasks, localModelPath: config.models.dir }),
     createRuntime: createRuntimeFactory({
       tasks, allowRemoteModels: config.models.allowRemote, localModelPath: config.models.dir,
-      inferenceThreads: config.models.inferenceThreads, modelWorkers: config.models.modelWorkers, tabularRuntime: config.models.tabularRuntime, remoteApiKey: config.models.remoteApiKey,
+      inferenceThreads: config.cpu.inferenceThreads, modelWorkers: config.cpu.modelWorkers, tabularThreads: config.cpu.tabularThreads, tabularRuntime: config.models.tabularRuntime, remoteApiKey: config.models.remoteApiKey,
     }),
     logger,
   }), (r) => r.dispose());

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import os from 'node:os';
 import { describe, it } from 'node:test';
 import { ConfigError, loadConfig, loadRouterConfig } from '../../src/platform/config.js';
 
@@ -42,6 +43,30 @@ describe('loadConfig', () => {
     assert.throws(() => loadConfig({ PORT: 'abc' }), (e: Error) => /PORT: .*\(got "abc"\)/.test(e.message) && !/NaN/.test(e.message));
     assert.throws(() => loadConfig({ MODELS: 'nope', DRIFT_WINDOW: '100' }), (e: Error) =>
       /MODELS names unknown model\(s\) nope; found credit-gbt, forecast-qnn, sentiment-bert/.test(e.message) && /DRIFT_WINDOW/.test(e.message));
+  });
+});
+
+describe('the CPU budget (CPU_BUDGET)', () => {
+  it('divides the budget: a quarter each to the volatility pool and a tabular session, the rest to the transformer workers', () => {
+    assert.deepEqual(loadConfig({ CPU_BUDGET: '16' }).cpu, { budget: 16, inferenceThreads: 8, modelWorkers: 1, tabularThreads: 4, volatilityThreads: 4 });
+    assert.deepEqual(loadConfig({ CPU_BUDGET: '16', MODEL_WORKERS: '2' }).cpu, { budget: 16, inferenceThreads: 4, modelWorkers: 2, tabularThreads: 4, volatilityThreads: 4 });
+    assert.deepEqual(loadConfig({ CPU_BUDGET: '6', MODEL_WORKERS: '4' }).cpu, { budget: 6, inferenceThreads: 1, modelWorkers: 4, tabularThreads: 1, volatilityThreads: 1 });
+    assert.deepEqual(loadConfig({ CPU_BUDGET: '2' }).cpu, { budget: 2, inferenceThreads: 1, modelWorkers: 1, tabularThreads: 1, volatilityThreads: 1 }, 'at least one thread each');
+    assert.equal(loadConfig({}).cpu.budget, os.availableParallelism());
+    assert.ok(Object.isFrozen(loadConfig({}).cpu));
+  });
+
+  it('takes a share that is set as it is, and divides the rest', () => {
+    assert.deepEqual(loadConfig({ CPU_BUDGET: '16', VOLATILITY_THREADS: '2', TABULAR_THREADS: '6' }).cpu,
+      { budget: 16, inferenceThreads: 8, modelWorkers: 1, tabularThreads: 6, volatilityThreads: 2 });
+    assert.deepEqual(loadConfig({ CPU_BUDGET: '8', INFERENCE_THREADS: '3', MODEL_WORKERS: '2' }).cpu,
+      { budget: 8, inferenceThreads: 3, modelWorkers: 2, tabularThreads: 2, volatilityThreads: 2 });
+  });
+
+  it('refuses a share outside its bounds, naming it and the value', () => {
+    assert.throws(() => loadConfig({ CPU_BUDGET: '0', VOLATILITY_THREADS: 'many' }), (e: Error) =>
+      /CPU_BUDGET: .*\(got "0"\)/.test(e.message) && /VOLATILITY_THREADS: .*\(got "many"\)/.test(e.message));
+    assert.throws(() => loadConfig({ TABULAR_THREADS: '0' }), /TABULAR_THREADS: Too small/);
   });
 });
 

@@ -17,7 +17,7 @@ export const forecastingDomain = defineDomain<ForecastingServices, ForecastingRe
   async start({ config, registry, resources, postgres, answers }) {
     const database = config.priceDatabaseUrl ? postgres.pool(config.priceDatabaseUrl) : undefined;
     const prices = new CachedPriceStore(resources.use('price store', await openPriceStore({ postgres: database, file: config.priceDbPath }), (p) => p.close()), answers);
-    const volatility = resources.use('volatility pool', new VolatilityPool(), (v) => v.close());
+    const volatility = resources.use('volatility pool', new VolatilityPool(config.cpu.volatilityThreads), (v) => v.close());
     const forecast = new ForecastService(() => registry.rowsModel(registry.nameForTask(FORECAST_TASK) ?? FORECAST_TASK), prices, config.limits.forecastMaxSeries, volatility.estimate, answers);
     return { services: { forecast, prices } };
   },

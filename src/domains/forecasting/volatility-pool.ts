@@ -1,4 +1,3 @@
-import os from 'node:os';
 import { Piscina } from 'piscina';
 import { GatewayError, GatewayErrorCode } from '../../platform/errors.js';
 import type { VolatilityEstimate, VolatilityEstimator } from './forecast.volatility.js';
@@ -7,16 +6,25 @@ import type { VolatilityEstimate, VolatilityEstimator } from './forecast.volatil
 const MAX_QUEUED_SERIES = 2000;
 
 /**
- * Volatility estimation on a pool of worker threads (one per core but the event loop's), so a request
- * with hundreds of series never stalls the gateway's other callers.
+ * Volatility estimation on a pool of worker threads (its share of CPU_BUDGET, config.cpu.volatilityThreads),
+ * so a request with hundreds of series never stalls the gateway's other callers.
  */
 export class VolatilityPool {
-  private readonly pool = new Piscina({
-    filename: new URL('./volatility.worker.js', import.meta.url).href,
-    minThreads: 1,
-    maxThreads: Math.max(1, os.availableParallelism() - 1),
-    maxQueue: MAX_QUEUED_SERIES,
-  });
+  private readonly pool: Piscina;
+
+  constructor(readonly threads: number) {
+    this.pool = new Piscina({
+      filename: new URL('./volatility.worker.js', import.meta.url).href,
+      minThreads: 1,
+      maxThreads: threads,
+      maxQueue: MAX_QUEUED_SERIES,
+    });
+  }
+
+  /** Worker threads started now (they start as work queues, up to `threads`). */
+  get started(): number {
+    return this.pool.threads.length;
+  }
 
   readonly estimate: VolatilityEstimator = async (closes, horizon) => {
     // Refused before piscina would: its own refusal is an Error told apart only by its message.
