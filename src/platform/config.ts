@@ -101,6 +101,8 @@ const envSchema = z.object({
   JWT_SCOPE_MAP: z.string().optional(),
   TRUSTED_DOCUMENTS: z.enum(['off', 'on']).default('off'),
   TRUSTED_DOCUMENTS_FILE: z.string().min(1).optional(),
+  TRUSTED_DOCUMENTS_DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'a postgres:// URL').optional(),
+  TRUSTED_DOCUMENTS_REFRESH_S: int(0, 86_400).default(10),
 });
 
 export interface GatewayConfig {
@@ -181,7 +183,14 @@ export interface GatewayConfig {
     /** Bearer JWTs of one OIDC issuer, beside API keys; undefined: API keys only. */
     readonly jwt: JwtConfig | undefined;
     /** Registered operations (an Apollo persisted-query manifest) and whether only they may run. */
-    readonly trustedDocuments: { readonly enforce: boolean; readonly file: string | undefined };
+    readonly trustedDocuments: {
+      readonly enforce: boolean;
+      readonly file: string | undefined;
+      /** PostgreSQL URL of the `trusted_documents` table the replicas share, instead of a file. */
+      readonly databaseUrl: string | undefined;
+      /** How often the file or table is read again (0: only at start and on POST /trusted-documents/refresh). */
+      readonly refreshMs: number;
+    };
   };
   /** SQLite file of the credit decision record (created on first start). */
   readonly auditDbPath: string;
@@ -249,7 +258,8 @@ export function loadConfig(source: Record<string, string | undefined> = process.
   } catch (error) {
     problems.push((error as Error).message.replace(/^invalid configuration: /, ''));
   }
-  if (e.TRUSTED_DOCUMENTS === 'on' && !e.TRUSTED_DOCUMENTS_FILE) problems.push('TRUSTED_DOCUMENTS=on needs TRUSTED_DOCUMENTS_FILE (npm run trusted-documents writes one)');
+  if (e.TRUSTED_DOCUMENTS === 'on' && !e.TRUSTED_DOCUMENTS_FILE && !e.TRUSTED_DOCUMENTS_DATABASE_URL) problems.push('TRUSTED_DOCUMENTS=on needs TRUSTED_DOCUMENTS_FILE (npm run trusted-documents writes one) or TRUSTED_DOCUMENTS_DATABASE_URL');
+  if (e.TRUSTED_DOCUMENTS_FILE && e.TRUSTED_DOCUMENTS_DATABASE_URL) problems.push('TRUSTED_DOCUMENTS_FILE and TRUSTED_DOCUMENTS_DATABASE_URL are both set: choose one source of trusted documents');
   if (e.TRUSTED_DOCUMENTS_FILE && !existsSync(e.TRUSTED_DOCUMENTS_FILE)) problems.push(`TRUSTED_DOCUMENTS_FILE ${e.TRUSTED_DOCUMENTS_FILE} does not exist`);
   if (e.RATE_LIMIT_PER_SECOND > 0 && e.RATE_LIMIT_BURST < e.MAX_QUERY_COMPLEXITY) {
     problems.push(`RATE_LIMIT_BURST (${e.RATE_LIMIT_BURST}) must be at least MAX_QUERY_COMPLEXITY (${e.MAX_QUERY_COMPLEXITY}), or the largest allowed query could never run`);
@@ -320,7 +330,8 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       forecastMaxSeries: e.FORECAST_MAX_SERIES,
     },
     access: { apiKeys, ratePerSecond: e.RATE_LIMIT_PER_SECOND, rateBurst: e.RATE_LIMIT_BURST, rateReplicas: e.RATE_LIMIT_REPLICAS, redisUrl: e.REDIS_URL, allowOpenAdmin: e.ALLOW_OPEN_ADMIN,
-      jwt, trustedDocuments: { enforce: e.TRUSTED_DOCUMENTS === 'on', file: e.TRUSTED_DOCUMENTS_FILE && path.resolve(e.TRUSTED_DOCUMENTS_FILE) } },
+      jwt, trustedDocuments: { enforce: e.TRUSTED_DOCUMENTS === 'on', file: e.TRUSTED_DOCUMENTS_FILE && path.resolve(e.TRUSTED_DOCUMENTS_FILE),
+        databaseUrl: e.TRUSTED_DOCUMENTS_DATABASE_URL, refreshMs: e.TRUSTED_DOCUMENTS_REFRESH_S * 1000 } },
     auditDatabaseUrl: e.AUDIT_DATABASE_URL,
     auditDbPath: e.AUDIT_DB_PATH === ':memory:' ? e.AUDIT_DB_PATH : path.resolve(e.AUDIT_DB_PATH),
     priceDatabaseUrl: e.PRICE_DATABASE_URL,
