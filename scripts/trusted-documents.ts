@@ -1,18 +1,48 @@
-// npm run trusted-documents [-- [--out FILE] DIR...]: writes the trusted-documents manifest (Apollo's persisted-query
-// manifest format) of every operation in examples/ and in each DIR given (.graphql files, searched recursively;
-// fragments may live in any of them). Each operation is checked against schema/schema.graphql and registered as its
-// printed text with the fragments it uses; its id is the SHA-256 of that text. Default output:
-// examples/trusted-documents.json, the manifest committed for the examples.
+// npm run trusted-documents [-- [--out FILE] [--caller NAME]... [--database-url URL] [--no-examples] DIR...]: writes the
+// trusted-documents manifest (Apollo's persisted-query manifest format) of every operation in examples/ and in each DIR
+// given (.graphql files, searched recursively; fragments may live in any of them). Each operation is checked against
+// schema/schema.graphql and registered as its printed text with the fragments it uses; its id is the SHA-256 of that
+// text. Default output: examples/trusted-documents.json, the manifest committed for the examples. --caller registers
+// the operations for that API key's name (or jwt:<sub>) only; --database-url publishes them to the PostgreSQL table the
+// gateways read (TRUSTED_DOCUMENTS_DATABASE_URL), replacing that caller's (or, without --caller, the global) set, and
+// then writes a file only with --out.
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { buildSchema, Kind, parse, print, validate, visit, type DefinitionNode, type DocumentNode, type FragmentDefinitionNode, type OperationDefinitionNode } from 'graphql';
 import { REPO_ROOT } from '../src/platform/config.js';
+import pg from 'pg';
 import { documentHash, type TrustedDocumentsManifest } from '../src/server/trusted-documents.js';
+import { EVERY_CALLER, publishTrustedDocuments } from '../src/server/trusted-document-source.js';
 
 const args = process.argv.slice(2);
-const outAt = args.indexOf('--out');
-const out = path.resolve(outAt >= 0 ? args.splice(outAt, 2)[1] ?? '' : path.join(REPO_ROOT, 'examples', 'trusted-documents.json'));
-const dirs = [path.join(REPO_ROOT, 'examples'), ...args.map((d) => path.resolve(d))];
+/** Takes every `--name VALUE` out of args. */
+const option = (name: string): string[] => {
+  const values: string[] = [];
+  for (let at = args.indexOf(name); at >= 0; at = args.indexOf(name)) {
+    const value = args.splice(at, 2)[1];
+    if (value === undefined || value.startsWith('--')) {
+      console.error(`${name} needs a value`);
+      process.exit(2);
+    }
+    values.push(value);
+  }
+  return values;
+};
+const flag = (name: string): boolean => {
+  const at = args.indexOf(name);
+  if (at >= 0) args.splice(at, 1);
+  return at >= 0;
+};
+const outOption = option('--out')[0];
+const callers = option('--caller');
+const databaseUrl = option('--database-url')[0];
+const withExamples = !flag('--no-examples');
+if (callers.includes(EVERY_CALLER)) {
+  console.error(`--caller ${EVERY_CALLER} is the global set: leave --caller out for it`);
+  process.exit(2);
+}
+const out = outOption !== undefined ? path.resolve(outOption) : databaseUrl ? undefined : path.join(REPO_ROOT, 'examples', 'trusted-documents.json');
+const dirs = [...(withExamples ? [path.join(REPO_ROOT, 'examples')] : []), ...args.map((d) => path.resolve(d))];
 
 const files = dirs.flatMap((dir) => graphqlFiles(dir));
 const operations: Array<{ node: OperationDefinitionNode; file: string }> = [];
@@ -57,7 +87,7 @@ for (const { node, file } of operations) {
   const id = documentHash(body);
   if (seen.has(id)) continue;
   seen.add(id);
-  manifest.operations.push({ id, name, type: node.operation, body });
+  manifest.operations.push({ id, name, type: node.operation, body, ...(callers.length ? { callers } : {}) });
 }
 
 if (failed) {
@@ -65,8 +95,23 @@ if (failed) {
   process.exitCode = 1;
 } else {
   manifest.operations.sort((a, b) => a.name.localeCompare(b.name) || a.id.localeCompare(b.id));
-  writeFileSync(out, `${JSON.stringify(manifest, null, 2)}\n`);
-  console.log(`trusted documents: ${manifest.operations.length} operations from ${files.length} files written to ${path.relative(process.cwd(), out) || out}`);
+  if (out) {
+    writeFileSync(out, `${JSON.stringify(manifest, null, 2)}\n`);
+    console.log(`trusted documents: ${manifest.operations.length} operations from ${files.length} files written to ${path.relative(process.cwd(), out) || out}`);
+  }
+  if (databaseUrl) {
+    const pool = new pg.Pool({ connectionString: databaseUrl, max: 1 });
+    const owners = callers.length ? callers : [EVERY_CALLER];
+    try {
+      await publishTrustedDocuments(pool, owners, manifest.operations);
+      console.log(`trusted documents: ${manifest.operations.length} operations published to PostgreSQL for ${callers.length ? callers.join(', ') : 'every caller'}`);
+    } catch (error) {
+      console.error(`trusted documents: not published to PostgreSQL: ${(error as Error).message}`);
+      process.exitCode = 1;
+    } finally {
+      await pool.end();
+    }
+  }
 }
 
 /** The .graphql files under a folder (node_modules and hidden folders skipped), in name order. */

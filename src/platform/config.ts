@@ -113,6 +113,8 @@ const envSchema = z.object({
     if (!existsSync(file)) ctx.issues.push({ code: 'custom', message: `TRUSTED_DOCUMENTS_FILE ${file} does not exist`, input: file });
     return path.resolve(file);
   }).optional(),
+  TRUSTED_DOCUMENTS_DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'a postgres:// URL').optional(),
+  TRUSTED_DOCUMENTS_REFRESH_S: int(0, 86_400).default(10),
 });
 
 /**
@@ -125,7 +127,8 @@ export const configSchema = envSchema.transform((e, ctx) => {
     ctx.issues.push({ code: 'custom', message, input: undefined });
   };
   const jwt = jwtSettings(e, problem);
-  if (e.TRUSTED_DOCUMENTS === 'on' && !e.TRUSTED_DOCUMENTS_FILE) problem('TRUSTED_DOCUMENTS=on needs TRUSTED_DOCUMENTS_FILE (npm run trusted-documents writes one)');
+  if (e.TRUSTED_DOCUMENTS === 'on' && !e.TRUSTED_DOCUMENTS_FILE && !e.TRUSTED_DOCUMENTS_DATABASE_URL) problem('TRUSTED_DOCUMENTS=on needs TRUSTED_DOCUMENTS_FILE (npm run trusted-documents writes one) or TRUSTED_DOCUMENTS_DATABASE_URL');
+  if (e.TRUSTED_DOCUMENTS_FILE && e.TRUSTED_DOCUMENTS_DATABASE_URL) problem('TRUSTED_DOCUMENTS_FILE and TRUSTED_DOCUMENTS_DATABASE_URL are both set: choose one source of trusted documents');
   if (e.RATE_LIMIT_PER_SECOND > 0 && e.RATE_LIMIT_BURST < e.MAX_QUERY_COMPLEXITY) {
     problem(`RATE_LIMIT_BURST (${e.RATE_LIMIT_BURST}) must be at least MAX_QUERY_COMPLEXITY (${e.MAX_QUERY_COMPLEXITY}), or the largest allowed query could never run`);
   }
@@ -220,7 +223,13 @@ export const configSchema = envSchema.transform((e, ctx) => {
       /** Bearer JWTs of one OIDC issuer, beside API keys; undefined: API keys only. */
       jwt,
       /** Registered operations (an Apollo persisted-query manifest) and whether only they may run. */
-      trustedDocuments: { enforce: e.TRUSTED_DOCUMENTS === 'on', file: e.TRUSTED_DOCUMENTS_FILE },
+      trustedDocuments: {
+        enforce: e.TRUSTED_DOCUMENTS === 'on', file: e.TRUSTED_DOCUMENTS_FILE,
+        /** PostgreSQL URL of the `trusted_documents` table the replicas share, instead of a file. */
+        databaseUrl: e.TRUSTED_DOCUMENTS_DATABASE_URL,
+        /** How often the file or table is read again (0: only at start and on POST /trusted-documents/refresh). */
+        refreshMs: e.TRUSTED_DOCUMENTS_REFRESH_S * 1000,
+      },
     },
     /** SQLite file of the credit decision record (created on first start). */
     auditDbPath: e.AUDIT_DB_PATH,

@@ -15,6 +15,10 @@ export class PostgresPools {
     let pool = this.pools.get(url);
     if (!pool) {
       pool = new pg.Pool({ connectionString: url, max: this.max });
+      // An idle connection the server closes (a restart, a failover) is an 'error' on the pool, which would end the
+      // process unheard; the pool drops that connection and opens another for the next query, whose own failure
+      // reaches its caller.
+      pool.on('error', () => undefined);
       this.pools.set(url, pool);
     }
     return pool;

@@ -11,6 +11,8 @@ export enum GatewayErrorCode {
   PERSISTED_QUERY_NOT_SUPPORTED = 'PERSISTED_QUERY_NOT_SUPPORTED',
   /** Trusted documents are enforced and the free-form document sent is not in the manifest. */
   OPERATION_NOT_ALLOWED = 'OPERATION_NOT_ALLOWED',
+  /** The trusted documents' file or table cannot be read now (the operations loaded before still apply). */
+  TRUSTED_DOCUMENTS_UNAVAILABLE = 'TRUSTED_DOCUMENTS_UNAVAILABLE',
   NOT_FOUND = 'NOT_FOUND',
   MODEL_UNAVAILABLE = 'MODEL_UNAVAILABLE',
   /** The credit decision record cannot be written (disk full, database down): no decision is returned. */
@@ -38,7 +40,7 @@ export enum GatewayErrorCode {
 const HTTP_STATUS: Readonly<Record<GatewayErrorCode, number>> = {
   BAD_USER_INPUT: 400, BAD_REQUEST: 400, GRAPHQL_PARSE_FAILED: 400, GRAPHQL_VALIDATION_FAILED: 400, OPERATION_RESOLUTION_FAILURE: 400,
   PERSISTED_QUERY_NOT_FOUND: 200, PERSISTED_QUERY_NOT_SUPPORTED: 200, // as Apollo answers them: APQ clients read the body
-  OPERATION_NOT_ALLOWED: 400, AUTH_UNAVAILABLE: 503,
+  OPERATION_NOT_ALLOWED: 400, AUTH_UNAVAILABLE: 503, TRUSTED_DOCUMENTS_UNAVAILABLE: 503,
   NOT_FOUND: 404, MODEL_UNAVAILABLE: 503, AUDIT_UNAVAILABLE: 503, OVERLOADED: 503, SHUTTING_DOWN: 503, INFERENCE_FAILED: 500,
   QUERY_TOO_COMPLEX: 400, QUERY_TOO_DEEP: 400, PAYLOAD_TOO_LARGE: 413, UNAUTHENTICATED: 401, FORBIDDEN: 403, RATE_LIMITED: 429,
   INTERNAL_SERVER_ERROR: 500,

@@ -1,11 +1,12 @@
 import { Counter, Histogram, type Registry } from 'prom-client';
-import type { Priority } from './priority.js';
+import { PRIORITIES, type Priority } from './priority.js';
 
 /** Metrics of priorities, deadlines and cancellation, registered beside the gateway's others. */
 export class SchedulingMetrics {
   private readonly cancelledRequests: Counter<string>;
   private readonly dropped: Counter<string>;
   private readonly itemWait: Histogram<string>;
+  private readonly inFlightRefusals: Counter<string>;
 
   constructor(registry: Registry) {
     this.cancelledRequests = new Counter({
@@ -19,6 +20,16 @@ export class SchedulingMetrics {
       name: 'gateway_inference_item_queue_seconds', help: 'Time each inferred item waited in its model queue, by priority', labelNames: ['model', 'priority'],
       buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5], registers: [registry],
     });
+    this.inFlightRefusals = new Counter({
+      name: 'gateway_inflight_refusals_total', labelNames: ['priority'], registers: [registry],
+      help: 'Requests refused (503 OVERLOADED) because MAX_CONCURRENT_REQUESTS were in progress and their caller held its share, by the request\'s priority',
+    });
+    // Every priority from the start: a rate over a series that appears only at the first refusal misses it.
+    for (const priority of PRIORITIES) this.inFlightRefusals.inc({ priority }, 0);
+  }
+
+  observeInFlightRefusal(priority: Priority): void {
+    this.inFlightRefusals.inc({ priority });
   }
 
   observeCancelledRequest(): void {

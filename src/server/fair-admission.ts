@@ -1,6 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import { GatewayErrorCode, httpStatusOf } from '../platform/errors.js';
 import type { GatewayMetrics } from '../platform/metrics.js';
+import type { SchedulingMetrics } from '../platform/scheduling-metrics.js';
 import { PRIORITY_WEIGHT, type Priority } from '../platform/priority.js';
 import { refusal, type Refusal } from './admission.js';
 
@@ -19,7 +20,7 @@ export class FairInFlightLimit {
   private inFlight = 0;
   private readonly held = new Map<string, { count: number; weight: number }>();
 
-  constructor(readonly max: number, private readonly metrics: GatewayMetrics) {}
+  constructor(readonly max: number, private readonly metrics: GatewayMetrics, private readonly scheduling?: Pick<SchedulingMetrics, 'observeInFlightRefusal'>) {}
 
   /** Requests in progress now. */
   get active(): number {
@@ -33,7 +34,7 @@ export class FairInFlightLimit {
     if (this.inFlight >= this.max) {
       let weights = weight;
       for (const [other, h] of this.held) if (other !== caller) weights += h.weight;
-      if ((holds?.count ?? 0) >= (this.max * weight) / weights) return this.refuse();
+      if ((holds?.count ?? 0) >= (this.max * weight) / weights) return this.refuse(priority);
     }
     this.inFlight++;
     if (holds) {
@@ -50,8 +51,9 @@ export class FairInFlightLimit {
     return undefined;
   }
 
-  private refuse(): Refusal {
+  private refuse(priority: Priority): Refusal {
     this.metrics.observeOperation(undefined, GatewayErrorCode.OVERLOADED, 0);
+    this.scheduling?.observeInFlightRefusal(priority);
     return refusal(httpStatusOf(GatewayErrorCode.OVERLOADED),
       `the gateway is at its limit of ${this.max} requests in progress (MAX_CONCURRENT_REQUESTS), and this caller holds its share of them; retry later`,
       { code: GatewayErrorCode.OVERLOADED, retryable: true }, { 'retry-after': '1' });

@@ -18,7 +18,8 @@ import { compiledExecution } from '../graphql/compiled-executor.js';
 import { ApiKeyRing } from '../platform/api-keys.js';
 import { Authenticator, JwtVerifier } from '../platform/jwt-auth.js';
 import { localApqCache, RedisApqCache } from '../platform/apq-cache.js';
-import { TrustedDocuments, withTrustedDocuments } from './trusted-documents.js';
+import { withTrustedDocuments } from './trusted-documents.js';
+import { TrustedDocumentSource, trustedDocumentsRoutes } from './trusted-document-source.js';
 import { TokenBucketLimiter, type RateLimiter } from '../platform/rate-limiter.js';
 import { RedisRateLimiter } from '../platform/redis-rate-limiter.js';
 import { queryLimitsPlugin } from '../graphql/limits-plugin.js';
@@ -139,8 +140,12 @@ async function start(config: GatewayConfig, logger: Logger, resources: ResourceS
   if (keys.open && config.access.allowOpenAdmin) logger.warn('ALLOW_OPEN_ADMIN=true: anonymous callers may switch model versions and read the audit trail');
   // Served as a Federation 2 subgraph: a federation router can compose it; direct callers see no difference.
   const trusted = config.access.trustedDocuments;
-  const trustedDocuments = trusted.file ? TrustedDocuments.read(trusted.file) : undefined;
-  if (trustedDocuments) logger.info({ file: trusted.file, operations: trustedDocuments.operations.length, enforced: trusted.enforce }, 'trusted documents loaded');
+  // From a file or a table the replicas share, read again every TRUSTED_DOCUMENTS_REFRESH_S.
+  const trustedDocuments = await TrustedDocumentSource.open(trusted, postgres, logger);
+  if (trustedDocuments) {
+    resources.use('trusted documents', trustedDocuments, (t) => t.close());
+    logger.info({ source: trustedDocuments.name, operations: trustedDocuments.current.operations.length, enforced: trusted.enforce }, 'trusted documents loaded');
+  }
   // APQ: shared by the replicas through Redis when there is one; registered operations are found by hash on every replica.
   const apq = redisUrl ? resources.use('APQ cache', new RedisApqCache(redisUrl, logger), (c) => c.close()) : localApqCache();
   const schema = buildSubgraph(await buildGatewaySchema(domains, createAuthChecker(keys, config.access.allowOpenAdmin)));
@@ -197,8 +202,9 @@ async function start(config: GatewayConfig, logger: Logger, resources: ResourceS
     state: () => (versionSync?.ready ? { ready: true } : { ready: false, reason: 'taking the model versions recorded in Redis' }),
   }] : []), ...capabilities]));
   app.use(metricsRoute(metrics, config.http.metricsToken));
+  if (trustedDocuments) app.use(trustedDocumentsRoutes(trustedDocuments, keys, config.access.allowOpenAdmin));
   // One count of requests in progress for both APIs.
-  const inFlight = new FairInFlightLimit(config.http.maxConcurrentRequests, metrics);
+  const inFlight = new FairInFlightLimit(config.http.maxConcurrentRequests, metrics, schedulingMetrics);
   const admitConcurrent = inFlightMiddleware(inFlight, keys);
   const admit = createAdmission(keys, limiter, metrics, trusted.enforce ? trustedDocuments?.check() : undefined);
   if (tracing) app.use(['/graphql', '/v2'], traceRequests);

@@ -4,7 +4,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { gzipSync } from 'node:zlib';
 import { Redis } from 'ioredis';
+import { hashApiKey } from '../../src/platform/api-keys.js';
 import { REPO_ROOT } from '../../src/platform/config.js';
 import type { Gateway } from '../../src/server/gateway.js';
 import { gql, startTestGateway } from '../support/gateway.js';
@@ -216,6 +218,42 @@ describe('answer cache through HTTP: sentiment, forecasts, stored prices', () =>
     assert.ok(bytes <= max, `${bytes} bytes held, bound ${max}`);
     assert.ok(bytes > max / 2, `the cache is in use (${bytes} bytes)`);
     assert.ok(m('gateway_answer_cache_evictions_total') > 0, 'entries were evicted to stay within the bound');
+  });
+});
+
+describe('Cache-Control with API keys configured: private, so no shared HTTP cache hands one caller\'s answer to another', () => {
+  const KEY = 'cache-control-key-0123456789abcdef';
+  let gw: Gateway;
+  before(async () => {
+    gw = await startTestGateway({
+      MODELS: 'sentiment-bert', ANSWER_CACHE_HTTP_MAX_AGE_S: '30',
+      API_KEYS: JSON.stringify([{ name: 'desk', sha256: hashApiKey(KEY), scopes: ['sentiment:read'] }]),
+    });
+  });
+  after(() => gw.stop());
+
+  it('a cacheable answer is private, max-age on every HTTP path; refused or live answers are no-store', async () => {
+    const query = '{ sentiment(texts: ["Shares rose"]) { label } }';
+    const headers = { 'content-type': 'application/json', authorization: `Bearer ${KEY}` };
+    const responses = [
+      await fetch(gw.url, { method: 'POST', headers, body: JSON.stringify({ query }) }), // the direct path
+      await fetch(gw.url, { method: 'POST', headers: { ...headers, 'content-encoding': 'gzip' }, body: gzipSync(JSON.stringify({ query })) }), // Express
+      await fetch(`${gw.url}?query=${encodeURIComponent(query)}`, { headers: { authorization: headers.authorization, 'apollo-require-preflight': 'true' } }),
+    ];
+    let checked = 0;
+    for (const res of responses) {
+      assert.equal(res.status, 200);
+      assert.equal(((await res.json()) as { data: { sentiment: unknown[] } }).data.sentiment.length, 1);
+      assert.equal(res.headers.get('cache-control'), 'private, max-age=30');
+      checked++;
+    }
+    assert.equal(checked, 3);
+    const anonymous = await gql(gw.url, query);
+    assert.deepEqual(anonymous.body.errors?.map((e) => e.extensions?.code), ['UNAUTHENTICATED']);
+    assert.equal(anonymous.headers.get('cache-control'), 'no-store');
+    const live = await gql(gw.url, '{ models { name } }', undefined, { authorization: headers.authorization });
+    assert.equal(live.body.errors, undefined);
+    assert.equal(live.headers.get('cache-control'), 'no-store');
   });
 });
 

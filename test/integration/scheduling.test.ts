@@ -130,3 +130,40 @@ describe('priorities, deadlines and cancellation over HTTP', () => {
     t.diagnostic(`256 texts: ${inferred} inferred in batches started before the abort was seen, ${dropped} dropped at the abort, 0 inferred after it`);
   });
 });
+
+describe('in-flight refusals counted per priority (MAX_CONCURRENT_REQUESTS)', () => {
+  let gw: Gateway;
+  before(async () => {
+    gw = await startTestGateway({ MODELS: 'sentiment-bert', MAX_CONCURRENT_REQUESTS: '2', API_KEYS: JSON.stringify(KEYS.map(({ key, ...k }) => ({ ...k, sha256: hashApiKey(key) }))) });
+  });
+  after(() => gw.stop());
+  const refusals = async () => Object.fromEntries([...(await scrapeMetrics(gw.url, 'unused')).text.matchAll(/^gateway_inflight_refusals_total\{priority="(\w+)"\} (\d+)$/gm)].map((m) => [m[1], Number(m[2])]));
+
+  it('a low-priority flood is refused its excess, each refusal counted under low; a high-priority key beside it is never refused', async () => {
+    assert.deepEqual(await refusals(), { high: 0, normal: 0, low: 0 });
+    // Texts new to the answer cache, or a request is answered before the next one arrives.
+    let sent = 0;
+    const texts = () => Array.from({ length: 32 }, (_, i) => `Quarterly results of company ${i} (${sent++}) beat expectations on strong demand. `.repeat(20));
+    const SENTIMENT = 'query($t: [String!]!) { sentiment(texts: $t) { label } }';
+    let flooding = true;
+    const floodStatuses: number[] = [];
+    const flood = Array.from({ length: 8 }, async () => {
+      while (flooding) floodStatuses.push((await gql(gw.url, SENTIMENT, { t: texts() }, bearer('bulk'))).status);
+    });
+    const interactive: number[] = [];
+    while (interactive.length < 4 || !floodStatuses.includes(503)) {
+      interactive.push((await gql(gw.url, '{ sentiment(texts: ["Shares rally"]) { label } }', undefined, bearer('interactive'))).status);
+    }
+    flooding = false;
+    await Promise.all(flood);
+    assert.ok(interactive.every((s) => s === 200), `interactive: ${interactive.join(',')}`);
+    assert.ok(floodStatuses.every((s) => s === 200 || s === 503), `flood: ${floodStatuses.join(',')}`);
+    assert.deepEqual(await refusals(), { high: 0, normal: 0, low: floodStatuses.filter((s) => s === 503).length });
+    // x-priority lowers a request: the plain (normal) key asking low is counted under low.
+    const low = (await refusals()).low!;
+    const held = Array.from({ length: 6 }, () => gql(gw.url, SENTIMENT, { t: texts() }, { ...bearer('plain'), 'x-priority': 'low' }));
+    const statuses = (await Promise.all(held)).map((r) => r.status);
+    assert.ok(statuses.includes(503), statuses.join(','));
+    assert.deepEqual(await refusals(), { high: 0, normal: 0, low: low + statuses.filter((s) => s === 503).length });
+  });
+});

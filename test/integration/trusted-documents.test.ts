@@ -1,16 +1,22 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import { stripIgnoredCharacters } from 'graphql';
+import { exportJWK, generateKeyPair, SignJWT } from 'jose';
+import pg from 'pg';
 import { after, before, describe, it } from 'node:test';
 import { hashApiKey } from '../../src/platform/api-keys.js';
 import { REPO_ROOT } from '../../src/platform/config.js';
 import { readExamples } from '../../src/server/examples.js';
 import type { Gateway } from '../../src/server/gateway.js';
 import { documentHash, TrustedDocuments } from '../../src/server/trusted-documents.js';
+import { publishTrustedDocuments } from '../../src/server/trusted-document-source.js';
 import { startTestGateway, type GraphQLResponse } from '../support/gateway.js';
+import { startPostgres } from '../support/postgres-server.js';
 import { startRedis } from '../support/redis-server.js';
 
 const MANIFEST = path.join(REPO_ROOT, 'examples', 'trusted-documents.json');
@@ -190,5 +196,135 @@ describe('automatic persisted queries shared through Redis (REDIS_URL)', () => {
     assert.deepEqual(errorCodes((await post(a.url, { extensions: persisted(documentHash(other)) })).body), ['PERSISTED_QUERY_NOT_FOUND'], 'a miss, not a failure');
     assert.deepEqual((await post(a.url, { query: other, extensions: persisted(documentHash(other)) })).body.errors, undefined);
     assert.deepEqual((await post(a.url, { extensions: persisted(documentHash(other)) })).body.data, { models: [{ name: 'sentiment-bert', task: 'sentiment' }] }, 'kept on the replica');
+  });
+});
+
+describe('trusted documents per caller, from PostgreSQL shared by two gateways (TRUSTED_DOCUMENTS_DATABASE_URL)', () => {
+  const ISSUER = 'https://idp.example.com/realms/bank';
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'trusted-pg-'));
+  const keys = [
+    { name: 'partner', key: 'pg-partner-key-0123456789abcdef', scopes: ['sentiment:read'] },
+    { name: 'other', key: 'pg-other-key-0123456789abcdef00', scopes: ['sentiment:read'] },
+    { name: 'ops', key: 'pg-ops-key-0123456789abcdef00000', scopes: ['admin'] },
+  ];
+  const as = (name: string) => ({ authorization: `Bearer ${keys.find((k) => k.name === name)!.key}` });
+  const op = (name: string, body: string) => ({ id: documentHash(body), name, type: 'query' as const, body });
+  const partnerOp = op('PartnerScores', 'query PartnerScores($texts: [String!]!) {\n  sentiment(texts: $texts) {\n    label\n    score\n  }\n}');
+  const partnerNext = op('PartnerLabels', 'query PartnerLabels($texts: [String!]!) {\n  sentiment(texts: $texts) {\n    label\n  }\n  __typename\n}');
+  const aliceOp = op('AliceModels', 'query AliceModels {\n  models {\n    name\n  }\n}');
+  const documents = TrustedDocuments.read(MANIFEST);
+  const globalOp = documents.operations.find((o) => o.name === 'Sentiment')!;
+  let postgres: Awaited<ReturnType<typeof startPostgres>>;
+  let pool: pg.Pool;
+  let polling: Gateway; // reads the table every second
+  let onDemand: Gateway; // reads it at start and on POST /trusted-documents/refresh only
+  let alice: { authorization: string };
+
+  before(async () => {
+    postgres = await startPostgres();
+    pool = new pg.Pool({ connectionString: postgres.url, max: 1 });
+    // The global set as an operator publishes it: every examples/ operation, by the script.
+    const run = await promisify(execFile)(process.execPath, [path.join(REPO_ROOT, 'dist', 'scripts', 'trusted-documents.js'), '--database-url', postgres.url], { encoding: 'utf8' });
+    assert.match(run.stdout, new RegExp(`${documents.operations.length} operations published to PostgreSQL for every caller`));
+    // The partner's client project, registered for its key only.
+    const client = path.join(dir, 'partner-app');
+    (await import('node:fs')).mkdirSync(client);
+    writeFileSync(path.join(client, 'scores.graphql'), partnerOp.body);
+    const partner = await promisify(execFile)(process.execPath, [path.join(REPO_ROOT, 'dist', 'scripts', 'trusted-documents.js'), '--database-url', postgres.url, '--caller', 'partner', '--no-examples', client], { encoding: 'utf8' });
+    assert.match(partner.stdout, /1 operations published to PostgreSQL for partner/);
+    await publishTrustedDocuments(pool, ['jwt:alice@bank.example'], [aliceOp]);
+    const rsa = await generateKeyPair('RS256');
+    const jwks = path.join(dir, 'jwks.json');
+    writeFileSync(jwks, JSON.stringify({ keys: [{ ...(await exportJWK(rsa.publicKey)), kid: 'rsa-1', alg: 'RS256', use: 'sig' }] }));
+    alice = { authorization: `Bearer ${await new SignJWT({ scope: 'sentiment:read' }).setProtectedHeader({ alg: 'RS256', kid: 'rsa-1' }).setIssuer(ISSUER).setAudience('fin-intel')
+      .setSubject('alice@bank.example').setIssuedAt().setExpirationTime(Math.floor(Date.now() / 1000) + 600).sign(rsa.privateKey)}` };
+    const env = {
+      MODELS: 'sentiment-bert', TRUSTED_DOCUMENTS: 'on', TRUSTED_DOCUMENTS_DATABASE_URL: postgres.url, JWT_ISSUER: ISSUER, JWT_AUDIENCE: 'fin-intel', JWT_JWKS: jwks,
+      API_KEYS: JSON.stringify(keys.map(({ name, key, scopes }) => ({ name, sha256: hashApiKey(key), scopes }))),
+    };
+    [polling, onDemand] = await Promise.all([startTestGateway({ ...env, TRUSTED_DOCUMENTS_REFRESH_S: '1' }), startTestGateway({ ...env, TRUSTED_DOCUMENTS_REFRESH_S: '0' })]);
+  });
+  after(async () => {
+    await Promise.all([polling?.stop(), onDemand?.stop()]);
+    if (pool && !pool.ended) await pool.end();
+    await postgres?.stop().catch(() => undefined);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const variables = { texts: ['Bank shares slump'] };
+  /**
+   * What `who` gets for `operation` on `gw`, sent by hash alone and by text (both must agree): 'runs', 'refused' (the
+   * trusted-documents codes), or the codes of a document that passed the check and failed later (auth).
+   */
+  const verdict = async (gw: Gateway, who: Record<string, string>, operation: { id: string; body: string }) => {
+    const byHash = await post(gw.url, { extensions: persisted(operation.id), variables }, who);
+    const byText = await post(gw.url, { query: operation.body, variables }, who);
+    const [hashCodes, textCodes] = [errorCodes(byHash.body).join(), errorCodes(byText.body).join()];
+    if (hashCodes === 'PERSISTED_QUERY_NOT_FOUND' && textCodes === 'OPERATION_NOT_ALLOWED') return 'refused';
+    assert.equal(hashCodes, textCodes, `by hash ${JSON.stringify(byHash.body)}, by text ${JSON.stringify(byText.body)}`);
+    if (hashCodes === '') assert.ok(Object.keys(byHash.body.data ?? {}).length > 0 && byText.status === 200);
+    return hashCodes || 'runs';
+  };
+  const runs = async (gw: Gateway, who: Record<string, string>, operation: { id: string; body: string }) => (await verdict(gw, who, operation)) === 'runs';
+  const refresh = (gw: Gateway, headers: Record<string, string>) => fetch(gw.url.replace('/graphql', '/trusted-documents/refresh'), { method: 'POST', headers });
+  /** Polls observable state (no fixed sleeps). */
+  const until = async (ready: () => Promise<boolean>, what: string) => {
+    const deadline = performance.now() + 20_000;
+    while (!(await ready())) {
+      if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  };
+
+  it('a key or JWT caller runs its own operations and the global ones, never another caller\'s, on both gateways', async () => {
+    // Anonymous callers pass the document check with a global operation, then lack the scope sentiment:read.
+    const matrix: Array<[string, Record<string, string>, Record<string, string>]> = [
+      ['partner', as('partner'), { global: 'runs', partner: 'runs', alice: 'refused' }],
+      ['other', as('other'), { global: 'runs', partner: 'refused', alice: 'refused' }],
+      ['jwt:alice', alice, { global: 'runs', partner: 'refused', alice: 'runs' }],
+      ['anonymous', {}, { global: 'UNAUTHENTICATED', partner: 'refused', alice: 'refused' }],
+    ];
+    const ops = { global: globalOp, partner: partnerOp, alice: aliceOp };
+    let checked = 0;
+    for (const gw of [polling, onDemand]) {
+      for (const [who, headers, expected] of matrix) {
+        for (const [name, operation] of Object.entries(ops)) {
+          assert.equal(await verdict(gw, headers, operation), expected[name], `${who} ${name}`);
+          checked++;
+        }
+      }
+    }
+    assert.equal(checked, 2 * 4 * 3);
+  });
+
+  it('a publish reaches the polling gateway by itself and the other on POST /trusted-documents/refresh; revoked operations stop', async () => {
+    await publishTrustedDocuments(pool, ['partner'], [partnerNext]);
+    await until(() => runs(polling, as('partner'), partnerNext), 'the polling gateway to read the new partner set');
+    assert.equal(await runs(polling, as('partner'), partnerOp), false, 'replaced: the old operation is revoked');
+    assert.equal(await runs(onDemand, as('partner'), partnerNext), false, 'not polling: still the set read at start');
+    assert.equal(await runs(onDemand, as('partner'), partnerOp), true);
+    const denied = [await refresh(onDemand, as('partner')), await refresh(onDemand, {})];
+    assert.deepEqual(denied.map((r) => r.status), [403, 401]);
+    assert.deepEqual(errorCodes(await denied[0]!.json() as Body), ['FORBIDDEN']);
+    const refreshed = await refresh(onDemand, as('ops'));
+    assert.equal(refreshed.status, 200);
+    assert.deepEqual(await refreshed.json(), { source: 'PostgreSQL table trusted_documents', changed: true, operations: documents.operations.length + 2 });
+    assert.equal(await runs(onDemand, as('partner'), partnerNext), true);
+    assert.equal(await runs(onDemand, as('partner'), partnerOp), false);
+    assert.deepEqual(await (await refresh(onDemand, as('ops'))).json(), { source: 'PostgreSQL table trusted_documents', changed: false, operations: documents.operations.length + 2 });
+  });
+
+  it('with PostgreSQL down both keep serving what they read, and a refresh says why it failed', async () => {
+    await pool.end();
+    await postgres.stop();
+    const failed = await refresh(onDemand, as('ops'));
+    assert.equal(failed.status, 503);
+    const body = await failed.json() as Body;
+    assert.deepEqual(errorCodes(body), ['TRUSTED_DOCUMENTS_UNAVAILABLE']);
+    assert.match(body.errors![0]!.message, new RegExp(`trusted documents cannot be read from PostgreSQL table trusted_documents: .*; still serving the ${documents.operations.length + 2} operations loaded before`));
+    for (const gw of [polling, onDemand]) {
+      assert.equal(await runs(gw, as('partner'), partnerNext), true);
+      assert.equal(await runs(gw, as('other'), partnerNext), false);
+    }
   });
 });

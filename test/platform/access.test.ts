@@ -78,5 +78,11 @@ describe('JWT_* and TRUSTED_DOCUMENTS configuration', () => {
     assert.throws(() => loadConfig({ TRUSTED_DOCUMENTS: 'yes' }), /TRUSTED_DOCUMENTS/);
     assert.throws(() => loadConfig({ TRUSTED_DOCUMENTS_FILE: path.join(dir, 'nope.json') }), /TRUSTED_DOCUMENTS_FILE .*nope\.json does not exist/);
     assert.equal(loadConfig({}).access.trustedDocuments.enforce, false);
+    assert.throws(() => loadConfig({ TRUSTED_DOCUMENTS_FILE: jwks, TRUSTED_DOCUMENTS_DATABASE_URL: 'postgres://db/gw' }), /both set: choose one source of trusted documents/);
+    assert.throws(() => loadConfig({ TRUSTED_DOCUMENTS_DATABASE_URL: 'mysql://db/gw' }), /TRUSTED_DOCUMENTS_DATABASE_URL.*a postgres:\/\/ URL/);
+    assert.throws(() => loadConfig({ TRUSTED_DOCUMENTS_REFRESH_S: '-1' }), /TRUSTED_DOCUMENTS_REFRESH_S/);
+    const shared = loadConfig({ TRUSTED_DOCUMENTS: 'on', TRUSTED_DOCUMENTS_DATABASE_URL: 'postgres://db/gw' }).access.trustedDocuments;
+    assert.deepEqual(shared, { enforce: true, file: undefined, databaseUrl: 'postgres://db/gw', refreshMs: 10_000 });
+    assert.equal(loadConfig({ TRUSTED_DOCUMENTS_REFRESH_S: '0' }).access.trustedDocuments.refreshMs, 0);
   });
 });
