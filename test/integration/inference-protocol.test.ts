@@ -272,26 +272,26 @@ describe('Open Inference Protocol v2: x-request-timeout and client disconnects r
 
   it('a client that aborts a 256-text request: its texts still queued are dropped, none inferred after the abort is seen', async (t) => {
     const model = () => gw.registry.get('sentiment-bert')!;
-    const cancelled = /^gateway_inference_dropped_items_total\{model="sentiment-bert",reason="cancelled",priority="normal"\} (\S+)$/m;
-    const requests = /^gateway_requests_cancelled_total (\S+)$/m;
-    const [items0, cancelled0, requests0] = [model().stats.items, await metric(cancelled), await metric(requests)];
-    const data = Array.from({ length: 256 }, (_, i) => `Company ${i} reports quarterly results above expectations and raises guidance for the year`);
+    const dropped = /^gateway_inference_dropped_items_total\{model="sentiment-bert",reason="cancelled",priority="normal"\} (\S+)$/m;
+    const aborts = /^gateway_requests_cancelled_total (\S+)$/m;
+    const counts = async () => ({ inferred: model().stats.items, dropped: await metric(dropped), aborts: await metric(aborts) });
+    const start = await counts();
     const controller = new AbortController();
+    const data = Array.from({ length: 256 }, (_, i) => `Company ${i} reports quarterly results above expectations and raises guidance for the year`);
     const sent = fetch(`${base}/v2/models/sentiment-bert/infer`, { method: 'POST', signal: controller.signal, body: JSON.stringify(texts(data)) }).catch((error: Error) => error);
-    await until(() => model().stats.items > items0, 'the first batch of the request to be inferred');
+    await until(() => model().stats.items > start.inferred, 'the first batch of the request to be inferred');
     controller.abort();
     assert.equal(((await sent) as Error).name, 'AbortError');
-    await until(async () => (await metric(requests)) === requests0 + 1, 'the gateway to see the abort');
-    // The batch running when the abort was seen finishes; every text still queued then was dropped.
-    await until(async () => model().stats.items - items0 + (await metric(cancelled)) - cancelled0 === 256, 'the running batch to finish');
-    const dropped = (await metric(cancelled)) - cancelled0;
-    const inferred = model().stats.items - items0;
-    assert.ok(dropped >= 64, `${dropped} texts dropped, ${inferred} inferred`);
+    // Seen once the gateway counts the abort and the batch running then has finished: each text inferred or dropped.
+    const settled = (c: Awaited<ReturnType<typeof counts>>) => c.aborts === start.aborts + 1 && c.inferred - start.inferred + c.dropped - start.dropped === 256;
+    await until(async () => settled(await counts()), 'the abort to be seen and the running batch to finish');
+    const end = await counts();
+    assert.ok(end.dropped - start.dropped >= 64, `${end.dropped - start.dropped} texts dropped, ${end.inferred - start.inferred} inferred`);
     assert.equal(model().queued, 0);
-    // Nothing of it is inferred later: another request's text is the only one that runs next.
+    // Nothing of it is inferred later: the next request's one text is all that runs.
     assert.equal((await v2(base, '/v2/models/sentiment-bert/infer', texts(['Shares rally']))).status, 200);
-    assert.equal(model().stats.items - items0, inferred + 1);
-    assert.equal((await metric(cancelled)) - cancelled0, dropped);
-    t.diagnostic(`256 texts over v2: ${inferred} inferred in batches started before the abort was seen, ${dropped} dropped at the abort`);
+    const next = await counts();
+    assert.deepEqual([next.inferred - end.inferred, next.dropped - end.dropped], [1, 0]);
+    t.diagnostic(`256 texts over v2: ${end.inferred - start.inferred} inferred in batches started before the abort was seen, ${end.dropped - start.dropped} dropped`);
   });
 });
