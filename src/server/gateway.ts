@@ -6,7 +6,7 @@ import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginInlineTraceDi
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import { expressMiddleware } from '@as-integrations/express5';
 import cors from 'cors';
-import express, { type ErrorRequestHandler, type RequestHandler } from 'express';
+import express from 'express';
 import { DOMAINS } from '../domains/index.js';
 import type { GatewayContext } from '../graphql/context.js';
 import type { Capability, DomainModule } from '../graphql/domain-module.js';
@@ -43,11 +43,13 @@ import { requestLoggingPlugin } from './request-logging-plugin.js';
 import { graphiqlRoutes } from './graphiql.js';
 import { inferenceProtocolRoutes } from './inference-protocol.js';
 import { VersionSync } from './version-sync.js';
-import { admission, createAdmission, inFlightMiddleware, overloadStatusPlugin, refusal, sendRefusal, type Admitted } from './admission.js';
+import { overloadStatusPlugin, refusal, sendRefusal } from './admission.js';
 import { FairInFlightLimit } from './fair-admission.js';
-import { createScheduling, schedulingMiddleware, type RequestScheduling } from './request-scheduling.js';
+import { createScheduling } from './request-scheduling.js';
 import { SchedulingMetrics } from '../platform/scheduling-metrics.js';
-import { assignRequestIds, bodyRefusals, directGraphqlPath } from './graphql-http.js';
+import { directGraphqlPath, graphqlEntry } from './graphql-http.js';
+import { RequestPipeline, type Passed } from './request-pipeline.js';
+import { jsonErrors, parsedBody, pipelineMiddleware } from './express-pipeline.js';
 
 export interface Gateway {
   /** http://host:port/graphql */
@@ -203,22 +205,20 @@ async function start(config: GatewayConfig, logger: Logger, resources: ResourceS
   }] : []), ...capabilities]));
   app.use(metricsRoute(metrics, config.http.metricsToken));
   if (trustedDocuments) app.use(trustedDocumentsRoutes(trustedDocuments, keys, config.access.allowOpenAdmin));
-  // One count of requests in progress for both APIs.
+  // One pipeline, with one count of requests in progress, for every HTTP entry (request-pipeline.ts).
   const inFlight = new FairInFlightLimit(config.http.maxConcurrentRequests, metrics, schedulingMetrics);
-  const admitConcurrent = inFlightMiddleware(inFlight, keys);
-  const admit = createAdmission(keys, limiter, metrics, trusted.enforce ? trustedDocuments?.check() : undefined);
+  const pipeline = new RequestPipeline({ keys, inFlight, limiter, metrics, schedule: createScheduling(config.http.maxRequestTimeoutMs, schedulingMetrics) });
+  const checkDocument = trusted.enforce ? trustedDocuments?.check() : undefined;
   if (tracing) app.use(['/graphql', '/v2'], traceRequests);
-  app.use('/v2/models', admitConcurrent);
   app.use(inferenceProtocolRoutes({
-    registry, keys, limiter, metrics, lifecycle, tasks, bodyLimit: config.http.bodyLimit, maxTextLength: config.limits.sentimentMaxTextLength,
+    registry, pipeline, metrics, lifecycle, tasks, bodyLimit: config.http.bodyLimit, maxTextLength: config.limits.sentimentMaxTextLength,
   }));
   if (config.http.corsOrigins.length) {
     // CSRF prevention stays on: a cross-origin POST must be JSON (a preflighted request), which CORS then allows.
     app.use('/graphql', cors({ origin: config.http.corsOrigins.includes('*') ? '*' : [...config.http.corsOrigins], maxAge: 600 }));
   }
   if (config.http.landingPage === 'graphiql') app.use(graphiqlRoutes());
-  const schedule = createScheduling(config.http.maxRequestTimeoutMs, schedulingMetrics);
-  const contextOf = async ({ requestId, clientRequestId, caller, rateKey, scheduling }: { requestId: string; clientRequestId?: string; scheduling?: RequestScheduling } & Admitted): Promise<GatewayContext> => {
+  const contextOf = async ({ requestId, clientRequestId, caller, rateKey, scheduling }: Passed<unknown>): Promise<GatewayContext> => {
     // The caller, its priority, deadline and abort signal ride along to the batchers, which serve callers in turn.
     const request = { requestId, clientRequestId, caller, rateKey, submission: { caller: rateKey, ...scheduling } };
     const context: Record<string, unknown> = { ...request, registry };
@@ -226,14 +226,11 @@ async function start(config: GatewayConfig, logger: Logger, resources: ResourceS
     for (const { domain, services } of started) if (domain.request) context[domain.name] = domain.request(services, request);
     return context as unknown as GatewayContext;
   };
-  app.use('/graphql', assignRequestId, admitConcurrent, express.json({ limit: config.http.bodyLimit }), admission(admit), schedulingMiddleware(schedule), expressMiddleware(apollo, {
-    context: async ({ res }) => contextOf({
-      ...(res.locals as { requestId: string; clientRequestId?: string; scheduling?: RequestScheduling }), ...(res.locals.admitted as Admitted),
-    }),
-  }));
+  app.use('/graphql', pipelineMiddleware(pipeline, graphqlEntry(parsedBody(express.json({ limit: config.http.bodyLimit })), checkDocument)),
+    expressMiddleware(apollo, { context: async ({ res }) => contextOf(res.locals.passed as Passed<unknown>) }));
   app.use(jsonErrors(logger));
   const direct = directGraphqlPath({
-    apollo, admit, schedule, inFlight, keys, bodyLimit: config.http.bodyLimit, trustProxyHops: config.http.trustProxyHops,
+    apollo, pipeline, trusted: checkDocument, bodyLimit: config.http.bodyLimit, trustProxyHops: config.http.trustProxyHops,
     cors: config.http.corsOrigins.length > 0, traced: tracing !== undefined, logger, context: contextOf,
   });
   handle = (req, res) => {
@@ -307,27 +304,4 @@ function listen(server: http.Server, port: number, host: string): Promise<void> 
       resolve();
     });
   });
-}
-
-/** The request ids (assignRequestIds) on `res.locals`. */
-const assignRequestId: RequestHandler = (req, res, next) => {
-  Object.assign(res.locals, assignRequestIds(req.header('x-request-id'), res));
-  next();
-};
-
-/** Body-parser failures (too large, not JSON) answered in GraphQL's error shape, never as HTML or a stack. */
-function jsonErrors(logger: Logger): ErrorRequestHandler {
-  return (error: { type?: string; status?: number; limit?: number; length?: number; message?: string }, _req, res, _next) => {
-    if (error.type === 'entity.too.large') {
-      sendRefusal(res, bodyRefusals.tooLarge(error.limit!, error.length));
-    } else if (error.type === 'entity.parse.failed' || error.status === 400) {
-      sendRefusal(res, bodyRefusals.notJson());
-    } else if (error.type === 'charset.unsupported' || error.type === 'encoding.unsupported') {
-      // A charset other than UTF-8, or a content-encoding other than gzip, deflate or br: the caller's to fix.
-      sendRefusal(res, refusal(httpStatusOf(GatewayErrorCode.BAD_REQUEST), `${error.message}: send UTF-8 JSON, optionally gzip, deflate or br encoded`, { code: GatewayErrorCode.BAD_REQUEST }));
-    } else {
-      logger.error({ err: error }, 'unhandled HTTP error');
-      sendRefusal(res, bodyRefusals.internal());
-    }
-  };
 }

@@ -1,50 +1,44 @@
-import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HeaderMap, type ApolloServer } from '@apollo/server';
 import bytes from 'bytes';
 import proxyaddr from 'proxy-addr';
 import type { GatewayContext } from '../graphql/context.js';
-import { GatewayErrorCode, httpStatusOf } from '../platform/errors.js';
 import type { Logger } from '../platform/logger.js';
 import { traceServerRequest } from '../platform/tracing.js';
-import { identify, persistedQueryHashOf, refusal, sendRefusal, type Admission, type Admitted, type Refusal } from './admission.js';
-import type { FairInFlightLimit } from './fair-admission.js';
-import type { CallerSource } from '../platform/api-keys.js';
-import { PRIORITY_HEADER, requestPriority } from '../platform/priority.js';
-import type { RequestScheduling, Scheduling } from './request-scheduling.js';
-
-const REQUEST_ID = /^[\w.:-]{1,128}$/;
+import { admissionCost, persistedQueryHashOf, sendRefusal, type TrustedDocumentCheck } from './admission.js';
+import { bodyRefusals, readJsonBody, type Passed, type PipelineEntry, type RequestPipeline } from './request-pipeline.js';
 
 /**
- * Every request gets the gateway's own unique id (logs, the decision record) in x-gateway-request-id.
- * x-request-id echoes the caller's, when well-formed, for their correlation, else carries the gateway's:
- * callers may reuse theirs, so it never identifies a decision on its own.
+ * GraphQL's part in the request pipeline, on either server: `readBody` reads the body; admission charges the query
+ * text's size before it is parsed (its complexity is charged on top once known, by the limits plugin), then checks
+ * trusted documents when they are enforced.
  */
-export function assignRequestIds(given: string | undefined, res: ServerResponse): { requestId: string; clientRequestId?: string } {
-  const requestId = randomUUID();
-  const clientRequestId = given && REQUEST_ID.test(given) ? given : undefined;
-  res.setHeader('x-request-id', clientRequestId ?? requestId);
-  res.setHeader('x-gateway-request-id', requestId);
-  return clientRequestId ? { requestId, clientRequestId } : { requestId };
+export function graphqlEntry(readBody: PipelineEntry<unknown>['readBody'], trusted: TrustedDocumentCheck | undefined): PipelineEntry<unknown> {
+  return {
+    readBody,
+    admission: (body, { caller }, { raw }) => {
+      const { query, persistedQueryHash } = graphqlDocument(raw, body);
+      const units = admissionCost(query.length);
+      return { units, what: `this request's query text costs ${units} units before parsing`, check: trusted && (() => trusted(caller, query, persistedQueryHash)) };
+    },
+    send: sendRefusal,
+  };
 }
 
-/** The answers to a body that cannot be read, the same on the direct path and on Express's. */
-export const bodyRefusals = {
-  tooLarge: (limit: number, length: number | undefined) => refusal(httpStatusOf(GatewayErrorCode.PAYLOAD_TOO_LARGE), `request body must be at most ${limit} bytes, got ${length}`, { code: GatewayErrorCode.PAYLOAD_TOO_LARGE }),
-  notJson: () => refusal(httpStatusOf(GatewayErrorCode.BAD_REQUEST), 'request body must be valid JSON', { code: GatewayErrorCode.BAD_REQUEST }),
-  incomplete: () => refusal(httpStatusOf(GatewayErrorCode.BAD_REQUEST), 'request body was not received in full', { code: GatewayErrorCode.BAD_REQUEST }),
-  internal: () => refusal(httpStatusOf(GatewayErrorCode.INTERNAL_SERVER_ERROR), 'Internal server error', { code: GatewayErrorCode.INTERNAL_SERVER_ERROR }),
-};
+/** The query text and APQ hash Apollo will read: on GET the first parameter of each name, else the JSON body's. */
+function graphqlDocument(req: IncomingMessage, body: unknown): { query: string; persistedQueryHash?: string } {
+  const params = req.method === 'GET' ? new URLSearchParams(req.url?.split('?')[1] ?? '') : undefined;
+  if (params) return { query: params.get('query') ?? '', persistedQueryHash: persistedQueryHashOf(params.get('extensions') ?? undefined) };
+  const json = body as { query?: unknown; extensions?: unknown } | null | undefined;
+  return { query: typeof json?.query === 'string' ? json.query : '', persistedQueryHash: persistedQueryHashOf(json?.extensions) };
+}
 
 export interface DirectGraphqlOptions {
   readonly apollo: ApolloServer<GatewayContext>;
-  readonly context: (request: { requestId: string; clientRequestId?: string; scheduling?: RequestScheduling } & Admitted) => Promise<GatewayContext>;
-  readonly admit: Admission;
-  /** The request's priority, deadline and abort signal (request-scheduling.ts). */
-  readonly schedule: Scheduling;
-  readonly inFlight: FairInFlightLimit;
-  /** Who the in-flight limit counts a request against (before its body is read). */
-  readonly keys: CallerSource;
+  readonly context: (request: Passed<unknown>) => Promise<GatewayContext>;
+  readonly pipeline: RequestPipeline;
+  /** Trusted documents' check, when they are enforced. */
+  readonly trusted: TrustedDocumentCheck | undefined;
   /** BODY_LIMIT, as Express's body parser reads it ("8mb"). */
   readonly bodyLimit: string;
   readonly trustProxyHops: number;
@@ -57,15 +51,14 @@ export interface DirectGraphqlOptions {
 
 /**
  * POST /graphql with an uncompressed UTF-8 JSON body, the API's everyday request, served on node:http
- * directly: the same steps as the Express route (request ids, the in-flight limit, the body limit, JSON
- * errors, admission, Apollo, the server span when tracing is on) without Express's per-request work: Express
- * with its body parser measured 0.19 ms of event-loop CPU per request on the benchmark machine, Node's HTTP
- * alone 0.04 ms (npm run bench:http-layers). Returns false for anything else (GET, other paths and content
- * types, compressed or non-UTF-8 bodies, cross-origin requests when CORS is configured), which Express then
- * serves unchanged.
+ * directly: the same request pipeline as the Express route (request-pipeline.ts), Apollo, and the server span
+ * when tracing is on, without Express's per-request work (README: the HTTP layers' benchmark). Returns false for
+ * anything else (GET, other paths and content types, compressed or non-UTF-8 bodies, cross-origin requests when
+ * CORS is configured), which Express then serves.
  */
 export function directGraphqlPath(options: DirectGraphqlOptions): (req: IncomingMessage, res: ServerResponse) => boolean {
   const limit = bytes.parse(options.bodyLimit) ?? 8 * 2 ** 20;
+  const entry = graphqlEntry((req) => readJsonBody(req, limit), options.trusted);
   // Express's 'trust proxy' with a hop count: the address that many proxies back in X-Forwarded-For.
   const trusted = (_address: string, hop: number) => hop < options.trustProxyHops;
   return (req, res) => {
@@ -81,34 +74,16 @@ export function directGraphqlPath(options: DirectGraphqlOptions): (req: Incoming
   };
 
   async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const ids = assignRequestIds(header(req, 'x-request-id'), res);
-    const clientAddress = proxyaddr(req, trusted);
-    const authorization = header(req, 'authorization');
-    const apiKey = header(req, 'x-api-key');
-    // A bearer token that fails verification is refused before its body is read.
-    const identified = await identify(options.keys, authorization, apiKey, clientAddress);
-    if ('refusal' in identified) return sendRefusal(res, identified.refusal);
-    const full = options.inFlight.enter(res, identified.rateKey, requestPriority(identified.caller, header(req, PRIORITY_HEADER)));
-    if (full) return sendRefusal(res, full);
-    const read = await readJsonBody(req, limit);
-    // After the answer, Node's HTTP server reads and discards the rest of an over-long body, so that the
-    // caller, still sending, gets the 413 rather than a reset connection (as on the Express route).
-    if ('refusal' in read) return sendRefusal(res, read.refusal);
-    const body = read.body as { query?: unknown; extensions?: unknown } | null;
-    const { admitted, refusal: refused } = await options.admit({
-      authorization, apiKey, clientAddress, query: typeof body?.query === 'string' ? body.query : '', persistedQueryHash: persistedQueryHashOf(body?.extensions),
-    });
-    if (refused) return sendRefusal(res, refused);
-    const scheduled = options.schedule((name) => header(req, name), res, admitted.caller);
-    if ('refusal' in scheduled) return sendRefusal(res, scheduled.refusal);
+    const passed = await options.pipeline.run({ raw: req, header: (name) => header(req, name), clientAddress: proxyaddr(req, trusted) }, res, entry);
+    if (!passed) return;
     const headers = new HeaderMap();
     for (const [key, value] of Object.entries(req.headers)) {
       if (value !== undefined) headers.set(key, Array.isArray(value) ? value.join(', ') : value);
     }
     const url = req.url ?? '';
     const response = await options.apollo.executeHTTPGraphQLRequest({
-      httpGraphQLRequest: { method: 'POST', headers, search: url.includes('?') ? url.slice(url.indexOf('?')) : '', body: read.body },
-      context: () => options.context({ ...ids, ...admitted, scheduling: scheduled.scheduling }),
+      httpGraphQLRequest: { method: 'POST', headers, search: url.includes('?') ? url.slice(url.indexOf('?')) : '', body: passed.body },
+      context: () => options.context(passed),
     });
     for (const [key, value] of response.headers) res.setHeader(key, value);
     res.statusCode = response.status ?? 200;
@@ -135,40 +110,4 @@ function takesDirectPath(req: IncomingMessage, cors: boolean): boolean {
 function header(req: IncomingMessage, name: string): string | undefined {
   const value = req.headers[name];
   return Array.isArray(value) ? value[0] : value;
-}
-
-/** The body as JSON, with the Express route's limits and answers: 413 past `limit`, 400 when not a JSON object or array. */
-function readJsonBody(req: IncomingMessage, limit: number): Promise<{ body: unknown } | { refusal: Refusal }> {
-  const tooLarge = (length: number) => ({ refusal: bodyRefusals.tooLarge(limit, length) });
-  const declared = Number(req.headers['content-length']);
-  if (declared > limit) return Promise.resolve(tooLarge(declared));
-  return new Promise((resolve) => {
-    const chunks: Buffer[] = [];
-    let received = 0;
-    const onData = (chunk: Buffer) => {
-      received += chunk.length;
-      if (received > limit) {
-        req.off('data', onData).off('end', onEnd);
-        req.pause();
-        resolve(tooLarge(received));
-        return;
-      }
-      chunks.push(chunk);
-    };
-    const onEnd = () => {
-      const text = chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8');
-      // As body-parser's strict JSON: an empty body is {}, and only an object or an array is accepted.
-      if (text.trim() === '') return resolve({ body: {} });
-      const first = /^[\s\uFEFF]*(.)/.exec(text)?.[1];
-      try {
-        if (first !== '{' && first !== '[') throw new SyntaxError('not an object or array');
-        resolve({ body: JSON.parse(text) as unknown });
-      } catch {
-        resolve({ refusal: bodyRefusals.notJson() });
-      }
-    };
-    // The caller went away before sending all of it (as body-parser: 400; nobody is left to read it).
-    const onError = () => resolve({ refusal: bodyRefusals.incomplete() });
-    req.on('data', onData).on('end', onEnd).on('error', onError);
-  });
 }

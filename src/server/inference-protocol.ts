@@ -1,29 +1,31 @@
-import express, { Router, type ErrorRequestHandler, type Request, type Response } from 'express';
-import { callerLabel, hasScope, rateKeyOf, type CallerSource, type Scope } from '../platform/api-keys.js';
-import { isPriority, PRIORITIES, PRIORITY_HEADER, requestPriority, type Priority } from '../platform/priority.js';
-import { GatewayError, GatewayErrorCode, httpStatusOf } from '../platform/errors.js';
+import type { ServerResponse } from 'node:http';
+import express, { Router, type ErrorRequestHandler, type Request } from 'express';
+import { callerLabel, hasScope } from '../platform/api-keys.js';
+import { ForbiddenError, GatewayError, GatewayErrorCode, httpStatusOf, InvalidInputError, NotFoundError } from '../platform/errors.js';
 import type { GatewayMetrics } from '../platform/metrics.js';
-import type { RateLimiter } from '../platform/rate-limiter.js';
 import type { ModelManifest } from '../runtime/model-manifest.js';
 import type { SubmitAs } from '../runtime/dynamic-batcher.js';
 import type { InferenceModel, ModelRegistry } from '../runtime/model-registry.js';
 import type { TaskCatalog, TaskInput, TaskIO } from '../runtime/tasks.js';
+import { refusalOf, sendRefusal, type Refusal } from './admission.js';
 import { binaryOutputChoice, encodeInferResponse, INFERENCE_HEADER, readInferenceBody } from './binary-tensors.js';
+import { expressRequest, parsedBody } from './express-pipeline.js';
+import { FREE, noBody, type PipelineEntry, type RequestPipeline } from './request-pipeline.js';
 
 /**
  * The Open Inference Protocol v2 (KServe v2, Triton's HTTP API) over this gateway's models: health,
  * server and model metadata, readiness and inference, with tensors as the protocol defines them
- * (`BYTES` for text). Inference goes through the same dynamic batchers, API-key scopes, rate limits
- * and metrics as GraphQL, so any KServe or Triton client can call the models directly. Errors are the
- * protocol's `{ "error": "..." }` with a 4xx status for the caller's mistakes.
+ * (`BYTES` for text). Requests go through the request pipeline as GraphQL's do (callers, the in-flight limit,
+ * rate charges, priorities, deadlines and cancellation) to the same dynamic batchers, so any KServe or Triton
+ * client can call the models directly. Errors are GatewayErrors answered in the protocol's shape,
+ * `{ "error": "...", "code": "..." }`, with the code's HTTP status.
  *
  * What a model serves is its raw input and outputs (the credit model's engineered features and PD,
  * not a decision: nothing here is a credit decision, so nothing is recorded in the audit trail).
  */
 export function inferenceProtocolRoutes(deps: {
   registry: ModelRegistry;
-  keys: CallerSource;
-  limiter: RateLimiter | undefined;
+  pipeline: RequestPipeline;
   metrics: GatewayMetrics;
   bodyLimit: string;
   /** Each task's scope, item cost, item limit and tensors. */
@@ -31,7 +33,7 @@ export function inferenceProtocolRoutes(deps: {
   maxTextLength: number;
   lifecycle: { readonly draining: boolean };
 }): Router {
-  const { registry } = deps;
+  const { registry, pipeline } = deps;
   const router = Router();
 
   router.get('/v2', (_req, res) => {
@@ -44,67 +46,75 @@ export function inferenceProtocolRoutes(deps: {
   const model = (req: Request) => {
     const name = String(req.params.name);
     const snapshot = registry.get(name);
-    if (!snapshot) throw new ProtocolError(404, `model ${name} is not served here; models: ${registry.list().map((m) => m.manifest.name).join(', ')}`);
+    if (!snapshot) throw new NotFoundError(`model ${name} is not served here; models: ${registry.list().map((m) => m.manifest.name).join(', ')}`);
     const version = req.params.version === undefined ? undefined : String(req.params.version);
     if (version !== undefined && version !== snapshot.identity.version) {
-      throw new ProtocolError(404, `model ${name} version ${version} is not loaded; version ${snapshot.identity.version} is`);
+      throw new NotFoundError(`model ${name} version ${version} is not loaded; version ${snapshot.identity.version} is`);
     }
     return snapshot;
   };
+  // A model's metadata and readiness need a key, as GraphQL's models field does (only /v2/health/* is open to
+  // probes); they are not charged.
+  const metadata: PipelineEntry<undefined> = { ...PROTOCOL, readBody: noBody, admission: () => FREE };
+  // The protocol's body is JSON whatever the client labels it (text/plain, no content type), or JSON and then
+  // binary tensors when Inference-Header-Content-Length says so: read raw, split by binary-tensors.ts.
+  const raw = parsedBody(express.raw({ limit: deps.bodyLimit, type: () => true }));
+  const readTensors: PipelineEntry<unknown>['readBody'] = async (req, res) => {
+    const read = await raw(req, res);
+    if ('refusal' in read) return read;
+    return { body: readInferenceBody(Buffer.isBuffer(read.body) ? read.body : Buffer.alloc(0), (req as Request).header(INFERENCE_HEADER)).json };
+  };
 
   for (const prefix of ['/v2/models/:name', '/v2/models/:name/versions/:version']) {
-    // A model's metadata and readiness need a key, as GraphQL's models field does; only /v2/health/* is open to probes.
     router.get(prefix, async (req, res) => {
-      await authorize(req, deps.keys);
+      if (!(await pipeline.run(expressRequest(req), res, metadata))) return;
       const { manifest } = model(req);
       const spec = tensorSpec(manifest, registry, deps.tasks);
       res.json({ name: manifest.name, versions: [registry.get(manifest.name)!.identity.version], platform: PLATFORM[manifest.runtime], inputs: [spec.input], outputs: spec.outputs });
     });
     router.get(`${prefix}/ready`, async (req, res) => {
-      await authorize(req, deps.keys);
+      if (!(await pipeline.run(expressRequest(req), res, metadata))) return;
       const snapshot = model(req);
       res.status(snapshot.state.phase === 'ready' && !deps.lifecycle.draining ? 200 : 400).end();
     });
-    // The protocol's body is JSON whatever the client labels it (text/plain, no content type), or JSON and then
-    // binary tensors when Inference-Header-Content-Length says so: read raw, split by binary-tensors.ts.
-    router.post(`${prefix}/infer`, express.raw({ limit: deps.bodyLimit, type: () => true }), async (req, res, next) => {
+    router.post(`${prefix}/infer`, async (req, res) => {
       const started = performance.now();
-      try {
-        const { manifest } = model(req);
-        const caller = await authorize(req, deps.keys, deps.tasks.facts(manifest.task).scope);
-        const spec = tensorSpec(manifest, registry, deps.tasks);
-        const { json } = readInferenceBody(Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0), req.header(INFERENCE_HEADER));
-        const request = parseRequest(json, spec, { maxItems: deps.tasks.facts(manifest.task).maxItems, maxTextLength: deps.maxTextLength });
-        if (deps.limiter) {
-          const cost = 1 + request.rows * deps.tasks.facts(manifest.task).itemCost;
-          const decision = await deps.limiter.take(caller.rateKey, cost);
-          if (!decision.allowed) {
-            res.setHeader('retry-after', String(decision.retryAfterSeconds));
-            throw new ProtocolError(429, `rate limit: this request costs ${cost} units and ${caller.rateKey}'s budget refills at ${deps.limiter.perSecond} units/s; retry in ${decision.retryAfterSeconds} s`);
-          }
-        }
-        const submitAs = { caller: caller.rateKey, priority: caller.priority };
-        // Each branch has its kind's item and answer types (one generic call cannot take the union).
-        const answer = spec.kind === 'text' ? await infer(spec, request, submitAs) : await infer(spec, request, submitAs);
-        const { body, headerLength } = encodeInferResponse({
-          model_name: answer.name, model_version: answer.version, ...(request.id !== undefined ? { id: request.id } : {}),
-          outputs: answer.outputs,
-        }, binaryOutputChoice(json));
-        if (headerLength !== undefined) res.setHeader(INFERENCE_HEADER, String(headerLength));
-        res.type(headerLength === undefined ? 'application/json' : 'application/octet-stream').send(body);
-        deps.metrics.observeOperation('v2_infer', 'ok', (performance.now() - started) / 1000);
-      } catch (error) {
-        next(error);
-      }
+      const { manifest } = model(req);
+      const facts = deps.tasks.facts(manifest.task);
+      const passed = await pipeline.run(expressRequest(req), res, {
+        ...PROTOCOL,
+        readBody: readTensors,
+        // Charged before its tensors are checked, as a GraphQL document is before it is parsed: 1, and each item the
+        // request declares at its task's item cost, as GraphQL's fields charge them; then the task's scope.
+        admission: (json, { caller }) => {
+          const units = 1 + declaredItems(json, facts.maxItems) * facts.itemCost;
+          const forbidden = caller && !hasScope(caller, facts.scope)
+            ? new ForbiddenError(`${caller.via === 'jwt' ? 'bearer token of' : 'API key'} ${callerLabel(caller)} lacks the scope ${facts.scope} that this model needs`) : undefined;
+          return { units, what: `this request costs ${units} units`, check: () => forbidden && refusalOf(forbidden) };
+        },
+      });
+      if (!passed) return;
+      const spec = tensorSpec(manifest, registry, deps.tasks);
+      const request = parseRequest(passed.body, spec, { maxItems: facts.maxItems, maxTextLength: deps.maxTextLength });
+      // The caller, its priority, deadline and abort signal ride along to the batcher, as on GraphQL.
+      const submitAs = { caller: passed.rateKey, ...passed.scheduling };
+      // Each branch has its kind's item and answer types (one generic call cannot take the union).
+      const answer = spec.kind === 'text' ? await infer(spec, request, submitAs) : await infer(spec, request, submitAs);
+      const { body, headerLength } = encodeInferResponse({
+        model_name: answer.name, model_version: answer.version, ...(request.id !== undefined ? { id: request.id } : {}),
+        outputs: answer.outputs,
+      }, binaryOutputChoice(passed.body));
+      if (headerLength !== undefined) res.setHeader(INFERENCE_HEADER, String(headerLength));
+      res.type(headerLength === undefined ? 'application/json' : 'application/octet-stream').send(body);
+      deps.metrics.observeOperation(OPERATION, 'ok', (performance.now() - started) / 1000);
     });
   }
 
   // Everything that goes wrong here is answered in the protocol's shape, never as HTML or a stack.
-  const errors: ErrorRequestHandler = (error: unknown, _req, res: Response, _next) => {
-    const { status, message, code } = describeError(error);
-    deps.metrics.observeOperation('v2_infer', status === 429 ? GatewayErrorCode.RATE_LIMITED : status >= 500 ? GatewayErrorCode.INTERNAL_SERVER_ERROR : String(status), 0);
-    if (status === 503) res.setHeader('retry-after', '1');
-    res.status(status).json({ error: message, ...(code !== undefined ? { code } : {}) });
+  const errors: ErrorRequestHandler = (error: unknown, _req, res, _next) => {
+    const failure = error instanceof GatewayError ? error : new GatewayError('internal server error', GatewayErrorCode.INTERNAL_SERVER_ERROR);
+    deps.metrics.observeOperation(OPERATION, failure.code, 0);
+    sendProtocolRefusal(res, refusalOf(failure, httpStatusOf(failure.code) === 503 ? { 'retry-after': '1' } : {}));
   };
   router.use('/v2', errors);
   return router;
@@ -112,50 +122,24 @@ export function inferenceProtocolRoutes(deps: {
 
 const SERVER_VERSION = '2';
 const PLATFORM: Record<ModelManifest['runtime'], string> = { onnx: 'onnxruntime_onnx', transformers: 'transformersjs_onnx', remote: 'remote_v2' };
+/** The metrics' operation label of every v2 request. */
+const OPERATION = 'v2_infer';
 
-/** An error answered with its HTTP status and message as `{ "error": message }`. */
-class ProtocolError extends Error {
-  constructor(readonly status: number, message: string) {
-    super(message);
-  }
+/** A refusal in the protocol's shape: `{ "error": message, "code" }`, with the refusal's status and headers. */
+function sendProtocolRefusal(res: ServerResponse, answer: Refusal): void {
+  const [first] = answer.body.errors;
+  sendRefusal(res, answer, { error: first!.message, code: first!.extensions.code });
 }
 
-/** The code each protocol status stands for, so that every error body carries a stable `code` beside `error`. */
-const CODE_OF_STATUS: Readonly<Record<number, GatewayErrorCode>> = {
-  400: GatewayErrorCode.BAD_USER_INPUT, 401: GatewayErrorCode.UNAUTHENTICATED, 403: GatewayErrorCode.FORBIDDEN, 404: GatewayErrorCode.NOT_FOUND,
-  413: GatewayErrorCode.PAYLOAD_TOO_LARGE, 429: GatewayErrorCode.RATE_LIMITED, 500: GatewayErrorCode.INTERNAL_SERVER_ERROR,
-};
+/** The protocol's part in the request pipeline: every route needs a caller when keys are configured. */
+const PROTOCOL = { operation: OPERATION, requireCaller: true, explainPriority: false, send: sendProtocolRefusal } as const;
 
-function describeError(error: unknown): { status: number; message: string; code?: GatewayErrorCode } {
-  const described = describeStatus(error);
-  return 'code' in described ? described : { ...described, code: CODE_OF_STATUS[described.status] };
-}
-
-function describeStatus(error: unknown): { status: number; message: string; code?: GatewayErrorCode } {
-  if (error instanceof ProtocolError) return { status: error.status, message: error.message };
-  if (error instanceof GatewayError) {
-    const status = httpStatusOf(error.code);
-    return { status, message: error.message, code: error.code };
-  }
-  const parser = error as { type?: string; status?: number; message?: string };
-  if (parser.type === 'entity.too.large') return { status: 413, message: 'request body is too large (BODY_LIMIT)' };
-  if (parser.type === 'entity.parse.failed') return { status: 400, message: 'request body must be valid JSON' };
-  if (parser.status !== undefined && parser.status >= 400 && parser.status < 500) return { status: 400, message: parser.message ?? 'bad request' };
-  return { status: 500, message: 'internal server error' };
-}
-
-/** The caller of a request and the budget it draws on, if its key (when keys are configured) has the scope. */
-/** The caller, when keys are configured: any valid key, and `scope` when one is named. */
-async function authorize(req: Request, keys: CallerSource, scope?: Scope): Promise<{ rateKey: string; priority: Priority }> {
-  // A bearer JWT that fails verification rejects here with its 401 (or 503) GatewayError.
-  const caller = await keys.authenticate(req.header('authorization'), req.header('x-api-key'));
-  if (!keys.open) {
-    if (!caller) throw new ProtocolError(401, 'a valid API key is required: send Authorization: Bearer <key> or x-api-key: <key>');
-    if (scope !== undefined && !hasScope(caller, scope)) throw new ProtocolError(403, `${caller.via === 'jwt' ? 'bearer token of' : 'API key'} ${callerLabel(caller)} lacks the scope ${scope} that this model needs`);
-  }
-  const asked = req.header(PRIORITY_HEADER)?.trim().toLowerCase();
-  if (asked !== undefined && !isPriority(asked)) throw new ProtocolError(400, `${PRIORITY_HEADER} must be one of ${PRIORITIES.join(', ')}, got "${asked.slice(0, 32)}"`);
-  return { rateKey: caller ? rateKeyOf(caller) : `ip:${req.ip}`, priority: requestPriority(caller, asked) };
+/** The items a request's input declares (its shape's first dimension), at most `max`: what it is charged before its tensors are checked. */
+function declaredItems(json: unknown, max: number): number {
+  const inputs = (json as { inputs?: unknown } | null | undefined)?.inputs;
+  const shape = Array.isArray(inputs) ? (inputs[0] as { shape?: unknown } | null | undefined)?.shape : undefined;
+  const rows: unknown = Array.isArray(shape) ? shape[0] : undefined;
+  return typeof rows === 'number' && Number.isSafeInteger(rows) && rows > 0 ? Math.min(rows, max) : 0;
 }
 
 interface MetadataTensor { name: string; datatype: string; shape: number[] }
@@ -179,7 +163,11 @@ async function infer<I, O>(spec: TensorSpec<I, O>, request: ReturnType<typeof pa
   const results = await handle.inferMany(spec.decode(request.data, request.rows), caller);
   const answers: O[] = [];
   for (const [i, result] of results.entries()) {
-    if (result instanceof Error) throw new ProtocolError(400, `${spec.input.name}[${i}]: ${result.message}`);
+    if (result instanceof Error) {
+      // A failure of the whole request (its deadline, its client gone, a full queue) keeps its code and status.
+      if (result instanceof GatewayError && result.code !== GatewayErrorCode.BAD_USER_INPUT) throw result;
+      throw new InvalidInputError(`${spec.input.name}[${i}]: ${result.message}`);
+    }
     answers.push(result);
   }
   return { name: handle.name, version: handle.version, outputs: spec.encode(answers, request.outputs) };
@@ -231,40 +219,40 @@ function tensorSpec(manifest: ModelManifest, registry: ModelRegistry, tasks: Tas
  * and shape, as many data elements as its shape says, each of the right type.
  */
 function parseRequest(body: unknown, spec: Pick<TaskTensors, 'input' | 'outputs'>, limits: { maxItems: number; maxTextLength: number }) {
-  if (!body || typeof body !== 'object' || Array.isArray(body)) throw new ProtocolError(400, 'the request must be a JSON object with "inputs"');
+  if (!body || typeof body !== 'object' || Array.isArray(body)) throw new InvalidInputError('the request must be a JSON object with "inputs"');
   const { id, inputs, outputs } = body as { id?: unknown; inputs?: unknown; outputs?: unknown };
-  if (id !== undefined && typeof id !== 'string') throw new ProtocolError(400, `"id" must be a string, got ${typeof id}`);
+  if (id !== undefined && typeof id !== 'string') throw new InvalidInputError(`"id" must be a string, got ${typeof id}`);
   if (!Array.isArray(inputs) || inputs.length !== 1) {
-    throw new ProtocolError(400, `"inputs" must hold exactly one tensor, "${spec.input.name}", got ${Array.isArray(inputs) ? inputs.length : typeof inputs}`);
+    throw new InvalidInputError(`"inputs" must hold exactly one tensor, "${spec.input.name}", got ${Array.isArray(inputs) ? inputs.length : typeof inputs}`);
   }
   const input = inputs[0] as { name?: unknown; datatype?: unknown; shape?: unknown; data?: unknown };
-  if (input.name !== spec.input.name) throw new ProtocolError(400, `input tensor must be named "${spec.input.name}", got ${JSON.stringify(input.name)}`);
-  if (input.datatype !== spec.input.datatype) throw new ProtocolError(400, `input ${spec.input.name} must have datatype ${spec.input.datatype}, got ${JSON.stringify(input.datatype)}`);
+  if (input.name !== spec.input.name) throw new InvalidInputError(`input tensor must be named "${spec.input.name}", got ${JSON.stringify(input.name)}`);
+  if (input.datatype !== spec.input.datatype) throw new InvalidInputError(`input ${spec.input.name} must have datatype ${spec.input.datatype}, got ${JSON.stringify(input.datatype)}`);
   const shape = input.shape;
   const expected = spec.input.shape;
   const shapeOk = Array.isArray(shape) && (shape.length === expected.length || (expected.length === 1 && shape.length === 2 && shape[1] === 1))
     && shape.every((d) => Number.isInteger(d) && (d as number) >= 0)
     && expected.slice(1).every((d, k) => d === -1 || shape[k + 1] === d);
-  if (!shapeOk) throw new ProtocolError(400, `input ${spec.input.name} must have shape [${expected.map((d) => (d === -1 ? 'n' : d)).join(', ')}], got ${JSON.stringify(shape)}`);
+  if (!shapeOk) throw new InvalidInputError(`input ${spec.input.name} must have shape [${expected.map((d) => (d === -1 ? 'n' : d)).join(', ')}], got ${JSON.stringify(shape)}`);
   const rows = (shape as number[])[0]!;
-  if (rows < 1 || rows > limits.maxItems) throw new ProtocolError(400, `input ${spec.input.name} must hold 1..${limits.maxItems} items, got ${rows}`);
+  if (rows < 1 || rows > limits.maxItems) throw new InvalidInputError(`input ${spec.input.name} must hold 1..${limits.maxItems} items, got ${rows}`);
   const data = Array.isArray(input.data) ? (input.data as unknown[]).flat(Infinity) : undefined;
   const size = (shape as number[]).reduce((a, b) => a * b, 1);
-  if (!data || data.length !== size) throw new ProtocolError(400, `input ${spec.input.name} of shape ${JSON.stringify(shape)} must hold ${size} elements in "data", got ${data ? data.length : typeof input.data}`);
+  if (!data || data.length !== size) throw new InvalidInputError(`input ${spec.input.name} of shape ${JSON.stringify(shape)} must hold ${size} elements in "data", got ${data ? data.length : typeof input.data}`);
   data.forEach((v, i) => {
     if (spec.input.datatype === 'BYTES') {
-      if (typeof v !== 'string' || v.trim().length === 0) throw new ProtocolError(400, `${spec.input.name}[${i}] must be non-empty text, got ${JSON.stringify(v)?.slice(0, 40)}`);
-      if (v.length > limits.maxTextLength) throw new ProtocolError(400, `${spec.input.name}[${i}] must be at most ${limits.maxTextLength} characters, got ${v.length}`);
+      if (typeof v !== 'string' || v.trim().length === 0) throw new InvalidInputError(`${spec.input.name}[${i}] must be non-empty text, got ${JSON.stringify(v)?.slice(0, 40)}`);
+      if (v.length > limits.maxTextLength) throw new InvalidInputError(`${spec.input.name}[${i}] must be at most ${limits.maxTextLength} characters, got ${v.length}`);
     } else if (typeof v !== 'number' || !Number.isFinite(v) || Math.abs(v) > 3.4e38) {
-      throw new ProtocolError(400, `${spec.input.name}[${i}] must be a finite FP32 number, got ${typeof v === 'number' ? v : JSON.stringify(v)}`);
+      throw new InvalidInputError(`${spec.input.name}[${i}] must be a finite FP32 number, got ${typeof v === 'number' ? v : JSON.stringify(v)}`);
     }
   });
   let names: string[] | undefined;
   if (outputs !== undefined) {
-    if (!Array.isArray(outputs)) throw new ProtocolError(400, '"outputs" must be a list of { "name" }');
+    if (!Array.isArray(outputs)) throw new InvalidInputError('"outputs" must be a list of { "name" }');
     names = outputs.map((o) => (o as { name?: unknown })?.name as string);
     const unknown = names.filter((n) => !spec.outputs.some((o) => o.name === n));
-    if (unknown.length) throw new ProtocolError(400, `unknown output ${JSON.stringify(unknown[0])}; outputs: ${spec.outputs.map((o) => o.name).join(', ')}`);
+    if (unknown.length) throw new InvalidInputError(`unknown output ${JSON.stringify(unknown[0])}; outputs: ${spec.outputs.map((o) => o.name).join(', ')}`);
   }
   return { id, data, rows, outputs: names };
 }

@@ -1,11 +1,10 @@
 import type { ServerResponse } from 'node:http';
-import type { RequestHandler } from 'express';
 import type { Caller } from '../platform/api-keys.js';
 import { GatewayErrorCode, httpStatusOf } from '../platform/errors.js';
 import { effectivePriority, isPriority, PRIORITIES, PRIORITY_HEADER } from '../platform/priority.js';
 import type { SchedulingMetrics } from '../platform/scheduling-metrics.js';
 import type { Submission } from '../runtime/dynamic-batcher.js';
-import { refusal, sendRefusal, type Admitted, type Refusal } from './admission.js';
+import { refusal, type Refusal } from './admission.js';
 
 /** The header that sets a request's deadline, in milliseconds from its arrival. */
 export const REQUEST_TIMEOUT_HEADER = 'x-request-timeout';
@@ -16,15 +15,16 @@ export type RequestScheduling = Required<Pick<Submission, 'priority' | 'signal'>
 /**
  * Reads a request's x-priority and x-request-timeout (a malformed one is refused with 400 BAD_REQUEST) and ties an
  * AbortSignal to its response: when the client closes the connection before the answer is finished, the signal
- * fires and the batchers drop the request's queued items before inference. Framework-neutral: the direct POST path
- * and Express (`schedulingMiddleware`) both call it.
+ * fires and the batchers drop the request's queued items before inference. The request pipeline's scheduling step
+ * (request-pipeline.ts); `explain`: whether a malformed x-priority's message says a request may only lower its key's.
  */
 export function createScheduling(maxTimeoutMs: number, metrics: SchedulingMetrics) {
-  return (header: (name: string) => string | undefined, res: ServerResponse, caller: Caller | undefined): { scheduling: RequestScheduling } | { refusal: Refusal } => {
+  return (header: (name: string) => string | undefined, res: ServerResponse, caller: Caller | undefined, explain = true): { scheduling: RequestScheduling } | { refusal: Refusal } => {
     const arrived = performance.now();
     const asked = header(PRIORITY_HEADER)?.trim().toLowerCase();
     if (asked !== undefined && !isPriority(asked)) {
-      return { refusal: badHeader(`${PRIORITY_HEADER} must be one of ${PRIORITIES.join(', ')} (a request may lower its key's priority, not raise it), got "${asked.slice(0, 32)}"`) };
+      const rule = explain ? ' (a request may lower its key\'s priority, not raise it)' : '';
+      return { refusal: badHeader(`${PRIORITY_HEADER} must be one of ${PRIORITIES.join(', ')}${rule}, got "${asked.slice(0, 32)}"`) };
     }
     const timeout = header(REQUEST_TIMEOUT_HEADER)?.trim();
     let deadline: Submission['deadline'];
@@ -51,14 +51,4 @@ export type Scheduling = ReturnType<typeof createScheduling>;
 
 function badHeader(message: string): Refusal {
   return refusal(httpStatusOf(GatewayErrorCode.BAD_REQUEST), message, { code: GatewayErrorCode.BAD_REQUEST });
-}
-
-/** `createScheduling` as Express middleware, after admission: sets `res.locals.scheduling`, or answers the refusal. */
-export function schedulingMiddleware(schedule: Scheduling): RequestHandler {
-  return (req, res, next) => {
-    const result = schedule((name) => req.header(name), res, (res.locals.admitted as Admitted | undefined)?.caller);
-    if ('refusal' in result) return sendRefusal(res, result.refusal);
-    res.locals.scheduling = result.scheduling;
-    next();
-  };
 }

@@ -6,7 +6,7 @@ import { hashApiKey } from '../../src/platform/api-keys.js';
 import { REPO_ROOT } from '../../src/platform/config.js';
 import type { Gateway } from '../../src/server/gateway.js';
 import { SentimentDocument } from '../generated/graphql.js';
-import { gql, startTestGateway } from '../support/gateway.js';
+import { gql, scrapeMetrics, startTestGateway } from '../support/gateway.js';
 import { readTritonResponse, tritonRequest, type ClientInput } from '../support/triton-request.js';
 
 const creditVectors = JSON.parse(readFileSync(path.join(REPO_ROOT, 'models', 'credit-gbt', 'test_vectors.json'), 'utf8')) as
@@ -228,5 +228,70 @@ describe('Open Inference Protocol v2: API keys and rate limits as for GraphQL', 
       assert.equal((await fetch(`${base}${route}`, { headers: { authorization: `Bearer ${NEWS}` } })).status, 200, route);
     }
     assert.equal((await fetch(`${base}/v2/health/ready`)).status, 200);
+  });
+});
+
+describe('Open Inference Protocol v2: x-request-timeout and client disconnects reach the batchers, as on GraphQL', () => {
+  let gw: Gateway;
+  let base: string;
+  before(async () => {
+    // A 10,000-row backlog queues for seconds on a busy machine: only the request's own deadline may expire it.
+    gw = await startTestGateway({ MODELS: 'credit-gbt,sentiment-bert', REQUEST_TIMEOUT_MAX_MS: '30000', QUEUE_TIMEOUT_MS: '120000' });
+    base = gw.url.replace('/graphql', '');
+  });
+  after(() => gw.stop());
+  const metric = async (line: RegExp) => Number(line.exec((await scrapeMetrics(gw.url, 'unused')).text)?.[1] ?? 0);
+  /** Polls observable state (no fixed sleeps) until `ready()` holds; fails after a minute. */
+  const until = async (ready: () => boolean | Promise<boolean>, what: string) => {
+    for (const deadline = performance.now() + 60_000; !(await ready()); await new Promise((resolve) => setTimeout(resolve, 2))) {
+      if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    }
+  };
+
+  it('a deadline that passes while the items wait: 504 DEADLINE_EXCEEDED in the protocol\'s shape, the items dropped and counted', async () => {
+    const credit = () => gw.registry.get('credit-gbt')!;
+    const expired = /^gateway_inference_dropped_items_total\{model="credit-gbt",reason="deadline",priority="normal"\} (\S+)$/m;
+    const before = await metric(expired);
+    const rows = Array.from({ length: 10_000 }, (_, i) => creditVectors[i % creditVectors.length]!.features).flat();
+    const flood = tritonRequest([{ name: 'features', shape: [10_000, 37], datatype: 'FP32', data: rows }]);
+    const flooded = fetch(`${base}/v2/models/credit-gbt/infer`, { method: 'POST', headers: flood.headers, body: flood.body });
+    await until(() => credit().queued > 2048, 'a backlog in the credit batcher');
+    // The same (anonymous) caller's row waits behind its own backlog, far longer than 20 ms.
+    const started = performance.now();
+    const res = await v2(base, '/v2/models/credit-gbt/infer', { inputs: [{ name: 'features', shape: [1, 37], datatype: 'FP32', data: creditVectors[0]!.features }] }, { 'x-request-timeout': '20' });
+    assert.equal(res.status, 504, JSON.stringify(res.body));
+    assert.equal(res.body.code, 'DEADLINE_EXCEEDED');
+    assert.match(res.body.error!, /deadline of 20 ms \(x-request-timeout\) passed after \d+ ms in the queue/);
+    assert.ok(performance.now() - started >= 20);
+    assert.equal((await flooded).status, 200, 'the backlog itself had no deadline');
+    assert.equal(await metric(expired), before + 1);
+    const refused = await v2(base, '/v2/models/credit-gbt/infer', {}, { 'x-request-timeout': '30001' });
+    assert.equal(refused.status, 400);
+    assert.deepEqual([refused.body.code, refused.body.error], ['BAD_REQUEST', 'x-request-timeout must be a whole number of milliseconds in 1..30000 (REQUEST_TIMEOUT_MAX_MS), got "30001"']);
+  });
+
+  it('a client that aborts a 256-text request: its texts still queued are dropped, none inferred after the abort is seen', async (t) => {
+    const model = () => gw.registry.get('sentiment-bert')!;
+    const dropped = /^gateway_inference_dropped_items_total\{model="sentiment-bert",reason="cancelled",priority="normal"\} (\S+)$/m;
+    const aborts = /^gateway_requests_cancelled_total (\S+)$/m;
+    const counts = async () => ({ inferred: model().stats.items, dropped: await metric(dropped), aborts: await metric(aborts) });
+    const start = await counts();
+    const controller = new AbortController();
+    const data = Array.from({ length: 256 }, (_, i) => `Company ${i} reports quarterly results above expectations and raises guidance for the year`);
+    const sent = fetch(`${base}/v2/models/sentiment-bert/infer`, { method: 'POST', signal: controller.signal, body: JSON.stringify(texts(data)) }).catch((error: Error) => error);
+    await until(() => model().stats.items > start.inferred, 'the first batch of the request to be inferred');
+    controller.abort();
+    assert.equal(((await sent) as Error).name, 'AbortError');
+    // Seen once the gateway counts the abort and the batch running then has finished: each text inferred or dropped.
+    const settled = (c: Awaited<ReturnType<typeof counts>>) => c.aborts === start.aborts + 1 && c.inferred - start.inferred + c.dropped - start.dropped === 256;
+    await until(async () => settled(await counts()), 'the abort to be seen and the running batch to finish');
+    const end = await counts();
+    assert.ok(end.dropped - start.dropped >= 64, `${end.dropped - start.dropped} texts dropped, ${end.inferred - start.inferred} inferred`);
+    assert.equal(model().queued, 0);
+    // Nothing of it is inferred later: the next request's one text is all that runs.
+    assert.equal((await v2(base, '/v2/models/sentiment-bert/infer', texts(['Shares rally']))).status, 200);
+    const next = await counts();
+    assert.deepEqual([next.inferred - end.inferred, next.dropped - end.dropped], [1, 0]);
+    t.diagnostic(`256 texts over v2: ${end.inferred - start.inferred} inferred in batches started before the abort was seen, ${end.dropped - start.dropped} dropped`);
   });
 });
