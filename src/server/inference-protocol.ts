@@ -2,6 +2,7 @@ import express, { Router, type ErrorRequestHandler, type Request, type Response 
 import { callerLabel, hasScope, rateKeyOf, type CallerSource, type Scope } from '../platform/api-keys.js';
 import { isPriority, PRIORITIES, PRIORITY_HEADER, requestPriority, type Priority } from '../platform/priority.js';
 import { GatewayError, GatewayErrorCode, httpStatusOf } from '../platform/errors.js';
+import { textProblem } from '../domains/market-rules.js';
 import type { GatewayMetrics } from '../platform/metrics.js';
 import type { RateLimiter } from '../platform/rate-limiter.js';
 import type { ModelManifest } from '../runtime/model-manifest.js';
@@ -234,8 +235,8 @@ function parseRequest(body: unknown, spec: TensorSpec, limits: { maxItems: numbe
   if (!data || data.length !== size) throw new ProtocolError(400, `input ${spec.input.name} of shape ${JSON.stringify(shape)} must hold ${size} elements in "data", got ${data ? data.length : typeof input.data}`);
   data.forEach((v, i) => {
     if (spec.input.datatype === 'BYTES') {
-      if (typeof v !== 'string' || v.trim().length === 0) throw new ProtocolError(400, `${spec.input.name}[${i}] must be non-empty text, got ${JSON.stringify(v)?.slice(0, 40)}`);
-      if (v.length > limits.maxTextLength) throw new ProtocolError(400, `${spec.input.name}[${i}] must be at most ${limits.maxTextLength} characters, got ${v.length}`);
+      const problem = textProblem(v, limits.maxTextLength);
+      if (problem) throw new ProtocolError(400, `${spec.input.name}[${i}] ${problem}`);
     } else if (typeof v !== 'number' || !Number.isFinite(v) || Math.abs(v) > 3.4e38) {
       throw new ProtocolError(400, `${spec.input.name}[${i}] must be a finite FP32 number, got ${typeof v === 'number' ? v : JSON.stringify(v)}`);
     }
