@@ -5,11 +5,23 @@
  * to the value checked: '' for the value itself, '[3].close' inside a list) and the sentence that follows the
  * path ("must be ..., got ..."). Pure functions: no GraphQL, no class-validator, no I/O.
  */
+import { InvalidInputError } from '../platform/errors.js';
 
 /** A value's problem: `at` is appended to the value's own path; `message` reads after it. */
 export interface RuleProblem {
   readonly at: string;
   readonly message: string;
+}
+
+/**
+ * Throws a rule's problem as BAD_USER_INPUT naming `field` (plus the problem's own sub-path), for the checks
+ * that run outside the GraphQL input classes.
+ * @example refuse('input.horizon', intRangeProblem(90, 1, 60)) // throws "input.horizon must be 1..60, got 90"
+ */
+export function refuse(field: string, problem: string | RuleProblem | undefined): void {
+  if (problem === undefined) return;
+  const { at, message } = typeof problem === 'string' ? { at: '', message: problem } : problem;
+  throw new InvalidInputError(`${field}${at} ${message}`, `${field}${at}`);
 }
 
 /** A value as it is shown in a message: strings quoted and cut, numbers as JavaScript writes them. */

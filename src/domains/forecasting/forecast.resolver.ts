@@ -3,7 +3,7 @@ import { DateScalar, perItemComplexity, rowsComplexity } from '../../graphql/com
 import { FORECAST_ITEM_COST, type ForecastingContext } from './forecast.context.js';
 import { throwFirstError } from '../../graphql/settle.js';
 import { InvalidInputError } from '../../platform/errors.js';
-import { intRangeProblem, normalizeSymbol, symbolProblem } from '../market-rules.js';
+import { intRangeProblem, normalizeSymbol, refuse, symbolProblem } from '../market-rules.js';
 import { ForecastInput } from './forecast.inputs.js';
 import { MarketForecast, PricePoint, SymbolInfo, Ticker } from './forecast.types.js';
 
@@ -54,10 +54,8 @@ export class ForecastResolver {
 }
 
 function readPrices(ctx: ForecastingContext, symbol: string, from: string | null, to: string | null, limit: number): Promise<PricePoint[]> {
-  const badLimit = intRangeProblem(limit, 1, MAX_PRICE_ROWS);
-  if (badLimit) throw new InvalidInputError(`limit ${badLimit}`, 'limit');
-  const badSymbol = symbolProblem(symbol);
-  if (badSymbol) throw new InvalidInputError(`symbol ${badSymbol}`, 'symbol');
+  refuse('limit', intRangeProblem(limit, 1, MAX_PRICE_ROWS));
+  refuse('symbol', symbolProblem(symbol));
   if (from && to && from > to) throw new InvalidInputError(`from must not be after to, got ${from} > ${to}`, 'from');
   return ctx.forecasting.prices.prices(normalizeSymbol(symbol), from ?? undefined, to ?? undefined, limit);
 }

@@ -5,7 +5,7 @@ import { assertListSize, InvalidInputError, NotFoundError } from '../../platform
 import type { SubmitAs } from '../../runtime/dynamic-batcher.js';
 import type { InferenceModel } from '../../runtime/model-registry.js';
 import type { TabularOutputs } from '../../runtime/onnx-runtime.js';
-import { dateOrderProblem, intRangeProblem, levelsProblem, MAX_PRICE, normalizeSymbol, priceRowProblem, symbolProblem } from '../market-rules.js';
+import { dateOrderProblem, intRangeProblem, levelsProblem, MAX_PRICE, normalizeSymbol, priceRowProblem, refuse, symbolProblem } from '../market-rules.js';
 import { inferFrequency, nextBusinessDays } from './forecast.calendar.js';
 import { ewmaSigma, EWMA_LAMBDA, forecastFeatures, logReturns } from './forecast.features.js';
 import { gridQuantile } from './forecast.quantiles.js';
@@ -136,17 +136,14 @@ export class ForecastService {
   private async prepare(r: ForecastRequest, at: string): Promise<Prepared> {
     // GraphQL inputs were checked by the same rules already (forecast.inputs.ts); Ticker.forecast's arguments were not.
     const horizon = r.horizon ?? FORECAST_LIMITS.defaultHorizon;
-    const badHorizon = intRangeProblem(horizon, 1, FORECAST_LIMITS.maxHorizon);
-    if (badHorizon) throw new InvalidInputError(`${at}.horizon ${badHorizon}`, `${at}.horizon`);
+    refuse(`${at}.horizon`, intRangeProblem(horizon, 1, FORECAST_LIMITS.maxHorizon));
     const levels = r.levels ?? FORECAST_LIMITS.defaultLevels;
-    const badLevels = levelsProblem(levels, FORECAST_LIMITS.maxLevels);
-    if (badLevels) throw new InvalidInputError(`${at}.levels${badLevels.at} ${badLevels.message}`, `${at}.levels${badLevels.at}`);
+    refuse(`${at}.levels`, levelsProblem(levels, FORECAST_LIMITS.maxLevels));
     if ((r.series == null) === (r.symbol == null)) {
       throw new InvalidInputError(`${at} must give exactly one of series or symbol, got ${r.series == null ? 'neither' : 'both'}`, at);
     }
     if (r.symbol != null) {
-      const badSymbol = symbolProblem(r.symbol);
-      if (badSymbol) throw new InvalidInputError(`${at}.symbol ${badSymbol}`, `${at}.symbol`);
+      refuse(`${at}.symbol`, symbolProblem(r.symbol));
       const symbol = normalizeSymbol(r.symbol);
       const rows = await this.store.latest(symbol, FORECAST_LIMITS.maxPoints);
       if (rows.length === 0) throw new NotFoundError(`${at}.symbol ${symbol} is not in the price store; import it with npm run import-prices`);
@@ -201,10 +198,8 @@ function assertDaily(dates: readonly string[], field: string, what: string): voi
 /** Each row by the shared price-row rule, dates strictly increasing (as the importer checks a file). */
 export function validateSeries(series: readonly PriceRow[], at: string): void {
   series.forEach((p, i) => {
-    const problem = priceRowProblem(p);
-    if (problem) throw new InvalidInputError(`${at}[${i}]${problem.at} ${problem.message}`, `${at}[${i}]${problem.at}`);
-    const order = i > 0 ? dateOrderProblem(p.date, series[i - 1]!.date) : undefined;
-    if (order) throw new InvalidInputError(`${at}[${i}].date ${order}`, `${at}[${i}].date`);
+    refuse(`${at}[${i}]`, priceRowProblem(p));
+    if (i > 0) refuse(`${at}[${i}].date`, dateOrderProblem(p.date, series[i - 1]!.date));
   });
 }
 

@@ -4,7 +4,7 @@ import { assertListSize, InvalidInputError, ModelUnavailableError } from '../../
 import type { SubmitAs } from '../../runtime/dynamic-batcher.js';
 import type { InferenceModel } from '../../runtime/model-registry.js';
 import type { TextClassification } from '../../runtime/transformers-runtime.js';
-import { listSizeProblem, nameListProblem, nameProblem, normalizeSymbol, symbolListProblem, symbolProblem, textProblem, type RuleProblem } from '../market-rules.js';
+import { listSizeProblem, nameListProblem, nameProblem, normalizeSymbol, refuse, symbolListProblem, symbolProblem, textProblem } from '../market-rules.js';
 import { containsTarget, markTarget } from './target-markers.js';
 
 export type SentimentLabelName = 'POSITIVE' | 'NEGATIVE' | 'NEUTRAL';
@@ -216,12 +216,6 @@ export function validateTargetedTexts(service: SentimentService, items: readonly
     service.validateText(item.text, `${field}[${i}].text`);
     validateTarget(item.target, item.text, `${field}[${i}].target`, `${field}[${i}].text`);
   });
-}
-/** Throws a shared rule's problem as BAD_USER_INPUT at `field` (plus the problem's own sub-path). */
-function refuse(field: string, problem: string | RuleProblem | undefined): void {
-  if (problem === undefined) return;
-  const { at, message } = typeof problem === 'string' ? { at: '', message: problem } : problem;
-  throw new InvalidInputError(`${field}${at} ${message}`, `${field}${at}`);
 }
 
 /** The text the model reads for an article: the headline, then the start of the body. */
