@@ -168,15 +168,17 @@ export function dateOrderProblem(date: string, previous: string | undefined): st
   return previous !== undefined && date <= previous ? `must be after ${previous} (dates strictly increasing), got ${date}` : undefined;
 }
 
-/** Dates strictly increasing along a series, comparing each real date with the last real one before it. */
-export function seriesOrderProblem(series: ReadonlyArray<{ readonly date: unknown }>): RuleProblem | undefined {
-  let previous: string | undefined;
+/**
+ * The first problem of a price series: each row by the price-row rule, each date after the previous row's.
+ * First only, in one pass, as the importer reads a file: a 10,000-row series with one bad row costs one pass.
+ */
+export function seriesProblem(series: readonly PriceRowLike[]): RuleProblem | undefined {
   for (let i = 0; i < series.length; i++) {
-    const date = series[i]?.date;
-    if (typeof date !== 'string' || !isIsoDate(date)) continue;
-    const problem = dateOrderProblem(date, previous);
-    if (problem) return { at: `[${i}].date`, message: problem };
-    previous = date;
+    const row = series[i]!;
+    const problem = priceRowProblem(row);
+    if (problem) return { at: `[${i}]${problem.at}`, message: problem.message };
+    const order = i > 0 ? dateOrderProblem(row.date, series[i - 1]!.date) : undefined;
+    if (order) return { at: `[${i}].date`, message: order };
   }
   return undefined;
 }

@@ -5,7 +5,7 @@ import { ArticleEntityInput } from '../../src/domains/sentiment/sentiment.inputs
 import { ForecastInput, PricePointInput } from '../../src/domains/forecasting/forecast.inputs.js';
 import { validateSeries } from '../../src/domains/forecasting/forecast.service.js';
 import { parsePriceCsv } from '../../src/domains/forecasting/price-import.js';
-import { normalizeSymbol, priceRowProblem, seriesOrderProblem, symbolProblem, textProblem } from '../../src/domains/market-rules.js';
+import { normalizeSymbol, priceRowProblem, seriesProblem, symbolProblem, textProblem } from '../../src/domains/market-rules.js';
 import { validationProblems } from '../../src/graphql/validate-input.js';
 import { GatewayErrorCode } from '../../src/platform/errors.js';
 
@@ -56,8 +56,9 @@ describe('price rows: the API, the forecast service and the importer refuse the 
       const rule = priceRowProblem(row as never);
       assert.equal(rule === undefined, accepted, label);
       if (rule) assert.equal(rule.at, `.${field}`, label);
-      // GraphQL: the input class's declared rules, through the validation fast path.
-      const api = validationProblems(Object.assign(new PricePointInput(), row), 'input.series[0]');
+      // GraphQL: the input class's declared rules, through the validation fast path (the row first in a series).
+      const later = Array.from({ length: 59 }, (_, k) => Object.assign(new PricePointInput(), { date: `${2025 + Math.floor(k / 28)}-01-${String(k % 28 + 1).padStart(2, '0')}`, close: 10 }));
+      const api = validationProblems(Object.assign(new ForecastInput(), { series: [Object.assign(new PricePointInput(), row), ...later] }), 'input');
       assert.equal(api.length === 0, accepted, `${label}: ${api.join('; ')}`);
       if (!accepted) assert.ok(api[0]!.startsWith(`input.series[0].${field} must be`), api.join('; '));
       // The service (a series from a caller outside GraphQL).
@@ -84,7 +85,7 @@ describe('price rows: the API, the forecast service and the importer refuse the 
   it('dates strictly increasing: the same verdict from the input class, the service and the importer', () => {
     const dates = ['2024-01-02', '2024-01-03', '2024-01-03', '2024-01-04'];
     const series = dates.map((date) => Object.assign(new PricePointInput(), { date, close: 10 }));
-    assert.deepEqual(seriesOrderProblem(series), { at: '[2].date', message: 'must be after 2024-01-03 (dates strictly increasing), got 2024-01-03' });
+    assert.deepEqual(seriesProblem(series), { at: '[2].date', message: 'must be after 2024-01-03 (dates strictly increasing), got 2024-01-03' });
     assert.throws(() => validateSeries(series, 'series'), /series\[2\]\.date must be after 2024-01-03/);
     const { bad } = parsePriceCsv(`date,close\n${dates.map((d) => `${d},10`).join('\n')}\n`);
     assert.deepEqual(bad, [{ line: 4, reason: 'date must be after 2024-01-03 (dates strictly increasing), got 2024-01-03' }]);

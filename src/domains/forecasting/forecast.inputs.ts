@@ -1,35 +1,27 @@
-import { IsOptional, ValidateNested } from 'class-validator';
+import { IsOptional } from 'class-validator';
 import { Field, Float, InputType, Int } from 'type-graphql';
-import {
-  IsIntIn, IsIsoDate, IsLevels, IsNotBelowLow, IsOptionalPrice, IsPrice, IsPriceSeries, IsSymbol, IsVolume,
-} from '../../graphql/input-rules.js';
+import { IsIntIn, IsLevels, IsPriceSeries, IsSymbol } from '../../graphql/input-rules.js';
 import { FORECAST_LIMITS } from './forecast.service.js';
 
+// Its rules (market-rules.ts' price-row rule) are checked over the whole series by ForecastInput.series.
 @InputType({ description: 'One daily price. Dates are YYYY-MM-DD and must strictly increase along the series.' })
 export class PricePointInput {
   @Field(() => String)
-  @IsIsoDate()
   date!: string;
 
   @Field(() => Float, { description: 'Closing price, > 0.' })
-  @IsPrice()
   close!: number;
 
   @Field(() => Float, { nullable: true })
-  @IsOptionalPrice()
   open?: number | null;
 
   @Field(() => Float, { nullable: true })
-  @IsOptionalPrice()
-  @IsNotBelowLow()
   high?: number | null;
 
   @Field(() => Float, { nullable: true })
-  @IsOptionalPrice()
   low?: number | null;
 
   @Field(() => Float, { nullable: true })
-  @IsVolume()
   volume?: number | null;
 }
 
@@ -38,7 +30,6 @@ export class ForecastInput {
   @Field(() => [PricePointInput], { nullable: true })
   @IsOptional()
   @IsPriceSeries(FORECAST_LIMITS.minPoints, FORECAST_LIMITS.maxPoints)
-  @ValidateNested({ each: true })
   series?: PricePointInput[] | null;
 
   @Field(() => String, { nullable: true })

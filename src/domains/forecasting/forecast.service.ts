@@ -5,7 +5,7 @@ import { assertListSize, InvalidInputError, NotFoundError } from '../../platform
 import type { SubmitAs } from '../../runtime/dynamic-batcher.js';
 import type { InferenceModel } from '../../runtime/model-registry.js';
 import type { TabularOutputs } from '../../runtime/onnx-runtime.js';
-import { dateOrderProblem, intRangeProblem, levelsProblem, MAX_PRICE, normalizeSymbol, priceRowProblem, refuse, symbolProblem } from '../market-rules.js';
+import { intRangeProblem, levelsProblem, MAX_PRICE, normalizeSymbol, refuse, seriesProblem, symbolProblem } from '../market-rules.js';
 import { inferFrequency, nextBusinessDays } from './forecast.calendar.js';
 import { ewmaSigma, EWMA_LAMBDA, forecastFeatures, logReturns } from './forecast.features.js';
 import { gridQuantile } from './forecast.quantiles.js';
@@ -197,10 +197,7 @@ function assertDaily(dates: readonly string[], field: string, what: string): voi
 
 /** Each row by the shared price-row rule, dates strictly increasing (as the importer checks a file). */
 export function validateSeries(series: readonly PriceRow[], at: string): void {
-  series.forEach((p, i) => {
-    refuse(`${at}[${i}]`, priceRowProblem(p));
-    if (i > 0) refuse(`${at}[${i}].date`, dateOrderProblem(p.date, series[i - 1]!.date));
-  });
+  refuse(at, seriesProblem(series));
 }
 
 /**
