@@ -2,6 +2,7 @@
 // Validates every row; a file with bad rows imports nothing unless --skip-bad. Upserts in one transaction.
 import { readFileSync } from 'node:fs';
 import { inferFrequency } from '../src/domains/forecasting/forecast.calendar.js';
+import { normalizeSymbol, symbolProblem } from '../src/domains/market-rules.js';
 import { openPriceStore } from '../src/domains/forecasting/price-store.js';
 import { parsePriceCsv } from '../src/domains/forecasting/price-import.js';
 import { ConfigError, loadConfig } from '../src/platform/config.js';
@@ -16,8 +17,9 @@ const fail = (message: string, code = 1): never => {
 };
 
 if (!symbolArg || !file) fail('usage: npm run import-prices -- SYMBOL path/to/file.csv [--skip-bad]', 2);
-const symbol = symbolArg!.trim().toUpperCase();
-if (!/^[A-Z0-9][A-Z0-9.\-=^_]{0,19}$/.test(symbol)) fail(`SYMBOL must be 1..20 letters, digits or . - = ^ _, got "${symbolArg}"`, 2);
+const badSymbol = symbolProblem(symbolArg!);
+if (badSymbol) fail(`SYMBOL ${badSymbol}`, 2);
+const symbol = normalizeSymbol(symbolArg!);
 
 let config;
 try {

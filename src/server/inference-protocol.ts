@@ -2,6 +2,7 @@ import type { ServerResponse } from 'node:http';
 import express, { Router, type ErrorRequestHandler, type Request } from 'express';
 import { callerLabel, hasScope } from '../platform/api-keys.js';
 import { ForbiddenError, GatewayError, GatewayErrorCode, httpStatusOf, InvalidInputError, NotFoundError } from '../platform/errors.js';
+import { textProblem } from '../domains/market-rules.js';
 import type { GatewayMetrics } from '../platform/metrics.js';
 import type { ModelManifest } from '../runtime/model-manifest.js';
 import type { SubmitAs } from '../runtime/dynamic-batcher.js';
@@ -241,8 +242,8 @@ function parseRequest(body: unknown, spec: Pick<TaskTensors, 'input' | 'outputs'
   if (!data || data.length !== size) throw new InvalidInputError(`input ${spec.input.name} of shape ${JSON.stringify(shape)} must hold ${size} elements in "data", got ${data ? data.length : typeof input.data}`);
   data.forEach((v, i) => {
     if (spec.input.datatype === 'BYTES') {
-      if (typeof v !== 'string' || v.trim().length === 0) throw new InvalidInputError(`${spec.input.name}[${i}] must be non-empty text, got ${JSON.stringify(v)?.slice(0, 40)}`);
-      if (v.length > limits.maxTextLength) throw new InvalidInputError(`${spec.input.name}[${i}] must be at most ${limits.maxTextLength} characters, got ${v.length}`);
+      const problem = textProblem(v, limits.maxTextLength);
+      if (problem) throw new InvalidInputError(`${spec.input.name}[${i}] ${problem}`);
     } else if (typeof v !== 'number' || !Number.isFinite(v) || Math.abs(v) > 3.4e38) {
       throw new InvalidInputError(`${spec.input.name}[${i}] must be a finite FP32 number, got ${typeof v === 'number' ? v : JSON.stringify(v)}`);
     }

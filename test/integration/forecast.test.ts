@@ -128,7 +128,7 @@ describe('market forecasting over HTTP with the embedded model and a real price 
     const env = { ...process.env, PRICE_DB_PATH: db };
     const refused = spawnSync(process.execPath, [IMPORT, 'BADS', path.join(dir, 'bad.csv')], { env, encoding: 'utf8' });
     assert.equal(refused.status, 1);
-    assert.match(refused.stderr, /bad\.csv:3: close must be a positive number, got -1/);
+    assert.match(refused.stderr, /bad\.csv:3: close must be a positive price up to 1e\+12, got -1/);
     assert.match(refused.stderr, /nothing imported/);
     const skipped = spawnSync(process.execPath, [IMPORT, 'BADS', path.join(dir, 'bad.csv'), '--skip-bad'], { env, encoding: 'utf8' });
     assert.equal(skipped.status, 0);

@@ -13,23 +13,8 @@ export function nextBusinessDays(lastDate: string, count: number): string[] {
   return out;
 }
 
-const ISO_DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
-const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
-
-/**
- * True for a real calendar date written YYYY-MM-DD (proleptic Gregorian, as Date reads it). From the digits,
- * not through a Date: a request's 6,400 price points spent 9 % of the event loop building Dates here.
- */
-export function isIsoDate(s: string): boolean {
-  const m = ISO_DATE.exec(s);
-  if (!m) return false;
-  const year = Number(m[1]);
-  const month = Number(m[2]);
-  const day = Number(m[3]);
-  if (month < 1 || month > 12 || day < 1) return false;
-  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
-  return day <= (month === 2 && leap ? 29 : DAYS_IN_MONTH[month - 1]!);
-}
+// The date rule is shared with the API's inputs and the importer.
+export { isIsoDate } from '../market-rules.js';
 
 export type SeriesFrequency = 'daily' | 'weekly' | 'monthly' | 'quarterly' | 'annual' | 'irregular';
 

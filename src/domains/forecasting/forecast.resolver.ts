@@ -3,6 +3,7 @@ import { DateScalar, perItemComplexity, rowsComplexity } from '../../graphql/com
 import { FORECAST_ITEM_COST, type ForecastingContext } from './forecast.context.js';
 import { throwFirstError } from '../../graphql/settle.js';
 import { InvalidInputError } from '../../platform/errors.js';
+import { intRangeProblem, normalizeSymbol, refuse, symbolProblem } from '../market-rules.js';
 import { ForecastInput } from './forecast.inputs.js';
 import { MarketForecast, PricePoint, SymbolInfo, Ticker } from './forecast.types.js';
 
@@ -53,9 +54,10 @@ export class ForecastResolver {
 }
 
 function readPrices(ctx: ForecastingContext, symbol: string, from: string | null, to: string | null, limit: number): Promise<PricePoint[]> {
-  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PRICE_ROWS) throw new InvalidInputError(`limit must be 1..${MAX_PRICE_ROWS}, got ${limit}`, 'limit');
+  refuse('limit', intRangeProblem(limit, 1, MAX_PRICE_ROWS));
+  refuse('symbol', symbolProblem(symbol));
   if (from && to && from > to) throw new InvalidInputError(`from must not be after to, got ${from} > ${to}`, 'from');
-  return ctx.forecasting.prices.prices(symbol.trim().toUpperCase(), from ?? undefined, to ?? undefined, limit);
+  return ctx.forecasting.prices.prices(normalizeSymbol(symbol), from ?? undefined, to ?? undefined, limit);
 }
 
 /** A Ticker's fields: many tickers of one operation (from other subgraphs too) share one batched inference. */

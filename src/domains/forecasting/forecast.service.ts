@@ -5,7 +5,8 @@ import { assertListSize, InvalidInputError, NotFoundError } from '../../platform
 import type { SubmitAs } from '../../runtime/dynamic-batcher.js';
 import type { InferenceModel } from '../../runtime/model-registry.js';
 import type { TabularOutputs } from '../../runtime/onnx-runtime.js';
-import { inferFrequency, isIsoDate, nextBusinessDays } from './forecast.calendar.js';
+import { intRangeProblem, levelsProblem, MAX_PRICE, normalizeSymbol, refuse, seriesProblem, symbolProblem } from '../market-rules.js';
+import { inferFrequency, nextBusinessDays } from './forecast.calendar.js';
 import { ewmaSigma, EWMA_LAMBDA, forecastFeatures, logReturns } from './forecast.features.js';
 import { gridQuantile } from './forecast.quantiles.js';
 import { estimateVolatilityHere, GARCH_WINDOW, type VolatilityEstimate, type VolatilityEstimator } from './forecast.volatility.js';
@@ -48,10 +49,9 @@ export const FORECAST_LIMITS = {
   /** GARCH is fitted on at most this many latest returns (bounds the optimiser's work per series). */
   garchWindow: GARCH_WINDOW,
   /** Above any quoted instrument; keeps every derived figure (means, intervals) finite. */
-  maxPrice: 1e12,
+  maxPrice: MAX_PRICE,
 } as const;
 
-const SYMBOL = /^[A-Z0-9][A-Z0-9.\-=^_]{0,19}$/;
 const Z90 = 1.2815515655446004; // normal quantile at 90 %: turns a 10-90 % spread into a standard deviation
 
 interface Prepared {
@@ -134,21 +134,17 @@ export class ForecastService {
   }
 
   private async prepare(r: ForecastRequest, at: string): Promise<Prepared> {
+    // GraphQL inputs were checked by the same rules already (forecast.inputs.ts); Ticker.forecast's arguments were not.
     const horizon = r.horizon ?? FORECAST_LIMITS.defaultHorizon;
-    if (!Number.isInteger(horizon) || horizon < 1 || horizon > FORECAST_LIMITS.maxHorizon) {
-      throw new InvalidInputError(`${at}.horizon must be 1..${FORECAST_LIMITS.maxHorizon}, got ${horizon}`, `${at}.horizon`);
-    }
+    refuse(`${at}.horizon`, intRangeProblem(horizon, 1, FORECAST_LIMITS.maxHorizon));
     const levels = r.levels ?? FORECAST_LIMITS.defaultLevels;
-    assertListSize(`${at}.levels`, levels.length, FORECAST_LIMITS.maxLevels);
-    levels.forEach((l, i) => {
-      if (!(l > 0 && l < 1)) throw new InvalidInputError(`${at}.levels[${i}] must be in (0, 1), got ${l}`, `${at}.levels[${i}]`);
-    });
+    refuse(`${at}.levels`, levelsProblem(levels, FORECAST_LIMITS.maxLevels));
     if ((r.series == null) === (r.symbol == null)) {
       throw new InvalidInputError(`${at} must give exactly one of series or symbol, got ${r.series == null ? 'neither' : 'both'}`, at);
     }
     if (r.symbol != null) {
-      const symbol = r.symbol.trim().toUpperCase();
-      if (!SYMBOL.test(symbol)) throw new InvalidInputError(`${at}.symbol must be 1..20 letters, digits or . - = ^ _, got "${r.symbol.slice(0, 40)}"`, `${at}.symbol`);
+      refuse(`${at}.symbol`, symbolProblem(r.symbol));
+      const symbol = normalizeSymbol(r.symbol);
       const rows = await this.store.latest(symbol, FORECAST_LIMITS.maxPoints);
       if (rows.length === 0) throw new NotFoundError(`${at}.symbol ${symbol} is not in the price store; import it with npm run import-prices`);
       if (rows.length < FORECAST_LIMITS.minPoints) {
@@ -199,25 +195,9 @@ function assertDaily(dates: readonly string[], field: string, what: string): voi
   }
 }
 
-/** Dates real and strictly increasing; prices finite and positive; high >= low; volume >= 0. */
+/** Each row by the shared price-row rule, dates strictly increasing (as the importer checks a file). */
 export function validateSeries(series: readonly PriceRow[], at: string): void {
-  series.forEach((p, i) => {
-    const f = `${at}[${i}]`;
-    if (!isIsoDate(p.date)) throw new InvalidInputError(`${f}.date must be a date as YYYY-MM-DD, got "${String(p.date).slice(0, 20)}"`, `${f}.date`);
-    if (i > 0 && p.date <= series[i - 1]!.date) {
-      throw new InvalidInputError(`${f}.date must be after ${series[i - 1]!.date} (dates strictly increasing), got ${p.date}`, `${f}.date`);
-    }
-    for (const key of ['close', 'open', 'high', 'low'] as const) {
-      const v = p[key];
-      if ((key === 'close' || v != null) && !(Number.isFinite(v) && (v as number) > 0 && (v as number) <= FORECAST_LIMITS.maxPrice)) {
-        throw new InvalidInputError(`${f}.${key} must be a positive price up to ${FORECAST_LIMITS.maxPrice.toExponential()}, got ${v}`, `${f}.${key}`);
-      }
-    }
-    if (p.high != null && p.low != null && p.high < p.low) throw new InvalidInputError(`${f}.high must be >= low (${p.low}), got ${p.high}`, `${f}.high`);
-    if (p.volume != null && !(Number.isFinite(p.volume) && p.volume >= 0)) {
-      throw new InvalidInputError(`${f}.volume must be >= 0, got ${p.volume}`, `${f}.volume`);
-    }
-  });
+  refuse(at, seriesProblem(series));
 }
 
 /**

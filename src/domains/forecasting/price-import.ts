@@ -1,5 +1,5 @@
 import { parse } from 'csv-parse/sync';
-import { isIsoDate } from './forecast.calendar.js';
+import { dateOrderProblem, priceRowProblem } from '../market-rules.js';
 import type { PriceRow } from './price-store.js';
 
 export interface BadRow {
@@ -15,9 +15,10 @@ export interface ParsedPrices {
 const OHLCV = ['date', 'open', 'high', 'low', 'close', 'volume'];
 
 /**
- * Reads `date,open,high,low,close,volume` or `date,close` CSV (header required) and checks every row:
- * a real YYYY-MM-DD date, after the previous good row's date, positive finite prices, high >= low,
- * volume >= 0. Good rows and bad rows (with their line numbers) come back separately.
+ * Reads `date,open,high,low,close,volume` or `date,close` CSV (header required) and checks every row by the
+ * API's own price-row rule (market-rules.ts: a real YYYY-MM-DD date, prices finite, > 0 and at most MAX_PRICE,
+ * high >= low, volume >= 0) and its date after the previous good row's, so the store never holds a series the
+ * API would refuse. Good rows and bad rows (with their line numbers) come back separately.
  */
 export function parsePriceCsv(text: string): ParsedPrices {
   const records = parse(text, { skip_empty_lines: true, relax_column_count: true, trim: true, info: true }) as unknown as Array<{ record: string[]; info: { lines: number } }>;
@@ -36,28 +37,16 @@ export function parsePriceCsv(text: string): ParsedPrices {
     }
     const cell = Object.fromEntries(header.map((h, i) => [h, record[i]!]));
     const num = (k: string) => (cell[k] === undefined || cell[k] === '' ? null : Number(cell[k]));
-    const reason = checkRow(cell.date!, num('close'), num('open'), num('high'), num('low'), num('volume'), lastDate, header.length > 2);
-    if (reason) {
-      bad.push({ line, reason });
+    const row: PriceRow = { date: cell.date!, close: num('close')!, open: num('open'), high: num('high'), low: num('low'), volume: num('volume') };
+    // Said as the API says it, without the request path: "close must be a positive price up to 1e+12, got -1".
+    const problem = priceRowProblem(row);
+    const order = problem ? undefined : dateOrderProblem(row.date, lastDate || undefined);
+    if (problem || order) {
+      bad.push({ line, reason: problem ? `${problem.at.slice(1)} ${problem.message}` : `date ${order}` });
       continue;
     }
-    rows.push({ date: cell.date!, close: num('close')!, open: num('open'), high: num('high'), low: num('low'), volume: num('volume') });
+    rows.push(row);
     lastDate = cell.date!;
   }
   return { rows, bad };
-}
-
-function checkRow(date: string, close: number | null, open: number | null, high: number | null, low: number | null,
-  volume: number | null, lastDate: string, ohlcv: boolean): string | undefined {
-  if (!isIsoDate(date)) return `date must be YYYY-MM-DD, got "${date.slice(0, 20)}"`;
-  if (lastDate && date <= lastDate) return `date ${date} is not after the previous row's ${lastDate}`;
-  if (!(close !== null && Number.isFinite(close) && close > 0)) return `close must be a positive number, got ${close}`;
-  if (ohlcv) {
-    for (const [k, v] of [['open', open], ['high', high], ['low', low]] as const) {
-      if (v !== null && !(Number.isFinite(v) && v > 0)) return `${k} must be a positive number, got ${v}`;
-    }
-    if (high !== null && low !== null && high < low) return `high (${high}) must be >= low (${low})`;
-    if (volume !== null && !(Number.isFinite(volume) && volume >= 0)) return `volume must be >= 0, got ${volume}`;
-  }
-  return undefined;
 }

@@ -4,6 +4,7 @@ import { assertListSize, InvalidInputError, ModelUnavailableError } from '../../
 import type { SubmitAs } from '../../runtime/dynamic-batcher.js';
 import type { InferenceModel } from '../../runtime/model-registry.js';
 import type { TextClassification } from '../../runtime/transformers-runtime.js';
+import { listSizeProblem, nameListProblem, nameProblem, normalizeSymbol, refuse, symbolListProblem, symbolProblem, textProblem } from '../market-rules.js';
 import { containsTarget, markTarget } from './target-markers.js';
 
 export type SentimentLabelName = 'POSITIVE' | 'NEGATIVE' | 'NEUTRAL';
@@ -102,8 +103,7 @@ export class SentimentService {
   }
 
   validateText(text: string, field: string, maxLength = this.limits.maxTextLength): void {
-    if (text.trim().length === 0) throw new InvalidInputError(`${field} must be non-empty text, got ${text.length ? 'only whitespace' : 'an empty string'}`, field);
-    if (text.length > maxLength) throw new InvalidInputError(`${field} must be at most ${maxLength} characters, got ${text.length}`, field);
+    refuse(field, textProblem(text, maxLength));
   }
 
   /** The model's labels in the API's names, or a ModelUnavailableError when they do not map. */
@@ -177,7 +177,7 @@ export interface NewsArticle {
 export function namedEntities(article: Pick<NewsArticle, 'entities'>, text: string): Array<{ ticker: string; name: string; marked: string }> {
   return (article.entities ?? []).flatMap((e) => {
     const name = e.names.find((n) => containsTarget(text, n));
-    return name ? [{ ticker: e.ticker.trim().toUpperCase(), name, marked: markTarget(text, name) }] : [];
+    return name ? [{ ticker: normalizeSymbol(e.ticker), name, marked: markTarget(text, name) }] : [];
   });
 }
 
@@ -203,9 +203,7 @@ export interface TargetedText {
 
 /** Checks a target's bounds and that it occurs in the text (case folded); `field` names it in the error. */
 export function validateTarget(target: string, text: string, field: string, textField: string): void {
-  if (target.trim().length === 0 || target.length > TARGET_LIMITS.maxLength) {
-    throw new InvalidInputError(`${field} must be 1..${TARGET_LIMITS.maxLength} characters of text, got ${target.trim().length ? target.length : 'only whitespace'}`, field);
-  }
+  refuse(field, nameProblem(target, TARGET_LIMITS.maxLength));
   if (!containsTarget(text, target)) {
     throw new InvalidInputError(`${field} "${target.slice(0, 60)}" does not occur in ${textField} (case is ignored); send the name as the text writes it`, field);
   }
@@ -219,7 +217,6 @@ export function validateTargetedTexts(service: SentimentService, items: readonly
     validateTarget(item.target, item.text, `${field}[${i}].target`, `${field}[${i}].text`);
   });
 }
-const TICKER = /^[A-Z0-9][A-Z0-9.\-=^]{0,14}$/;
 
 /** The text the model reads for an article: the headline, then the start of the body. */
 export function articleText(article: Pick<NewsArticle, 'headline' | 'body'>): string {
@@ -228,19 +225,21 @@ export function articleText(article: Pick<NewsArticle, 'headline' | 'body'>): st
 
 /** Tickers upper-cased and de-duplicated, in first-seen order. */
 export function articleTickers(article: Pick<NewsArticle, 'tickers'>): string[] {
-  return [...new Set((article.tickers ?? []).map((t) => t.trim().toUpperCase()))];
+  return [...new Set((article.tickers ?? []).map(normalizeSymbol))];
 }
 
-/** Validates a list of news articles; bodies may be `bodyLengthFactor` times longer than a text. */
+/**
+ * Validates a list of news articles: the list, ids unique, the configured text bounds (bodies may be
+ * `bodyLengthFactor` times longer than a text), and each article by the shared rules its GraphQL input
+ * class declares (so a caller outside GraphQL gets the same answers).
+ */
 export function validateArticles(service: SentimentService, articles: readonly NewsArticle[]): void {
   const field = 'articles';
   assertListSize(field, articles.length, service.limits.maxTexts);
   const seen = new Map<string, number>();
   articles.forEach((a, i) => {
     const at = `${field}[${i}]`;
-    if (!a.id.trim() || a.id.length > NEWS_LIMITS.maxIdLength) {
-      throw new InvalidInputError(`${at}.id must be 1..${NEWS_LIMITS.maxIdLength} characters, got ${a.id.length}`, `${at}.id`);
-    }
+    refuse(`${at}.id`, nameProblem(a.id, NEWS_LIMITS.maxIdLength));
     const first = seen.get(a.id);
     if (first !== undefined) throw new InvalidInputError(`${at}.id must be unique, got "${a.id}" again (first at ${field}[${first}])`, `${at}.id`);
     seen.set(a.id, i);
@@ -248,30 +247,12 @@ export function validateArticles(service: SentimentService, articles: readonly N
     if (a.body != null && a.body.length > service.limits.maxTextLength * NEWS_LIMITS.bodyLengthFactor) {
       throw new InvalidInputError(`${at}.body must be at most ${service.limits.maxTextLength * NEWS_LIMITS.bodyLengthFactor} characters, got ${a.body.length}`, `${at}.body`);
     }
-    const tickers = a.tickers ?? [];
-    if (tickers.length > NEWS_LIMITS.maxTickersPerArticle) {
-      throw new InvalidInputError(`${at}.tickers must hold at most ${NEWS_LIMITS.maxTickersPerArticle} items, got ${tickers.length}`, `${at}.tickers`);
-    }
-    tickers.forEach((t, k) => {
-      if (!TICKER.test(t.trim().toUpperCase())) {
-        throw new InvalidInputError(`${at}.tickers[${k}] must be a ticker symbol such as AAPL or BRK.B (1..15 letters, digits, . - = ^), got "${t.slice(0, 40)}"`, `${at}.tickers[${k}]`);
-      }
-    });
+    refuse(`${at}.tickers`, symbolListProblem(a.tickers ?? [], NEWS_LIMITS.maxTickersPerArticle));
     const entities = a.entities ?? [];
-    if (entities.length > NEWS_LIMITS.maxEntitiesPerArticle) {
-      throw new InvalidInputError(`${at}.entities must hold at most ${NEWS_LIMITS.maxEntitiesPerArticle} items, got ${entities.length}`, `${at}.entities`);
-    }
+    refuse(`${at}.entities`, listSizeProblem(entities.length, NEWS_LIMITS.maxEntitiesPerArticle, 0));
     entities.forEach((e, k) => {
-      const ef = `${at}.entities[${k}]`;
-      if (!TICKER.test(e.ticker.trim().toUpperCase())) {
-        throw new InvalidInputError(`${ef}.ticker must be a ticker symbol such as AAPL or BRK.B (1..15 letters, digits, . - = ^), got "${e.ticker.slice(0, 40)}"`, `${ef}.ticker`);
-      }
-      assertListSize(`${ef}.names`, e.names.length, NEWS_LIMITS.maxNamesPerEntity);
-      e.names.forEach((n, j) => {
-        if (n.trim().length === 0 || n.length > TARGET_LIMITS.maxLength) {
-          throw new InvalidInputError(`${ef}.names[${j}] must be 1..${TARGET_LIMITS.maxLength} characters of text, got ${n.trim().length ? n.length : 'only whitespace'}`, `${ef}.names[${j}]`);
-        }
-      });
+      refuse(`${at}.entities[${k}].ticker`, symbolProblem(e.ticker));
+      refuse(`${at}.entities[${k}].names`, nameListProblem(e.names, 1, NEWS_LIMITS.maxNamesPerEntity, TARGET_LIMITS.maxLength));
     });
   });
 }

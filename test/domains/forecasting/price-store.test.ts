@@ -19,9 +19,9 @@ describe('parsePriceCsv', () => {
       '2024-01-04,1,2,0.5,-1,10', '2024-01-05,1,0.4,0.5,1,10', '2024-01-08,1,2,0.5,1,-3', '2024-01-09,1,2', '2024-01-10,1,2,0.5,NaN,1', '2024-01-11,1,2,0.5,1.2,',
     ].join('\n'));
     assert.deepEqual(bad.map((b) => b.line), [3, 4, 5, 6, 7, 8, 9]);
-    assert.match(bad[0]!.reason, /not after the previous row/);
-    assert.match(bad[2]!.reason, /close must be a positive number, got -1/);
-    assert.match(bad[3]!.reason, /high \(0.4\) must be >= low/);
+    assert.match(bad[0]!.reason, /^date must be after 2024-01-02 \(dates strictly increasing\), got 2024-01-02$/);
+    assert.match(bad[2]!.reason, /^close must be a positive price up to 1e\+12, got -1$/);
+    assert.match(bad[3]!.reason, /^high must be >= low \(0\.5\), got 0\.4$/);
     assert.match(bad[5]!.reason, /expected 6 columns, got 3/);
     assert.deepEqual(rows.map((r) => r.date), ['2024-01-02', '2024-01-11']);
   });
