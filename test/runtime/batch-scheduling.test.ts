@@ -108,6 +108,44 @@ describe('DynamicBatcher priorities, deadlines and cancellation', () => {
     assert.deepEqual(drops.at(-1), { reason: 'cancelled', priority: 'normal', count: 2 });
   });
 
+  it('serves long queues in order, batch by batch, beside another caller, and cancels what is left of one', async () => {
+    // Each batch waits until the test lets it finish, so the abort lands after exactly 4 batches of key:bulk's items.
+    const calls: number[][] = [];
+    const finish: Array<() => void> = [];
+    const run = async (inputs: readonly number[]) => {
+      calls.push([...inputs]);
+      await new Promise<void>((resolve) => finish.push(resolve));
+      return [...inputs];
+    };
+    const batcher = new DynamicBatcher('m', run, { maxBatchSize: 1000, maxWaitMs: 1, maxQueue: 100_000 });
+    const controller = new AbortController();
+    const first = batcher.submit(-1, 'key:x');
+    await sleep(5); // it runs alone; what follows queues behind it
+    const bulk = batcher.submitMany(Array.from({ length: 20_000 }, (_, i) => i), { caller: 'key:bulk', signal: controller.signal });
+    const other = batcher.submitMany([100_000, 100_001, 100_002], 'key:other');
+    const cancelled = batcher.submitMany(Array.from({ length: 5_000 }, (_, i) => 200_000 + i), { caller: 'key:bulk', signal: controller.signal });
+    while (calls.length < 5) {
+      const done = calls.length;
+      finish.shift()!();
+      while (calls.length === done) await sleep(1);
+    }
+    controller.abort();
+    while (finish.length) finish.shift()!();
+    assert.equal(await first, -1);
+    const results = await bulk;
+    assert.deepEqual(await other, [100_000, 100_001, 100_002]);
+    assert.equal(calls.length, 5);
+    assert.deepEqual(calls[1]!.slice(0, 2), [0, 100_000], 'one item per caller in turn');
+    const answered = calls.slice(1).flat().filter((x) => x < 100_000);
+    assert.equal(answered.length, 4 * 1000 - 3);
+    assert.deepEqual(answered, Array.from({ length: answered.length }, (_, i) => i), 'in the order sent');
+    assert.equal(results.length, 20_000);
+    assert.deepEqual(results.slice(0, answered.length), answered);
+    assert.ok(results.slice(answered.length).every(code(GatewayErrorCode.REQUEST_CANCELLED)));
+    assert.ok((await cancelled).every(code(GatewayErrorCode.REQUEST_CANCELLED)));
+    assert.equal(batcher.queued, 0);
+  });
+
   it('reports each item\'s queue wait by priority', async () => {
     const runtime = new RecordingRuntime<number, number>();
     const reports: BatchReport[] = [];
