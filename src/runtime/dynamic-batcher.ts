@@ -84,6 +84,9 @@ type RunBatch<I, O> = (inputs: readonly I[]) => Promise<Array<O | Error>>;
 const LOWER_LEVEL_SHARE = 1 / 8;
 /** Batches in a row a waiting level may get no slot (batches too small to share) before it goes first. */
 const STARVATION_BATCHES = 8;
+/** Low-priority (bulk) items fill at most this share of a batch: see "Priorities" below. */
+const LOW_PRIORITY_BATCH_SHARE = 1 / 8;
+const LOW_LEVEL = priorityLevel('low');
 
 /**
  * One per model, shared by every request: gathers items until `maxBatchSize` or `maxWaitMs`, runs one
@@ -103,7 +106,9 @@ const STARVATION_BATCHES = 8;
  * level down: an urgent item waits for at most the batches already running. So that a steady stream of
  * urgent work cannot starve the others, every lower level with items waiting keeps 1/8 of each batch (one
  * item at least, the most urgent level keeping one), and a level that still gets no slot for 8 batches in
- * a row (batches of one or two items) goes first in the next one.
+ * a row (batches of one or two items) goes first in the next one. Low-priority items take at most 1/8 of a
+ * batch (one item at least), even when nothing else waits: an urgent item arriving behind bulk work then waits
+ * for a short batch, not a full one, at the cost of more, smaller batches for the bulk work.
  *
  * Fairness within a level: each caller (API key or client address, as the services pass it) has its own
  * queue, and a batch takes one item from each caller in turn, starting after the caller that came last in
@@ -363,6 +368,7 @@ export class DynamicBatcher<I, O> {
     const order = starved === undefined ? waiting : [starved, ...waiting.filter((level) => level !== starved)];
     let free = count;
     const share = Math.max(1, Math.floor(count * LOWER_LEVEL_SHARE));
+    const most = (level: number) => (level === LOW_LEVEL ? Math.max(1, Math.floor(count * LOW_PRIORITY_BATCH_SHARE)) : Infinity);
     for (const level of order.slice(1)) {
       const n = Math.min(this.levelWaiting[level]!, share, free - 1);
       if (n > 0) {
@@ -371,7 +377,7 @@ export class DynamicBatcher<I, O> {
       }
     }
     for (const level of order) {
-      const n = Math.min(this.levelWaiting[level]! - quota[level]!, free);
+      const n = Math.min(this.levelWaiting[level]! - quota[level]!, free, most(level) - quota[level]!);
       quota[level]! += n;
       free -= n;
     }
