@@ -84,6 +84,9 @@ type RunBatch<I, O> = (inputs: readonly I[]) => Promise<Array<O | Error>>;
 const LOWER_LEVEL_SHARE = 1 / 8;
 /** Batches in a row a waiting level may get no slot (batches too small to share) before it goes first. */
 const STARVATION_BATCHES = 8;
+/** Low-priority (bulk) items fill at most this share of a batch: see "Priorities" below. */
+const LOW_PRIORITY_BATCH_SHARE = 1 / 8;
+const LOW_LEVEL = priorityLevel('low');
 
 /**
  * One per model, shared by every request: gathers items until `maxBatchSize` or `maxWaitMs`, runs one
@@ -103,7 +106,9 @@ const STARVATION_BATCHES = 8;
  * level down: an urgent item waits for at most the batches already running. So that a steady stream of
  * urgent work cannot starve the others, every lower level with items waiting keeps 1/8 of each batch (one
  * item at least, the most urgent level keeping one), and a level that still gets no slot for 8 batches in
- * a row (batches of one or two items) goes first in the next one.
+ * a row (batches of one or two items) goes first in the next one. Low-priority items take at most 1/8 of a
+ * batch (one item at least), even when nothing else waits: an urgent item arriving behind bulk work then waits
+ * for a short batch, not a full one, at the cost of more, smaller batches for the bulk work.
  *
  * Fairness within a level: each caller (API key or client address, as the services pass it) has its own
  * queue, and a batch takes one item from each caller in turn, starting after the caller that came last in
@@ -116,7 +121,7 @@ const STARVATION_BATCHES = 8;
  */
 export class DynamicBatcher<I, O> {
   /** Per priority level (0: high), waiting items by caller, in the order callers are to be served next (a Map keeps insertion order). */
-  private readonly levels: Array<Map<string, Array<Pending<I, O>>>> = PRIORITIES.map(() => new Map());
+  private readonly levels: Array<Map<string, Fifo<Pending<I, O>>>> = PRIORITIES.map(() => new Map());
   private readonly levelWaiting: number[] = PRIORITIES.map(() => 0);
   /** Batches in a row each level waited without a slot. */
   private readonly skipped: number[] = PRIORITIES.map(() => 0);
@@ -253,17 +258,16 @@ export class DynamicBatcher<I, O> {
     const callers = this.levels[level]!;
     const queue = callers.get(ticket.caller);
     if (!queue) return;
-    const kept = queue.filter((item) => item.ticket !== ticket);
-    const dropped = queue.length - kept.length;
+    const removed = queue.remove((item) => item.ticket === ticket);
+    const dropped = removed.length;
     if (dropped === 0) return;
-    if (kept.length) callers.set(ticket.caller, kept);
-    else callers.delete(ticket.caller);
+    if (queue.length === 0) callers.delete(ticket.caller);
     this.levelWaiting[level]! -= dropped;
     this.waiting -= dropped;
     ticket.queued -= dropped;
     ticket.unlisten?.();
     const error = new RequestCancelledError(this.name);
-    for (const item of queue) if (item.ticket === ticket) item.reject(error);
+    for (const item of removed) item.reject(error);
     this.onDrop({ reason: 'cancelled', priority: ticket.priority, count: dropped });
     if (this.waiting === 0) this.stopExpiryTimer();
   }
@@ -274,7 +278,7 @@ export class DynamicBatcher<I, O> {
     const callers = this.levels[level]!;
     const queue = callers.get(caller);
     if (queue) queue.push(item);
-    else callers.set(caller, [item]);
+    else callers.set(caller, new Fifo(item));
     this.levelWaiting[level]!++;
     this.waiting++;
     if (expiresAt < this.nextExpiry) {
@@ -364,6 +368,7 @@ export class DynamicBatcher<I, O> {
     const order = starved === undefined ? waiting : [starved, ...waiting.filter((level) => level !== starved)];
     let free = count;
     const share = Math.max(1, Math.floor(count * LOWER_LEVEL_SHARE));
+    const most = (level: number) => (level === LOW_LEVEL ? Math.max(1, Math.floor(count * LOW_PRIORITY_BATCH_SHARE)) : Infinity);
     for (const level of order.slice(1)) {
       const n = Math.min(this.levelWaiting[level]!, share, free - 1);
       if (n > 0) {
@@ -372,7 +377,7 @@ export class DynamicBatcher<I, O> {
       }
     }
     for (const level of order) {
-      const n = Math.min(this.levelWaiting[level]! - quota[level]!, free);
+      const n = Math.min(this.levelWaiting[level]! - quota[level]!, free, most(level) - quota[level]!);
       quota[level]! += n;
       free -= n;
     }
@@ -384,9 +389,17 @@ export class DynamicBatcher<I, O> {
     const callers = this.levels[level]!;
     let taken = 0;
     while (taken < count && callers.size > 0) {
+      if (callers.size === 1) {
+        // One caller left: the rest of the quota comes from its queue at once, in order.
+        const [caller, queue] = callers.entries().next().value!;
+        taken += queue.takeInto(batch, count - taken);
+        callers.delete(caller);
+        if (queue.length > 0) callers.set(caller, queue);
+        break;
+      }
       for (const [caller, queue] of callers) {
         if (taken >= count) break;
-        batch.push(queue.shift()!);
+        batch.push(queue.shift());
         taken++;
         callers.delete(caller);
         if (queue.length > 0) callers.set(caller, queue);
@@ -403,11 +416,11 @@ export class DynamicBatcher<I, O> {
     const dropped = new Map<string, DropReport>();
     this.levels.forEach((callers, level) => {
       for (const [caller, queue] of callers) {
-        const kept = queue.filter((item) => {
+        const removed = queue.remove((item) => {
           const { ticket } = item;
           if (ticket.expiresAt > now) {
             next = Math.min(next, ticket.expiresAt);
-            return true;
+            return false;
           }
           const waited = Math.round(now - item.enqueuedAt);
           item.reject(ticket.expiry === 'deadline' ? new DeadlineExceededError(this.name, ticket.timeoutMs, waited)
@@ -416,14 +429,13 @@ export class DynamicBatcher<I, O> {
           const key = `${ticket.expiry}\0${ticket.priority}`;
           const report = dropped.get(key);
           dropped.set(key, { reason: ticket.expiry, priority: ticket.priority, count: (report?.count ?? 0) + 1 });
-          return false;
+          return true;
         });
-        const expired = queue.length - kept.length;
+        const expired = removed.length;
         if (expired === 0) continue;
         this.levelWaiting[level]! -= expired;
         this.waiting -= expired;
-        if (kept.length) callers.set(caller, kept);
-        else callers.delete(caller);
+        if (queue.length === 0) callers.delete(caller);
       }
     });
     this.nextExpiry = next;
@@ -473,4 +485,70 @@ function waitsOf(batch: ReadonlyArray<Pending<unknown, unknown>>, started: numbe
     last = item.ticket;
   }
   return waits;
+}
+
+/**
+ * A caller's waiting items, oldest first, taken from the front by moving an index. Array#shift is a copy of
+ * the whole array once it is large (V8 trims the front in place only for small arrays), so taking a
+ * 10,000-item submission batch by batch from an array cost time in the square of the queue's length.
+ */
+class Fifo<T> {
+  private items: Array<T | undefined>;
+  private head = 0;
+
+  constructor(first: T) {
+    this.items = [first];
+  }
+
+  get length(): number {
+    return this.items.length - this.head;
+  }
+
+  push(item: T): void {
+    this.items.push(item);
+  }
+
+  /** The oldest item; only called on a non-empty queue. */
+  shift(): T {
+    const item = this.items[this.head]!;
+    this.items[this.head++] = undefined; // taken items are not kept alive by the queue
+    this.compact();
+    return item;
+  }
+
+  /** Moves up to `count` of the oldest items to the end of `into`; returns how many. */
+  takeInto(into: T[], count: number): number {
+    const end = Math.min(this.items.length, this.head + count);
+    for (let i = this.head; i < end; i++) {
+      into.push(this.items[i]!);
+      this.items[i] = undefined;
+    }
+    const taken = end - this.head;
+    this.head = end;
+    this.compact();
+    return taken;
+  }
+
+  /** Removes the items `drop` picks, keeping the others in order; returns the removed ones. */
+  remove(drop: (item: T) => boolean): T[] {
+    const kept: T[] = [];
+    const removed: T[] = [];
+    for (let i = this.head; i < this.items.length; i++) (drop(this.items[i]!) ? removed : kept).push(this.items[i]!);
+    if (removed.length > 0) {
+      this.items = kept;
+      this.head = 0;
+    }
+    return removed;
+  }
+
+  /** Drops the taken slots once they are most of the array, so memory follows what is still queued. */
+  private compact(): void {
+    if (this.head === this.items.length) {
+      this.items = [];
+      this.head = 0;
+    } else if (this.head >= 1024 && this.head * 2 >= this.items.length) {
+      this.items = this.items.slice(this.head);
+      this.head = 0;
+    }
+  }
 }

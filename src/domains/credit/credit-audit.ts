@@ -1,17 +1,13 @@
 import { migrateSqlite } from '../../platform/databases.js';
-import { hash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import type { CardAccount } from './credit.features.js';
 import type { CreditAssessmentResult } from './credit.service.js';
+import { decisionColumns, decisionRows, transferables, type AuditContext, type AuditRow, type DecisionColumns } from './credit-audit-columns.js';
 
-export interface AuditContext {
-  readonly requestId: string;
-  /** API key name, or "anonymous" when the gateway runs open. */
-  readonly caller: string;
-}
+export { auditRows, inputsHash, type AuditContext, type AuditRow } from './credit-audit-columns.js';
 
 export interface CreditDecisionRecord {
   readonly id: number;
@@ -67,25 +63,6 @@ export class PendingDecisions {
   }
 }
 
-/** The rows to write for a request's successful decisions. */
-export function auditRows(context: AuditContext, accounts: readonly CardAccount[], results: ReadonlyArray<CreditAssessmentResult | Error>) {
-  const at = new Date().toISOString();
-  return results.flatMap((r, i) => (r instanceof Error ? [] : [{
-    at, requestId: context.requestId, caller: context.caller, accountId: r.accountId, modelName: r.model.name,
-    modelVersion: r.model.version, modelSha256: r.model.sha256, inputsHash: inputsHash(accounts[i]!), pd: r.probabilityOfDefault, score: r.score,
-    grade: r.grade, decision: r.decision, reasonCodes: JSON.stringify(r.reasons.map((x) => x.code)),
-  }]));
-}
-
-/** SHA-256 of the account's fields in a fixed order: proves which inputs a decision saw without storing them. */
-export function inputsHash(a: CardAccount): string {
-  const canonical = JSON.stringify([a.accountId ?? null, a.creditLimit, a.age, a.education, a.repaymentStatus, a.billAmounts, a.paymentAmounts]);
-  return hash('sha256', canonical);
-}
-
-/** One row of auditRows, as the SQLite writer binds it. */
-export type AuditRow = ReturnType<typeof auditRows>[number];
-
 /**
  * Opens the SQLite decision record (creating its table and indexes) with the settings every
  * connection that writes to it uses.
@@ -140,8 +117,9 @@ export function auditRowWriter(db: Database.Database): (rows: readonly AuditRow[
  * The writes run on a worker thread with its own connection (an in-memory database, which one
  * connection cannot share, is written in-thread). A commit of 1,000 decisions takes tens of
  * milliseconds, much of it waiting for the disk to sync; on the event loop that stalled every other
- * request, health checks included. Reads (auditors' queries) use this thread's connection: WAL lets
- * them run beside the writer and see every committed request.
+ * request, health checks included. The event loop only packs a request's decisions into columns
+ * (credit-audit-columns.ts); the writer thread hashes the inputs and builds the rows. Reads (auditors'
+ * queries) use this thread's connection: WAL lets them run beside the writer and see every committed request.
  */
 export class CreditAuditLog implements CreditAuditStore {
   private readonly db: Database.Database;
@@ -151,15 +129,15 @@ export class CreditAuditLog implements CreditAuditStore {
     this.db = openAuditDatabase(file);
     if (file === ':memory:') {
       const write = auditRowWriter(this.db);
-      this.writer = { write: async (rows) => write(rows), close: async () => {} };
+      this.writer = { write: async (columns) => write(columns ? decisionRows(columns) : []), close: async () => {} };
     } else {
       this.writer = new AuditWriterThread(file);
     }
   }
 
   async record(context: AuditContext, accounts: readonly CardAccount[], results: ReadonlyArray<CreditAssessmentResult | Error>): Promise<void> {
-    const rows = auditRows(context, accounts, results);
-    if (rows.length > 0) await this.writer.write(rows);
+    const columns = decisionColumns(context, accounts, results);
+    if (columns.count > 0) await this.writer.write(columns);
   }
 
   async query(filter: AuditFilter): Promise<CreditDecisionRecord[]> {
@@ -167,7 +145,7 @@ export class CreditAuditLog implements CreditAuditStore {
   }
 
   probe(): Promise<void> {
-    return this.writer.write([]);
+    return this.writer.write(null);
   }
 
   /** For tools reading the file directly (synchronous: better-sqlite3). */
@@ -191,66 +169,112 @@ export class CreditAuditLog implements CreditAuditStore {
   }
 }
 
+/** Writes one request's decisions in one transaction; null writes the probe row. */
 interface AuditWriter {
-  write(rows: readonly AuditRow[]): Promise<void>;
+  write(columns: DecisionColumns | null): Promise<void>;
   close(): Promise<void>;
 }
 
-export type AuditWriterRequest = { id: number; rows: readonly AuditRow[] } | { id: number; close: true };
+export type AuditWriterRequest = { id: number; columns: DecisionColumns | null } | { id: number; close: true };
 export type AuditWriterResponse = { id: number; error?: string };
+
+/** A write of at most this many decisions (an interactive request's) goes before larger ones waiting. */
+const SMALL_WRITE = 64;
+/** Small writes that may go ahead of a waiting large one before it goes next. */
+const MAX_OVERTAKEN = 32;
 
 /**
  * The worker thread that writes to one SQLite file (credit-audit-writer.ts). Started on the first
  * write and again after it dies; a write it could not confirm rejects, so its response is refused.
+ *
+ * One write is at the thread at a time; the others wait here, so that a small write (an interactive
+ * request's few decisions) goes next instead of behind every large one queued before it (a bulk request's
+ * 10,000 decisions take the thread for a few hundred milliseconds on a loaded machine). A large write goes
+ * next once MAX_OVERTAKEN small ones have gone ahead of it, so a stream of small writes cannot starve it.
  */
 class AuditWriterThread implements AuditWriter {
   private worker: Worker | undefined;
   private nextId = 0;
   private closing = false;
-  private readonly pending = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
+  private readonly waiting: Array<{ request: AuditWriterRequest; size: number; overtaken: number; done: Settle }> = [];
+  private inFlight: { id: number; done: Settle } | undefined;
+  /** Called once nothing waits and nothing is at the thread (close waits for it). */
+  private drained: (() => void) | undefined;
 
   constructor(private readonly file: string) {}
 
-  write(rows: readonly AuditRow[]): Promise<void> {
-    return this.send({ id: this.nextId++, rows });
+  write(columns: DecisionColumns | null): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.waiting.push({ request: { id: this.nextId++, columns }, size: columns?.count ?? 0, overtaken: 0, done: { resolve, reject } });
+      this.dispatch();
+    });
   }
 
-  /** Closes the writer's connection once the writes in flight are done (messages are taken in order), and ends the thread. */
+  /** Closes the writer's connection once every write is done, and ends the thread. */
   async close(): Promise<void> {
+    if (!this.worker && !this.inFlight && this.waiting.length === 0) return;
+    this.closing = true; // stays referenced until it has exited
+    while (this.inFlight || this.waiting.length > 0) await new Promise<void>((resolve) => (this.drained = resolve));
     const worker = this.worker;
     if (!worker) return;
-    this.closing = true; // stays referenced until it has exited
     const exited = new Promise((resolve) => worker.once('exit', resolve));
-    await this.send({ id: this.nextId++, close: true }).catch(() => undefined);
+    await new Promise<void>((resolve, reject) => this.send({ id: this.nextId++, close: true }, { resolve, reject })).catch(() => undefined);
     await exited;
   }
 
-  private send(request: AuditWriterRequest): Promise<void> {
+  /** Sends the next write when none is at the thread: the oldest small one, unless a large one has waited long enough. */
+  private dispatch(): void {
+    if (this.inFlight || this.waiting.length === 0) {
+      if (!this.inFlight && this.waiting.length === 0) this.drained?.();
+      return;
+    }
+    let next = 0;
+    if (this.waiting[0]!.size > SMALL_WRITE && this.waiting[0]!.overtaken < MAX_OVERTAKEN) {
+      const small = this.waiting.findIndex((w) => w.size <= SMALL_WRITE);
+      if (small > 0) {
+        next = small;
+        for (let i = 0; i < small; i++) this.waiting[i]!.overtaken++;
+      }
+    }
+    const [write] = this.waiting.splice(next, 1);
+    this.send(write!.request, write!.done);
+  }
+
+  private send(request: AuditWriterRequest, done: Settle): void {
     const worker = this.worker ?? this.start();
-    return new Promise<void>((resolve, reject) => {
-      this.pending.set(request.id, { resolve, reject });
-      worker.ref(); // a write in flight keeps the process alive; an idle writer does not
-      worker.postMessage(request);
-    });
+    this.inFlight = { id: request.id, done };
+    worker.ref(); // a write in flight keeps the process alive; an idle writer does not
+    // The columns' typed arrays move to the thread; nothing here reads them again.
+    worker.postMessage(request, 'columns' in request && request.columns ? transferables(request.columns) : []);
   }
 
   private start(): Worker {
     const worker = new Worker(new URL('./credit-audit-writer.js', import.meta.url), { workerData: { file: this.file } });
     worker.on('message', ({ id, error }: AuditWriterResponse) => {
-      const waiter = this.pending.get(id);
-      this.pending.delete(id);
-      if (this.pending.size === 0 && !this.closing) worker.unref();
-      if (error === undefined) waiter?.resolve();
-      else waiter?.reject(new Error(`credit decisions not recorded: ${error}`));
+      const write = this.inFlight?.id === id ? this.inFlight : undefined;
+      this.inFlight = undefined;
+      if (this.waiting.length === 0 && !this.closing) worker.unref();
+      if (error === undefined) write?.done.resolve();
+      else write?.done.reject(new Error(`credit decisions not recorded: ${error}`));
+      this.dispatch();
     });
     const fail = (error: Error) => {
-      if (this.worker === worker) this.worker = undefined;
-      for (const waiter of this.pending.values()) waiter.reject(error);
-      this.pending.clear();
+      if (this.worker !== worker) return;
+      this.worker = undefined;
+      // The write at the thread is lost with it; the waiting ones go to a new thread.
+      const write = this.inFlight;
+      this.inFlight = undefined;
+      write?.done.reject(error);
+      this.dispatch();
     };
     worker.on('error', fail);
     worker.on('exit', (code) => fail(new Error(`credit decision writer exited with code ${code}`)));
     this.worker = worker;
     return worker;
   }
+}
+
+interface Settle {
+  resolve(): void;
+  reject(error: Error): void;
 }

@@ -61,9 +61,21 @@ export interface CreditReasonResult {
  * largest first. Features that lowered the risk are never reasons.
  */
 export function topReasons(contributions: ArrayLike<number>, features: readonly FeatureInfo[], max = 4): CreditReasonResult[] {
-  return features
-    .map((f) => ({ code: f.reasonCode, feature: f.name, description: f.description, contribution: contributions[f.index]! }))
-    .filter((r) => r.contribution > 1e-6)
-    .sort((a, b) => b.contribution - a.contribution)
-    .slice(0, max);
+  // One pass keeping the best `max` in order (ties: the earlier feature first, as a stable sort gives), and
+  // objects only for those: it runs for every account of every request.
+  const best: FeatureInfo[] = [];
+  const values: number[] = [];
+  for (const f of features) {
+    const c = contributions[f.index]!;
+    if (!(c > 1e-6) || (best.length === max && c <= values[max - 1]!)) continue;
+    let at = best.length === max ? max - 1 : best.length;
+    while (at > 0 && values[at - 1]! < c) {
+      best[at] = best[at - 1]!;
+      values[at] = values[at - 1]!;
+      at--;
+    }
+    best[at] = f;
+    values[at] = c;
+  }
+  return best.map((f, i) => ({ code: f.reasonCode, feature: f.name, description: f.description, contribution: values[i]! }));
 }

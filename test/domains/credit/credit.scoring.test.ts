@@ -59,6 +59,21 @@ describe('reasons', () => {
     assert.ok(reasons.every((r) => r.contribution > 0 && r.code && r.description));
     assert.deepEqual(topReasons(new Float32Array(FEATURE_COUNT).fill(-1), features), []);
   });
+
+  it('equal a stable sort of the positive contributions, ties and NaN included', () => {
+    const bySort = (c: ArrayLike<number>, max: number) => features
+      .map((f) => ({ code: f.reasonCode, feature: f.name, description: f.description, contribution: c[f.index]! }))
+      .filter((r) => r.contribution > 1e-6).sort((a, b) => b.contribution - a.contribution).slice(0, max);
+    let compared = 0;
+    for (let v = 0; v < 2000; v++) {
+      // Few distinct values, so ties are common; some negative, zero, tiny and NaN.
+      const c = Float32Array.from({ length: FEATURE_COUNT }, (_, i) => [-1, 0, 1e-7, 0.5, 0.25, 2, Number.NaN][(v * 7 + i * i * 3 + (v >> 3) * i) % 7]!);
+      const max = 1 + (v % 6);
+      assert.deepEqual(topReasons(c, features, max), bySort(c, max), `vector ${v}, max ${max}`);
+      compared++;
+    }
+    assert.equal(compared, 2000);
+  });
 });
 
 describe('credit features', () => {
