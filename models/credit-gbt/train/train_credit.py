@@ -61,13 +61,16 @@ FEATURES = [
     ("credit_limit", "LOW_CREDIT_LIMIT", "Credit limit is low relative to accounts that repay"),
     ("age", "AGE_PROFILE", "Age band has higher observed default rates"),
     ("education", "EDUCATION_PROFILE", "Education level has higher observed default rates"),
-    *[(f"repayment_status_{k}", f"DELINQUENCY_M{k}", f"Repayment status {k} month(s) ago shows delay or revolving balance") for k in range(1, 7)],
+    *[(f"repayment_status_{k}", f"DELINQUENCY_M{k}", f"Repayment status {k} month(s) ago shows delay or revolving balance")
+      for k in range(1, 7)],
     *[(f"bill_amount_{k}", f"BILL_AMOUNT_M{k}", f"Level of the statement balance {k} month(s) ago") for k in range(1, 7)],
     *[(f"payment_amount_{k}", f"LOW_PAYMENT_M{k}", f"Amount paid {k} month(s) ago is low") for k in range(1, 7)],
     ("utilization", "HIGH_UTILIZATION", "Latest balance is high relative to the credit limit"),
     ("payment_ratio", "LOW_PAYMENT_RATIO", "Latest payment covers little of the previous balance"),
-    *[(f"utilization_{k}", f"HIGH_UTILIZATION_M{k}", f"Balance {k} month(s) ago was high relative to the credit limit") for k in range(2, 7)],
-    *[(f"payment_ratio_{k}", f"LOW_PAYMENT_RATIO_M{k}", f"Payment {k} month(s) ago covered little of the balance before it") for k in range(2, 6)],
+    *[(f"utilization_{k}", f"HIGH_UTILIZATION_M{k}", f"Balance {k} month(s) ago was high relative to the credit limit")
+      for k in range(2, 7)],
+    *[(f"payment_ratio_{k}", f"LOW_PAYMENT_RATIO_M{k}", f"Payment {k} month(s) ago covered little of the balance before it")
+      for k in range(2, 6)],
     ("balance_growth", "BALANCE_TREND", "Change in the balance over the last six months relative to the credit limit"),
     ("months_delayed", "FREQUENT_DELAYS", "Number of months with a payment delay"),
     ("max_delay", "SEVERE_DELAY", "Longest payment delay in the last six months"),
@@ -170,9 +173,11 @@ def fit_scorecard(x_fit, y_fit):
     lr = LogisticRegression(max_iter=2000, C=1.0).fit(np.stack([t["woe"][t["bins"]] for t in trees], axis=1), y_fit)
 
     def predict(x):
-        return lr.predict_proba(np.stack([t["woe"][np.searchsorted(t["edges"], x[:, j], side="right")] for j, t in enumerate(trees)], axis=1))[:, 1]
+        return lr.predict_proba(np.stack([t["woe"][np.searchsorted(t["edges"], x[:, j], side="right")] for j, t in enumerate(trees)],
+                                         axis=1))[:, 1]
 
-    return float(lr.intercept_[0]), [chain_tree(j, t["edges"], lr.coef_[0, j] * t["woe"], np.bincount(t["bins"], minlength=len(t["edges"]) + 1))
+    return float(lr.intercept_[0]), [chain_tree(j, t["edges"], lr.coef_[0, j] * t["woe"],
+                                                np.bincount(t["bins"], minlength=len(t["edges"]) + 1))
                                      for j, t in enumerate(trees)], predict
 
 
@@ -206,7 +211,8 @@ def extract_trees(model):
             if not n["is_leaf"][i]:
                 l, r = n["left"][i], n["right"][i]
                 ev[i] = (n["count"][l] * ev[l] + n["count"][r] * ev[r]) / (n["count"][l] + n["count"][r])
-        trees.append({"is_leaf": n["is_leaf"].astype(bool), "feature": n["feature_idx"].astype(int), "threshold": n["num_threshold"].astype(np.float64),
+        trees.append({"is_leaf": n["is_leaf"].astype(bool), "feature": n["feature_idx"].astype(int),
+                      "threshold": n["num_threshold"].astype(np.float64),
                       "left": n["left"].astype(int), "right": n["right"].astype(int), "ev": ev})
     return float(np.ravel(model._baseline_prediction)[0]), trees
 
@@ -256,18 +262,23 @@ def export_onnx(base, trees, a, b, n_features, path):
         path_contrib = {0: {}}
         for n in range(len(t["ev"])):
             leaf = t["is_leaf"][n]
-            nodes["treeids"].append(t_id); nodes["nodeids"].append(n)
+            nodes["treeids"].append(t_id)
+            nodes["nodeids"].append(n)
             nodes["featureids"].append(0 if leaf else int(t["feature"][n]))
             nodes["values"].append(0.0 if leaf else float(t["threshold"][n]))
             nodes["modes"].append("LEAF" if leaf else ("BRANCH_LT" if t.get("strict") else "BRANCH_LEQ"))
             nodes["truenodeids"].append(0 if leaf else int(t["left"][n]))
             nodes["falsenodeids"].append(0 if leaf else int(t["right"][n]))
             if leaf:
-                margin_targets["treeids"].append(t_id); margin_targets["nodeids"].append(n)
-                margin_targets["ids"].append(0); margin_targets["weights"].append(float(t["ev"][n]))
+                margin_targets["treeids"].append(t_id)
+                margin_targets["nodeids"].append(n)
+                margin_targets["ids"].append(0)
+                margin_targets["weights"].append(float(t["ev"][n]))
                 for f, w in path_contrib[n].items():
-                    contrib_targets["treeids"].append(t_id); contrib_targets["nodeids"].append(n)
-                    contrib_targets["ids"].append(f); contrib_targets["weights"].append(float(a * w))
+                    contrib_targets["treeids"].append(t_id)
+                    contrib_targets["nodeids"].append(n)
+                    contrib_targets["ids"].append(f)
+                    contrib_targets["weights"].append(float(a * w))
             else:
                 f = int(t["feature"][n])
                 for child in (t["left"][n], t["right"][n]):
@@ -343,7 +354,8 @@ def write_features(directory, encodings):
                 for i, (n, c, d) in enumerate(FEATURES)]
     with open(os.path.join(directory, "features.json"), "w") as f:
         json.dump({"features": features, "inputs": "features [N, %d] float32" % len(FEATURES),
-                   "encoding": "a feature with an encoding enters the model as table[code], its code first lowered to clampAbove when that is set",
+                   "encoding": "a feature with an encoding enters the model as table[code], "
+                               "its code first lowered to clampAbove when that is set",
                    "outputs": ["probability [N, 1]", "contributions [N, %d]" % len(FEATURES)]}, f, indent=1)
         f.write("\n")
 
@@ -440,9 +452,12 @@ def main():
     identity_error = float(np.max(np.abs(contrib.sum(1) + bias - logit)))
 
     methods = {
-        "gradient_boosted_trees": {"auc": roc_auc_score(y[test], p_test), "ks": ks(y[test], p_test), "brier": brier_score_loss(y[test], p_test)},
-        "gradient_boosted_trees_uncalibrated": {"auc": roc_auc_score(y[test], p_uncal), "ks": ks(y[test], p_uncal), "brier": brier_score_loss(y[test], p_uncal)},
-        "woe_logistic_scorecard": {"auc": roc_auc_score(y[test], p_scorecard), "ks": ks(y[test], p_scorecard), "brier": brier_score_loss(y[test], p_scorecard)},
+        "gradient_boosted_trees": {"auc": roc_auc_score(y[test], p_test), "ks": ks(y[test], p_test),
+                                   "brier": brier_score_loss(y[test], p_test)},
+        "gradient_boosted_trees_uncalibrated": {"auc": roc_auc_score(y[test], p_uncal), "ks": ks(y[test], p_uncal),
+                                                "brier": brier_score_loss(y[test], p_uncal)},
+        "woe_logistic_scorecard": {"auc": roc_auc_score(y[test], p_scorecard), "ks": ks(y[test], p_scorecard),
+                                   "brier": brier_score_loss(y[test], p_scorecard)},
     }
     methods = {k: {m: round(float(v), 4) for m, v in d.items()} for k, d in methods.items()}
     champion = max(("gradient_boosted_trees", "woe_logistic_scorecard"), key=lambda k: methods[k]["auc"])
@@ -453,7 +468,8 @@ def main():
                 + group_table("MARRIAGE", [("married", t.MARRIAGE.to_numpy() == 1), ("single", t.MARRIAGE.to_numpy() == 2),
                                            ("other", ~np.isin(t.MARRIAGE.to_numpy(), [1, 2]))], y[test], p_test)
                 + group_table("AGE", [(lbl, (t.AGE.to_numpy() >= lo) & (t.AGE.to_numpy() < hi))
-                                      for lbl, lo, hi in (("<30", 0, 30), ("30-39", 30, 40), ("40-49", 40, 50), ("50+", 50, 200))], y[test], p_test))
+                                      for lbl, lo, hi in (("<30", 0, 30), ("30-39", 30, 40), ("40-49", 40, 50), ("50+", 50, 200))],
+                              y[test], p_test))
     grades = {g: int(sum(grade(p) == g for p in p_test)) for g in "ABCDEFG"}
 
     write_baseline(os.path.join(MODEL_DIR, "baseline.json"), FEATURE_NAMES, x_fit, "probability_of_default", p_test,
@@ -476,7 +492,8 @@ def main():
     with open(os.path.join(challenger_dir, "metrics.json"), "w") as f:
         json.dump({"task": "credit-default", "method": "woe_logistic_scorecard", "role": "challenger (see ../../MODEL_CARD.md)",
                    "test": methods["woe_logistic_scorecard"], "reliability": reliability_table(y[test], p_scorecard),
-                   "export_max_probability_error": scorecard_export_error, "attribution_identity_max_error": scorecard_identity_error}, f, indent=1)
+                   "export_max_probability_error": scorecard_export_error,
+                   "attribution_identity_max_error": scorecard_identity_error}, f, indent=1)
         f.write("\n")
 
     # Accounts from the test split in the API's shape, with what the model must answer for them.
@@ -497,7 +514,8 @@ def main():
         })
     # The test split's account IDs (no data values): evaluate-credit re-measures the shipped versions on it through the gateway.
     with open(os.path.join(MODEL_DIR, "test_split.json"), "w") as f:
-        json.dump({"data": "credit/credit_card_default.csv", "split": f"stratified 20 %, seed {SEED}", "ids": [int(i) for i in df.ID.to_numpy()[test]]}, f)
+        json.dump({"data": "credit/credit_card_default.csv", "split": f"stratified 20 %, seed {SEED}",
+                   "ids": [int(i) for i in df.ID.to_numpy()[test]]}, f)
         f.write("\n")
     with open(os.path.join(MODEL_DIR, "test_vectors.json"), "w") as f:
         json.dump(vectors, f, indent=1)
@@ -513,7 +531,8 @@ def main():
         "test_auc_of_members": {k: round(float(roc_auc_score(y[test], v)), 4) for k, v in members.items()},
         "cross_validation": {"method": "5-fold out-of-fold AUC of the shipped pipeline on the fit rows (encodings refitted per fold)",
                              "auc_mean": round(float(np.mean(cv_auc)), 4), "auc_folds": [round(float(v), 4) for v in cv_auc]},
-        "calibration": {"method": "Platt scaling on 5-fold out-of-fold margins of the non-test rows", "a": round(a, 6), "b": round(b, 6), "reliability": reliability},
+        "calibration": {"method": "Platt scaling on 5-fold out-of-fold margins of the non-test rows", "a": round(a, 6), "b": round(b, 6),
+                        "reliability": reliability},
         "decision_thresholds": {"approve_below_pd": APPROVE_BELOW, "decline_from_pd": DECLINE_FROM,
                                 "test_approval_rate": round(float((p_test < APPROVE_BELOW).mean()), 4),
                                 "test_decline_rate": round(float((p_test >= DECLINE_FROM).mean()), 4)},
@@ -537,12 +556,15 @@ def main():
 def write_card(m):
     with open(os.path.join(MODEL_DIR, "selection.json")) as f:
         gain = json.load(f)["shipped_minus_2.0.0"]
-    selection_gain = f"{gain['paired_difference_mean']:+.4f} AUC (sd {gain['paired_difference_sd']:.4f}; better on {gain['folds_better']} of {gain['folds']} folds)"
+    selection_gain = (f"{gain['paired_difference_mean']:+.4f} AUC (sd {gain['paired_difference_sd']:.4f}; "
+                      f"better on {gain['folds_better']} of {gain['folds']} folds)")
     members = m["test_auc_of_members"]
     g = m["test"]["gradient_boosted_trees"]
     s = m["test"]["woe_logistic_scorecard"]
-    fair = "\n".join(f"| {r['group']} | {r['n']} | {r['default_rate']} | {r['auc']} | {r['mean_pd']} | {r['approval_rate']} | {r['decline_rate']} |" for r in m["fairness_test"])
-    rel = "\n".join(f"| {r['pd_from']}–{r['pd_to']} | {r['n']} | {r['mean_pd']} | {r['observed_default_rate']} |" for r in m["calibration"]["reliability"])
+    fair = "\n".join(f"| {r['group']} | {r['n']} | {r['default_rate']} | {r['auc']} | {r['mean_pd']} | "
+                     f"{r['approval_rate']} | {r['decline_rate']} |" for r in m["fairness_test"])
+    rel = "\n".join(f"| {r['pd_from']}–{r['pd_to']} | {r['n']} | {r['mean_pd']} | {r['observed_default_rate']} |"
+                    for r in m["calibration"]["reliability"])
     card = f"""# credit-gbt: probability of default for card accounts
 
 *Written by `npm run train:credit` (`models/credit-gbt/train/train_credit.py`); do not edit by hand.*
@@ -641,7 +663,7 @@ or marital status, but age and education are inputs and may act as proxies. Revi
 - "Default" is one missed payment next month, not a charge-off; PDs are for that horizon.
 - Path attributions explain this model's log-odds, not causes; reason texts are phrased for adverse-action notices and
   should be reviewed by compliance.
-"""
+"""  # noqa: E501 (the card's lines are the written file's lines)
     with open(os.path.join(MODEL_DIR, "MODEL_CARD.md"), "w") as f:
         f.write(card)
 

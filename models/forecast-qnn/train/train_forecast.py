@@ -152,7 +152,8 @@ def garch_fit(r):
             v[t] = w + a * e[t - 1] ** 2 + b * v[t - 1]
         return 0.5 * float(np.sum(np.log(v) + e ** 2 / v))
 
-    res = minimize(nll, [float(np.mean(r)), var0 * 0.05, 0.08, 0.9], method="Nelder-Mead", options={"maxiter": 4000, "xatol": 1e-8, "fatol": 1e-6})
+    res = minimize(nll, [float(np.mean(r)), var0 * 0.05, 0.08, 0.9], method="Nelder-Mead",
+                   options={"maxiter": 4000, "xatol": 1e-8, "fatol": 1e-6})
     mu, w, a, b = res.x
     return None if (not res.success and res.nit < 100) or a + b >= 0.999 or w <= 0 else (mu, w, a, b)
 
@@ -181,7 +182,8 @@ def qlike(forecast_var, realised_sq):
 def backtest(series, net, log):
     """Rolling origins every 5 days over each series' final 20 %."""
     acc = {h: {k: [] for k in ("abs_err_model", "abs_err_garch", "abs_err_rw", "cov80_model", "cov95_model", "cov80_garch", "cov95_garch",
-                                "cov80_ewma", "cov95_ewma", "pin_model", "pin_garch", "pin_ewma", "var_model", "var_garch", "var_ewma", "real_sq")}
+                               "cov80_ewma", "cov95_ewma", "pin_model", "pin_garch", "pin_ewma", "var_model", "var_garch", "var_ewma",
+                               "real_sq")}
            for h in (1, 5, 20)}
     fallbacks = 0
     for name, r in series.items():
@@ -218,7 +220,8 @@ def backtest(series, net, log):
                     a[f"cov80_{tag}"].append(abs(actual - mean) <= norm.ppf(0.9) * sd)
                     a[f"cov95_{tag}"].append(abs(actual - mean) <= norm.ppf(0.975) * sd)
                     qq = mean + sd * norm.ppf(QUANTILES)
-                    a[f"pin_{tag}"].append(np.mean([max(p * (actual - v), (p - 1) * (actual - v)) for p, v in zip(QUANTILES, qq)]))
+                    a[f"pin_{tag}"].append(np.mean([max(p * (actual - v), (p - 1) * (actual - v))
+                                                    for p, v in zip(QUANTILES, qq)]))
                 a["pin_model"].append(np.mean([max(p * (actual - v), (p - 1) * (actual - v)) for p, v in zip(QUANTILES, mq)]))
                 a["var_model"].append(m_sd ** 2)
                 a["var_garch"].append(g_var)
@@ -230,11 +233,16 @@ def backtest(series, net, log):
         real = np.array(a["real_sq"])
         out[f"h{h}"] = {
             "origins": len(a["real_sq"]),
-            "mase_vs_random_walk": {"quantile_net": round(float(np.mean(a["abs_err_model"])) / rw, 4), "garch": round(float(np.mean(a["abs_err_garch"])) / rw, 4), "random_walk": 1.0},
-            "coverage_80": {k: round(float(np.mean(a[f"cov80_{k2}"])), 4) for k, k2 in (("quantile_net", "model"), ("garch", "garch"), ("ewma", "ewma"))},
-            "coverage_95": {k: round(float(np.mean(a[f"cov95_{k2}"])), 4) for k, k2 in (("quantile_net", "model"), ("garch", "garch"), ("ewma", "ewma"))},
-            "pinball_x1000": {k: round(1000 * float(np.mean(a[f"pin_{k2}"])), 4) for k, k2 in (("quantile_net", "model"), ("garch", "garch"), ("ewma", "ewma"))},
-            "qlike": {k: round(qlike(np.array(a[f"var_{k2}"]), real), 4) for k, k2 in (("quantile_net", "model"), ("garch", "garch"), ("ewma_0.94", "ewma"))},
+            "mase_vs_random_walk": {"quantile_net": round(float(np.mean(a["abs_err_model"])) / rw, 4),
+                                    "garch": round(float(np.mean(a["abs_err_garch"])) / rw, 4), "random_walk": 1.0},
+            "coverage_80": {k: round(float(np.mean(a[f"cov80_{k2}"])), 4)
+                            for k, k2 in (("quantile_net", "model"), ("garch", "garch"), ("ewma", "ewma"))},
+            "coverage_95": {k: round(float(np.mean(a[f"cov95_{k2}"])), 4)
+                            for k, k2 in (("quantile_net", "model"), ("garch", "garch"), ("ewma", "ewma"))},
+            "pinball_x1000": {k: round(1000 * float(np.mean(a[f"pin_{k2}"])), 4)
+                              for k, k2 in (("quantile_net", "model"), ("garch", "garch"), ("ewma", "ewma"))},
+            "qlike": {k: round(qlike(np.array(a[f"var_{k2}"]), real), 4)
+                      for k, k2 in (("quantile_net", "model"), ("garch", "garch"), ("ewma_0.94", "ewma"))},
         }
         log(f"h={h}: {out[f'h{h}']}")
     return out, fallbacks
@@ -243,7 +251,8 @@ def backtest(series, net, log):
 def export(net, path):
     net.eval()
     dummy = torch.zeros(1, N_FEATURES)
-    kwargs = dict(input_names=["features"], output_names=["quantiles"], dynamic_axes={"features": {0: "batch"}, "quantiles": {0: "batch"}}, opset_version=14)
+    kwargs = dict(input_names=["features"], output_names=["quantiles"], dynamic_axes={"features": {0: "batch"}, "quantiles": {0: "batch"}},
+                  opset_version=14)
     import inspect
     if "dynamo" in inspect.signature(torch.onnx.export).parameters:
         kwargs["dynamo"] = False
@@ -287,15 +296,18 @@ def main():
         f = features_at(rr, sigma, len(rr) - 1)
         with torch.no_grad():
             q = net(torch.from_numpy(f[None, :])).numpy()[0]
-        vectors.append({"series": name, "closes": [float(c) for c in closes], "sigma": float(sigma[-1]), "features": [float(v) for v in f], "quantiles": q.tolist()})
+        vectors.append({"series": name, "closes": [float(c) for c in closes], "sigma": float(sigma[-1]), "features": [float(v) for v in f],
+                        "quantiles": q.tolist()})
     with open(os.path.join(MODEL_DIR, "test_vectors.json"), "w") as fh:
         json.dump(vectors, fh)
         fh.write("\n")
 
     metrics = {
         "task": "forecast",
-        "data": {"series": sorted(series), "training_origins": int(len(xtr)), "validation_origins": int(len(xva)), "split": "per series by date: 70 % train, 10 % validation, final 20 % test"},
-        "model": {"inputs": N_FEATURES, "hidden": [64, 64], "horizons": HORIZONS, "quantiles": QUANTILES, "ewma_lambda": LAMBDA, "validation_pinball": round(val_loss, 5), "seed": SEED},
+        "data": {"series": sorted(series), "training_origins": int(len(xtr)), "validation_origins": int(len(xva)),
+                 "split": "per series by date: 70 % train, 10 % validation, final 20 % test"},
+        "model": {"inputs": N_FEATURES, "hidden": [64, 64], "horizons": HORIZONS, "quantiles": QUANTILES, "ewma_lambda": LAMBDA,
+                  "validation_pinball": round(val_loss, 5), "seed": SEED},
         "backtest": results,
         "garch_fit_failures": fallbacks,
         "seconds": round(time.time() - started, 1),

@@ -484,7 +484,8 @@ def main():
         dev_sets["team_real_dev"] = enc(team["real_dev"])
         data.update({"team_written": team["written"], "team_real_train": team["real_train"], "team_real_dev": team["real_dev"]})
         stages["team_data"] = {"folder": os.path.relpath(args.team_data, REPO), **team["report"]}
-        log(f"team data: written {len(team['written'])}, real train {len(team['real_train'])}, real dev {len(team['real_dev'])}; {team['report']}")
+        log(f"team data: written {len(team['written'])}, real train {len(team['real_train'])}, real dev {len(team['real_dev'])}; "
+            f"{team['report']}")
     glove = None
     if args.glove:
         glove, hits = glove_matrix(args.glove, vocab)
@@ -520,7 +521,8 @@ def main():
                     "members_shipped": len(members) if ensemble_score > first["dev_selection_score"] else 1,
                     "first_member_dev_selection_score": first["dev_selection_score"],
                     "ensemble_dev_selection_score": ensemble_score,
-                    "rule": f"the averaged members ship if their mean macro-F1 on {', '.join(args.selection_sets)} beats the first member's"}
+                    "rule": f"the averaged members ship if their mean macro-F1 on {', '.join(args.selection_sets)} "
+                            "beats the first member's"}
         log(f"ensemble {ensemble}")
     shipped = members[:ensemble["members_shipped"] if ensemble else 1]
     model = MeanLogits([m for m, _ in shipped]) if len(shipped) > 1 else shipped[0][0]
@@ -567,7 +569,7 @@ def main():
         "task": "text-classification",
         "data": {k: len(v) for k, v in data.items()} | {"news_mlm_texts": len(news_mlm)},
         "architecture": {k: getattr(cfg, k) for k in ("vocab_size", "hidden_size", "num_hidden_layers",
-                                                     "num_attention_heads", "intermediate_size", "max_position_embeddings")},
+                                                      "num_attention_heads", "intermediate_size", "max_position_embeddings")},
         "parameters": sum(p.numel() for p in model.parameters()),
         "training": {"seed": args.seed, "device": str(device), "threads": torch.get_num_threads(), "stages": stages,
                      "fine_tune_epochs": args.ft_epochs, "fine_tune_lr": args.ft_lr, "news_weight": args.news_weight,
