@@ -21,8 +21,8 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import RepeatedStratifiedKFold, train_test_split
 
-from credit_data import FEATURE_NAMES, MODEL_DIR, REPO, SEED, feature_matrix, fit_encodings, load, subset
-from credit_model import HYPERPARAMETERS, XGB_HYPERPARAMETERS, XGB_ROUNDS, fit_xgb, xgb_margin
+from train_credit import (FEATURE_NAMES, HYPERPARAMETERS, MODEL_DIR, REPO, SEED, XGB_HYPERPARAMETERS, XGB_ROUNDS, feature_matrix,
+                          fit_encodings, fit_xgb, load, subset, xgb_margin)
 
 NEW_FEATURES = ["bill_volatility", "total_payment_ratio"]
 PREVIOUS = "encoded codes, with them: HistGradientBoosting alone (2.0.0)"

@@ -37,8 +37,8 @@ from sklearn.metrics import brier_score_loss, roc_auc_score
 from sklearn.model_selection import StratifiedKFold, train_test_split
 import xgboost as xgb
 
-from credit_data import (ENCODED, FEATURE_NAMES, FEATURES, MODEL_DIR, PRIOR_WEIGHT, REPO, SEED, feature_matrix, load,
-                         raw_features, subset)
+from credit_data import (ENCODED, FEATURE_NAMES, FEATURES, MODEL_DIR, PRIOR_WEIGHT, REPO, SEED, feature_matrix, fit_encodings,
+                         load, raw_features, subset)
 from credit_export import (CHALLENGER_VERSION, export_onnx, extract_trees, extract_xgb_trees, reference_outputs,
                            write_features)
 from credit_model import (HYPERPARAMETERS, XGB_HYPERPARAMETERS, XGB_ROUNDS, blend, bootstrap_auc, champion_margin,
@@ -48,10 +48,11 @@ from credit_report import APPROVE_BELOW, DECLINE_FROM, grade, group_table, relia
 sys.path.insert(0, os.path.join(REPO, "models", "common"))
 from baseline import write_baseline  # noqa: E402
 
-# bench/peers/credit_fastapi.py uses these as `train_credit.<name>` (and fits the HistGradientBoostingClassifier it
-# takes from here): kept importable from this module.
-__all__ = ["APPROVE_BELOW", "DECLINE_FROM", "HYPERPARAMETERS", "HistGradientBoostingClassifier", "SEED", "extract_trees",
-           "feature_matrix", "fit_xgb", "grade", "load", "raw_features", "reference_outputs", "subset", "main"]
+# Other scripts import these from here: bench/peers/credit_fastapi.py (as `tc.<name>`; it fits the
+# HistGradientBoostingClassifier it takes from here) and select_credit.py.
+__all__ = ["APPROVE_BELOW", "DECLINE_FROM", "FEATURE_NAMES", "HYPERPARAMETERS", "HistGradientBoostingClassifier", "MODEL_DIR", "REPO",
+           "SEED", "XGB_HYPERPARAMETERS", "XGB_ROUNDS", "extract_trees", "feature_matrix", "fit_encodings", "fit_xgb", "grade", "load",
+           "raw_features", "reference_outputs", "subset", "xgb_margin", "main"]
 
 
 def main():
