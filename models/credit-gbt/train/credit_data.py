@@ -13,7 +13,6 @@ REPO = os.path.abspath(os.path.join(MODEL_DIR, "..", ".."))
 
 SEED = 42
 
-
 # name, reason code, adverse-action description (shown when the feature raised the risk), in the model's input order.
 # Descriptions say "level" where both low and high values can raise the risk (balances: an idle card is riskier too).
 FEATURES = [
@@ -36,20 +35,15 @@ FEATURES = [
     ("bill_volatility", "VOLATILE_BALANCE", "Statement balances varied widely relative to the credit limit"),
     ("total_payment_ratio", "LOW_TOTAL_PAYMENTS", "Payments over the last five months covered little of the balances"),
 ]
-
 FEATURE_NAMES = [n for n, _, _ in FEATURES]
-
 EDUCATION_CODE = {1: 1, 2: 2, 3: 3, 4: 4}  # dataset codes 0, 5, 6 are undocumented: unknown (0)
-
 PAY_COLS = ["PAY_0", "PAY_2", "PAY_3", "PAY_4", "PAY_5", "PAY_6"]
-
 
 # Code features the model sees as their smoothed default rate on the training rows, so that a threshold split
 # can group codes by risk (e.g. "no consumption" with "revolving"); delays of 3+ months share one rate because
 # longer delays are rare. The tables travel in features.json and the gateway applies the same lookup.
 ENCODED = {"education": {"domain": [0, 1, 2, 3, 4], "clamp_above": None},
            **{f"repayment_status_{k}": {"domain": list(range(-2, 10)), "clamp_above": 3} for k in range(1, 7)}}
-
 PRIOR_WEIGHT = 20  # pseudo-accounts at the overall default rate added to every code
 
 

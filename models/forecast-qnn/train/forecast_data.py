@@ -14,15 +14,10 @@ REPO = os.path.abspath(os.path.join(MODEL_DIR, "..", ".."))
 
 
 LAMBDA = 0.94
-
 LAGS = 20
-
 HORIZONS = [1, 2, 3, 5, 10, 20, 40, 60]
-
 QUANTILES = [0.025, 0.1, 0.25, 0.5, 0.75, 0.9, 0.975]
-
 MIN_HISTORY = 250
-
 N_FEATURES = LAGS + 4
 
 
