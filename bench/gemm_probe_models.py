@@ -19,7 +19,8 @@ graphs = {
         [helper.make_tensor_value_info("x", TensorProto.FLOAT, [m, k])], [helper.make_tensor_value_info("y", TensorProto.FLOAT, [])],
         [numpy_helper.from_array(rng.standard_normal((k, n)).astype(np.float32), "w")]),
     "matmul_int8.onnx": helper.make_graph(
-        [helper.make_node("MatMulInteger", ["x", "w", "xzp", "wzp"], ["p"]), helper.make_node("ReduceSum", ["p"], ["y"], keepdims=0)], "int8",
+        [helper.make_node("MatMulInteger", ["x", "w", "xzp", "wzp"], ["p"]),
+         helper.make_node("ReduceSum", ["p"], ["y"], keepdims=0)], "int8",
         [helper.make_tensor_value_info("x", TensorProto.UINT8, [m, k])], [helper.make_tensor_value_info("y", TensorProto.INT32, [])],
         [numpy_helper.from_array(rng.integers(-127, 128, (k, n)).astype(np.int8), "w"),
          numpy_helper.from_array(np.array(128, np.uint8), "xzp"), numpy_helper.from_array(np.zeros(n, np.int8), "wzp")]),

@@ -89,7 +89,8 @@ class Champion:
 
     def features(self, accounts: list[Account]) -> np.ndarray:
         raw = tc.raw_features([a.creditLimit for a in accounts], [a.age for a in accounts], [EDUCATION[a.education] for a in accounts],
-                              [a.repaymentStatus for a in accounts], [a.billAmounts for a in accounts], [a.paymentAmounts for a in accounts])
+                              [a.repaymentStatus for a in accounts], [a.billAmounts for a in accounts],
+                              [a.paymentAmounts for a in accounts])
         return tc.feature_matrix(raw, self.encodings)
 
     def predict(self, x: np.ndarray):

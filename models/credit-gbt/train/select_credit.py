@@ -64,8 +64,9 @@ def main():
                             "paired_difference_mean": round(float(np.mean(np.array(a) - first)), 4),
                             "paired_difference_sd": round(float(np.std(np.array(a) - first)), 4)} for name, a in aucs.items()]}
     gain = np.array(aucs[CHAMPION]) - np.array(aucs[PREVIOUS])
-    result["shipped_minus_2.0.0"] = {"paired_difference_mean": round(float(gain.mean()), 4), "paired_difference_sd": round(float(gain.std()), 4),
-                                      "folds_better": int((gain > 0).sum()), "folds": len(gain)}
+    result["shipped_minus_2.0.0"] = {"paired_difference_mean": round(float(gain.mean()), 4),
+                                     "paired_difference_sd": round(float(gain.std()), 4),
+                                     "folds_better": int((gain > 0).sum()), "folds": len(gain)}
     with open(os.path.join(MODEL_DIR, "selection.json"), "w") as f:
         json.dump(result, f, indent=1)
         f.write("\n")

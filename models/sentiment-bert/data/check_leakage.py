@@ -45,8 +45,9 @@ def main() -> int:
         hit = exact.get(fold(text)) or next((grams[g] for g in shingles(text) if g in grams), None)
         if hit:
             matches.append({"kind": kind, "set": hit, "text": text if kind == "written" else "(a real text; see real/labels.tsv)"})
-    result = {"team_texts": len(team), "held_out_texts": {k: len(v) for k, v in held.items()}, "rule": f"same folded text, or a shared run of {N} folded words",
-              "matches": len(matches), "by_kind": {k: sum(m["kind"] == k for m in matches) for k in ("written", "real")}, "examples": matches[:50]}
+    result = {"team_texts": len(team), "held_out_texts": {k: len(v) for k, v in held.items()},
+              "rule": f"same folded text, or a shared run of {N} folded words", "matches": len(matches),
+              "by_kind": {k: sum(m["kind"] == k for m in matches) for k in ("written", "real")}, "examples": matches[:50]}
     with open(os.path.join(HERE, "leakage.json"), "w", encoding="utf-8") as f:
         json.dump(result, f, indent=1)
         f.write("\n")

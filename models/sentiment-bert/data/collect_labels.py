@@ -40,7 +40,7 @@ def read_tsv(path: str) -> list[dict]:
 def cohen_kappa(a: list[str], b: list[str]) -> float:
     n = len(a)
     observed = sum(x == y for x, y in zip(a, b)) / n
-    expected = sum((a.count(l) / n) * (b.count(l) / n) for l in LABELS)
+    expected = sum((a.count(label) / n) * (b.count(label) / n) for label in LABELS)
     return (observed - expected) / (1 - expected)
 
 

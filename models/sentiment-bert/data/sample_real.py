@@ -17,7 +17,6 @@ Usage: /usr/bin/python3 models/sentiment-bert/data/sample_real.py [--data ../sha
 from __future__ import annotations
 
 import argparse
-import csv
 import hashlib
 import os
 import random

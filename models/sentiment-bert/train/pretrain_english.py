@@ -39,7 +39,8 @@ def parse_args():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data", default=os.path.join(REPO, "..", "shared", "data"))
     p.add_argument("--init", default=os.path.join(MODEL_DIR, "versions", "2.0.0"),
-                   help="shipped sentiment-bert folder whose encoder is continued (version 2.0.0; it was the top-level folder when 3.0.0 was trained)")
+                   help="shipped sentiment-bert folder whose encoder is continued "
+                        "(version 2.0.0; it was the top-level folder when 3.0.0 was trained)")
     p.add_argument("--resume", default=None, help="a checkpoint written by this script")
     p.add_argument("--out", default=os.path.join(MODEL_DIR, "train", "checkpoints", "english-mlm.pt"))
     p.add_argument("--minutes", type=float, default=85.0)

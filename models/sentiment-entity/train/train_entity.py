@@ -29,7 +29,6 @@ import re
 import sys
 import time
 
-import numpy as np
 import torch
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -157,11 +156,13 @@ def main():
         "data": {"train_pairs": len(by_side["train"]), "team_pairs": len(team), "dev_pairs": len(by_side["dev"]),
                  "test_pairs": len(test), "test_pairs_disagreeing": len(disagree), "split": "sentiment-bert/news_split.json (by headline)"},
         "parameters": sum(p.numel() for p in model.parameters()),
-        "training": {"seed": args.seed, "device": str(device), "threads": torch.get_num_threads(), "encoder": os.path.relpath(args.encoder, REPO),
+        "training": {"seed": args.seed, "device": str(device), "threads": torch.get_num_threads(),
+                     "encoder": os.path.relpath(args.encoder, REPO),
                      "encoder_record": saved["record"], "fine_tune_epochs": args.ft_epochs, "fine_tune_lr": args.ft_lr,
                      "selected_epoch": selected_epoch, "selection": "macro-F1 on SEntFiN dev entity pairs", "history": history,
                      "seconds": round(time.time() - started, 1)},
-        "calibration": {"method": "temperature scaling fitted on SEntFiN dev entity pairs, folded into the classifier", "temperature": round(temperature, 4)},
+        "calibration": {"method": "temperature scaling fitted on SEntFiN dev entity pairs, folded into the classifier",
+                        "temperature": round(temperature, 4)},
         "pytorch_fp32": pytorch,
         "quantization": {"scheme": "dynamic int8, per-channel weights, uint8 activations", **q},
     }
