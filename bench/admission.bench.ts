@@ -18,13 +18,31 @@ const LIGHT = 'bench-light-key-0123456789abc';
 const FLOOD = 'bench-flood-key-0123456789abc';
 
 const gateway = await startGatewayProcess({
-  MODELS: 'sentiment-bert', MAX_CONCURRENT_REQUESTS: '64', RATE_LIMIT_PER_SECOND: '0',
-  API_KEYS: JSON.stringify([{ name: 'light', sha256: hashApiKey(LIGHT), scopes: ['sentiment:read'] }, { name: 'flood', sha256: hashApiKey(FLOOD), scopes: ['sentiment:read'] }]),
+  MODELS: 'sentiment-bert',
+  MAX_CONCURRENT_REQUESTS: '64',
+  RATE_LIMIT_PER_SECOND: '0',
+  API_KEYS: JSON.stringify([
+    { name: 'light', sha256: hashApiKey(LIGHT), scopes: ['sentiment:read'] },
+    { name: 'flood', sha256: hashApiKey(FLOOD), scopes: ['sentiment:read'] },
+  ]),
 });
-const longTexts = JSON.stringify({ query: 'query($t:[String!]!){ sentiment(texts:$t) { label } }', variables: { t: Array.from({ length: 64 }, (_, i) => `Company ${i} reports results. `.repeat(12)) } });
+const longTexts = JSON.stringify({
+  query: 'query($t:[String!]!){ sentiment(texts:$t) { label } }',
+  variables: { t: Array.from({ length: 64 }, (_, i) => `Company ${i} reports results. `.repeat(12)) },
+});
 const oneText = JSON.stringify({ query: '{ sentiment(texts: ["Shares rally after upbeat guidance"]) { label } }' });
-const post = (key: string, body: string) => fetch(gateway.url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` }, body })
-  .then(async (res) => { await res.arrayBuffer(); return res.status; }, () => 0);
+const post = (key: string, body: string) =>
+  fetch(gateway.url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+    body,
+  }).then(
+    async (res) => {
+      await res.arrayBuffer();
+      return res.status;
+    },
+    () => 0,
+  );
 
 const percentile = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -34,17 +52,22 @@ const percentile = (xs: number[], p: number) => {
 async function round(withFlood: boolean) {
   const until = performance.now() + ROUND_MS;
   const flood = { sent: 0, refused: 0 };
-  const floods = withFlood ? Array.from({ length: FLOOD_CONNECTIONS }, async () => {
-    while (performance.now() < until) {
-      flood.sent++;
-      if ((await post(FLOOD, longTexts)) === 503) flood.refused++;
-    }
-  }) : [];
+  const floods = withFlood
+    ? Array.from({ length: FLOOD_CONNECTIONS }, async () => {
+        while (performance.now() < until) {
+          flood.sent++;
+          if ((await post(FLOOD, longTexts)) === 503) flood.refused++;
+        }
+      })
+    : [];
   let healthWorst = 0;
   const health = (async () => {
     while (performance.now() < until) {
       const t = performance.now();
-      await fetch(gateway.url.replace('/graphql', '/healthz')).then((r) => r.arrayBuffer(), () => undefined);
+      await fetch(gateway.url.replace('/graphql', '/healthz')).then(
+        (r) => r.arrayBuffer(),
+        () => undefined,
+      );
       healthWorst = Math.max(healthWorst, performance.now() - t);
       await new Promise((resolve) => setTimeout(resolve, 25));
     }
@@ -59,7 +82,17 @@ async function round(withFlood: boolean) {
     else light.push(performance.now() - t);
   }
   await Promise.all([...floods, health]);
-  return { withFlood, light: { requests: light.length + lightRefused, refused: lightRefused, p50: percentile(light, 0.5), p99: percentile(light, 0.99) }, flood, healthWorstMs: healthWorst };
+  return {
+    withFlood,
+    light: {
+      requests: light.length + lightRefused,
+      refused: lightRefused,
+      p50: percentile(light, 0.5),
+      p99: percentile(light, 0.99),
+    },
+    flood,
+    healthWorstMs: healthWorst,
+  };
 }
 
 const rounds = [];
@@ -75,12 +108,21 @@ const median = (xs: number[]) => percentile(xs, 0.5);
 const solo = rounds.filter((r) => !r.withFlood);
 const flooded = rounds.filter((r) => r.withFlood);
 const summary = {
-  machine: `${os.cpus().length} x ${os.cpus()[0]?.model ?? 'unknown'}`, loadavg: os.loadavg(), rounds: ROUNDS, roundMs: ROUND_MS, floodConnections: FLOOD_CONNECTIONS,
-  lightSoloP99Ms: median(solo.map((r) => r.light.p99)), lightFloodedP99Ms: median(flooded.map((r) => r.light.p99)),
-  lightRefusedBesideFlood: flooded.reduce((a, r) => a + r.light.refused, 0), floodRefused: flooded.reduce((a, r) => a + r.flood.refused, 0),
-  healthzWorstBesideFloodMs: Math.max(...flooded.map((r) => r.healthWorstMs)), rounds_: rounds,
+  machine: `${os.cpus().length} x ${os.cpus()[0]?.model ?? 'unknown'}`,
+  loadavg: os.loadavg(),
+  rounds: ROUNDS,
+  roundMs: ROUND_MS,
+  floodConnections: FLOOD_CONNECTIONS,
+  lightSoloP99Ms: median(solo.map((r) => r.light.p99)),
+  lightFloodedP99Ms: median(flooded.map((r) => r.light.p99)),
+  lightRefusedBesideFlood: flooded.reduce((a, r) => a + r.light.refused, 0),
+  floodRefused: flooded.reduce((a, r) => a + r.flood.refused, 0),
+  healthzWorstBesideFloodMs: Math.max(...flooded.map((r) => r.healthWorstMs)),
+  rounds_: rounds,
 };
 mkdirSync(path.join(REPO_ROOT, 'bench', 'results'), { recursive: true });
 writeFileSync(path.join(REPO_ROOT, 'bench', 'results', 'admission.json'), `${JSON.stringify(summary, null, 2)}\n`);
-console.log(`light caller p99: alone ${summary.lightSoloP99Ms.toFixed(1)} ms, beside the flood ${summary.lightFloodedP99Ms.toFixed(1)} ms `
-  + `(${(summary.lightFloodedP99Ms / summary.lightSoloP99Ms).toFixed(1)}x); refused beside it: ${summary.lightRefusedBesideFlood}; flood refused ${summary.floodRefused}`);
+console.log(
+  `light caller p99: alone ${summary.lightSoloP99Ms.toFixed(1)} ms, beside the flood ${summary.lightFloodedP99Ms.toFixed(1)} ms ` +
+    `(${(summary.lightFloodedP99Ms / summary.lightSoloP99Ms).toFixed(1)}x); refused beside it: ${summary.lightRefusedBesideFlood}; flood refused ${summary.floodRefused}`,
+);

@@ -18,11 +18,17 @@ const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 10);
 const SERIES = 20;
 const CONCURRENCY = [1, 4];
 
-const rows = readFileSync(path.join(REPO_ROOT, 'examples', 'data', 'DEMO.csv'), 'utf8').trim().split('\n').slice(1).map((line) => {
-  const [date, close] = line.split(',');
-  return { date: date!, close: Number(close) };
-});
-const series = Array.from({ length: SERIES }, (_, k) => rows.map((r) => ({ date: r.date, close: r.close * (1 + k / 10) })));
+const rows = readFileSync(path.join(REPO_ROOT, 'examples', 'data', 'DEMO.csv'), 'utf8')
+  .trim()
+  .split('\n')
+  .slice(1)
+  .map((line) => {
+    const [date, close] = line.split(',');
+    return { date: date!, close: Number(close) };
+  });
+const series = Array.from({ length: SERIES }, (_, k) =>
+  rows.map((r) => ({ date: r.date, close: r.close * (1 + k / 10) })),
+);
 
 /** Series per second for `work` run on all series, repeatedly, for the bench duration. */
 async function rate(work: () => Promise<unknown>): Promise<number> {
@@ -49,14 +55,19 @@ async function rawBaselines() {
   const network = await rate(run);
   const withGarch = await rate(async () => {
     await run();
-    for (const s of series) estimateVolatility(s.map((p) => p.close), 5);
+    for (const s of series)
+      estimateVolatility(
+        s.map((p) => p.close),
+        5,
+      );
   });
   await session.release();
   return { network, withGarch };
 }
 
 const body = JSON.stringify({
-  query: 'query($i:[ForecastInput!]!){ marketForecasts(inputs:$i){ lastClose method points { median intervals { level lower upper } } volatility { daily annualized } } }',
+  query:
+    'query($i:[ForecastInput!]!){ marketForecasts(inputs:$i){ lastClose method points { median intervals { level lower upper } } volatility { daily annualized } } }',
   variables: { i: series.map((s) => ({ series: s, horizon: 5 })) },
 });
 
@@ -74,7 +85,9 @@ if (process.env.BENCH_PROFILE) {
 }
 
 const raw = await rawBaselines();
-console.log(`raw, ${SERIES} series per call: quantile network ${raw.network} series/s; network + GARCH(1,1) fits ${raw.withGarch} series/s`);
+console.log(
+  `raw, ${SERIES} series per call: quantile network ${raw.network} series/s; network + GARCH(1,1) fits ${raw.withGarch} series/s`,
+);
 const gw = await startGatewayProcess({ MODELS: 'forecast-qnn', ...GENEROUS_RATE_LIMIT });
 await loadGateway(gw.url, 1); // warm-up
 const runs = [];
@@ -83,9 +96,21 @@ for (const c of CONCURRENCY) {
   runs.push({ ...r, ratioToNetworkWithGarch: Math.round((r.seriesPerSecond / raw.withGarch) * 100) / 100 });
 }
 await gw.stop();
-console.log(`\n| clients | gateway series/s (${SERIES} per request) | p50 ms | p99 ms | errors | gateway / (network + GARCH) |\n|---|---|---|---|---|---|`);
-for (const r of runs) console.log(`| ${r.connections} | ${r.seriesPerSecond} | ${r.p50Ms} | ${r.p99Ms} | ${r.errors} | ${r.ratioToNetworkWithGarch} |`);
-const out = { date: new Date().toISOString(), machine: `${os.cpus().length} x ${os.cpus()[0]?.model}`, durationS: DURATION_S, seriesPerRequest: SERIES, raw, gateway: runs };
+console.log(
+  `\n| clients | gateway series/s (${SERIES} per request) | p50 ms | p99 ms | errors | gateway / (network + GARCH) |\n|---|---|---|---|---|---|`,
+);
+for (const r of runs)
+  console.log(
+    `| ${r.connections} | ${r.seriesPerSecond} | ${r.p50Ms} | ${r.p99Ms} | ${r.errors} | ${r.ratioToNetworkWithGarch} |`,
+  );
+const out = {
+  date: new Date().toISOString(),
+  machine: `${os.cpus().length} x ${os.cpus()[0]?.model}`,
+  durationS: DURATION_S,
+  seriesPerRequest: SERIES,
+  raw,
+  gateway: runs,
+};
 mkdirSync(path.join(REPO_ROOT, 'bench', 'results'), { recursive: true });
 writeFileSync(path.join(REPO_ROOT, 'bench', 'results', 'forecast.json'), `${JSON.stringify(out, null, 1)}\n`);
 process.exit(0);

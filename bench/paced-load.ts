@@ -9,28 +9,51 @@ import * as hdr from 'hdr-histogram-js';
  * full concurrency rather than a steady half load. The first `warmupS` seconds of the schedule open the
  * connections and are not counted.
  */
-export async function pacedLoad(url: string, bodies: readonly string[], rate: number, durationS: number, connections: number, warmupS = 2) {
+export async function pacedLoad(
+  url: string,
+  bodies: readonly string[],
+  rate: number,
+  durationS: number,
+  connections: number,
+  warmupS = 2,
+) {
   const agent = new http.Agent({ keepAlive: true, maxSockets: connections });
-  const latencyUs = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 120_000_000, numberOfSignificantValueDigits: 3 });
+  const latencyUs = hdr.build({
+    lowestDiscernibleValue: 1,
+    highestTrackableValue: 120_000_000,
+    numberOfSignificantValueDigits: 3,
+  });
   const warmup = Math.round(rate * warmupS);
   const total = warmup + Math.round(rate * durationS);
   let answered = 0;
   let errors = 0;
   const inFlight: Array<Promise<void>> = [];
-  const send = (body: string, due: number, counted: boolean) => new Promise<void>((done) => {
-    const req = http.request(url, { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
-      res.resume();
-      res.on('end', () => {
-        if (!counted) return done();
-        latencyUs.recordValue(Math.max(1, Math.round((performance.now() - due) * 1000)));
-        if (res.statusCode === 200) answered++;
-        else errors++;
+  const send = (body: string, due: number, counted: boolean) =>
+    new Promise<void>((done) => {
+      const req = http.request(
+        url,
+        {
+          method: 'POST',
+          agent,
+          headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+        },
+        (res) => {
+          res.resume();
+          res.on('end', () => {
+            if (!counted) return done();
+            latencyUs.recordValue(Math.max(1, Math.round((performance.now() - due) * 1000)));
+            if (res.statusCode === 200) answered++;
+            else errors++;
+            done();
+          });
+        },
+      );
+      req.on('error', () => {
+        if (counted) errors++;
         done();
       });
+      req.end(body);
     });
-    req.on('error', () => { if (counted) errors++; done(); });
-    req.end(body);
-  });
   const start = performance.now();
   let next = 0;
   while (next < total) {
@@ -46,7 +69,14 @@ export async function pacedLoad(url: string, bodies: readonly string[], rate: nu
   const seconds = (performance.now() - start) / 1000 - warmupS;
   agent.destroy();
   const ms = (percentile: number) => Math.round(latencyUs.getValueAtPercentile(percentile) / 100) / 10;
-  const result = { offeredPerSecond: rate, connections, answeredPerSecond: Math.round(answered / seconds), p50Ms: ms(50), p99Ms: ms(99), errors };
+  const result = {
+    offeredPerSecond: rate,
+    connections,
+    answeredPerSecond: Math.round(answered / seconds),
+    p50Ms: ms(50),
+    p99Ms: ms(99),
+    errors,
+  };
   latencyUs.destroy();
   return result;
 }

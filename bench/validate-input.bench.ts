@@ -13,15 +13,22 @@ const load = <T>(file: string) => import(pathToFileURL(path.join(dist, file)).hr
 type Ctor = new () => object;
 const { validateInput } = await load<{ validateInput: ValidatorFn<object> }>('src/graphql/validate-input.js');
 const { CardAccountInput } = await load<{ CardAccountInput: Ctor }>('src/domains/credit/credit.inputs.js');
-const { ForecastInput, PricePointInput } = await load<{ ForecastInput: Ctor; PricePointInput: Ctor }>('src/domains/forecasting/forecast.inputs.js');
-const { validateSeries } = await load<{ validateSeries: (series: unknown[], at: string) => void }>('src/domains/forecasting/forecast.service.js');
+const { ForecastInput, PricePointInput } = await load<{ ForecastInput: Ctor; PricePointInput: Ctor }>(
+  'src/domains/forecasting/forecast.inputs.js',
+);
+const { validateSeries } = await load<{ validateSeries: (series: unknown[], at: string) => void }>(
+  'src/domains/forecasting/forecast.service.js',
+);
 const { sampleAccount } = await load<{ sampleAccount: (i: number) => object }>('test/support/accounts.js');
 
 /** What validateInput reads of a field: its input-object argument, and the arguments sent. */
 function fieldData(field: string, arg: string, list: boolean, value: unknown): ResolverData<object> {
   const type = new GraphQLInputObjectType({ name: 'Input', fields: { x: { type: GraphQLString } } });
   const args = [{ name: arg, type: list ? new GraphQLList(new GraphQLNonNull(type)) : type }];
-  return { args: { [arg]: value }, info: { fieldName: field, parentType: { getFields: () => ({ [field]: { args } }) } } } as unknown as ResolverData<object>;
+  return {
+    args: { [arg]: value },
+    info: { fieldName: field, parentType: { getFields: () => ({ [field]: { args } }) } },
+  } as unknown as ResolverData<object>;
 }
 
 function medianMs(run: () => void, perRound: number): number {
@@ -47,16 +54,24 @@ const accounts = Array.from({ length: 1000 }, (_, i) => Object.assign(new CardAc
 const day = new Date('2000-01-03T00:00:00Z');
 const rows = Array.from({ length: 10_000 }, (_, i) => {
   day.setUTCDate(day.getUTCDate() + 1);
-  return Object.assign(new PricePointInput(), { date: day.toISOString().slice(0, 10), close: 100 + (i % 7), high: 110, low: 90, volume: 5 });
+  return Object.assign(new PricePointInput(), {
+    date: day.toISOString().slice(0, 10),
+    close: 100 + (i % 7),
+    high: 110,
+    low: 90,
+    volume: 5,
+  });
 });
 const badRows = rows.map((p, i) => (i === 5000 ? Object.assign(new PricePointInput(), p, { close: 0 }) : p));
 const series = Object.assign(new ForecastInput(), { series: rows, horizon: 5, levels: [0.8, 0.95] });
 const badSeries = Object.assign(new ForecastInput(), { series: badRows, horizon: 5, levels: [0.8, 0.95] });
 
-console.log(JSON.stringify({
-  dist,
-  creditAccounts1000Ms: medianMs(validate(accounts, fieldData('creditAssessments', 'accounts', true, accounts)), 20),
-  series10000ValidMs: medianMs(validate(series, fieldData('marketForecast', 'input', false, series)), 20),
-  series10000OneBadRowMs: medianMs(validate(badSeries, fieldData('marketForecast', 'input', false, badSeries)), 5),
-  serviceValidateSeries10000Ms: medianMs(() => validateSeries(rows, 'input.series'), 20),
-}));
+console.log(
+  JSON.stringify({
+    dist,
+    creditAccounts1000Ms: medianMs(validate(accounts, fieldData('creditAssessments', 'accounts', true, accounts)), 20),
+    series10000ValidMs: medianMs(validate(series, fieldData('marketForecast', 'input', false, series)), 20),
+    series10000OneBadRowMs: medianMs(validate(badSeries, fieldData('marketForecast', 'input', false, badSeries)), 5),
+    serviceValidateSeries10000Ms: medianMs(() => validateSeries(rows, 'input.series'), 20),
+  }),
+);

@@ -8,7 +8,10 @@ import path from 'node:path';
 const dir = mkdtempSync(path.join(tmpdir(), 'codegen-'));
 const out = path.join(dir, 'graphql.ts');
 try {
-  execFileSync('npx', ['graphql-codegen', '--config', 'codegen.ts'], { env: { ...process.env, CODEGEN_OUT: out }, stdio: 'inherit' });
+  execFileSync('npx', ['graphql-codegen', '--config', 'codegen.ts'], {
+    env: { ...process.env, CODEGEN_OUT: out },
+    stdio: 'inherit',
+  });
   if (readFileSync(out, 'utf8') !== readFileSync('test/generated/graphql.ts', 'utf8')) {
     console.error('test/generated/graphql.ts is stale: run `npm run codegen` and commit the result');
     process.exit(1);

@@ -9,8 +9,11 @@ import { REPO_ROOT } from '../src/platform/config.js';
 
 const DEFAULT_SUBGRAPH_URL = 'http://balancer:8080/graphql';
 
-const [url = DEFAULT_SUBGRAPH_URL, output = path.join(REPO_ROOT, 'deploy', 'supergraph.graphql')] = process.argv.slice(2);
-const result = composeServices([{ name: 'intel', typeDefs: parse(readFileSync(path.join(REPO_ROOT, 'schema', 'subgraph.graphql'), 'utf8')), url }]);
+const [url = DEFAULT_SUBGRAPH_URL, output = path.join(REPO_ROOT, 'deploy', 'supergraph.graphql')] =
+  process.argv.slice(2);
+const result = composeServices([
+  { name: 'intel', typeDefs: parse(readFileSync(path.join(REPO_ROOT, 'schema', 'subgraph.graphql'), 'utf8')), url },
+]);
 if (result.errors?.length) {
   for (const error of result.errors) process.stderr.write(`${error.message}\n`);
   process.exit(1);

@@ -8,7 +8,10 @@ import { DOMAINS } from '../src/domains/index.js';
 import { REPO_ROOT } from '../src/platform/config.js';
 
 const schema = await buildGatewaySchema(DOMAINS);
-for (const [name, text] of [['schema.graphql', printSortedSchema(schema)], ['subgraph.graphql', printSubgraph(buildSubgraph(schema))]] as const) {
+for (const [name, text] of [
+  ['schema.graphql', printSortedSchema(schema)],
+  ['subgraph.graphql', printSubgraph(buildSubgraph(schema))],
+] as const) {
   const file = path.join(REPO_ROOT, 'schema', name);
   writeFileSync(file, text);
   console.log(`wrote ${path.relative(process.cwd(), file)}`);

@@ -10,7 +10,6 @@ import { seededRandom } from '../src/platform/seeded-random.js';
 const COUNT = 320;
 const START = '2025-08-29'; // the first close falls on the next weekday
 
-
 const random = seededRandom(20261124);
 const normal = () => Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
 // Daily GARCH(1,1) with the persistence typical of large-cap equities: about 1.3 % daily volatility.
@@ -32,5 +31,10 @@ writeFileSync(csv, `date,close\n${rows.map((r) => `${r.date},${r.close}`).join('
 const variables = path.join(REPO_ROOT, 'examples', 'forecast.variables.json');
 // One price a line: readable in GraphiQL's variables editor.
 const series = rows.map((r) => `      ${JSON.stringify(r)}`).join(',\n');
-writeFileSync(variables, `{\n  "input": {\n    "horizon": 5,\n    "levels": [0.8, 0.95],\n    "series": [\n${series}\n    ]\n  }\n}\n`);
-console.log(`wrote ${COUNT} closes (${rows[0]!.date} .. ${rows[COUNT - 1]!.date}) to ${path.relative(REPO_ROOT, csv)} and ${path.relative(REPO_ROOT, variables)}`);
+writeFileSync(
+  variables,
+  `{\n  "input": {\n    "horizon": 5,\n    "levels": [0.8, 0.95],\n    "series": [\n${series}\n    ]\n  }\n}\n`,
+);
+console.log(
+  `wrote ${COUNT} closes (${rows[0]!.date} .. ${rows[COUNT - 1]!.date}) to ${path.relative(REPO_ROOT, csv)} and ${path.relative(REPO_ROOT, variables)}`,
+);

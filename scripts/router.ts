@@ -28,13 +28,18 @@ if (tracing) {
 const runtime = createGatewayRuntime({
   supergraph: readFileSync(file, 'utf8'),
   ...gatewayConfig,
+  // biome-ignore lint/correctness/useHookAtTopLevel: a Hive Gateway plugin factory, not a React hook
   plugins: (ctx) => (tracing ? [useOpenTelemetry({ ...ctx, traces: true })] : []),
 });
 const router = http.createServer(runtime);
 router.listen(Number(port), () => {
-  console.log(`federation router on http://localhost:${(router.address() as AddressInfo).port}/graphql (supergraph ${file}${tracing ? `, spans to ${tracing.endpoint}` : ''})`);
+  console.log(
+    `federation router on http://localhost:${(router.address() as AddressInfo).port}/graphql (supergraph ${file}${tracing ? `, spans to ${tracing.endpoint}` : ''})`,
+  );
 });
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {
   // Closing the runtime flushes the spans still batched.
-  process.once(signal, () => router.close(() => void Promise.resolve(runtime.dispose()).finally(() => process.exit(0))));
+  process.once(signal, () =>
+    router.close(() => void Promise.resolve(runtime.dispose()).finally(() => process.exit(0))),
+  );
 }

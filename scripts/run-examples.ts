@@ -18,7 +18,10 @@ for (const example of examples) {
       headers: { 'content-type': 'application/json', ...(key ? { authorization: `Bearer ${key}` } : {}) },
       body: JSON.stringify({ query: example.query, variables: JSON.parse(example.variables) as unknown }),
     });
-    const body = await res.json() as { data?: Record<string, unknown> | null; errors?: Array<{ message: string; extensions?: { code?: string } }> };
+    const body = (await res.json()) as {
+      data?: Record<string, unknown> | null;
+      errors?: Array<{ message: string; extensions?: { code?: string } }>;
+    };
     if (body.errors?.length || !body.data) {
       failed++;
       outcome = `FAILED (HTTP ${res.status}): ${(body.errors ?? []).map((e) => `${e.extensions?.code ?? ''} ${e.message}`).join('; ') || 'no data'}`;
@@ -30,7 +33,11 @@ for (const example of examples) {
     failed++;
     outcome = `FAILED: ${(error as Error).message}${(error as { cause?: Error }).cause ? ` (${(error as { cause: Error }).cause.message})` : ''}`;
   }
-  console.log(`${example.name.padEnd(16)} ${Math.round(performance.now() - started).toString().padStart(5)} ms  ${outcome}`);
+  console.log(
+    `${example.name.padEnd(16)} ${Math.round(performance.now() - started)
+      .toString()
+      .padStart(5)} ms  ${outcome}`,
+  );
 }
 console.log(`examples: ${examples.length - failed} answered, ${failed} failed (${url})`);
 process.exitCode = failed || examples.length === 0 ? 1 : 0;

@@ -8,7 +8,18 @@
 // then writes a file only with --out.
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { buildSchema, Kind, parse, print, validate, visit, type DefinitionNode, type DocumentNode, type FragmentDefinitionNode, type OperationDefinitionNode } from 'graphql';
+import {
+  buildSchema,
+  Kind,
+  parse,
+  print,
+  validate,
+  visit,
+  type DefinitionNode,
+  type DocumentNode,
+  type FragmentDefinitionNode,
+  type OperationDefinitionNode,
+} from 'graphql';
 import { REPO_ROOT } from '../src/platform/config.js';
 import pg from 'pg';
 import { documentHash, type TrustedDocumentsManifest } from '../src/server/trusted-documents.js';
@@ -41,7 +52,12 @@ if (callers.includes(EVERY_CALLER)) {
   console.error(`--caller ${EVERY_CALLER} is the global set: leave --caller out for it`);
   process.exit(2);
 }
-const out = outOption !== undefined ? path.resolve(outOption) : databaseUrl ? undefined : path.join(REPO_ROOT, 'examples', 'trusted-documents.json');
+const out =
+  outOption !== undefined
+    ? path.resolve(outOption)
+    : databaseUrl
+      ? undefined
+      : path.join(REPO_ROOT, 'examples', 'trusted-documents.json');
 const dirs = [...(withExamples ? [path.join(REPO_ROOT, 'examples')] : []), ...args.map((d) => path.resolve(d))];
 
 const files = dirs.flatMap((dir) => graphqlFiles(dir));
@@ -79,7 +95,9 @@ for (const { node, file } of operations) {
   const problems = validate(schema, document);
   const name = node.name?.value ?? '';
   if (problems.length) {
-    console.error(`${file}: operation ${name || '(anonymous)'} does not validate against schema/schema.graphql: ${problems.map((p) => p.message).join('; ')}`);
+    console.error(
+      `${file}: operation ${name || '(anonymous)'} does not validate against schema/schema.graphql: ${problems.map((p) => p.message).join('; ')}`,
+    );
     failed = true;
     continue;
   }
@@ -97,14 +115,18 @@ if (failed) {
   manifest.operations.sort((a, b) => a.name.localeCompare(b.name) || a.id.localeCompare(b.id));
   if (out) {
     writeFileSync(out, `${JSON.stringify(manifest, null, 2)}\n`);
-    console.log(`trusted documents: ${manifest.operations.length} operations from ${files.length} files written to ${path.relative(process.cwd(), out) || out}`);
+    console.log(
+      `trusted documents: ${manifest.operations.length} operations from ${files.length} files written to ${path.relative(process.cwd(), out) || out}`,
+    );
   }
   if (databaseUrl) {
     const pool = new pg.Pool({ connectionString: databaseUrl, max: 1 });
     const owners = callers.length ? callers : [EVERY_CALLER];
     try {
       await publishTrustedDocuments(pool, owners, manifest.operations);
-      console.log(`trusted documents: ${manifest.operations.length} operations published to PostgreSQL for ${callers.length ? callers.join(', ') : 'every caller'}`);
+      console.log(
+        `trusted documents: ${manifest.operations.length} operations published to PostgreSQL for ${callers.length ? callers.join(', ') : 'every caller'}`,
+      );
     } catch (error) {
       console.error(`trusted documents: not published to PostgreSQL: ${(error as Error).message}`);
       process.exitCode = 1;
@@ -116,11 +138,14 @@ if (failed) {
 
 /** The .graphql files under a folder (node_modules and hidden folders skipped), in name order. */
 function graphqlFiles(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name)).flatMap((entry) => {
-    const full = path.join(dir, entry.name);
-    if (entry.isDirectory()) return entry.name === 'node_modules' || entry.name.startsWith('.') ? [] : graphqlFiles(full);
-    return entry.name.endsWith('.graphql') ? [full] : [];
-  });
+  return readdirSync(dir, { withFileTypes: true })
+    .sort((a, b) => a.name.localeCompare(b.name))
+    .flatMap((entry) => {
+      const full = path.join(dir, entry.name);
+      if (entry.isDirectory())
+        return entry.name === 'node_modules' || entry.name.startsWith('.') ? [] : graphqlFiles(full);
+      return entry.name.endsWith('.graphql') ? [full] : [];
+    });
 }
 
 /** The fragments an operation uses, transitively, in name order; undefined (and reported) when one is missing. */
@@ -140,7 +165,9 @@ function usedFragments(operation: OperationDefinitionNode, file: string): Fragme
   }
   const missing = [...names].filter((n) => !fragments.has(n));
   if (missing.length) {
-    console.error(`${file}: operation ${operation.name?.value ?? '(anonymous)'} uses fragment(s) ${missing.join(', ')} defined in none of the files`);
+    console.error(
+      `${file}: operation ${operation.name?.value ?? '(anonymous)'} uses fragment(s) ${missing.join(', ')} defined in none of the files`,
+    );
     failed = true;
     return undefined;
   }

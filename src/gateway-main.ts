@@ -10,7 +10,7 @@ function refuse(message: string): never {
   process.exit(2);
 }
 
-let config;
+let config: ReturnType<typeof loadConfig> | undefined;
 try {
   config = loadConfig();
 } catch (error) {
@@ -31,16 +31,20 @@ try {
       return;
     }
     logger.info({ signal }, 'shutting down');
-    gateway.stop().then(() => exit(0), (error: unknown) => {
-      logger.error({ err: error }, 'shutdown failed');
-      exit(1);
-    });
+    gateway.stop().then(
+      () => exit(0),
+      (error: unknown) => {
+        logger.error({ err: error }, 'shutdown failed');
+        exit(1);
+      },
+    );
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
 } catch (error) {
   // A missing models folder, an unknown model name or a port in use are configuration problems.
-  if (error instanceof ManifestError || error instanceof ListenError) logger.flush(() => refuse(`cannot start: ${error.message}`));
+  if (error instanceof ManifestError || error instanceof ListenError)
+    logger.flush(() => refuse(`cannot start: ${error.message}`));
   else {
     logger.fatal({ err: error }, `gateway failed to start: ${(error as Error).message}`);
     exit(1);

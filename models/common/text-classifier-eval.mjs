@@ -51,6 +51,11 @@ export function profile(name, values) {
 
 /** Nested keys as dotted names, for {{a.b.c}} placeholders in a model card template. */
 export function flatten(obj, prefix = '') {
-  return Object.entries(obj).reduce((acc, [k, v]) => (v && typeof v === 'object' && !Array.isArray(v)
-    ? { ...acc, ...flatten(v, `${prefix}${k}.`) } : { ...acc, [`${prefix}${k}`]: v }), {});
+  return Object.entries(obj).reduce(
+    (acc, [k, v]) =>
+      v && typeof v === 'object' && !Array.isArray(v)
+        ? { ...acc, ...flatten(v, `${prefix}${k}.`) }
+        : { ...acc, [`${prefix}${k}`]: v },
+    {},
+  );
 }

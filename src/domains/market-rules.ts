@@ -39,7 +39,9 @@ export function listSizeProblem(length: number, max: number, min = 1): string | 
 
 /** An integer in [min, max]. */
 export function intRangeProblem(value: unknown, min: number, max: number): string | undefined {
-  return Number.isInteger(value) && (value as number) >= min && (value as number) <= max ? undefined : `must be ${min}..${max}, got ${shown(value)}`;
+  return Number.isInteger(value) && (value as number) >= min && (value as number) <= max
+    ? undefined
+    : `must be ${min}..${max}, got ${shown(value)}`;
 }
 
 /**
@@ -48,18 +50,25 @@ export function intRangeProblem(value: unknown, min: number, max: number): strin
  */
 export function textProblem(value: unknown, maxLength: number): string | undefined {
   if (typeof value !== 'string') return `must be non-empty text, got ${shown(value)}`;
-  if (value.trim().length === 0) return `must be non-empty text, got ${value.length ? 'only whitespace' : 'an empty string'}`;
+  if (value.trim().length === 0)
+    return `must be non-empty text, got ${value.length ? 'only whitespace' : 'an empty string'}`;
   return value.length > maxLength ? `must be at most ${maxLength} characters, got ${value.length}` : undefined;
 }
 
 /** A name within text (an entity, a target): 1..maxLength characters, not blank. */
 export function nameProblem(value: string, maxLength: number): string | undefined {
   return value.trim().length === 0 || value.length > maxLength
-    ? `must be 1..${maxLength} characters of text, got ${value.trim().length ? value.length : 'only whitespace'}` : undefined;
+    ? `must be 1..${maxLength} characters of text, got ${value.trim().length ? value.length : 'only whitespace'}`
+    : undefined;
 }
 
 /** A list of min..max names, each by the name rule. */
-export function nameListProblem(names: readonly string[], min: number, max: number, maxLength: number): RuleProblem | undefined {
+export function nameListProblem(
+  names: readonly string[],
+  min: number,
+  max: number,
+  maxLength: number,
+): RuleProblem | undefined {
   const size = listSizeProblem(names.length, max, min);
   if (size) return { at: '', message: size };
   for (let i = 0; i < names.length; i++) {
@@ -80,7 +89,8 @@ export function normalizeSymbol(raw: string): string {
 }
 
 export function symbolProblem(raw: string): string | undefined {
-  return SYMBOL.test(normalizeSymbol(raw)) ? undefined
+  return SYMBOL.test(normalizeSymbol(raw))
+    ? undefined
     : `must be a ticker symbol such as AAPL or BRK.B (1..20 letters, digits or . - = ^ _), got ${shown(raw)}`;
 }
 
@@ -114,7 +124,9 @@ export function isIsoDate(s: string): boolean {
 }
 
 export function isoDateProblem(value: unknown): string | undefined {
-  return typeof value === 'string' && isIsoDate(value) ? undefined : `must be a date as YYYY-MM-DD, got ${shown(value)}`;
+  return typeof value === 'string' && isIsoDate(value)
+    ? undefined
+    : `must be a date as YYYY-MM-DD, got ${shown(value)}`;
 }
 
 /** Above any quoted instrument; keeps every derived figure (means, intervals) finite. */
@@ -123,7 +135,8 @@ export const MAX_PRICE = 1e12;
 /** A price: finite, > 0, at most MAX_PRICE. */
 export function priceProblem(value: unknown): string | undefined {
   return typeof value === 'number' && Number.isFinite(value) && value > 0 && value <= MAX_PRICE
-    ? undefined : `must be a positive price up to ${MAX_PRICE.toExponential()}, got ${shown(value)}`;
+    ? undefined
+    : `must be a positive price up to ${MAX_PRICE.toExponential()}, got ${shown(value)}`;
 }
 
 /** A price that may be absent (null or undefined). */
@@ -136,7 +149,9 @@ export function highLowProblem(high: number | null | undefined, low: number | nu
 }
 
 export function volumeProblem(value: unknown): string | undefined {
-  return value == null || (typeof value === 'number' && Number.isFinite(value) && value >= 0) ? undefined : `must be >= 0, got ${shown(value)}`;
+  return value == null || (typeof value === 'number' && Number.isFinite(value) && value >= 0)
+    ? undefined
+    : `must be >= 0, got ${shown(value)}`;
 }
 
 /** One daily price, as the API, the store and the importer take it. */
@@ -165,7 +180,9 @@ export function priceRowProblem(row: PriceRowLike): RuleProblem | undefined {
 
 /** A row's date after the previous row's (dates strictly increasing); rows without a real date are another rule's. */
 export function dateOrderProblem(date: string, previous: string | undefined): string | undefined {
-  return previous !== undefined && date <= previous ? `must be after ${previous} (dates strictly increasing), got ${date}` : undefined;
+  return previous !== undefined && date <= previous
+    ? `must be after ${previous} (dates strictly increasing), got ${date}`
+    : undefined;
 }
 
 /**

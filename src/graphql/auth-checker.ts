@@ -16,14 +16,22 @@ export function createAuthChecker(keys: CallerSource, allowOpenAdmin: boolean): 
     if (keys.open) {
       const guarded = scopes.filter((s) => GUARDED_SCOPES.has(s));
       if (guarded.length && !allowOpenAdmin) {
-        throw new ForbiddenError(`this field needs the scope ${guarded.join(', ')}: configure API_KEYS, or set ALLOW_OPEN_ADMIN=true to let anonymous callers use it`);
+        throw new ForbiddenError(
+          `this field needs the scope ${guarded.join(', ')}: configure API_KEYS, or set ALLOW_OPEN_ADMIN=true to let anonymous callers use it`,
+        );
       }
       return true;
     }
     const caller = context.caller;
-    if (!caller) throw new UnauthenticatedError('a valid API key is required: send Authorization: Bearer <key> or x-api-key: <key>');
+    if (!caller)
+      throw new UnauthenticatedError(
+        'a valid API key is required: send Authorization: Bearer <key> or x-api-key: <key>',
+      );
     const missing = scopes.filter((s) => !hasScope(caller, s));
-    if (missing.length) throw new ForbiddenError(`${caller.via === 'jwt' ? 'bearer token of' : 'API key'} ${callerLabel(caller)} lacks the scope ${missing.join(', ')} that this field needs`);
+    if (missing.length)
+      throw new ForbiddenError(
+        `${caller.via === 'jwt' ? 'bearer token of' : 'API key'} ${callerLabel(caller)} lacks the scope ${missing.join(', ')} that this field needs`,
+      );
     return true;
   };
 }

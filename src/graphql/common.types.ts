@@ -10,7 +10,11 @@ export class ModelRef {
   @Field(() => String)
   version!: string;
 
-  @Field(() => String, { nullable: true, description: 'SHA-256 of the artefact(s) that computed this answer (as `sha256sum` prints a single file); null for a remote model or the built-in GARCH method.' })
+  @Field(() => String, {
+    nullable: true,
+    description:
+      'SHA-256 of the artefact(s) that computed this answer (as `sha256sum` prints a single file); null for a remote model or the built-in GARCH method.',
+  })
   sha256!: string | null;
 }
 

@@ -1,8 +1,16 @@
 import type { ApolloServerOptionsWithGateway } from '@apollo/server';
 import { GatewayErrorCode, httpStatusOf } from '../platform/errors.js';
 import {
-  execute, GraphQLError, Kind, printSchema,
-  type DocumentNode, type ExecutionResult, type FragmentDefinitionNode, type GraphQLSchema, type OperationDefinitionNode, type SelectionSetNode,
+  execute,
+  GraphQLError,
+  Kind,
+  printSchema,
+  type DocumentNode,
+  type ExecutionResult,
+  type FragmentDefinitionNode,
+  type GraphQLSchema,
+  type OperationDefinitionNode,
+  type SelectionSetNode,
 } from 'graphql';
 import { compileQuery, isCompiledQuery, type CompiledQuery } from 'graphql-jit';
 import type { GatewayContext } from './context.js';
@@ -37,7 +45,10 @@ interface OperationPlan {
  * variables fail coercion, so that the caller gets
  * graphql-js's error (with the path of the bad input) and Apollo's BAD_USER_INPUT for it.
  */
-export function compiledQueryExecutor(schema: GraphQLSchema, onExecute: (executor: 'compiled' | 'graphql-js') => void = () => undefined): Executor {
+export function compiledQueryExecutor(
+  schema: GraphQLSchema,
+  onExecute: (executor: 'compiled' | 'graphql-js') => void = () => undefined,
+): Executor {
   const plans = new WeakMap<DocumentNode, Map<string, OperationPlan>>();
   const planOf = (document: DocumentNode, operationName: string | null): OperationPlan => {
     let byName = plans.get(document);
@@ -46,9 +57,16 @@ export function compiledQueryExecutor(schema: GraphQLSchema, onExecute: (executo
     if (!plan) byName.set(operationName ?? '', (plan = { uses: 0 }));
     return plan;
   };
-  const interpreted = (document: DocumentNode, operationName: string | null, context: GatewayContext, variables: Record<string, unknown> | undefined) => {
+  const interpreted = (
+    document: DocumentNode,
+    operationName: string | null,
+    context: GatewayContext,
+    variables: Record<string, unknown> | undefined,
+  ) => {
     onExecute('graphql-js');
-    return execute({ schema, document, operationName, contextValue: context, variableValues: variables }) as Promise<ExecutionResult> | ExecutionResult;
+    return execute({ schema, document, operationName, contextValue: context, variableValues: variables }) as
+      | Promise<ExecutionResult>
+      | ExecutionResult;
   };
 
   return async ({ document, operationName, operation, context, request }) => {
@@ -60,25 +78,38 @@ export function compiledQueryExecutor(schema: GraphQLSchema, onExecute: (executo
     const plan = planOf(document, operationName);
     plan.uses++;
     if (plan.compiled === undefined && plan.uses >= COMPILE_ON_USE) {
-      const compiled = selectedFields(document, operation, MAX_COMPILED_FIELDS + 1) <= MAX_COMPILED_FIELDS
-        ? compileQuery(schema, document, operationName ?? undefined) : null;
+      const compiled =
+        selectedFields(document, operation, MAX_COMPILED_FIELDS + 1) <= MAX_COMPILED_FIELDS
+          ? compileQuery(schema, document, operationName ?? undefined)
+          : null;
       plan.compiled = compiled && isCompiledQuery(compiled) ? compiled : null;
     }
     if (!plan.compiled) return interpreted(document, operationName, gatewayContext, request.variables);
     onExecute('compiled');
     const result = (await plan.compiled.query(undefined, gatewayContext, request.variables ?? {})) as ExecutionResult;
     // No data at all: the variables did not coerce. graphql-js says why, in the words callers are given.
-    if (result.data === undefined && result.errors?.length) return interpreted(document, operationName, gatewayContext, request.variables);
+    if (result.data === undefined && result.errors?.length)
+      return interpreted(document, operationName, gatewayContext, request.variables);
     return result.errors?.length ? { ...result, errors: result.errors.map(asGraphQLJsError) } : result;
   };
 }
 
 /** The answer graphql-js gives when the operation name picks no operation, with Apollo's code for it and a 400. */
 function unresolvedOperation(operationName: string | null): ExecutionResult {
-  const message = operationName === null
-    ? 'Must provide operation name if query contains multiple operations.'
-    : `Unknown operation named "${operationName}".`;
-  return { errors: [new GraphQLError(message, { extensions: { code: GatewayErrorCode.OPERATION_RESOLUTION_FAILURE, http: { status: httpStatusOf(GatewayErrorCode.OPERATION_RESOLUTION_FAILURE) } } })] };
+  const message =
+    operationName === null
+      ? 'Must provide operation name if query contains multiple operations.'
+      : `Unknown operation named "${operationName}".`;
+  return {
+    errors: [
+      new GraphQLError(message, {
+        extensions: {
+          code: GatewayErrorCode.OPERATION_RESOLUTION_FAILURE,
+          http: { status: httpStatusOf(GatewayErrorCode.OPERATION_RESOLUTION_FAILURE) },
+        },
+      }),
+    ],
+  };
 }
 
 /** Fields an operation selects, each fragment spread counted in full, counting stopped at `stopAt`. */
@@ -110,7 +141,11 @@ function selectedFields(document: DocumentNode, operation: OperationDefinitionNo
  * Apollo Server reads it on every error. The same error as graphql-js makes it, at the same locations.
  */
 function asGraphQLJsError(error: GraphQLError): GraphQLError {
-  const copy = new GraphQLError(error.message, { path: error.path, originalError: error.originalError ?? undefined, extensions: error.extensions ?? undefined });
+  const copy = new GraphQLError(error.message, {
+    path: error.path,
+    originalError: error.originalError ?? undefined,
+    extensions: error.extensions ?? undefined,
+  });
   (copy as { locations?: GraphQLError['locations'] }).locations = error.locations;
   return copy;
 }
@@ -119,7 +154,10 @@ function asGraphQLJsError(error: GraphQLError): GraphQLError {
  * Apollo Server's hook for a custom executor is its gateway option: a fixed schema, never updated, and the
  * executor above.
  */
-export function compiledExecution(schema: GraphQLSchema, onExecute?: (executor: 'compiled' | 'graphql-js') => void): ExecutorSource {
+export function compiledExecution(
+  schema: GraphQLSchema,
+  onExecute?: (executor: 'compiled' | 'graphql-js') => void,
+): ExecutorSource {
   const executor = compiledQueryExecutor(schema, onExecute);
   return {
     onSchemaLoadOrUpdate(callback) {

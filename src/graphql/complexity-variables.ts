@@ -1,6 +1,14 @@
 import {
-  Kind, isInputObjectType, isListType, isNonNullType, typeFromAST,
-  type DocumentNode, type GraphQLInputType, type GraphQLSchema, type TypeNode, type VariableDefinitionNode,
+  Kind,
+  isInputObjectType,
+  isListType,
+  isNonNullType,
+  typeFromAST,
+  type DocumentNode,
+  type GraphQLInputType,
+  type GraphQLSchema,
+  type TypeNode,
+  type VariableDefinitionNode,
 } from 'graphql';
 
 /**
@@ -75,7 +83,12 @@ function shapeOf(schema: GraphQLSchema, document: DocumentNode): Shape {
 }
 
 /** `operationName` as the request gives it; a document with one operation needs none. */
-export function complexityInput(schema: GraphQLSchema, document: DocumentNode, operationName: string | null | undefined, variables: Record<string, unknown>): ComplexityInput {
+export function complexityInput(
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  operationName: string | null | undefined,
+  variables: Record<string, unknown>,
+): ComplexityInput {
   const { shaped, document: shapedDocument } = shapeOf(schema, document);
   const operations = document.definitions.filter((d) => d.kind === Kind.OPERATION_DEFINITION);
   const name = operationName ?? (operations.length === 1 ? (operations[0]!.name?.value ?? '') : undefined);

@@ -12,13 +12,20 @@ export interface CostReport {
   readonly maxComplexity: number;
   readonly mode: DemandControlMode;
   /** The caller's budget after this request; null when rate limiting is off. */
-  readonly budget: { readonly remaining: number; readonly burst: number; readonly perSecond: number; readonly resetSeconds: number } | null;
+  readonly budget: {
+    readonly remaining: number;
+    readonly burst: number;
+    readonly perSecond: number;
+    readonly resetSeconds: number;
+  } | null;
 }
 
 /** The budget part of a report, from the limiter's last decision for this caller. */
 export function budgetOf(limiter: RateLimiter, decision: RateDecision): NonNullable<CostReport['budget']> {
   return {
-    remaining: decision.remaining, burst: limiter.burst, perSecond: limiter.perSecond,
+    remaining: decision.remaining,
+    burst: limiter.burst,
+    perSecond: limiter.perSecond,
     // Seconds until the bucket is full again.
     resetSeconds: Math.ceil((limiter.burst - decision.remaining) / limiter.perSecond),
   };
@@ -29,8 +36,11 @@ export function costHeaders(report: CostReport): Array<[string, string]> {
   const headers: Array<[string, string]> = [['x-cost-charged', String(report.charged)]];
   if (report.estimated !== null) headers.push(['x-cost', String(report.estimated)]);
   if (report.budget) {
-    headers.push(['x-ratelimit-limit', String(report.budget.burst)], ['x-ratelimit-remaining', String(report.budget.remaining)],
-      ['x-ratelimit-reset', String(report.budget.resetSeconds)]);
+    headers.push(
+      ['x-ratelimit-limit', String(report.budget.burst)],
+      ['x-ratelimit-remaining', String(report.budget.remaining)],
+      ['x-ratelimit-reset', String(report.budget.resetSeconds)],
+    );
   }
   return headers;
 }

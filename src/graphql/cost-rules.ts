@@ -58,8 +58,17 @@ export function ruled(rule: CostRule): RuledComplexity {
  * that unit) are charged once per item: each whole unit in the children's complexity counts `items` times, so
  * aliases and fragments are charged too.
  */
-export function perItemComplexity(argName: string, itemCost: number, options: { perItemChildCost?: number } = {}): RuledComplexity {
-  return ruled({ kind: 'perItem', arg: argName, itemCost, ...(options.perItemChildCost ? { perItemChildCost: options.perItemChildCost } : {}) });
+export function perItemComplexity(
+  argName: string,
+  itemCost: number,
+  options: { perItemChildCost?: number } = {},
+): RuledComplexity {
+  return ruled({
+    kind: 'perItem',
+    arg: argName,
+    itemCost,
+    ...(options.perItemChildCost ? { perItemChildCost: options.perItemChildCost } : {}),
+  });
 }
 
 /**
@@ -77,6 +86,9 @@ export function costRuleOf(complexity: unknown, where: string): CostRule | undef
   if (typeof complexity === 'number') return { kind: 'fixed', weight: complexity };
   const rule = (complexity as Partial<RuledComplexity> | null)?.costRule;
   // A bare function could charge anything: the SDL could not say what, so every cost must be declared as a rule.
-  if (!rule) throw new Error(`${where}: its complexity must be a number or a cost rule (cost-rules.ts), so the subgraph SDL can state it`);
+  if (!rule)
+    throw new Error(
+      `${where}: its complexity must be a number or a cost rule (cost-rules.ts), so the subgraph SDL can state it`,
+    );
   return rule;
 }

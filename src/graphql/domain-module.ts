@@ -58,7 +58,9 @@ export interface DomainModule<Services = unknown, RequestState = unknown> {
 }
 
 /** Keeps a module's own types while it joins the untyped list. */
-export function defineDomain<Services, RequestState>(module: DomainModule<Services, RequestState>): DomainModule<Services, RequestState> {
+export function defineDomain<Services, RequestState>(
+  module: DomainModule<Services, RequestState>,
+): DomainModule<Services, RequestState> {
   return module;
 }
 

@@ -1,6 +1,13 @@
 import { buildSubgraphSchema, printSubgraphSchema } from '@apollo/subgraph';
 import { printSchemaWithDirectives } from '@graphql-tools/utils';
-import { GraphQLError, isObjectType, parse, type GraphQLFieldConfig, type GraphQLSchema, type ValidationRule } from 'graphql';
+import {
+  GraphQLError,
+  isObjectType,
+  parse,
+  type GraphQLFieldConfig,
+  type GraphQLSchema,
+  type ValidationRule,
+} from 'graphql';
 import { createResolversMap } from 'type-graphql';
 import { COST_DIRECTIVE_IMPORTS, withCostDirectives } from './cost-directives.js';
 
@@ -17,20 +24,28 @@ const LINK = `extend schema @link(url: "https://specs.apollo.dev/federation/v2.9
 export function buildSubgraph(schema: GraphQLSchema): GraphQLSchema {
   const resolvers = createResolversMap(schema) as Record<string, Record<string, unknown>>;
   // An entity reference ({ __typename, symbol }) is already all a Ticker or CreditAccount needs.
-  for (const entity of ['Ticker', 'CreditAccount']) resolvers[entity] = { ...resolvers[entity], __resolveReference: (reference: unknown) => reference };
-  const subgraph = buildSubgraphSchema({ typeDefs: withCostDirectives(parse(`${LINK}\n${printSchemaWithDirectives(schema)}`), schema), resolvers: resolvers as never });
+  for (const entity of ['Ticker', 'CreditAccount'])
+    resolvers[entity] = { ...resolvers[entity], __resolveReference: (reference: unknown) => reference };
+  const subgraph = buildSubgraphSchema({
+    typeDefs: withCostDirectives(parse(`${LINK}\n${printSchemaWithDirectives(schema)}`), schema),
+    resolvers: resolvers as never,
+  });
   for (const type of Object.values(schema.getTypeMap())) {
     const target = subgraph.getType(type.name);
     if (!isObjectType(type) || !isObjectType(target)) continue;
     for (const [name, field] of Object.entries(type.getFields())) {
       const complexity = field.extensions?.complexity;
-      const copy = target.getFields()[name] as { extensions: GraphQLFieldConfig<unknown, unknown>['extensions'] } | undefined;
+      const copy = target.getFields()[name] as
+        | { extensions: GraphQLFieldConfig<unknown, unknown>['extensions'] }
+        | undefined;
       if (complexity !== undefined && copy) copy.extensions = { ...copy.extensions, complexity };
     }
   }
   // A router resolves N entities in one _entities call: it costs what the same N fields would cost sent directly
   // (each representation one root field plus its selection), or entities would cost 1/N through a router.
-  const entities = subgraph.getQueryType()?.getFields()._entities as { extensions: GraphQLFieldConfig<unknown, unknown>['extensions'] } | undefined;
+  const entities = subgraph.getQueryType()?.getFields()._entities as
+    | { extensions: GraphQLFieldConfig<unknown, unknown>['extensions'] }
+    | undefined;
   if (entities) {
     entities.extensions = {
       ...entities.extensions,
@@ -48,7 +63,9 @@ export function buildSubgraph(schema: GraphQLSchema): GraphQLSchema {
 export const NoServiceSdlRule: ValidationRule = (context) => ({
   Field(node) {
     if (node.name.value === '_service' && context.getParentType()?.name === 'Query') {
-      context.reportError(new GraphQLError('the subgraph SDL (_service) is not served while INTROSPECTION=false', { nodes: node }));
+      context.reportError(
+        new GraphQLError('the subgraph SDL (_service) is not served while INTROSPECTION=false', { nodes: node }),
+      );
     }
   },
 });

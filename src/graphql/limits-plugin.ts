@@ -30,10 +30,19 @@ export interface WouldRefuse {
  * The complexity the limits charge for an operation: fields count 1, fields with a cost rule (cost-rules.ts) what
  * it says. Throws graphql-query-complexity's errors (too many nodes, variables that do not coerce).
  */
-export function estimateComplexity(schema: GraphQLSchema, document: DocumentNode, operationName: string | null | undefined, variables: Record<string, unknown>): number {
+export function estimateComplexity(
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  operationName: string | null | undefined,
+  variables: Record<string, unknown>,
+): number {
   const estimated = complexityInput(schema, document, operationName, variables);
   return getComplexity({
-    schema, query: estimated.document, operationName: operationName ?? undefined, variables: estimated.variables, maxQueryNodes: MAX_QUERY_NODES,
+    schema,
+    query: estimated.document,
+    operationName: operationName ?? undefined,
+    variables: estimated.variables,
+    maxQueryNodes: MAX_QUERY_NODES,
     estimators: [fieldExtensionsEstimator(), simpleEstimator({ defaultComplexity: 1 })],
   });
 }
@@ -47,7 +56,10 @@ export function estimateComplexity(schema: GraphQLSchema, document: DocumentNode
  * it can run at all). Every response says its cost and the caller's budget in `extensions.cost` and headers.
  */
 export function queryLimitsPlugin(
-  schema: GraphQLSchema, limits: QueryLimits, limiter?: RateLimiter, observers: { wouldRefuse?: (event: WouldRefuse) => void } = {},
+  schema: GraphQLSchema,
+  limits: QueryLimits,
+  limiter?: RateLimiter,
+  observers: { wouldRefuse?: (event: WouldRefuse) => void } = {},
 ): ApolloServerPlugin<GatewayContext> {
   const mode = limits.demandControl ?? 'enforce';
   // Apollo reuses the parsed document of a query text it has seen, so depth (which does not depend on
@@ -57,7 +69,8 @@ export function queryLimitsPlugin(
     let byOperation = depths.get(document);
     if (!byOperation) depths.set(document, (byOperation = operationDepths(document)));
     for (const [name, depth] of byOperation) {
-      if ((!operationName || name === operationName) && depth > limits.maxDepth) return `'${name}' exceeds maximum operation depth of ${limits.maxDepth}`;
+      if ((!operationName || name === operationName) && depth > limits.maxDepth)
+        return `'${name}' exceeds maximum operation depth of ${limits.maxDepth}`;
     }
     return null;
   };
@@ -81,14 +94,24 @@ export function queryLimitsPlugin(
       return {
         async didResolveOperation({ document, request, operation, operationName, contextValue }) {
           if (operation?.operation === 'subscription') {
-            throw new GraphQLError('subscriptions are not served: this gateway answers queries and mutations over HTTP', {
-              extensions: { code: GatewayErrorCode.GRAPHQL_VALIDATION_FAILED, http: { status: httpStatusOf(GatewayErrorCode.GRAPHQL_VALIDATION_FAILED) } },
-            });
+            throw new GraphQLError(
+              'subscriptions are not served: this gateway answers queries and mutations over HTTP',
+              {
+                extensions: {
+                  code: GatewayErrorCode.GRAPHQL_VALIDATION_FAILED,
+                  http: { status: httpStatusOf(GatewayErrorCode.GRAPHQL_VALIDATION_FAILED) },
+                },
+              },
+            );
           }
           const deep = depthError(document, operationName);
           if (deep) {
             throw new GraphQLError(`query depth must be at most ${limits.maxDepth}: ${deep}`, {
-              extensions: { code: GatewayErrorCode.QUERY_TOO_DEEP, max: limits.maxDepth, http: { status: httpStatusOf(GatewayErrorCode.QUERY_TOO_DEEP) } },
+              extensions: {
+                code: GatewayErrorCode.QUERY_TOO_DEEP,
+                max: limits.maxDepth,
+                http: { status: httpStatusOf(GatewayErrorCode.QUERY_TOO_DEEP) },
+              },
             });
           }
           let complexity: number;
@@ -98,12 +121,21 @@ export function queryLimitsPlugin(
             if (error instanceof GraphQLError && /maximum allowed number of nodes/.test(error.message)) {
               await chargeRefused(contextValue.rateKey, limits.maxComplexity);
               throw new GraphQLError(`query must select at most ${MAX_QUERY_NODES} fields, fragments expanded`, {
-                extensions: { code: GatewayErrorCode.QUERY_TOO_COMPLEX, max: MAX_QUERY_NODES, http: { status: httpStatusOf(GatewayErrorCode.QUERY_TOO_COMPLEX) } },
+                extensions: {
+                  code: GatewayErrorCode.QUERY_TOO_COMPLEX,
+                  max: MAX_QUERY_NODES,
+                  http: { status: httpStatusOf(GatewayErrorCode.QUERY_TOO_COMPLEX) },
+                },
               });
             }
             // Complexity coerces the variables' lengths and scalars, so their errors surface here first: they are the caller's.
             if (error instanceof GraphQLError) {
-              throw new GraphQLError(error.message, { extensions: { code: GatewayErrorCode.BAD_USER_INPUT, http: { status: httpStatusOf(GatewayErrorCode.BAD_USER_INPUT) } } });
+              throw new GraphQLError(error.message, {
+                extensions: {
+                  code: GatewayErrorCode.BAD_USER_INPUT,
+                  http: { status: httpStatusOf(GatewayErrorCode.BAD_USER_INPUT) },
+                },
+              });
             }
             throw error;
           }
@@ -113,21 +145,43 @@ export function queryLimitsPlugin(
             if (mode === 'enforce') {
               await chargeRefused(contextValue.rateKey, limits.maxComplexity);
               throw new GraphQLError(`query complexity must be at most ${limits.maxComplexity}, got ${complexity}`, {
-                extensions: { code: GatewayErrorCode.QUERY_TOO_COMPLEX, complexity, max: limits.maxComplexity, http: { status: httpStatusOf(GatewayErrorCode.QUERY_TOO_COMPLEX) } },
+                extensions: {
+                  code: GatewayErrorCode.QUERY_TOO_COMPLEX,
+                  complexity,
+                  max: limits.maxComplexity,
+                  http: { status: httpStatusOf(GatewayErrorCode.QUERY_TOO_COMPLEX) },
+                },
               });
             }
-            observers.wouldRefuse?.({ operationName: operationName ?? null, complexity, max: limits.maxComplexity, rateKey: contextValue.rateKey });
+            observers.wouldRefuse?.({
+              operationName: operationName ?? null,
+              complexity,
+              max: limits.maxComplexity,
+              rateKey: contextValue.rateKey,
+            });
             // A bucket never holds more than its capacity: charged in full, the document could never run.
             if (limiter) units = Math.min(complexity, limiter.burst);
           }
           const decision = await take(contextValue.rateKey, units);
           if (decision && !decision.allowed) {
-            const price = units === complexity ? `${units} units` : `${complexity} units (charged ${units}, the whole bucket, in measure mode)`;
-            throw new GraphQLError(`rate limit: this query costs ${price} and ${contextValue.rateKey}'s budget refills at ${limiter!.perSecond} units/s; retry in ${decision.retryAfterSeconds} s`, {
-              // Apollo Server reads http.headers as a Map (other packages' type augmentations say otherwise).
-              extensions: { code: GatewayErrorCode.RATE_LIMITED, retryAfterSeconds: decision.retryAfterSeconds,
-                http: { status: httpStatusOf(GatewayErrorCode.RATE_LIMITED), headers: new Map([['retry-after', String(decision.retryAfterSeconds)]]) } } as unknown as GraphQLErrorOptions['extensions'],
-            });
+            const price =
+              units === complexity
+                ? `${units} units`
+                : `${complexity} units (charged ${units}, the whole bucket, in measure mode)`;
+            throw new GraphQLError(
+              `rate limit: this query costs ${price} and ${contextValue.rateKey}'s budget refills at ${limiter!.perSecond} units/s; retry in ${decision.retryAfterSeconds} s`,
+              {
+                // Apollo Server reads http.headers as a Map (other packages' type augmentations say otherwise).
+                extensions: {
+                  code: GatewayErrorCode.RATE_LIMITED,
+                  retryAfterSeconds: decision.retryAfterSeconds,
+                  http: {
+                    status: httpStatusOf(GatewayErrorCode.RATE_LIMITED),
+                    headers: new Map([['retry-after', String(decision.retryAfterSeconds)]]),
+                  },
+                } as unknown as GraphQLErrorOptions['extensions'],
+              },
+            );
           }
         },
         async willSendResponse({ response, contextValue }) {
@@ -135,7 +189,11 @@ export function queryLimitsPlugin(
           // A request stopped before its complexity was charged (parse, validation, depth) reads the budget it left.
           if (limiter && !budget && contextValue?.rateKey) budget = await limiter.take(contextValue.rateKey, 0);
           const report: CostReport = {
-            estimated, charged, maxComplexity: limits.maxComplexity, mode, budget: limiter && budget ? budgetOf(limiter, budget) : null,
+            estimated,
+            charged,
+            maxComplexity: limits.maxComplexity,
+            mode,
+            budget: limiter && budget ? budgetOf(limiter, budget) : null,
           };
           response.body.singleResult.extensions = { ...response.body.singleResult.extensions, cost: report };
           for (const [name, value] of costHeaders(report)) response.http.headers.set(name, value);

@@ -16,7 +16,8 @@ export function operationDepths(document: DocumentNode): Map<string, number> {
     for (const selection of set.selections) {
       let depth = 0;
       if (selection.kind === Kind.FIELD) {
-        if (selection.selectionSet && !selection.name.value.startsWith('__')) depth = 1 + depthOf(selection.selectionSet);
+        if (selection.selectionSet && !selection.name.value.startsWith('__'))
+          depth = 1 + depthOf(selection.selectionSet);
       } else if (selection.kind === Kind.INLINE_FRAGMENT) {
         depth = depthOf(selection.selectionSet);
       } else {

@@ -7,7 +7,10 @@ import type { DomainModule } from './domain-module.js';
 import type { Scope } from '../platform/api-keys.js';
 
 /** The whole schema, code-first, from the domains' resolvers. Without an auth checker every field is open (fine for printing the SDL). */
-export function buildGatewaySchema(domains: ReadonlyArray<DomainModule<unknown, unknown>>, authChecker: AuthChecker<GatewayContext, Scope> = () => true): Promise<GraphQLSchema> {
+export function buildGatewaySchema(
+  domains: ReadonlyArray<DomainModule<unknown, unknown>>,
+  authChecker: AuthChecker<GatewayContext, Scope> = () => true,
+): Promise<GraphQLSchema> {
   const resolvers = domains.flatMap((d) => d.resolvers);
   if (resolvers.length === 0) throw new Error('no domain brings a resolver');
   return buildSchema({

@@ -1,4 +1,10 @@
-import { getMetadataStorage, validateSync, ValidationTypes, type ValidationArguments, type ValidationError } from 'class-validator';
+import {
+  getMetadataStorage,
+  validateSync,
+  ValidationTypes,
+  type ValidationArguments,
+  type ValidationError,
+} from 'class-validator';
 import { getNamedType, isInputObjectType } from 'graphql';
 import type { ResolverData, ValidatorFn } from 'type-graphql';
 import { InvalidInputError } from '../platform/errors.js';
@@ -6,7 +12,11 @@ import { SENTENCE_RULE } from './input-rules.js';
 
 /** A value as the caller wrote it: JSON, except that non-finite numbers (JSON's null) read as Infinity or NaN. */
 function show(value: unknown): string {
-  return JSON.stringify(value, (_key, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v))?.replace(/"(-?Infinity|NaN)"/g, '$1') ?? String(value);
+  return (
+    JSON.stringify(value, (_key, v: unknown) =>
+      typeof v === 'number' && !Number.isFinite(v) ? String(v) : v,
+    )?.replace(/"(-?Infinity|NaN)"/g, '$1') ?? String(value)
+  );
 }
 
 /** One thing wrong with an input: its path (`accounts[2].age`) and the whole sentence that names it. */
@@ -31,7 +41,10 @@ function describe(errors: readonly ValidationError[], prefix: string): Problem[]
       }
       const got = Array.isArray(e.value) || typeof e.value !== 'object' ? `, got ${show(e.value).slice(0, 120)}` : '';
       // class-validator starts its messages with the bare property name; replace it with the full path.
-      return { field: at, message: `${at}: ${message.startsWith(e.property) ? message.slice(e.property.length).trim() : message}${got}` };
+      return {
+        field: at,
+        message: `${at}: ${message.startsWith(e.property) ? message.slice(e.property.length).trim() : message}${got}`,
+      };
     });
     return [...own, ...describe(e.children ?? [], at)];
   });
@@ -51,7 +64,11 @@ type Acceptor = (object: object) => boolean;
 interface PropertyChecks {
   readonly name: string;
   readonly conditions: Array<(object: object, value: unknown) => boolean>;
-  readonly checks: Array<{ each: boolean; constraints: unknown[]; validate: (value: unknown, args: ValidationArguments) => unknown }>;
+  readonly checks: Array<{
+    each: boolean;
+    constraints: unknown[];
+    validate: (value: unknown, args: ValidationArguments) => unknown;
+  }>;
   nested: boolean;
 }
 
@@ -66,19 +83,26 @@ interface PropertyChecks {
  */
 function compileAcceptor(target: Function): Acceptor | null {
   const storage = getMetadataStorage();
-  const byProperty = storage.groupByPropertyName(storage.getTargetValidationMetadatas(target, undefined as unknown as string, false, false, undefined));
+  const byProperty = storage.groupByPropertyName(
+    storage.getTargetValidationMetadatas(target, undefined as unknown as string, false, false, undefined),
+  );
   const properties: PropertyChecks[] = [];
   for (const [name, metadatas] of Object.entries(byProperty)) {
     const property: PropertyChecks = { name, conditions: [], checks: [], nested: false };
     for (const m of metadatas) {
-      if (m.type === ValidationTypes.CONDITIONAL_VALIDATION) property.conditions.push(m.constraints[0] as (object: object, value: unknown) => boolean);
+      if (m.type === ValidationTypes.CONDITIONAL_VALIDATION)
+        property.conditions.push(m.constraints[0] as (object: object, value: unknown) => boolean);
       else if (m.type === ValidationTypes.NESTED_VALIDATION && !m.validateIf) property.nested = true;
       else if (m.type === ValidationTypes.CUSTOM_VALIDATION && !m.validateIf) {
         for (const c of storage.getTargetValidatorConstraints(m.constraintCls)) {
           // validateSync ignores asynchronous constraints; so does this.
           if (c.async) continue;
           const instance = c.instance;
-          property.checks.push({ each: m.each, constraints: m.constraints, validate: (value, args) => instance.validate(value, args) });
+          property.checks.push({
+            each: m.each,
+            constraints: m.constraints,
+            validate: (value, args) => instance.validate(value, args),
+          });
         }
       } else return null;
     }
@@ -92,7 +116,8 @@ function compileAcceptor(target: Function): Acceptor | null {
       for (const { each, constraints, validate } of checks) {
         const args: ValidationArguments = { targetName, property: name, object, value, constraints };
         if (each && (Array.isArray(value) || value instanceof Set || value instanceof Map)) {
-          for (const item of value instanceof Map ? value.values() : value) if (validate(item, args) !== true) return false;
+          for (const item of value instanceof Map ? value.values() : value)
+            if (validate(item, args) !== true) return false;
         } else if (validate(value, args) !== true) return false;
       }
       if (nested && !acceptsNested(value)) return false;
@@ -139,7 +164,9 @@ export function validationProblems(value: object, path: string): string[] {
 export const validateInput: ValidatorFn<object> = (argValue: unknown, _type: unknown, data: ResolverData<object>) => {
   if (argValue === null || typeof argValue !== 'object') return;
   const argName = argumentName(argValue, data);
-  const items = Array.isArray(argValue) ? argValue.map((v, i) => [`${argName}[${i}]`, v] as const) : [[argName, argValue] as const];
+  const items = Array.isArray(argValue)
+    ? argValue.map((v, i) => [`${argName}[${i}]`, v] as const)
+    : [[argName, argValue] as const];
   const problems: Problem[] = [];
   for (const [path, value] of items) {
     if (value === null || typeof value !== 'object') continue;

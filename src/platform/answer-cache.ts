@@ -70,7 +70,10 @@ export class AnswerCache {
     if (options.redisUrl) {
       // No offline queue and a command timeout: while Redis is away or slow a lookup fails fast and the request computes.
       this.redis = new Redis(options.redisUrl, {
-        enableOfflineQueue: false, maxRetriesPerRequest: 0, commandTimeout: options.redisTimeoutMs ?? 250, lazyConnect: false,
+        enableOfflineQueue: false,
+        maxRetriesPerRequest: 0,
+        commandTimeout: options.redisTimeoutMs ?? 250,
+        lazyConnect: false,
       });
       this.redis.on('error', () => undefined); // reconnects by itself; failed commands are counted
     }
@@ -84,12 +87,16 @@ export class AnswerCache {
   /** The local level's estimated bytes (the bound applies to this), in all or one cache. */
   bytes(cache?: string): number {
     if (!this.lru) return 0;
-    return cache === undefined ? this.lru.calculatedSize : this.bytesByCache.get(cache) ?? 0;
+    return cache === undefined ? this.lru.calculatedSize : (this.bytesByCache.get(cache) ?? 0);
   }
 
   /** Per cache name: estimated bytes and entries held locally. */
   usage(): Array<{ cache: string; bytes: number; entries: number }> {
-    return [...this.bytesByCache.keys()].map((cache) => ({ cache, bytes: this.bytesByCache.get(cache) ?? 0, entries: this.entriesByCache.get(cache) ?? 0 }));
+    return [...this.bytesByCache.keys()].map((cache) => ({
+      cache,
+      bytes: this.bytesByCache.get(cache) ?? 0,
+      entries: this.entriesByCache.get(cache) ?? 0,
+    }));
   }
 
   get maxBytes(): number {
@@ -158,7 +165,10 @@ export class AnswerCache {
       if (this.options.ttlMs > 0) pipeline.set(redisKey, codec.encode(value), 'PX', this.options.ttlMs);
       else pipeline.set(redisKey, codec.encode(value));
     }
-    pipeline.exec().then(() => this.recovered(), (error: unknown) => this.failed(cache, error));
+    pipeline.exec().then(
+      () => this.recovered(),
+      (error: unknown) => this.failed(cache, error),
+    );
   }
 
   /** The local level only, synchronously (for answers not worth a round trip: stored prices). */
@@ -199,7 +209,10 @@ export class AnswerCache {
     this.options.observer?.redisError(cache);
     if (this.degraded) return;
     this.degraded = true;
-    this.options.logger?.warn({ reason: (error as Error).message }, 'answer cache: Redis unreachable, answers are computed (and cached locally)');
+    this.options.logger?.warn(
+      { reason: (error as Error).message },
+      'answer cache: Redis unreachable, answers are computed (and cached locally)',
+    );
   }
 
   private recovered(): void {
@@ -228,13 +241,21 @@ export function digest(...parts: ReadonlyArray<string | ArrayBufferView>): strin
  * that must not be cached.
  */
 export async function cachedMany<I, O>(
-  cache: AnswerCache | undefined, name: string, inputs: readonly I[], keyOf: (input: I) => string | undefined,
-  codec: AnswerCodec<O>, compute: (inputs: readonly I[]) => Promise<Array<O | Error>>,
+  cache: AnswerCache | undefined,
+  name: string,
+  inputs: readonly I[],
+  keyOf: (input: I) => string | undefined,
+  codec: AnswerCodec<O>,
+  compute: (inputs: readonly I[]) => Promise<Array<O | Error>>,
 ): Promise<Array<O | Error>> {
   if (!cache?.enabled || inputs.length === 0) return compute(inputs);
   const keys = inputs.map(keyOf);
   const cacheable = keys.flatMap((k, i) => (k === undefined ? [] : [i]));
-  const found = await cache.getMany(name, cacheable.map((i) => keys[i]!), codec);
+  const found = await cache.getMany(
+    name,
+    cacheable.map((i) => keys[i]!),
+    codec,
+  );
   const results = new Array<O | Error | undefined>(inputs.length);
   cacheable.forEach((i, k) => (results[i] = found[k]));
   const missing = inputs.flatMap((_, i) => (results[i] === undefined ? [i] : []));

@@ -31,7 +31,10 @@ export interface Caller {
 export interface CallerSource {
   /** No credential is configured: the gateway runs open. */
   readonly open: boolean;
-  authenticate(authorization: string | undefined, apiKeyHeader: string | undefined): Caller | undefined | Promise<Caller | undefined>;
+  authenticate(
+    authorization: string | undefined,
+    apiKeyHeader: string | undefined,
+  ): Caller | undefined | Promise<Caller | undefined>;
 }
 
 /** How a caller is named in messages, logs and the decision record: a JWT subject as `jwt:<sub>`. */
@@ -52,7 +55,12 @@ export class ApiKeyRing implements CallerSource {
   private readonly byHash: ReadonlyMap<string, Caller>;
 
   constructor(keys: readonly ApiKeyConfig[]) {
-    this.byHash = new Map(keys.map((k) => [k.sha256.toLowerCase(), { name: k.name, scopes: new Set(k.scopes), priority: k.priority ?? 'normal' }]));
+    this.byHash = new Map(
+      keys.map((k) => [
+        k.sha256.toLowerCase(),
+        { name: k.name, scopes: new Set(k.scopes), priority: k.priority ?? 'normal' },
+      ]),
+    );
   }
 
   /** True when no keys are configured: the gateway runs open. */

@@ -6,7 +6,7 @@ import type { Logger } from './logger.js';
 export interface ApqCache {
   get(key: string): Promise<string | undefined>;
   set(key: string, value: string, options?: { ttl?: number | null }): Promise<void>;
-  delete(key: string): Promise<boolean | void>;
+  delete(key: string): Promise<boolean | undefined>;
 }
 
 /** Characters of query text the in-process APQ cache holds (Apollo's own default cache holds about 30 MiB). */
@@ -17,7 +17,10 @@ const REDIS_PREFIX = 'fin-intel-gateway:';
 
 /** The in-process APQ cache: bounded by characters, least recently used out first. */
 export function localApqCache(): ApqCache {
-  const lru = new LRUCache<string, string>({ maxSize: LOCAL_CHARS, sizeCalculation: (value, key) => value.length + key.length });
+  const lru = new LRUCache<string, string>({
+    maxSize: LOCAL_CHARS,
+    sizeCalculation: (value, key) => value.length + key.length,
+  });
   return {
     get: async (key) => lru.get(key),
     set: async (key, value, options) => {
@@ -37,7 +40,10 @@ export class RedisApqCache implements ApqCache {
   private readonly local = localApqCache();
   private degraded = false;
 
-  constructor(url: string, private readonly logger?: Logger) {
+  constructor(
+    url: string,
+    private readonly logger?: Logger,
+  ) {
     // No offline queue: while disconnected a command fails at once and the local cache answers alone.
     this.client = new Redis(url, { enableOfflineQueue: false, maxRetriesPerRequest: 1 });
     this.client.on('error', () => undefined); // reconnects by itself
@@ -85,7 +91,10 @@ export class RedisApqCache implements ApqCache {
   private failed(error: unknown): void {
     if (this.degraded) return;
     this.degraded = true;
-    this.logger?.warn({ err: error }, 'APQ: Redis not reachable, persisted queries are cached on this replica only until it returns');
+    this.logger?.warn(
+      { err: error },
+      'APQ: Redis not reachable, persisted queries are cached on this replica only until it returns',
+    );
   }
 
   private healthy(): void {

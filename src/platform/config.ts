@@ -9,8 +9,12 @@ import { PRIORITIES } from './priority.js';
 import { bool, deepFreeze, int, json, type ReportProblem } from './settings.js';
 
 /** The repository root (two levels above src/platform or dist/src/platform). */
-export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..',
-  fileURLToPath(import.meta.url).includes(`${path.sep}dist${path.sep}`) ? '..' : '');
+export const REPO_ROOT = path.resolve(
+  path.dirname(fileURLToPath(import.meta.url)),
+  '..',
+  '..',
+  fileURLToPath(import.meta.url).includes(`${path.sep}dist${path.sep}`) ? '..' : '',
+);
 
 /**
  * Below this many observations a PSI is sampling noise: with 10 bins, n draws from the training
@@ -20,29 +24,50 @@ export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url
  */
 export const DEFAULT_DRIFT_MIN_OBSERVATIONS = 300;
 
-const batchingSchema = z.object({
-  maxBatchSize: int(1, 4096).optional(),
-  maxWaitMs: z.coerce.number().min(0).max(1000).optional(),
-  maxQueue: int(1, 1_000_000).optional(),
-  maxQueueMs: z.coerce.number().min(1).max(600_000).optional(),
-}).strict();
+const batchingSchema = z
+  .object({
+    maxBatchSize: int(1, 4096).optional(),
+    maxWaitMs: z.coerce.number().min(0).max(1000).optional(),
+    maxQueue: int(1, 1_000_000).optional(),
+    maxQueueMs: z.coerce.number().min(1).max(600_000).optional(),
+  })
+  .strict();
 export type BatchingOverride = z.infer<typeof batchingSchema>;
 
-const apiKeysSchema = z.array(z.object({
-  name: z.string().regex(/^[\w.-]{1,64}$/, '1..64 letters, digits, _ . -'),
-  sha256: z.string().regex(/^[0-9a-fA-F]{64}$/, 'the hex SHA-256 of the key'),
-  scopes: z.array(z.enum(SCOPES)).min(1),
-  priority: z.enum(PRIORITIES).optional(),
-}).strict()).refine((keys) => new Set(keys.map((k) => k.name)).size === keys.length, 'key names must be unique');
+const apiKeysSchema = z
+  .array(
+    z
+      .object({
+        name: z.string().regex(/^[\w.-]{1,64}$/, '1..64 letters, digits, _ . -'),
+        sha256: z.string().regex(/^[0-9a-fA-F]{64}$/, 'the hex SHA-256 of the key'),
+        scopes: z.array(z.enum(SCOPES)).min(1),
+        priority: z.enum(PRIORITIES).optional(),
+      })
+      .strict(),
+  )
+  .refine((keys) => new Set(keys.map((k) => k.name)).size === keys.length, 'key names must be unique');
 
 /** A SQLite file, created on first start (resolved against the working directory), or `:memory:` for a throw-away database. */
-const sqliteFile = (file: string) => z.string().min(1).default(file).transform((v) => (v === ':memory:' ? v : path.resolve(v)));
+const sqliteFile = (file: string) =>
+  z
+    .string()
+    .min(1)
+    .default(file)
+    .transform((v) => (v === ':memory:' ? v : path.resolve(v)));
 
 /** Comma-separated origins such as https://app.example.com, or * for any origin. */
 const corsOrigins = z.string().transform((value, ctx) => {
-  const origins = value.split(',').map((s) => s.trim()).filter(Boolean);
+  const origins = value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   const bad = origins.filter((o) => o !== '*' && !/^https?:\/\/[\w.-]+(:\d{1,5})?$/.test(o));
-  if (bad.length) ctx.issues.push({ code: 'custom', message: `CORS_ORIGINS: each origin must be scheme://host[:port] with no path (or *), got ${bad.join(', ')}`, input: value });
+  if (bad.length)
+    ctx.issues.push({
+      code: 'custom',
+      message: `CORS_ORIGINS: each origin must be scheme://host[:port] with no path (or *), got ${bad.join(', ')}`,
+      input: value,
+    });
   return origins;
 });
 
@@ -52,9 +77,25 @@ const envSchema = z.object({
   HOST: z.string().min(1).default('0.0.0.0'),
   PORT: int(0, 65535).default(4000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  MODELS_DIR: z.string().min(1).default(path.join(REPO_ROOT, 'models')).transform((dir) => path.resolve(dir)),
-  MODELS: z.string().transform((names) => names.split(',').map((m) => m.trim()).filter(Boolean)).optional(),
-  MODEL_BATCHING: json('MODEL_BATCHING', '{"sentiment-bert":{"maxBatchSize":64}}', z.record(z.string(), batchingSchema)).default({}),
+  MODELS_DIR: z
+    .string()
+    .min(1)
+    .default(path.join(REPO_ROOT, 'models'))
+    .transform((dir) => path.resolve(dir)),
+  MODELS: z
+    .string()
+    .transform((names) =>
+      names
+        .split(',')
+        .map((m) => m.trim())
+        .filter(Boolean),
+    )
+    .optional(),
+  MODEL_BATCHING: json(
+    'MODEL_BATCHING',
+    '{"sentiment-bert":{"maxBatchSize":64}}',
+    z.record(z.string(), batchingSchema),
+  ).default({}),
   ALLOW_REMOTE_MODELS: bool.default(false),
   // CPU_BUDGET, INFERENCE_THREADS, MODEL_WORKERS, TABULAR_THREADS, VOLATILITY_THREADS: divided in cpu-budget.ts.
   ...cpuVariables,
@@ -69,12 +110,19 @@ const envSchema = z.object({
   TRUST_PROXY_HOPS: int(0, 10).default(0),
   ALLOW_OPEN_ADMIN: bool.default(false),
   METRICS_TOKEN: z.string().min(16, 'at least 16 characters').optional(),
-  API_KEYS: json('API_KEYS', '[{"name":"frontend","sha256":"<hex>","scopes":["sentiment:read"]}]', apiKeysSchema).default([]),
+  API_KEYS: json(
+    'API_KEYS',
+    '[{"name":"frontend","sha256":"<hex>","scopes":["sentiment:read"]}]',
+    apiKeysSchema,
+  ).default([]),
   RATE_LIMIT_PER_SECOND: z.coerce.number().min(0).default(5000),
   RATE_LIMIT_BURST: int(1, 100_000_000).default(20_000),
   /** Replicas sharing a Redis budget: while Redis is down each limits on its own with 1/N of the budget. */
   RATE_LIMIT_REPLICAS: int(1, 1000).default(1),
-  BODY_LIMIT: z.string().regex(/^\d+(b|kb|mb)$/i, 'a size such as 512kb or 2mb').default('8mb'),
+  BODY_LIMIT: z
+    .string()
+    .regex(/^\d+(b|kb|mb)$/i, 'a size such as 512kb or 2mb')
+    .default('8mb'),
   MAX_QUERY_DEPTH: int(2, 100).default(10),
   MAX_QUERY_COMPLEXITY: int(10, 10_000_000).default(20_000),
   DEMAND_CONTROL: z.enum(['enforce', 'measure']).default('enforce'),
@@ -96,24 +144,51 @@ const envSchema = z.object({
   DRIFT_MIN_OBSERVATIONS: int(1, 1_000_000).default(DEFAULT_DRIFT_MIN_OBSERVATIONS),
   MODEL_WATCH: bool.default(true),
   AUDIT_DB_PATH: sqliteFile(path.join(REPO_ROOT, 'data', 'audit.sqlite')),
-  AUDIT_DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'a postgres:// URL').optional(),
-  PRICE_DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'a postgres:// URL').optional(),
+  AUDIT_DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'a postgres:// URL')
+    .optional(),
+  PRICE_DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'a postgres:// URL')
+    .optional(),
   REMOTE_API_KEY: z.string().min(1).optional(),
-  OTEL_EXPORTER_OTLP_ENDPOINT: z.string().regex(/^https?:\/\//, 'an http(s):// URL').optional(),
+  OTEL_EXPORTER_OTLP_ENDPOINT: z
+    .string()
+    .regex(/^https?:\/\//, 'an http(s):// URL')
+    .optional(),
   OTEL_SERVICE_NAME: z.string().min(1).default('fin-intel-gateway'),
-  REDIS_URL: z.string().regex(/^rediss?:\/\//, 'a redis:// or rediss:// URL').optional(),
-  ANSWER_CACHE_MAX_BYTES: z.string().regex(/^\d+(kb|mb|gb)?$/i, 'bytes, or a size such as 64mb (0: off)')
-    .transform((v) => Number.parseInt(v, 10) * (({ kb: 1024, mb: 1024 ** 2, gb: 1024 ** 3 } as Record<string, number>)[v.slice(-2).toLowerCase()] ?? 1)).default(64 * 1024 ** 2),
+  REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\//, 'a redis:// or rediss:// URL')
+    .optional(),
+  ANSWER_CACHE_MAX_BYTES: z
+    .string()
+    .regex(/^\d+(kb|mb|gb)?$/i, 'bytes, or a size such as 64mb (0: off)')
+    .transform(
+      (v) =>
+        Number.parseInt(v, 10) *
+        (({ kb: 1024, mb: 1024 ** 2, gb: 1024 ** 3 } as Record<string, number>)[v.slice(-2).toLowerCase()] ?? 1),
+    )
+    .default(64 * 1024 ** 2),
   ANSWER_CACHE_TTL_S: int(0, 365 * 86_400).default(86_400),
   ANSWER_CACHE_HTTP_MAX_AGE_S: int(0, 86_400).default(0),
   // JWT_ISSUER, JWT_AUDIENCE, JWT_JWKS, JWT_ALGORITHMS, JWT_CLOCK_TOLERANCE_S, JWT_SCOPES_CLAIM, JWT_SCOPE_MAP: see jwt-auth.ts.
   ...jwtVariables,
   TRUSTED_DOCUMENTS: z.enum(['off', 'on']).default('off'),
-  TRUSTED_DOCUMENTS_FILE: z.string().min(1).transform((file, ctx) => {
-    if (!existsSync(file)) ctx.issues.push({ code: 'custom', message: `TRUSTED_DOCUMENTS_FILE ${file} does not exist`, input: file });
-    return path.resolve(file);
-  }).optional(),
-  TRUSTED_DOCUMENTS_DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'a postgres:// URL').optional(),
+  TRUSTED_DOCUMENTS_FILE: z
+    .string()
+    .min(1)
+    .transform((file, ctx) => {
+      if (!existsSync(file))
+        ctx.issues.push({ code: 'custom', message: `TRUSTED_DOCUMENTS_FILE ${file} does not exist`, input: file });
+      return path.resolve(file);
+    })
+    .optional(),
+  TRUSTED_DOCUMENTS_DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'a postgres:// URL')
+    .optional(),
   TRUSTED_DOCUMENTS_REFRESH_S: int(0, 86_400).default(10),
 });
 
@@ -127,25 +202,48 @@ export const configSchema = envSchema.transform((e, ctx) => {
     ctx.issues.push({ code: 'custom', message, input: undefined });
   };
   const jwt = jwtSettings(e, problem);
-  if (e.TRUSTED_DOCUMENTS === 'on' && !e.TRUSTED_DOCUMENTS_FILE && !e.TRUSTED_DOCUMENTS_DATABASE_URL) problem('TRUSTED_DOCUMENTS=on needs TRUSTED_DOCUMENTS_FILE (npm run trusted-documents writes one) or TRUSTED_DOCUMENTS_DATABASE_URL');
-  if (e.TRUSTED_DOCUMENTS_FILE && e.TRUSTED_DOCUMENTS_DATABASE_URL) problem('TRUSTED_DOCUMENTS_FILE and TRUSTED_DOCUMENTS_DATABASE_URL are both set: choose one source of trusted documents');
+  if (e.TRUSTED_DOCUMENTS === 'on' && !e.TRUSTED_DOCUMENTS_FILE && !e.TRUSTED_DOCUMENTS_DATABASE_URL)
+    problem(
+      'TRUSTED_DOCUMENTS=on needs TRUSTED_DOCUMENTS_FILE (npm run trusted-documents writes one) or TRUSTED_DOCUMENTS_DATABASE_URL',
+    );
+  if (e.TRUSTED_DOCUMENTS_FILE && e.TRUSTED_DOCUMENTS_DATABASE_URL)
+    problem(
+      'TRUSTED_DOCUMENTS_FILE and TRUSTED_DOCUMENTS_DATABASE_URL are both set: choose one source of trusted documents',
+    );
   if (e.RATE_LIMIT_PER_SECOND > 0 && e.RATE_LIMIT_BURST < e.MAX_QUERY_COMPLEXITY) {
-    problem(`RATE_LIMIT_BURST (${e.RATE_LIMIT_BURST}) must be at least MAX_QUERY_COMPLEXITY (${e.MAX_QUERY_COMPLEXITY}), or the largest allowed query could never run`);
+    problem(
+      `RATE_LIMIT_BURST (${e.RATE_LIMIT_BURST}) must be at least MAX_QUERY_COMPLEXITY (${e.MAX_QUERY_COMPLEXITY}), or the largest allowed query could never run`,
+    );
   }
   if (e.CREDIT_APPROVE_MAX_PD >= e.CREDIT_DECLINE_MIN_PD) {
-    problem(`CREDIT_APPROVE_MAX_PD (${e.CREDIT_APPROVE_MAX_PD}) must be below CREDIT_DECLINE_MIN_PD (${e.CREDIT_DECLINE_MIN_PD})`);
+    problem(
+      `CREDIT_APPROVE_MAX_PD (${e.CREDIT_APPROVE_MAX_PD}) must be below CREDIT_DECLINE_MIN_PD (${e.CREDIT_DECLINE_MIN_PD})`,
+    );
   }
   if (e.DRIFT_MIN_OBSERVATIONS > e.DRIFT_WINDOW) {
-    problem(`DRIFT_MIN_OBSERVATIONS (${e.DRIFT_MIN_OBSERVATIONS}) must not exceed DRIFT_WINDOW (${e.DRIFT_WINDOW}), or drift could never be reported`);
+    problem(
+      `DRIFT_MIN_OBSERVATIONS (${e.DRIFT_MIN_OBSERVATIONS}) must not exceed DRIFT_WINDOW (${e.DRIFT_WINDOW}), or drift could never be reported`,
+    );
   }
   // A missing folder is start-up's to report (it names the folder); names are checked here, beside the other settings.
   if (e.MODELS && existsSync(e.MODELS_DIR)) {
-    const found = readdirSync(e.MODELS_DIR, { withFileTypes: true }).filter((d) => d.isDirectory() && existsSync(path.join(e.MODELS_DIR, d.name, 'manifest.json'))).map((d) => d.name).sort();
+    const found = readdirSync(e.MODELS_DIR, { withFileTypes: true })
+      .filter((d) => d.isDirectory() && existsSync(path.join(e.MODELS_DIR, d.name, 'manifest.json')))
+      .map((d) => d.name)
+      .sort();
     const unknown = e.MODELS.filter((m) => !found.includes(m));
-    if (unknown.length) problem(`MODELS names unknown model(s) ${unknown.join(', ')}; found ${found.join(', ') || 'none'}`);
+    if (unknown.length)
+      problem(`MODELS names unknown model(s) ${unknown.join(', ')}; found ${found.join(', ') || 'none'}`);
   }
-  if (e.SENTIMENT_MODEL && !e.ALLOW_REMOTE_MODELS && !path.isAbsolute(e.SENTIMENT_MODEL) && !e.SENTIMENT_MODEL.startsWith('.')) {
-    problem(`SENTIMENT_MODEL ${e.SENTIMENT_MODEL} looks like a hub id; set ALLOW_REMOTE_MODELS=true or give a local folder path`);
+  if (
+    e.SENTIMENT_MODEL &&
+    !e.ALLOW_REMOTE_MODELS &&
+    !path.isAbsolute(e.SENTIMENT_MODEL) &&
+    !e.SENTIMENT_MODEL.startsWith('.')
+  ) {
+    problem(
+      `SENTIMENT_MODEL ${e.SENTIMENT_MODEL} looks like a hub id; set ALLOW_REMOTE_MODELS=true or give a local folder path`,
+    );
   }
   return deepFreeze({
     env: e.NODE_ENV,
@@ -224,7 +322,8 @@ export const configSchema = envSchema.transform((e, ctx) => {
       jwt,
       /** Registered operations (an Apollo persisted-query manifest) and whether only they may run. */
       trustedDocuments: {
-        enforce: e.TRUSTED_DOCUMENTS === 'on', file: e.TRUSTED_DOCUMENTS_FILE,
+        enforce: e.TRUSTED_DOCUMENTS === 'on',
+        file: e.TRUSTED_DOCUMENTS_FILE,
         /** PostgreSQL URL of the `trusted_documents` table the replicas share, instead of a file. */
         databaseUrl: e.TRUSTED_DOCUMENTS_DATABASE_URL,
         /** How often the file or table is read again (0: only at start and on POST /trusted-documents/refresh). */
@@ -277,7 +376,10 @@ function describeIssue(issue: z.core.$ZodIssue, given: Record<string, string | u
 function parseEnvironment<T extends z.ZodType>(schema: T, source: Record<string, string | undefined>): z.output<T> {
   const given = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== ''));
   const parsed = schema.safeParse(given);
-  if (!parsed.success) throw new ConfigError(`invalid configuration: ${parsed.error.issues.map((i) => describeIssue(i, given)).join('; ')}`);
+  if (!parsed.success)
+    throw new ConfigError(
+      `invalid configuration: ${parsed.error.issues.map((i) => describeIssue(i, given)).join('; ')}`,
+    );
   return parsed.data;
 }
 
@@ -292,15 +394,31 @@ export function loadConfig(source: Record<string, string | undefined> = process.
 
 /** OTLP/HTTP tracing when an endpoint is given. */
 function tracing(e: { OTEL_EXPORTER_OTLP_ENDPOINT?: string | undefined; OTEL_SERVICE_NAME: string }) {
-  return e.OTEL_EXPORTER_OTLP_ENDPOINT ? { endpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT, serviceName: e.OTEL_SERVICE_NAME } : undefined;
+  return e.OTEL_EXPORTER_OTLP_ENDPOINT
+    ? { endpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT, serviceName: e.OTEL_SERVICE_NAME }
+    : undefined;
 }
 
 /** GraphiQL by default; the UI reads the schema by introspection, so it needs INTROSPECTION=true. */
-function landingPage(value: string | undefined, introspection: boolean, problem: ReportProblem): 'graphiql' | 'sandbox' | 'off' {
-  const page = value === undefined ? (introspection ? 'graphiql' : 'off')
-    : value === 'sandbox' ? 'sandbox' : value === 'graphiql' || value === 'true' || value === '1' ? 'graphiql' : 'off';
+function landingPage(
+  value: string | undefined,
+  introspection: boolean,
+  problem: ReportProblem,
+): 'graphiql' | 'sandbox' | 'off' {
+  const page =
+    value === undefined
+      ? introspection
+        ? 'graphiql'
+        : 'off'
+      : value === 'sandbox'
+        ? 'sandbox'
+        : value === 'graphiql' || value === 'true' || value === '1'
+          ? 'graphiql'
+          : 'off';
   if (page !== 'off' && !introspection) {
-    problem(`LANDING_PAGE=${value} needs INTROSPECTION=true (the UI reads the schema by introspection); set LANDING_PAGE=false`);
+    problem(
+      `LANDING_PAGE=${value} needs INTROSPECTION=true (the UI reads the schema by introspection); set LANDING_PAGE=false`,
+    );
   }
   return page;
 }
@@ -309,8 +427,11 @@ function landingPage(value: string | undefined, introspection: boolean, problem:
  * The federation router's settings (`npm run router`): its spans go where the gateway's do, under its own name.
  * @example loadRouterConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' }).tracing?.serviceName === 'federation-router'
  */
-export function loadRouterConfig(source: Record<string, string | undefined> = process.env): { readonly tracing: GatewayConfig['tracing'] } {
-  const routerSchema = envSchema.pick({ OTEL_EXPORTER_OTLP_ENDPOINT: true })
+export function loadRouterConfig(source: Record<string, string | undefined> = process.env): {
+  readonly tracing: GatewayConfig['tracing'];
+} {
+  const routerSchema = envSchema
+    .pick({ OTEL_EXPORTER_OTLP_ENDPOINT: true })
     .extend({ OTEL_SERVICE_NAME: z.string().min(1).default('federation-router') });
   return Object.freeze({ tracing: tracing(parseEnvironment(routerSchema, source)) });
 }

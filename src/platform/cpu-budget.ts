@@ -31,7 +31,9 @@ export function divideCpuBudget(e: ValuesOf<typeof cpuVariables>) {
     /** CPU_BUDGET: threads of computation at once, besides the event loop. */
     budget: e.CPU_BUDGET,
     /** onnxruntime intra-op threads of each transformer model worker. */
-    inferenceThreads: e.INFERENCE_THREADS ?? Math.max(1, Math.floor((e.CPU_BUDGET - volatilityThreads - tabularThreads) / e.MODEL_WORKERS)),
+    inferenceThreads:
+      e.INFERENCE_THREADS ??
+      Math.max(1, Math.floor((e.CPU_BUDGET - volatilityThreads - tabularThreads) / e.MODEL_WORKERS)),
     /** Worker threads per transformer model, each running one batch at a time. */
     modelWorkers: e.MODEL_WORKERS,
     /** onnxruntime intra-op threads of each tabular model's session (in its worker thread, or on the event loop). */
@@ -45,13 +47,23 @@ export type CpuBudget = Readonly<ReturnType<typeof divideCpuBudget>>;
 
 /** Logs how the budget is divided at start; a warning when the shares add up to more than the budget. */
 export function logCpuBudget(cpu: CpuBudget, logger: Logger): void {
-  const shares = { inference: cpu.inferenceThreads * cpu.modelWorkers, tabular: cpu.tabularThreads, volatility: cpu.volatilityThreads };
+  const shares = {
+    inference: cpu.inferenceThreads * cpu.modelWorkers,
+    tabular: cpu.tabularThreads,
+    volatility: cpu.volatilityThreads,
+  };
   const total = shares.inference + shares.tabular + shares.volatility;
   const division = { ...cpu, shares, total };
   // Three shares of at least one thread each: below a budget of 3 they overlap by design.
   if (total > Math.max(cpu.budget, 3)) {
-    logger.warn(division, `CPU budget: the shares add up to ${total} threads, more than CPU_BUDGET (${cpu.budget}); they compete when all are busy`);
+    logger.warn(
+      division,
+      `CPU budget: the shares add up to ${total} threads, more than CPU_BUDGET (${cpu.budget}); they compete when all are busy`,
+    );
   } else {
-    logger.info(division, `CPU budget of ${cpu.budget} threads: inference ${cpu.inferenceThreads} x ${cpu.modelWorkers} per transformer model, tabular ${cpu.tabularThreads} per model, volatility pool ${cpu.volatilityThreads}`);
+    logger.info(
+      division,
+      `CPU budget of ${cpu.budget} threads: inference ${cpu.inferenceThreads} x ${cpu.modelWorkers} per transformer model, tabular ${cpu.tabularThreads} per model, volatility pool ${cpu.volatilityThreads}`,
+    );
   }
 }

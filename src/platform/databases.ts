@@ -50,9 +50,15 @@ export async function migratePostgres(pool: pg.Pool, component: string, steps: P
     await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
     await client.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
       component TEXT NOT NULL, version INTEGER NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now(), PRIMARY KEY (component, version))`);
-    const { rows } = await client.query('SELECT COALESCE(MAX(version), 0)::int AS version FROM schema_migrations WHERE component = $1', [component]);
+    const { rows } = await client.query(
+      'SELECT COALESCE(MAX(version), 0)::int AS version FROM schema_migrations WHERE component = $1',
+      [component],
+    );
     const applied = (rows[0] as { version: number }).version;
-    if (applied > steps.length) throw new Error(`${component}: the database is at schema version ${applied}, this build knows ${steps.length}; run a newer build`);
+    if (applied > steps.length)
+      throw new Error(
+        `${component}: the database is at schema version ${applied}, this build knows ${steps.length}; run a newer build`,
+      );
     for (let version = applied + 1; version <= steps.length; version++) {
       await client.query(steps[version - 1]!);
       await client.query('INSERT INTO schema_migrations (component, version) VALUES ($1, $2)', [component, version]);
@@ -71,13 +77,23 @@ export function migrateSqlite(db: Database.Database, component: string, steps: S
   db.transaction(() => {
     db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
       component TEXT NOT NULL, version INTEGER NOT NULL, applied_at TEXT NOT NULL, PRIMARY KEY (component, version))`);
-    const applied = (db.prepare('SELECT COALESCE(MAX(version), 0) FROM schema_migrations WHERE component = ?').pluck().get(component) as number);
-    if (applied > steps.length) throw new Error(`${component}: the database is at schema version ${applied}, this build knows ${steps.length}; run a newer build`);
+    const applied = db
+      .prepare('SELECT COALESCE(MAX(version), 0) FROM schema_migrations WHERE component = ?')
+      .pluck()
+      .get(component) as number;
+    if (applied > steps.length)
+      throw new Error(
+        `${component}: the database is at schema version ${applied}, this build knows ${steps.length}; run a newer build`,
+      );
     for (let version = applied + 1; version <= steps.length; version++) {
       const step = steps[version - 1]!;
       if (typeof step === 'string') db.exec(step);
       else step(db);
-      db.prepare('INSERT INTO schema_migrations (component, version, applied_at) VALUES (?, ?, ?)').run(component, version, new Date().toISOString());
+      db.prepare('INSERT INTO schema_migrations (component, version, applied_at) VALUES (?, ?, ?)').run(
+        component,
+        version,
+        new Date().toISOString(),
+      );
     }
   }).immediate();
 }

@@ -38,13 +38,31 @@ export enum GatewayErrorCode {
 }
 
 const HTTP_STATUS: Readonly<Record<GatewayErrorCode, number>> = {
-  BAD_USER_INPUT: 400, BAD_REQUEST: 400, GRAPHQL_PARSE_FAILED: 400, GRAPHQL_VALIDATION_FAILED: 400, OPERATION_RESOLUTION_FAILURE: 400,
-  PERSISTED_QUERY_NOT_FOUND: 200, PERSISTED_QUERY_NOT_SUPPORTED: 200, // as Apollo answers them: APQ clients read the body
-  OPERATION_NOT_ALLOWED: 400, AUTH_UNAVAILABLE: 503, TRUSTED_DOCUMENTS_UNAVAILABLE: 503,
-  NOT_FOUND: 404, MODEL_UNAVAILABLE: 503, AUDIT_UNAVAILABLE: 503, OVERLOADED: 503, SHUTTING_DOWN: 503, INFERENCE_FAILED: 500,
-  QUERY_TOO_COMPLEX: 400, QUERY_TOO_DEEP: 400, PAYLOAD_TOO_LARGE: 413, UNAUTHENTICATED: 401, FORBIDDEN: 403, RATE_LIMITED: 429,
+  BAD_USER_INPUT: 400,
+  BAD_REQUEST: 400,
+  GRAPHQL_PARSE_FAILED: 400,
+  GRAPHQL_VALIDATION_FAILED: 400,
+  OPERATION_RESOLUTION_FAILURE: 400,
+  PERSISTED_QUERY_NOT_FOUND: 200,
+  PERSISTED_QUERY_NOT_SUPPORTED: 200, // as Apollo answers them: APQ clients read the body
+  OPERATION_NOT_ALLOWED: 400,
+  AUTH_UNAVAILABLE: 503,
+  TRUSTED_DOCUMENTS_UNAVAILABLE: 503,
+  NOT_FOUND: 404,
+  MODEL_UNAVAILABLE: 503,
+  AUDIT_UNAVAILABLE: 503,
+  OVERLOADED: 503,
+  SHUTTING_DOWN: 503,
+  INFERENCE_FAILED: 500,
+  QUERY_TOO_COMPLEX: 400,
+  QUERY_TOO_DEEP: 400,
+  PAYLOAD_TOO_LARGE: 413,
+  UNAUTHENTICATED: 401,
+  FORBIDDEN: 403,
+  RATE_LIMITED: 429,
   INTERNAL_SERVER_ERROR: 500,
-  DEADLINE_EXCEEDED: 504, REQUEST_CANCELLED: 499, // nginx's 'client closed request': nobody reads it
+  DEADLINE_EXCEEDED: 504,
+  REQUEST_CANCELLED: 499, // nginx's 'client closed request': nobody reads it
 };
 
 /**
@@ -61,7 +79,11 @@ export function httpStatusOf(code: GatewayErrorCode): number {
  * Any other error is masked as INTERNAL_SERVER_ERROR.
  */
 export class GatewayError extends Error {
-  constructor(message: string, readonly code: GatewayErrorCode, readonly details: Record<string, unknown> = {}) {
+  constructor(
+    message: string,
+    readonly code: GatewayErrorCode,
+    readonly details: Record<string, unknown> = {},
+  ) {
     super(message);
     this.name = new.target.name;
   }
@@ -118,14 +140,21 @@ export class ForbiddenError extends GatewayError {
 /** The request's deadline passed while its item waited for a batch. */
 export class DeadlineExceededError extends GatewayError {
   constructor(model: string, timeoutMs: number, waitedMs: number) {
-    super(`model ${model}: the request's deadline of ${timeoutMs} ms (x-request-timeout) passed after ${waitedMs} ms in the queue, before its batch ran`,
-      GatewayErrorCode.DEADLINE_EXCEEDED, { model, timeoutMs });
+    super(
+      `model ${model}: the request's deadline of ${timeoutMs} ms (x-request-timeout) passed after ${waitedMs} ms in the queue, before its batch ran`,
+      GatewayErrorCode.DEADLINE_EXCEEDED,
+      { model, timeoutMs },
+    );
   }
 }
 
 /** The client went away: its queued items are dropped before inference. */
 export class RequestCancelledError extends GatewayError {
   constructor(model: string) {
-    super(`model ${model}: the client closed the request before its items were inferred`, GatewayErrorCode.REQUEST_CANCELLED, { model });
+    super(
+      `model ${model}: the client closed the request before its items were inferred`,
+      GatewayErrorCode.REQUEST_CANCELLED,
+      { model },
+    );
   }
 }

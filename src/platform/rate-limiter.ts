@@ -27,7 +27,11 @@ export interface RateLimiter {
 export class TokenBucketLimiter implements RateLimiter {
   private readonly buckets = new Map<string, { tokens: number; at: number }>();
 
-  constructor(readonly perSecond: number, readonly burst: number, private readonly now: () => number = () => performance.now() / 1000) {}
+  constructor(
+    readonly perSecond: number,
+    readonly burst: number,
+    private readonly now: () => number = () => performance.now() / 1000,
+  ) {}
 
   take(caller: string, cost: number): RateDecision {
     const t = this.now();
@@ -40,7 +44,11 @@ export class TokenBucketLimiter implements RateLimiter {
       b.tokens -= cost;
       return { allowed: true, retryAfterSeconds: 0, remaining: Math.floor(b.tokens) };
     }
-    return { allowed: false, retryAfterSeconds: Math.ceil((Math.min(cost, this.burst) - b.tokens) / this.perSecond), remaining: Math.floor(b.tokens) };
+    return {
+      allowed: false,
+      retryAfterSeconds: Math.ceil((Math.min(cost, this.burst) - b.tokens) / this.perSecond),
+      remaining: Math.floor(b.tokens),
+    };
   }
 
   private forgetIdle(t: number): void {

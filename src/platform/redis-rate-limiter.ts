@@ -37,7 +37,13 @@ export class RedisRateLimiter implements RateLimiter {
   private readonly fallback: TokenBucketLimiter;
   private degraded = false;
 
-  constructor(url: string, readonly perSecond: number, readonly burst: number, replicas = 1, private readonly logger?: Logger) {
+  constructor(
+    url: string,
+    readonly perSecond: number,
+    readonly burst: number,
+    replicas = 1,
+    private readonly logger?: Logger,
+  ) {
     // No offline queue: while disconnected a command fails at once and the fallback answers.
     const client = new Redis(url, { enableOfflineQueue: false, maxRetriesPerRequest: 1, lazyConnect: false });
     client.on('error', () => undefined); // reconnects by itself; the fallback covers the gap
@@ -65,7 +71,10 @@ export class RedisRateLimiter implements RateLimiter {
     } catch (error) {
       if (!this.degraded) {
         this.degraded = true;
-        this.logger?.warn({ reason: (error as Error).message }, 'rate limits: Redis unreachable, this replica limits on its own share of the budget');
+        this.logger?.warn(
+          { reason: (error as Error).message },
+          'rate limits: Redis unreachable, this replica limits on its own share of the budget',
+        );
       }
       return this.fallback.take(caller, cost);
     }
@@ -76,7 +85,11 @@ export class RedisRateLimiter implements RateLimiter {
     const [allowed, tokens] = result;
     const remaining = Math.floor(Number(tokens));
     if (allowed === 1) return { allowed: true, retryAfterSeconds: 0, remaining };
-    return { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil((Math.min(cost, this.burst) - Number(tokens)) / this.perSecond)), remaining };
+    return {
+      allowed: false,
+      retryAfterSeconds: Math.max(1, Math.ceil((Math.min(cost, this.burst) - Number(tokens)) / this.perSecond)),
+      remaining,
+    };
   }
 
   async close(): Promise<void> {

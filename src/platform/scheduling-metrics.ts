@@ -10,19 +10,28 @@ export class SchedulingMetrics {
 
   constructor(registry: Registry) {
     this.cancelledRequests = new Counter({
-      name: 'gateway_requests_cancelled_total', help: 'Requests whose client closed the connection before the answer (their queued model items are dropped)', registers: [registry],
+      name: 'gateway_requests_cancelled_total',
+      help: 'Requests whose client closed the connection before the answer (their queued model items are dropped)',
+      registers: [registry],
     });
     this.dropped = new Counter({
-      name: 'gateway_inference_dropped_items_total', labelNames: ['model', 'reason', 'priority'], registers: [registry],
-      help: 'Queued items that left without inference, by model, reason (deadline: the request\'s x-request-timeout; queue-timeout: the queue deadline; cancelled: the client went away) and priority',
+      name: 'gateway_inference_dropped_items_total',
+      labelNames: ['model', 'reason', 'priority'],
+      registers: [registry],
+      help: "Queued items that left without inference, by model, reason (deadline: the request's x-request-timeout; queue-timeout: the queue deadline; cancelled: the client went away) and priority",
     });
     this.itemWait = new Histogram({
-      name: 'gateway_inference_item_queue_seconds', help: 'Time each inferred item waited in its model queue, by priority', labelNames: ['model', 'priority'],
-      buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5], registers: [registry],
+      name: 'gateway_inference_item_queue_seconds',
+      help: 'Time each inferred item waited in its model queue, by priority',
+      labelNames: ['model', 'priority'],
+      buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers: [registry],
     });
     this.inFlightRefusals = new Counter({
-      name: 'gateway_inflight_refusals_total', labelNames: ['priority'], registers: [registry],
-      help: 'Requests refused (503 OVERLOADED) because MAX_CONCURRENT_REQUESTS were in progress and their caller held its share, by the request\'s priority',
+      name: 'gateway_inflight_refusals_total',
+      labelNames: ['priority'],
+      registers: [registry],
+      help: "Requests refused (503 OVERLOADED) because MAX_CONCURRENT_REQUESTS were in progress and their caller held its share, by the request's priority",
     });
     // Every priority from the start: a rate over a series that appears only at the first refusal misses it.
     for (const priority of PRIORITIES) this.inFlightRefusals.inc({ priority }, 0);

@@ -20,7 +20,9 @@ export const tracer = trace.getTracer('fin-intel-gateway');
 export function startTracing(endpoint: string, serviceName: string): { shutdown(): Promise<void> } {
   const provider = new NodeTracerProvider({
     resource: resourceFromAttributes({ 'service.name': serviceName }),
-    spanProcessors: [new BatchSpanProcessor(new OTLPTraceExporter({ url: `${endpoint.replace(/\/+$/, '')}/v1/traces` }))],
+    spanProcessors: [
+      new BatchSpanProcessor(new OTLPTraceExporter({ url: `${endpoint.replace(/\/+$/, '')}/v1/traces` })),
+    ],
   });
   provider.register();
   return { shutdown: () => provider.shutdown() };
@@ -30,11 +32,21 @@ export function startTracing(endpoint: string, serviceName: string): { shutdown(
  * A server span for one HTTP request (named after the route), continuing the caller's traceparent; `run`
  * (the rest of the request) runs inside it, and the span ends when the response has been sent.
  */
-export function traceServerRequest(req: IncomingMessage, res: ServerResponse, route: { name: string; url: string }, run: () => void): void {
+export function traceServerRequest(
+  req: IncomingMessage,
+  res: ServerResponse,
+  route: { name: string; url: string },
+  run: () => void,
+): void {
   const parent = propagation.extract(context.active(), req.headers);
-  const span = tracer.startSpan(`${req.method} ${route.name}`, {
-    kind: SpanKind.SERVER, attributes: { 'http.request.method': req.method, 'url.path': route.url.split('?')[0] },
-  }, parent);
+  const span = tracer.startSpan(
+    `${req.method} ${route.name}`,
+    {
+      kind: SpanKind.SERVER,
+      attributes: { 'http.request.method': req.method, 'url.path': route.url.split('?')[0] },
+    },
+    parent,
+  );
   res.once('finish', () => {
     span.setAttribute('http.response.status_code', res.statusCode);
     if (res.statusCode >= 500) span.setStatus({ code: SpanStatusCode.ERROR });

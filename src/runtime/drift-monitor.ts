@@ -72,7 +72,11 @@ export class DriftMonitor {
   private filled = 0;
   private total = 0;
 
-  constructor(readonly baseline: DriftBaseline, readonly windowSize: number, readonly minObservations = 1) {
+  constructor(
+    readonly baseline: DriftBaseline,
+    readonly windowSize: number,
+    readonly minObservations = 1,
+  ) {
     this.featureBins = baseline.features.map(() => new Uint16Array(windowSize));
     this.outputBins = new Uint16Array(windowSize);
   }
@@ -90,15 +94,29 @@ export class DriftMonitor {
     const measure = (profile: BinProfile, bins: Uint16Array): QuantityDrift => {
       const counts = new Array<number>(profile.expected.length).fill(0);
       for (let i = 0; i < this.filled; i++) counts[bins[i]!]!++;
-      const value = this.filled ? psi(profile.expected, counts.map((c) => c / this.filled)) : 0;
-      return { name: profile.name, psi: value, observations: this.filled, status: enough ? driftStatus(value) : 'INSUFFICIENT_DATA' };
+      const value = this.filled
+        ? psi(
+            profile.expected,
+            counts.map((c) => c / this.filled),
+          )
+        : 0;
+      return {
+        name: profile.name,
+        psi: value,
+        observations: this.filled,
+        status: enough ? driftStatus(value) : 'INSUFFICIENT_DATA',
+      };
     };
     const enough = this.filled >= this.minObservations;
     const features = this.baseline.features.map((f, j) => measure(f, this.featureBins[j]!));
     const output = measure(this.baseline.output, this.outputBins);
     const worst = Math.max(output.psi, ...features.map((f) => f.psi));
     return {
-      windowSize: this.windowSize, minObservations: this.minObservations, observations: this.total, features, output,
+      windowSize: this.windowSize,
+      minObservations: this.minObservations,
+      observations: this.total,
+      features,
+      output,
       status: enough ? driftStatus(worst) : 'INSUFFICIENT_DATA',
     };
   }

@@ -1,5 +1,10 @@
 import { context, SpanStatusCode, trace, type SpanContext } from '@opentelemetry/api';
-import { DeadlineExceededError, ModelUnavailableError, OverloadedError, RequestCancelledError } from '../platform/errors.js';
+import {
+  DeadlineExceededError,
+  ModelUnavailableError,
+  OverloadedError,
+  RequestCancelledError,
+} from '../platform/errors.js';
 import { PRIORITIES, priorityLevel, type Priority } from '../platform/priority.js';
 import { currentSpanContext, linksTo, tracer } from '../platform/tracing.js';
 
@@ -147,7 +152,9 @@ export class DynamicBatcher<I, O> {
   ) {
     this.concurrency = Math.max(1, Math.floor(options.concurrency ?? 1));
     if (options.maxQueueMs !== undefined && options.maxQueueMs <= options.maxWaitMs) {
-      throw new Error(`model ${name}: maxQueueMs (${options.maxQueueMs}) must exceed maxWaitMs (${options.maxWaitMs}), or every item would expire while its batch gathers`);
+      throw new Error(
+        `model ${name}: maxQueueMs (${options.maxQueueMs}) must exceed maxWaitMs (${options.maxWaitMs}), or every item would expire while its batch gathers`,
+      );
     }
   }
 
@@ -165,7 +172,9 @@ export class DynamicBatcher<I, O> {
     if (refused) return Promise.reject(refused);
     this.arrivals++;
     const span = currentSpanContext();
-    const result = new Promise<O>((resolve, reject) => this.enqueue({ input, ticket, enqueuedAt: ticket.enqueuedAt, span, resolve, reject }));
+    const result = new Promise<O>((resolve, reject) =>
+      this.enqueue({ input, ticket, enqueuedAt: ticket.enqueuedAt, span, resolve, reject }),
+    );
     this.listen(submission.signal, ticket);
     return result;
   }
@@ -182,9 +191,14 @@ export class DynamicBatcher<I, O> {
     if (refused) return Promise.resolve(inputs.map(() => refused));
     this.arrivals++;
     const span = currentSpanContext();
-    const results = Promise.all(inputs.map((input) => new Promise<O | Error>((resolve) => {
-      this.enqueue({ input, ticket, enqueuedAt: ticket.enqueuedAt, span, resolve, reject: resolve });
-    })));
+    const results = Promise.all(
+      inputs.map(
+        (input) =>
+          new Promise<O | Error>((resolve) => {
+            this.enqueue({ input, ticket, enqueuedAt: ticket.enqueuedAt, span, resolve, reject: resolve });
+          }),
+      ),
+    );
     this.listen(submission.signal, ticket);
     return results;
   }
@@ -224,9 +238,13 @@ export class DynamicBatcher<I, O> {
     const { deadline } = submission;
     const byDeadline = deadline !== undefined && deadline.at < queueExpiry;
     return {
-      caller: submission.caller, priority: submission.priority ?? 'normal', enqueuedAt: now, queued: count,
-      expiresAt: byDeadline ? deadline.at : queueExpiry, expiry: byDeadline ? 'deadline' : 'queue-timeout',
-      timeoutMs: byDeadline ? deadline.timeoutMs : queueTimeoutMs ?? Infinity,
+      caller: submission.caller,
+      priority: submission.priority ?? 'normal',
+      enqueuedAt: now,
+      queued: count,
+      expiresAt: byDeadline ? deadline.at : queueExpiry,
+      expiry: byDeadline ? 'deadline' : 'queue-timeout',
+      timeoutMs: byDeadline ? deadline.timeoutMs : (queueTimeoutMs ?? Infinity),
     };
   }
 
@@ -307,11 +325,14 @@ export class DynamicBatcher<I, O> {
     if (this.nextExpiry === Infinity || (this.expiryTimer && this.expiryTimer.at <= this.nextExpiry)) return;
     this.expiryTimer?.cancel();
     const at = this.nextExpiry;
-    const timeout = setTimeout(() => {
-      this.expiryTimer = undefined;
-      this.expire();
-      this.startExpiryTimer();
-    }, Math.max(0, Math.ceil(at - performance.now())));
+    const timeout = setTimeout(
+      () => {
+        this.expiryTimer = undefined;
+        this.expire();
+        this.startExpiryTimer();
+      },
+      Math.max(0, Math.ceil(at - performance.now())),
+    );
     this.expiryTimer = { at, cancel: () => clearTimeout(timeout) };
   }
 
@@ -368,7 +389,8 @@ export class DynamicBatcher<I, O> {
     const order = starved === undefined ? waiting : [starved, ...waiting.filter((level) => level !== starved)];
     let free = count;
     const share = Math.max(1, Math.floor(count * LOWER_LEVEL_SHARE));
-    const most = (level: number) => (level === LOW_LEVEL ? Math.max(1, Math.floor(count * LOW_PRIORITY_BATCH_SHARE)) : Infinity);
+    const most = (level: number) =>
+      level === LOW_LEVEL ? Math.max(1, Math.floor(count * LOW_PRIORITY_BATCH_SHARE)) : Infinity;
     for (const level of order.slice(1)) {
       const n = Math.min(this.levelWaiting[level]!, share, free - 1);
       if (n > 0) {
@@ -423,8 +445,15 @@ export class DynamicBatcher<I, O> {
             return false;
           }
           const waited = Math.round(now - item.enqueuedAt);
-          item.reject(ticket.expiry === 'deadline' ? new DeadlineExceededError(this.name, ticket.timeoutMs, waited)
-            : new OverloadedError(this.name, this.options.maxQueue, `it waited ${waited} ms, past its ${ticket.timeoutMs} ms queue deadline`));
+          item.reject(
+            ticket.expiry === 'deadline'
+              ? new DeadlineExceededError(this.name, ticket.timeoutMs, waited)
+              : new OverloadedError(
+                  this.name,
+                  this.options.maxQueue,
+                  `it waited ${waited} ms, past its ${ticket.timeoutMs} ms queue deadline`,
+                ),
+          );
           if (--ticket.queued === 0) ticket.unlisten?.();
           const key = `${ticket.expiry}\0${ticket.priority}`;
           const report = dropped.get(key);
@@ -448,10 +477,17 @@ export class DynamicBatcher<I, O> {
     let failedItems = 0;
     // One span per batch, linked to every request it serves (a batch has many parents, not one).
     const span = tracer.startSpan(`model.batch ${this.name}`, {
-      links: linksTo(batch.map((p) => p.span)), attributes: { 'model.name': this.name, 'batch.size': batch.length, 'batch.queue_ms': Math.round(queueSeconds * 1000) },
+      links: linksTo(batch.map((p) => p.span)),
+      attributes: {
+        'model.name': this.name,
+        'batch.size': batch.length,
+        'batch.queue_ms': Math.round(queueSeconds * 1000),
+      },
     });
     try {
-      const results = await context.with(trace.setSpan(context.active(), span), () => this.runBatch(batch.map((p) => p.input)));
+      const results = await context.with(trace.setSpan(context.active(), span), () =>
+        this.runBatch(batch.map((p) => p.input)),
+      );
       if (results.length !== batch.length) {
         throw new Error(`runtime ${this.name} returned ${results.length} results for ${batch.length} inputs`);
       }
@@ -471,7 +507,13 @@ export class DynamicBatcher<I, O> {
     }
     span.setAttribute('batch.failed_items', failedItems);
     span.end();
-    this.onBatch({ size: batch.length, queueSeconds, computeSeconds: (performance.now() - started) / 1000, failedItems, waits: waitsOf(batch, started) });
+    this.onBatch({
+      size: batch.length,
+      queueSeconds,
+      computeSeconds: (performance.now() - started) / 1000,
+      failedItems,
+      waits: waitsOf(batch, started),
+    });
   }
 }
 

@@ -17,7 +17,10 @@ export interface WatchedModels {
 export function watchManifests(models: WatchedModels, logger: Logger, debounceMs = 500): { close(): void } {
   const watchers: FSWatcher[] = [];
   const timers = new Set<NodeJS.Timeout>();
-  for (const { root, manifest: { name } } of models.list()) {
+  for (const {
+    root,
+    manifest: { name },
+  } of models.list()) {
     let timer: NodeJS.Timeout | undefined;
     // The folder, not the file: an editor's save-by-rename replaces the file, which would end a file watch.
     const watcher = watch(root, (_event, file) => {

@@ -19,7 +19,8 @@ const TRANSFORMERS_FILES = ['config.json', 'tokenizer.json', 'tokenizer_config.j
 /** The files a local version's answers depend on, relative to its folder, sorted. */
 export function artefactFiles(manifest: ModelManifest): string[] {
   if (!manifest.artifact) return [];
-  const extra = manifest.runtime === 'transformers' ? TRANSFORMERS_FILES.filter((f) => existsSync(path.join(manifest.dir, f))) : [];
+  const extra =
+    manifest.runtime === 'transformers' ? TRANSFORMERS_FILES.filter((f) => existsSync(path.join(manifest.dir, f))) : [];
   return [manifest.artifact, ...extra].sort();
 }
 
@@ -38,7 +39,9 @@ export async function artefactSha256(manifest: ModelManifest): Promise<string> {
   const files = artefactFiles(manifest);
   const sums = await Promise.all(files.map((f) => fileSha256(path.join(manifest.dir, f))));
   if (sums.length === 1) return sums[0]!;
-  return createHash('sha256').update(files.map((f, i) => `${sums[i]}  ${f}\n`).join('')).digest('hex');
+  return createHash('sha256')
+    .update(files.map((f, i) => `${sums[i]}  ${f}\n`).join(''))
+    .digest('hex');
 }
 
 /**
@@ -48,7 +51,12 @@ export async function artefactSha256(manifest: ModelManifest): Promise<string> {
  * - `known` holds what this process has loaded so far (version -> sha256): a label names one artefact for the
  *   process's life. One artefact may carry several labels (a re-release); the hash recorded beside each says so.
  */
-export async function verifyLocalIdentity(root: string, manifest: ModelManifest, sha256: string, known: ReadonlyMap<string, string>): Promise<void> {
+export async function verifyLocalIdentity(
+  root: string,
+  manifest: ModelManifest,
+  sha256: string,
+  known: ReadonlyMap<string, string>,
+): Promise<void> {
   const where = path.relative(path.dirname(root), path.join(manifest.dir, 'manifest.json'));
   const pinned = (manifest as { sha256?: unknown }).sha256;
   if (typeof pinned === 'string' && pinned !== sha256) {
@@ -56,7 +64,9 @@ export async function verifyLocalIdentity(root: string, manifest: ModelManifest,
   }
   const seen = known.get(manifest.version);
   if (seen !== undefined && seen !== sha256) {
-    throw new Error(`${where} says version ${manifest.version}, but version ${manifest.version} was loaded from artefacts with sha256 ${seen}, not ${sha256}: a version names one artefact`);
+    throw new Error(
+      `${where} says version ${manifest.version}, but version ${manifest.version} was loaded from artefacts with sha256 ${seen}, not ${sha256}: a version names one artefact`,
+    );
   }
   const named = path.join(root, 'versions', manifest.version);
   if (path.resolve(manifest.dir) === path.resolve(named) || !existsSync(path.join(named, 'manifest.json'))) return;
@@ -68,6 +78,8 @@ export async function verifyLocalIdentity(root: string, manifest: ModelManifest,
   }
   const otherSha = other && other.runtime !== 'remote' ? await artefactSha256(other).catch(() => undefined) : undefined;
   if (otherSha !== sha256) {
-    throw new Error(`${where} says version ${manifest.version}, but its artefacts (sha256 ${sha256}) are not those of versions/${manifest.version}/ (${otherSha ?? 'unreadable'}): a version names one artefact`);
+    throw new Error(
+      `${where} says version ${manifest.version}, but its artefacts (sha256 ${sha256}) are not those of versions/${manifest.version}/ (${otherSha ?? 'unreadable'}): a version names one artefact`,
+    );
   }
 }

@@ -6,7 +6,13 @@ import type { ModelIdentity } from './model-identity.js';
 import type { InferenceModel, RowsModel, TextModel } from './model-handles.js';
 import type { ModelManifest } from './model-manifest.js';
 import { describePhase, type ModelPhase } from './model-runtime.js';
-import { ModelVersions, readOtherVersion, type ModelStats, type ModelVersion, type VersionOptions } from './model-versions.js';
+import {
+  ModelVersions,
+  readOtherVersion,
+  type ModelStats,
+  type ModelVersion,
+  type VersionOptions,
+} from './model-versions.js';
 import { ShadowControl } from './shadow-control.js';
 import type { TaskInput, TaskIO } from './tasks.js';
 
@@ -60,17 +66,30 @@ export class ModelRegistry {
   /** Versions running in shadow beside the active ones; their comparison reports. */
   readonly shadows: ShadowControl;
 
-  constructor(manifests: readonly ModelManifest[], private readonly options: RegistryOptions) {
+  constructor(
+    manifests: readonly ModelManifest[],
+    private readonly options: RegistryOptions,
+  ) {
     this.versions = new ModelVersions(options);
     this.shadows = new ShadowControl({
-      model: (name) => this.entries.get(name), versions: this.versions, tasks: options.tasks, logger: options.logger,
+      model: (name) => this.entries.get(name),
+      versions: this.versions,
+      tasks: options.tasks,
+      logger: options.logger,
     });
     for (const manifest of manifests) {
-      if (this.entries.has(manifest.name)) throw new StartupError(`two model folders declare the name ${manifest.name}`);
-      if (!options.tasks.has(manifest.task)) throw new StartupError(`model ${manifest.name}: task ${manifest.task} is served by no domain; tasks: ${options.tasks.names.join(', ')}`);
+      if (this.entries.has(manifest.name))
+        throw new StartupError(`two model folders declare the name ${manifest.name}`);
+      if (!options.tasks.has(manifest.task))
+        throw new StartupError(
+          `model ${manifest.name}: task ${manifest.task} is served by no domain; tasks: ${options.tasks.names.join(', ')}`,
+        );
       const stats: ModelStats = { batches: 0, items: 0, failedItems: 0 };
       this.entries.set(manifest.name, {
-        root: manifest.dir, stats, state: { phase: 'loading', since: new Date() }, ...this.versions.build(manifest, stats),
+        root: manifest.dir,
+        stats,
+        state: { phase: 'loading', since: new Date() },
+        ...this.versions.build(manifest, stats),
       });
     }
   }
@@ -80,29 +99,41 @@ export class ModelRegistry {
    * message naming its folder; an optional one is left `failed` and its fields answer MODEL_UNAVAILABLE.
    */
   async loadAll(): Promise<void> {
-    const failures = await Promise.all([...this.entries.values()].map(async (entry) => {
-      const { manifest } = entry;
-      try {
-        const { identity, loadMs, warmupMs } = await this.versions.warmUp(entry.root, manifest, entry.runtime);
-        entry.identity = identity;
-        entry.state = { phase: 'ready', loadedAt: new Date(), warmupMs };
-        this.options.logger.info({ model: manifest.name, version: identity.version, sha256: identity.sha256, loadMs }, 'model ready');
-        return undefined;
-      } catch (error) {
-        const source = manifest.remote ? `${manifest.remote.url} (${manifest.remote.model})` : `models/${path.basename(manifest.dir)}/${manifest.artifact}`;
-        const reason = `${source}: ${(error as Error).message}`;
-        entry.state = { phase: 'failed', at: new Date(), reason };
-        this.options.logger.error({ model: manifest.name, reason }, manifest.required ? 'required model failed to load' : 'optional model failed to load');
-        return manifest.required ? `required model ${manifest.name} failed to load (${reason})` : undefined;
-      }
-    }));
+    const failures = await Promise.all(
+      [...this.entries.values()].map(async (entry) => {
+        const { manifest } = entry;
+        try {
+          const { identity, loadMs, warmupMs } = await this.versions.warmUp(entry.root, manifest, entry.runtime);
+          entry.identity = identity;
+          entry.state = { phase: 'ready', loadedAt: new Date(), warmupMs };
+          this.options.logger.info(
+            { model: manifest.name, version: identity.version, sha256: identity.sha256, loadMs },
+            'model ready',
+          );
+          return undefined;
+        } catch (error) {
+          const source = manifest.remote
+            ? `${manifest.remote.url} (${manifest.remote.model})`
+            : `models/${path.basename(manifest.dir)}/${manifest.artifact}`;
+          const reason = `${source}: ${(error as Error).message}`;
+          entry.state = { phase: 'failed', at: new Date(), reason };
+          this.options.logger.error(
+            { model: manifest.name, reason },
+            manifest.required ? 'required model failed to load' : 'optional model failed to load',
+          );
+          return manifest.required ? `required model ${manifest.name} failed to load (${reason})` : undefined;
+        }
+      }),
+    );
     const fatal = failures.filter((f): f is string => f !== undefined);
     if (fatal.length) throw new StartupError(fatal.join('; '));
   }
 
   /** True when every model that was not optional-and-failed answers. */
   get ready(): boolean {
-    return [...this.entries.values()].every((e) => e.state.phase === 'ready' || (e.state.phase === 'failed' && !e.manifest.required));
+    return [...this.entries.values()].every(
+      (e) => e.state.phase === 'ready' || (e.state.phase === 'failed' && !e.manifest.required),
+    );
   }
 
   list(): ModelSnapshot[] {
@@ -141,7 +172,11 @@ export class ModelRegistry {
     const entry = this.entries.get(name);
     if (!entry) throw new ModelUnavailableError(name, 'no such model is configured');
     const { input } = this.options.tasks.facts(entry.manifest.task);
-    if (input !== kind) throw new ModelUnavailableError(name, `a ${kind} model was asked for, but it serves task ${entry.manifest.task}, which takes ${input}`);
+    if (input !== kind)
+      throw new ModelUnavailableError(
+        name,
+        `a ${kind} model was asked for, but it serves task ${entry.manifest.task}, which takes ${input}`,
+      );
     if (entry.state.phase !== 'ready') {
       this.options.onRefused?.(name, GatewayErrorCode.MODEL_UNAVAILABLE);
       throw new ModelUnavailableError(name, describePhase(entry.state));
@@ -152,7 +187,10 @@ export class ModelRegistry {
       try {
         return submit();
       } catch (error) {
-        this.options.onRefused?.(name, error instanceof GatewayError ? error.code : GatewayErrorCode.INTERNAL_SERVER_ERROR);
+        this.options.onRefused?.(
+          name,
+          error instanceof GatewayError ? error.code : GatewayErrorCode.INTERNAL_SERVER_ERROR,
+        );
         throw error;
       }
     };
@@ -185,12 +223,20 @@ export class ModelRegistry {
       next = await this.versions.start(entry.root, manifest, entry.stats);
     } catch (error) {
       this.options.logger.error({ model: name, version, reason: (error as Error).message }, 'model version refused');
-      throw new ModelUnavailableError(name, `version ${version} was refused (${(error as Error).message}); version ${entry.manifest.version} stays active`);
+      throw new ModelUnavailableError(
+        name,
+        `version ${version} was refused (${(error as Error).message}); version ${entry.manifest.version} stays active`,
+      );
     }
     const previous = { runtime: entry.runtime, batcher: entry.batcher, version: entry.identity.version };
     const { identity } = next.version;
-    Object.assign(entry, next.version, { state: { phase: 'ready', loadedAt: new Date(), warmupMs: next.warmupMs } satisfies ModelPhase });
-    this.options.logger.info({ model: name, version: identity.version, sha256: identity.sha256, previous: previous.version }, 'model version activated');
+    Object.assign(entry, next.version, {
+      state: { phase: 'ready', loadedAt: new Date(), warmupMs: next.warmupMs } satisfies ModelPhase,
+    });
+    this.options.logger.info(
+      { model: name, version: identity.version, sha256: identity.sha256, previous: previous.version },
+      'model version activated',
+    );
     this.versions.retire(name, previous.version, previous);
     this.options.onActivated?.(name, version);
     return this.snapshot(entry);
@@ -204,15 +250,26 @@ export class ModelRegistry {
   /** Stops taking work, lets running batches finish, then frees every runtime (shadows' included). */
   async dispose(): Promise<void> {
     const reason = 'the gateway is shutting down';
-    await Promise.all([this.shadows.dispose(reason), ...[...this.entries.values()].map(async (entry) => {
-      await entry.batcher.close(reason);
-      await entry.runtime.dispose();
-      entry.state = { phase: 'disposed', at: new Date() };
-    })]);
+    await Promise.all([
+      this.shadows.dispose(reason),
+      ...[...this.entries.values()].map(async (entry) => {
+        await entry.batcher.close(reason);
+        await entry.runtime.dispose();
+        entry.state = { phase: 'disposed', at: new Date() };
+      }),
+    ]);
   }
 
   private snapshot(e: Entry): ModelSnapshot {
-    return { root: e.root, manifest: e.manifest, identity: e.identity, state: e.state, batching: e.batcher.options, stats: { ...e.stats }, queued: e.batcher.queued,
-      shadowVersion: this.shadows.versionOf(e.manifest.name) };
+    return {
+      root: e.root,
+      manifest: e.manifest,
+      identity: e.identity,
+      state: e.state,
+      batching: e.batcher.options,
+      stats: { ...e.stats },
+      queued: e.batcher.queued,
+      shadowVersion: this.shadows.versionOf(e.manifest.name),
+    };
   }
 }

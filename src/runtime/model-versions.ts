@@ -63,17 +63,30 @@ export class ModelVersions {
   build(manifest: ModelManifest, stats: ModelStats | undefined): ModelVersion {
     const { options } = this;
     const runtime = options.createRuntime(manifest);
-    const batching = { maxQueueMs: options.queueTimeoutMs, ...manifest.batching, ...options.batching[manifest.name], concurrency: runtime.parallelism };
-    const batcher = new DynamicBatcher(manifest.name, (inputs) => runtime.run(inputs), batching, (report) => {
-      if (!stats) return;
-      stats.batches++;
-      stats.items += report.size;
-      stats.failedItems += report.failedItems;
-      options.onBatch?.(manifest.name, report);
-    }, (report) => {
-      if (stats) options.onDrop?.(manifest.name, report);
-    });
-    const monitor = manifest.baseline ? new DriftMonitor(manifest.baseline, options.driftWindow ?? 5000, options.driftMinObservations) : undefined;
+    const batching = {
+      maxQueueMs: options.queueTimeoutMs,
+      ...manifest.batching,
+      ...options.batching[manifest.name],
+      concurrency: runtime.parallelism,
+    };
+    const batcher = new DynamicBatcher(
+      manifest.name,
+      (inputs) => runtime.run(inputs),
+      batching,
+      (report) => {
+        if (!stats) return;
+        stats.batches++;
+        stats.items += report.size;
+        stats.failedItems += report.failedItems;
+        options.onBatch?.(manifest.name, report);
+      },
+      (report) => {
+        if (stats) options.onDrop?.(manifest.name, report);
+      },
+    );
+    const monitor = manifest.baseline
+      ? new DriftMonitor(manifest.baseline, options.driftWindow ?? 5000, options.driftMinObservations)
+      : undefined;
     const identity: ModelIdentity = { name: manifest.name, version: manifest.version, sha256: null };
     return { manifest, identity, runtime, batcher, monitor };
   }
@@ -82,10 +95,19 @@ export class ModelVersions {
    * Verifies a version's identity (its artefacts' hash against its label), checks it, loads its runtime and runs
    * its warm-up input. Resolves to the identity that will serve and the load and warm-up times in ms.
    */
-  async warmUp(root: string, manifest: ModelManifest, runtime: LabelledRuntime): Promise<{ identity: ModelIdentity; loadMs: number; warmupMs: number }> {
+  async warmUp(
+    root: string,
+    manifest: ModelManifest,
+    runtime: LabelledRuntime,
+  ): Promise<{ identity: ModelIdentity; loadMs: number; warmupMs: number }> {
     const known = this.artefacts.get(manifest.name) ?? new Map<string, string>();
     let sha256: string | null = null;
-    const dir = manifest.runtime === 'remote' ? null : this.options.artefactDir ? this.options.artefactDir(manifest) : manifest.dir;
+    const dir =
+      manifest.runtime === 'remote'
+        ? null
+        : this.options.artefactDir
+          ? this.options.artefactDir(manifest)
+          : manifest.dir;
     if (dir !== null) {
       sha256 = await artefactSha256({ ...manifest, dir });
       if (dir === manifest.dir) await verifyLocalIdentity(root, manifest, sha256, known);
@@ -99,11 +121,19 @@ export class ModelVersions {
     // A remote model is what its server says it serves (the runtime refuses a server that contradicts a pinned version).
     const version = runtime.servedVersion ?? manifest.version;
     if (sha256 !== null) this.artefacts.set(manifest.name, known.set(version, sha256));
-    return { identity: { name: manifest.name, version, sha256 }, loadMs: Math.round(loadMs), warmupMs: Math.round(performance.now() - started - loadMs) };
+    return {
+      identity: { name: manifest.name, version, sha256 },
+      loadMs: Math.round(loadMs),
+      warmupMs: Math.round(performance.now() - started - loadMs),
+    };
   }
 
   /** Builds a version of the model in `root` and warms it up; a version that fails is disposed and its error rethrown. */
-  async start(root: string, manifest: ModelManifest, stats: ModelStats | undefined): Promise<{ version: ModelVersion; warmupMs: number }> {
+  async start(
+    root: string,
+    manifest: ModelManifest,
+    stats: ModelStats | undefined,
+  ): Promise<{ version: ModelVersion; warmupMs: number }> {
     const version = this.build(manifest, stats);
     try {
       const { identity, warmupMs } = await this.warmUp(root, manifest, version.runtime);
@@ -116,8 +146,12 @@ export class ModelVersions {
 
   /** Lets a replaced version finish what it queued, then frees it. */
   retire(name: string, version: string, old: Pick<ModelVersion, 'batcher' | 'runtime'>): void {
-    void old.batcher.drain().then(() => old.runtime.dispose()).catch((error: unknown) =>
-      this.options.logger.error({ model: name, version, err: error }, 'disposing the replaced version failed'));
+    void old.batcher
+      .drain()
+      .then(() => old.runtime.dispose())
+      .catch((error: unknown) =>
+        this.options.logger.error({ model: name, version, err: error }, 'disposing the replaced version failed'),
+      );
   }
 }
 

@@ -28,7 +28,8 @@ export class TabularOnnxRuntime implements ModelRuntime<Float32Array, TabularOut
     // machine that takes the cores the event loop needs between batches. Measured with 1,000-account
     // credit requests on 2 cores: other threads' CPU per request 69-80 -> 38-40 ms, accounts/s +10-12 %.
     this.session = await ort.InferenceSession.create(this.options.file, {
-      graphOptimizationLevel: 'all', extra: { session: { intra_op: { allow_spinning: '0' } } },
+      graphOptimizationLevel: 'all',
+      extra: { session: { intra_op: { allow_spinning: '0' } } },
       // The binding refuses the key with no number in it.
       ...(this.options.intraOpThreads === undefined ? {} : { intraOpNumThreads: this.options.intraOpThreads }),
     });
@@ -46,7 +47,8 @@ export class TabularOnnxRuntime implements ModelRuntime<Float32Array, TabularOut
   async runPacked(data: Float32Array, count: number): Promise<Record<string, Float32Array>> {
     if (!this.session) throw new Error(`${this.options.file} is not loaded`);
     const { width, inputName } = this.options;
-    if (data.length !== count * width) throw new Error(`expected ${count * width} values for ${count} rows, got ${data.length}`);
+    if (data.length !== count * width)
+      throw new Error(`expected ${count * width} values for ${count} rows, got ${data.length}`);
     const outputs = await this.session.run({ [inputName]: new ort.Tensor('float32', data, [count, width]) });
     return Object.fromEntries(Object.entries(outputs).map(([name, tensor]) => [name, tensor.data as Float32Array]));
   }

@@ -32,7 +32,10 @@ export function createRuntimeFactory(options: RuntimeFactoryOptions): RuntimeFac
     // 1,000-row inferences at 26 % of the loop's time). Transformer models always run off it; the
     // tabular ones do unless configured not to, with one worker each: their batches are short, so
     // more copies would not pay for their memory.
-    if (spec.kind === 'tabular-onnx') return options.tabularRuntime === 'event-loop' ? createRuntimeFromSpec(spec) : new WorkerRuntime(spec) as AnyRuntime;
+    if (spec.kind === 'tabular-onnx')
+      return options.tabularRuntime === 'event-loop'
+        ? createRuntimeFromSpec(spec)
+        : (new WorkerRuntime(spec) as AnyRuntime);
     if (spec.kind !== 'text-classification') return createRuntimeFromSpec(spec);
     const workers = options.modelWorkers ?? 1;
     return (workers > 1 ? new WorkerPoolRuntime(spec, workers) : new WorkerRuntime(spec)) as AnyRuntime;
@@ -63,20 +66,32 @@ function specFor(manifest: ModelManifest, options: RuntimeFactoryOptions): Runti
       const override = options.tasks.facts(manifest.task).modelOverride;
       const source = override ? overrideSource(override) : manifest.dir;
       return {
-        kind: 'text-classification', source, dtype: manifest.dtype ?? 'q8', intraOpThreads: options.inferenceThreads,
-        allowRemoteModels: options.allowRemoteModels, localModelPath: options.localModelPath,
+        kind: 'text-classification',
+        source,
+        dtype: manifest.dtype ?? 'q8',
+        intraOpThreads: options.inferenceThreads,
+        allowRemoteModels: options.allowRemoteModels,
+        localModelPath: options.localModelPath,
       };
     }
     case 'onnx': {
       const { name: inputName, width } = requireRows(manifest);
-      return { kind: 'tabular-onnx', file: path.join(manifest.dir, manifest.artifact!), inputName, width, intraOpThreads: options.tabularThreads };
+      return {
+        kind: 'tabular-onnx',
+        file: path.join(manifest.dir, manifest.artifact!),
+        inputName,
+        width,
+        intraOpThreads: options.tabularThreads,
+      };
     }
     case 'remote': {
       // The task says what crosses the wire: text, or the manifest's FP32 rows.
       const { input: kind } = options.tasks.facts(manifest.task);
       const rows = kind === 'rows' ? requireRows(manifest) : undefined;
       return {
-        kind: 'remote', name: manifest.name, options: { ...manifest.remote!, apiKey: options.remoteApiKey },
+        kind: 'remote',
+        name: manifest.name,
+        options: { ...manifest.remote!, apiKey: options.remoteApiKey },
         tensors: rows ? { kind: 'rows', inputName: rows.name, width: rows.width } : { kind: 'text' },
       };
     }

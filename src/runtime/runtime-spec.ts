@@ -5,7 +5,14 @@ import { configureTransformers, TextClassificationRuntime } from './transformers
 
 /** A serialisable description of a runtime: enough to build it in this thread or in a worker thread. */
 export type RuntimeSpec =
-  | { kind: 'text-classification'; source: string; dtype: 'q8' | 'fp32' | 'fp16' | 'int8' | 'uint8' | 'q4'; intraOpThreads: number; allowRemoteModels: boolean; localModelPath: string }
+  | {
+      kind: 'text-classification';
+      source: string;
+      dtype: 'q8' | 'fp32' | 'fp16' | 'int8' | 'uint8' | 'q4';
+      intraOpThreads: number;
+      allowRemoteModels: boolean;
+      localModelPath: string;
+    }
   | { kind: 'tabular-onnx'; file: string; inputName: string; width: number; intraOpThreads?: number | undefined }
   | { kind: 'remote'; name: string; options: RemoteModelOptions; tensors: RemoteTensorKind };
 
@@ -16,7 +23,11 @@ export function createRuntimeFromSpec(spec: RuntimeSpec): AnyRuntime {
   switch (spec.kind) {
     case 'text-classification':
       configureTransformers({ allowRemoteModels: spec.allowRemoteModels, localModelPath: spec.localModelPath });
-      return new TextClassificationRuntime({ source: spec.source, dtype: spec.dtype, intraOpThreads: spec.intraOpThreads }) as AnyRuntime;
+      return new TextClassificationRuntime({
+        source: spec.source,
+        dtype: spec.dtype,
+        intraOpThreads: spec.intraOpThreads,
+      }) as AnyRuntime;
     case 'tabular-onnx':
       return new TabularOnnxRuntime(spec) as unknown as AnyRuntime;
     case 'remote':

@@ -13,16 +13,25 @@ port.on('message', async (request: WorkerRequest) => {
     switch (request.op) {
       case 'load':
         await runtime.load();
-        reply({ id: request.id, ok: true, result: { labels: runtime.labels ?? [], warmupInput: runtime.warmupInput() } });
+        reply({
+          id: request.id,
+          ok: true,
+          result: { labels: runtime.labels ?? [], warmupInput: runtime.warmupInput() },
+        });
         break;
       case 'run': {
         // Errors do not survive postMessage as Errors: send per-item failures as messages.
         const results = await runtime.run(request.inputs);
-        reply({ id: request.id, ok: true, result: results.map((r) => (r instanceof Error ? { itemError: r.message } : r)) });
+        reply({
+          id: request.id,
+          ok: true,
+          result: results.map((r) => (r instanceof Error ? { itemError: r.message } : r)),
+        });
         break;
       }
       case 'run-packed': {
-        if (!(runtime instanceof TabularOnnxRuntime)) throw new Error(`a packed batch for a ${(workerData as RuntimeSpec).kind} model`);
+        if (!(runtime instanceof TabularOnnxRuntime))
+          throw new Error(`a packed batch for a ${(workerData as RuntimeSpec).kind} model`);
         const outputs = await runtime.runPacked(request.data, request.count);
         reply({ id: request.id, ok: true, result: outputs });
         break;

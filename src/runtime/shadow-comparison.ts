@@ -43,8 +43,12 @@ export class ShadowComparison {
   report(): ShadowReport {
     const n = this.compared;
     return {
-      version: this.version, since: this.since, compared: n, failed: this.failed,
-      agreementRate: n ? this.agreed / n : null, meanAbsoluteDifference: n ? this.differenceSum / n : null,
+      version: this.version,
+      since: this.since,
+      compared: n,
+      failed: this.failed,
+      agreementRate: n ? this.agreed / n : null,
+      meanAbsoluteDifference: n ? this.differenceSum / n : null,
     };
   }
 }

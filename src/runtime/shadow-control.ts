@@ -41,12 +41,22 @@ export class ShadowControl {
     if (version !== null) {
       const shadowTasks = this.host.tasks.shadowTasks;
       if (!shadowTasks.includes(model.manifest.task)) {
-        throw new InvalidInputError(`shadow mode is available for ${shadowTasks.join(', ') || 'no'} models, not ${model.manifest.task}`, 'name');
+        throw new InvalidInputError(
+          `shadow mode is available for ${shadowTasks.join(', ') || 'no'} models, not ${model.manifest.task}`,
+          'name',
+        );
       }
-      if (version === model.manifest.version) throw new InvalidInputError(`version ${version} is the active version of ${name}; a shadow must be another one`, 'version');
+      if (version === model.manifest.version)
+        throw new InvalidInputError(
+          `version ${version} is the active version of ${name}; a shadow must be another one`,
+          'version',
+        );
       const manifest = readOtherVersion(model.root, version);
       try {
-        next = { version: (await this.host.versions.start(model.root, manifest, undefined)).version, comparison: new ShadowComparison(version) };
+        next = {
+          version: (await this.host.versions.start(model.root, manifest, undefined)).version,
+          comparison: new ShadowComparison(version),
+        };
       } catch (error) {
         throw new ModelUnavailableError(name, `shadow version ${version} was refused (${(error as Error).message})`);
       }
@@ -54,7 +64,10 @@ export class ShadowControl {
     const previous = this.shadows.get(name);
     if (next) this.shadows.set(name, next);
     else this.shadows.delete(name);
-    this.host.logger.info({ model: name, shadow: version, previous: previous?.version.manifest.version }, version ? 'shadow version started' : 'shadow stopped');
+    this.host.logger.info(
+      { model: name, shadow: version, previous: previous?.version.manifest.version },
+      version ? 'shadow version started' : 'shadow stopped',
+    );
     if (previous) this.host.versions.retire(name, previous.version.manifest.version, previous.version);
     return next?.comparison.report() ?? null;
   }
@@ -89,9 +102,11 @@ export class ShadowControl {
   async dispose(reason: string): Promise<void> {
     const shadows = [...this.shadows.values()];
     this.shadows.clear();
-    await Promise.all(shadows.map(async ({ version }) => {
-      await version.batcher.close(reason);
-      await version.runtime.dispose();
-    }));
+    await Promise.all(
+      shadows.map(async ({ version }) => {
+        await version.batcher.close(reason);
+        await version.runtime.dispose();
+      }),
+    );
   }
 }

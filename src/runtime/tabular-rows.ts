@@ -26,15 +26,20 @@ export function packRows(rows: readonly Float32Array[], width: number): PackedRo
 }
 
 /** Splits each output of a packed batch back per row, filling `packed.results`. */
-export function unpackOutputs(packed: PackedRows, outputs: Readonly<Record<string, Float32Array>>): Array<TabularOutputs | Error> {
+export function unpackOutputs(
+  packed: PackedRows,
+  outputs: Readonly<Record<string, Float32Array>>,
+): Array<TabularOutputs | Error> {
   const { valid, results } = packed;
   const entries = Object.entries(outputs);
   valid.forEach((i, r) => {
-    results[i] = Object.fromEntries(entries.map(([name, data]) => {
-      const per = data.length / valid.length;
-      // Views, not copies: one buffer per output for the whole batch instead of one allocation per row.
-      return [name, data.subarray(r * per, (r + 1) * per)];
-    }));
+    results[i] = Object.fromEntries(
+      entries.map(([name, data]) => {
+        const per = data.length / valid.length;
+        // Views, not copies: one buffer per output for the whole batch instead of one allocation per row.
+        return [name, data.subarray(r * per, (r + 1) * per)];
+      }),
+    );
   });
   return results;
 }

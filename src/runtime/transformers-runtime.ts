@@ -28,7 +28,9 @@ export function configureTransformers(options: { allowRemoteModels: boolean; loc
   configured = true;
   env.allowRemoteModels = options.allowRemoteModels;
   env.allowLocalModels = true;
-  env.localModelPath = options.localModelPath.endsWith(path.sep) ? options.localModelPath : options.localModelPath + path.sep;
+  env.localModelPath = options.localModelPath.endsWith(path.sep)
+    ? options.localModelPath
+    : options.localModelPath + path.sep;
 }
 
 export interface TextClassificationOptions {
@@ -66,18 +68,29 @@ export class TextClassificationRuntime implements ModelRuntime<string, TextClass
     const id = this.options.source;
     this.tokenizer = await AutoTokenizer.from_pretrained(id);
     this.model = await AutoModelForSequenceClassification.from_pretrained(id, {
-      dtype: this.options.dtype, device: 'cpu',
+      dtype: this.options.dtype,
+      device: 'cpu',
       // No spin-waiting between inferences: spinning threads would take the cores the event loop needs
       // to parse the next requests (measured on 2 cores: 280 -> 348 texts/s at 32 clients).
-      session_options: { intraOpNumThreads: this.options.intraOpThreads, extra: { session: { intra_op: { allow_spinning: '0' } } } },
+      session_options: {
+        intraOpNumThreads: this.options.intraOpThreads,
+        extra: { session: { intra_op: { allow_spinning: '0' } } },
+      },
     });
-    const config = this.model.config as unknown as { id2label?: Record<string, string>; max_position_embeddings?: number };
+    const config = this.model.config as unknown as {
+      id2label?: Record<string, string>;
+      max_position_embeddings?: number;
+    };
     const id2label = config.id2label ?? {};
-    this.labels = Object.keys(id2label).sort((a, b) => Number(a) - Number(b)).map((k) => id2label[k]!);
+    this.labels = Object.keys(id2label)
+      .sort((a, b) => Number(a) - Number(b))
+      .map((k) => id2label[k]!);
     if (this.labels.length === 0) throw new Error(`${this.options.source}: config.json has no id2label`);
     const tokenizerMax = Number(this.tokenizer.model_max_length);
-    this.maxLength = Math.min(Number.isFinite(tokenizerMax) && tokenizerMax > 0 ? tokenizerMax : 512,
-      config.max_position_embeddings ?? 512);
+    this.maxLength = Math.min(
+      Number.isFinite(tokenizerMax) && tokenizerMax > 0 ? tokenizerMax : 512,
+      config.max_position_embeddings ?? 512,
+    );
   }
 
   warmupInput(): string {
@@ -88,7 +101,11 @@ export class TextClassificationRuntime implements ModelRuntime<string, TextClass
     const { tokenizer, model } = this.ready();
     if (texts.length === 0) return [];
     // Untruncated ids: a text's own length says whether it was cut, with no second encoding.
-    const encoded = tokenizer(texts as string[], { padding: false, truncation: false, return_tensor: false }) as unknown as Record<string, number[][]>;
+    const encoded = tokenizer(texts as string[], {
+      padding: false,
+      truncation: false,
+      return_tensor: false,
+    }) as unknown as Record<string, number[][]>;
     const ids = encoded.input_ids!;
     const lengths = ids.map((row) => Math.min(row.length, this.maxLength));
     const results = new Array<TextClassification>(texts.length);
@@ -108,7 +125,10 @@ export class TextClassificationRuntime implements ModelRuntime<string, TextClass
       const classes = logits.dims[1] as number;
       const out = logits.data as Float32Array;
       group.forEach((index, r) => {
-        results[index] = { probabilities: softmax(out.subarray(r * classes, (r + 1) * classes)), truncated: ids[index]!.length > this.maxLength };
+        results[index] = {
+          probabilities: softmax(out.subarray(r * classes, (r + 1) * classes)),
+          truncated: ids[index]!.length > this.maxLength,
+        };
       });
     }
     return results;

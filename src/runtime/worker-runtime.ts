@@ -51,7 +51,7 @@ export class WorkerRuntime implements ModelRuntime<unknown, unknown> {
       // replaced: the batches in flight fail, the next ones run on a fresh worker.
       if (this.worker === worker && !this.disposed) this.restart();
     });
-    const { labels, warmupInput } = await this.call({ op: 'load' }) as { labels: string[]; warmupInput: unknown };
+    const { labels, warmupInput } = (await this.call({ op: 'load' })) as { labels: string[]; warmupInput: unknown };
     this.labels = labels;
     this.warmup = warmupInput;
   }
@@ -59,7 +59,9 @@ export class WorkerRuntime implements ModelRuntime<unknown, unknown> {
   private restart(): void {
     this.worker = undefined;
     this.restarts++;
-    this.restarting = this.load().catch(() => undefined).finally(() => (this.restarting = undefined));
+    this.restarting = this.load()
+      .catch(() => undefined)
+      .finally(() => (this.restarting = undefined));
   }
 
   warmupInput(): unknown {
@@ -70,11 +72,20 @@ export class WorkerRuntime implements ModelRuntime<unknown, unknown> {
     await this.restarting;
     if (this.spec.kind === 'tabular-onnx') {
       // Packed here, so one buffer crosses instead of one structured clone per row.
-      return runRows(inputs as readonly Float32Array[], this.spec.width, async (data, count) =>
-        await this.call({ op: 'run-packed', data, count }, [data.buffer as ArrayBuffer]) as Record<string, Float32Array>);
+      return runRows(
+        inputs as readonly Float32Array[],
+        this.spec.width,
+        async (data, count) =>
+          (await this.call({ op: 'run-packed', data, count }, [data.buffer as ArrayBuffer])) as Record<
+            string,
+            Float32Array
+          >,
+      );
     }
-    const results = await this.call({ op: 'run', inputs }) as unknown[];
-    return results.map((r) => (r && typeof r === 'object' && 'itemError' in r ? new Error(String((r as { itemError: string }).itemError)) : r));
+    const results = (await this.call({ op: 'run', inputs })) as unknown[];
+    return results.map((r) =>
+      r && typeof r === 'object' && 'itemError' in r ? new Error(String((r as { itemError: string }).itemError)) : r,
+    );
   }
 
   async dispose(): Promise<void> {

@@ -15,13 +15,25 @@ export interface Admitted {
  * The caller a request's key or bearer JWT names, else its client address: whom limits count against. A JWT that
  * fails verification is a refusal (401, or 503 when the issuer's keys cannot be had), never an anonymous caller.
  */
-export async function identify(keys: CallerSource, authorization: string | undefined, apiKey: string | undefined, clientAddress: string): Promise<Admitted | { refusal: Refusal }> {
+export async function identify(
+  keys: CallerSource,
+  authorization: string | undefined,
+  apiKey: string | undefined,
+  clientAddress: string,
+): Promise<Admitted | { refusal: Refusal }> {
   let caller: Caller | undefined;
   try {
     caller = await keys.authenticate(authorization, apiKey);
   } catch (error) {
     if (!(error instanceof GatewayError)) throw error;
-    return { refusal: refusalOf(error, error.code === GatewayErrorCode.UNAUTHENTICATED ? { 'www-authenticate': 'Bearer error="invalid_token"' } : { 'retry-after': '5' }) };
+    return {
+      refusal: refusalOf(
+        error,
+        error.code === GatewayErrorCode.UNAUTHENTICATED
+          ? { 'www-authenticate': 'Bearer error="invalid_token"' }
+          : { 'retry-after': '5' },
+      ),
+    };
   }
   return { caller, rateKey: caller ? rateKeyOf(caller) : `ip:${clientAddress}` };
 }
@@ -42,7 +54,12 @@ export interface Refusal {
 }
 
 /** A refusal with one error. */
-export function refusal(status: number, message: string, extensions: Record<string, unknown>, headers: Record<string, string> = {}): Refusal {
+export function refusal(
+  status: number,
+  message: string,
+  extensions: Record<string, unknown>,
+  headers: Record<string, string> = {},
+): Refusal {
   return { status, headers, body: { errors: [{ message, extensions }] } };
 }
 
@@ -54,12 +71,20 @@ export function refusalOf(error: GatewayError, headers: Record<string, string> =
 /** Answers a refusal on a plain or an Express response; `body`: another shape of it (the v2 protocol's). */
 export function sendRefusal(res: ServerResponse, answer: Refusal, body: unknown = answer.body): void {
   const text = JSON.stringify(body);
-  res.writeHead(answer.status, { ...answer.headers, 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) });
+  res.writeHead(answer.status, {
+    ...answer.headers,
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(text),
+  });
   res.end(text);
 }
 
 /** Trusted documents' verdict on a request's document for its caller: a refusal, or undefined to let it run. */
-export type TrustedDocumentCheck = (caller: Caller | undefined, query: string, persistedQueryHash: string | undefined) => Refusal | undefined;
+export type TrustedDocumentCheck = (
+  caller: Caller | undefined,
+  query: string,
+  persistedQueryHash: string | undefined,
+) => Refusal | undefined;
 
 /** The APQ hash of a request body or GET parameters (`extensions` is a JSON string on GET); undefined when absent or malformed. */
 export function persistedQueryHashOf(extensions: unknown): string | undefined {

@@ -12,13 +12,16 @@ export interface Example {
 /** The examples of a folder, in name order: every `*.graphql` with its `*.variables.json`. */
 export function readExamples(dir: string): Example[] {
   if (!existsSync(dir)) return [];
-  return readdirSync(dir).filter((f) => f.endsWith('.graphql')).sort().map((file) => {
-    const name = file.slice(0, -'.graphql'.length);
-    const variablesFile = path.join(dir, `${name}.variables.json`);
-    return {
-      name,
-      query: readFileSync(path.join(dir, file), 'utf8'),
-      variables: existsSync(variablesFile) ? readFileSync(variablesFile, 'utf8') : '{}',
-    };
-  });
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.graphql'))
+    .sort()
+    .map((file) => {
+      const name = file.slice(0, -'.graphql'.length);
+      const variablesFile = path.join(dir, `${name}.variables.json`);
+      return {
+        name,
+        query: readFileSync(path.join(dir, file), 'utf8'),
+        variables: existsSync(variablesFile) ? readFileSync(variablesFile, 'utf8') : '{}',
+      };
+    });
 }

@@ -24,15 +24,18 @@ export function pipelineMiddleware<B>(pipeline: RequestPipeline, entry: Pipeline
  * A body-parser middleware (express.json, express.raw: gzip, deflate and br bodies, charsets) as the pipeline's body
  * step: the parsed `req.body`, or the refusal of a body it cannot read.
  */
-export function parsedBody(parser: RequestHandler): (req: IncomingMessage, res: ServerResponse) => Promise<{ body: unknown } | { refusal: Refusal }> {
-  return (req, res) => new Promise((resolve, reject) => {
-    void parser(req as Request, res as Response, (error?: unknown) => {
-      if (error === undefined) return resolve({ body: (req as Request).body });
-      const answer = bodyParserRefusal(error);
-      if (answer) resolve({ refusal: answer });
-      else reject(error instanceof Error ? error : new Error(String(error)));
+export function parsedBody(
+  parser: RequestHandler,
+): (req: IncomingMessage, res: ServerResponse) => Promise<{ body: unknown } | { refusal: Refusal }> {
+  return (req, res) =>
+    new Promise((resolve, reject) => {
+      void parser(req as Request, res as Response, (error?: unknown) => {
+        if (error === undefined) return resolve({ body: (req as Request).body });
+        const answer = bodyParserRefusal(error);
+        if (answer) resolve({ refusal: answer });
+        else reject(error instanceof Error ? error : new Error(String(error)));
+      });
     });
-  });
 }
 
 /** body-parser's errors (too large, not JSON, a charset or encoding it cannot read) as refusals; undefined for any other error. */
@@ -42,7 +45,11 @@ function bodyParserRefusal(error: unknown): Refusal | undefined {
   if (e?.type === 'entity.parse.failed' || e?.status === 400) return bodyRefusals.notJson();
   if (e?.type === 'charset.unsupported' || e?.type === 'encoding.unsupported') {
     // A charset other than UTF-8, or a content-encoding other than gzip, deflate or br: the caller's to fix.
-    return refusal(httpStatusOf(GatewayErrorCode.BAD_REQUEST), `${e.message}: send UTF-8 JSON, optionally gzip, deflate or br encoded`, { code: GatewayErrorCode.BAD_REQUEST });
+    return refusal(
+      httpStatusOf(GatewayErrorCode.BAD_REQUEST),
+      `${e.message}: send UTF-8 JSON, optionally gzip, deflate or br encoded`,
+      { code: GatewayErrorCode.BAD_REQUEST },
+    );
   }
   return undefined;
 }

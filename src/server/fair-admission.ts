@@ -20,7 +20,11 @@ export class FairInFlightLimit {
   private inFlight = 0;
   private readonly held = new Map<string, { count: number; weight: number }>();
 
-  constructor(readonly max: number, private readonly metrics: GatewayMetrics, private readonly scheduling?: Pick<SchedulingMetrics, 'observeInFlightRefusal'>) {}
+  constructor(
+    readonly max: number,
+    private readonly metrics: GatewayMetrics,
+    private readonly scheduling?: Pick<SchedulingMetrics, 'observeInFlightRefusal'>,
+  ) {}
 
   /** Requests in progress now. */
   get active(): number {
@@ -54,8 +58,11 @@ export class FairInFlightLimit {
   private refuse(priority: Priority): Refusal {
     this.metrics.observeOperation(undefined, GatewayErrorCode.OVERLOADED, 0);
     this.scheduling?.observeInFlightRefusal(priority);
-    return refusal(httpStatusOf(GatewayErrorCode.OVERLOADED),
+    return refusal(
+      httpStatusOf(GatewayErrorCode.OVERLOADED),
       `the gateway is at its limit of ${this.max} requests in progress (MAX_CONCURRENT_REQUESTS), and this caller holds its share of them; retry later`,
-      { code: GatewayErrorCode.OVERLOADED, retryable: true }, { 'retry-after': '1' });
+      { code: GatewayErrorCode.OVERLOADED, retryable: true },
+      { 'retry-after': '1' },
+    );
   }
 }

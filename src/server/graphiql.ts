@@ -10,14 +10,18 @@ const packageDir = (name: string) => path.dirname(require.resolve(`${name}/packa
 /** The UI's files, served from the installed packages: nothing is fetched from a CDN, so it works offline. */
 const ASSETS: Record<string, { file: string; type: string }> = {
   'react.js': { file: path.join(packageDir('react'), 'umd', 'react.production.min.js'), type: 'text/javascript' },
-  'react-dom.js': { file: path.join(packageDir('react-dom'), 'umd', 'react-dom.production.min.js'), type: 'text/javascript' },
+  'react-dom.js': {
+    file: path.join(packageDir('react-dom'), 'umd', 'react-dom.production.min.js'),
+    type: 'text/javascript',
+  },
   'graphiql.js': { file: path.join(packageDir('graphiql'), 'graphiql.min.js'), type: 'text/javascript' },
   'graphiql.css': { file: path.join(packageDir('graphiql'), 'graphiql.min.css'), type: 'text/css' },
   'start.js': { file: path.join(REPO_ROOT, 'src', 'server', 'graphiql-start.js'), type: 'text/javascript' },
 };
 
 // Only this origin: proves that the page needs nothing from the network, and keeps injected scripts out.
-const CSP = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:; connect-src 'self'";
+const CSP =
+  "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:; connect-src 'self'";
 
 /**
  * GraphiQL at `GET /graphql` for browsers (a request that accepts HTML and carries no query), with the
@@ -70,9 +74,13 @@ export function graphiqlRoutes(examplesDir = path.join(REPO_ROOT, 'examples')): 
   return router;
 }
 
-const FAVICON = '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><rect width="32" height="32" rx="6" fill="#0b3d91"/>'
-  + '<path d="M6 24l7-8 5 5 8-11" fill="none" stroke="#fff" stroke-width="3" stroke-linecap="round" stroke-linejoin="round"/></svg>';
+const FAVICON =
+  '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><rect width="32" height="32" rx="6" fill="#0b3d91"/>' +
+  '<path d="M6 24l7-8 5 5 8-11" fill="none" stroke="#fff" stroke-width="3" stroke-linecap="round" stroke-linejoin="round"/></svg>';
 
 function secure(res: Response): Response {
-  return res.setHeader('content-security-policy', CSP).setHeader('x-content-type-options', 'nosniff').setHeader('referrer-policy', 'no-referrer');
+  return res
+    .setHeader('content-security-policy', CSP)
+    .setHeader('x-content-type-options', 'nosniff')
+    .setHeader('referrer-policy', 'no-referrer');
 }

@@ -6,20 +6,33 @@ import type { GatewayContext } from '../graphql/context.js';
 import type { Logger } from '../platform/logger.js';
 import { traceServerRequest } from '../platform/tracing.js';
 import { admissionCost, persistedQueryHashOf, sendRefusal, type TrustedDocumentCheck } from './admission.js';
-import { bodyRefusals, readJsonBody, type Passed, type PipelineEntry, type RequestPipeline } from './request-pipeline.js';
+import {
+  bodyRefusals,
+  readJsonBody,
+  type Passed,
+  type PipelineEntry,
+  type RequestPipeline,
+} from './request-pipeline.js';
 
 /**
  * GraphQL's part in the request pipeline, on either server: `readBody` reads the body; admission charges the query
  * text's size before it is parsed (its complexity is charged on top once known, by the limits plugin), then checks
  * trusted documents when they are enforced.
  */
-export function graphqlEntry(readBody: PipelineEntry<unknown>['readBody'], trusted: TrustedDocumentCheck | undefined): PipelineEntry<unknown> {
+export function graphqlEntry(
+  readBody: PipelineEntry<unknown>['readBody'],
+  trusted: TrustedDocumentCheck | undefined,
+): PipelineEntry<unknown> {
   return {
     readBody,
     admission: (body, { caller }, { raw }) => {
       const { query, persistedQueryHash } = graphqlDocument(raw, body);
       const units = admissionCost(query.length);
-      return { units, what: `this request's query text costs ${units} units before parsing`, check: trusted && (() => trusted(caller, query, persistedQueryHash)) };
+      return {
+        units,
+        what: `this request's query text costs ${units} units before parsing`,
+        check: trusted && (() => trusted(caller, query, persistedQueryHash)),
+      };
     },
     send: sendRefusal,
   };
@@ -28,9 +41,16 @@ export function graphqlEntry(readBody: PipelineEntry<unknown>['readBody'], trust
 /** The query text and APQ hash Apollo will read: on GET the first parameter of each name, else the JSON body's. */
 function graphqlDocument(req: IncomingMessage, body: unknown): { query: string; persistedQueryHash?: string } {
   const params = req.method === 'GET' ? new URLSearchParams(req.url?.split('?')[1] ?? '') : undefined;
-  if (params) return { query: params.get('query') ?? '', persistedQueryHash: persistedQueryHashOf(params.get('extensions') ?? undefined) };
+  if (params)
+    return {
+      query: params.get('query') ?? '',
+      persistedQueryHash: persistedQueryHashOf(params.get('extensions') ?? undefined),
+    };
   const json = body as { query?: unknown; extensions?: unknown } | null | undefined;
-  return { query: typeof json?.query === 'string' ? json.query : '', persistedQueryHash: persistedQueryHashOf(json?.extensions) };
+  return {
+    query: typeof json?.query === 'string' ? json.query : '',
+    persistedQueryHash: persistedQueryHashOf(json?.extensions),
+  };
 }
 
 export interface DirectGraphqlOptions {
@@ -56,25 +76,32 @@ export interface DirectGraphqlOptions {
  * anything else (GET, other paths and content types, compressed or non-UTF-8 bodies, cross-origin requests when
  * CORS is configured), which Express then serves.
  */
-export function directGraphqlPath(options: DirectGraphqlOptions): (req: IncomingMessage, res: ServerResponse) => boolean {
+export function directGraphqlPath(
+  options: DirectGraphqlOptions,
+): (req: IncomingMessage, res: ServerResponse) => boolean {
   const limit = bytes.parse(options.bodyLimit) ?? 8 * 2 ** 20;
   const entry = graphqlEntry((req) => readJsonBody(req, limit), options.trusted);
   // Express's 'trust proxy' with a hop count: the address that many proxies back in X-Forwarded-For.
   const trusted = (_address: string, hop: number) => hop < options.trustProxyHops;
   return (req, res) => {
     if (!takesDirectPath(req, options.cors)) return false;
-    const run = () => void serve(req, res).catch((error: unknown) => {
-      options.logger.error({ err: error }, 'unhandled HTTP error');
-      if (!res.headersSent) sendRefusal(res, bodyRefusals.internal());
-      else res.destroy();
-    });
+    const run = () =>
+      void serve(req, res).catch((error: unknown) => {
+        options.logger.error({ err: error }, 'unhandled HTTP error');
+        if (!res.headersSent) sendRefusal(res, bodyRefusals.internal());
+        else res.destroy();
+      });
     if (options.traced) traceServerRequest(req, res, { name: '/graphql', url: req.url ?? '' }, run);
     else run();
     return true;
   };
 
   async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const passed = await options.pipeline.run({ raw: req, header: (name) => header(req, name), clientAddress: proxyaddr(req, trusted) }, res, entry);
+    const passed = await options.pipeline.run(
+      { raw: req, header: (name) => header(req, name), clientAddress: proxyaddr(req, trusted) },
+      res,
+      entry,
+    );
     if (!passed) return;
     const headers = new HeaderMap();
     for (const [key, value] of Object.entries(req.headers)) {
@@ -82,7 +109,12 @@ export function directGraphqlPath(options: DirectGraphqlOptions): (req: Incoming
     }
     const url = req.url ?? '';
     const response = await options.apollo.executeHTTPGraphQLRequest({
-      httpGraphQLRequest: { method: 'POST', headers, search: url.includes('?') ? url.slice(url.indexOf('?')) : '', body: passed.body },
+      httpGraphQLRequest: {
+        method: 'POST',
+        headers,
+        search: url.includes('?') ? url.slice(url.indexOf('?')) : '',
+        body: passed.body,
+      },
       context: () => options.context(passed),
     });
     for (const [key, value] of response.headers) res.setHeader(key, value);

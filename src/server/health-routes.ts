@@ -11,7 +11,11 @@ export type { Capability } from '../graphql/domain-module.js';
  * /healthz: the process is up. /readyz: 200 only when every required model has loaded and answered
  * its warm-up inference and the gateway is not shutting down, so load balancers send traffic only then.
  */
-export function healthRoutes(registry: ModelRegistry, lifecycle: { readonly draining: boolean }, capabilities: readonly Capability[] = []): Router {
+export function healthRoutes(
+  registry: ModelRegistry,
+  lifecycle: { readonly draining: boolean },
+  capabilities: readonly Capability[] = [],
+): Router {
   const router = Router();
   router.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
@@ -22,7 +26,12 @@ export function healthRoutes(registry: ModelRegistry, lifecycle: { readonly drai
     const ready = registry.ready && !lifecycle.draining && !degraded;
     res.status(ready ? 200 : 503).json({
       status: lifecycle.draining ? 'draining' : !registry.ready ? 'loading' : degraded ? 'degraded' : 'ready',
-      models: registry.list().map((m) => ({ name: m.manifest.name, version: m.identity.version, state: m.state.phase, required: m.manifest.required })),
+      models: registry.list().map((m) => ({
+        name: m.manifest.name,
+        version: m.identity.version,
+        state: m.state.phase,
+        required: m.manifest.required,
+      })),
       ...(states.length ? { capabilities: states } : {}),
     });
   });
@@ -34,7 +43,17 @@ export function metricsRoute(metrics: GatewayMetrics, token: string | undefined)
   const router = Router();
   router.get('/metrics', async (req, res) => {
     if (token && !sameSecret(req.header('authorization') ?? '', `Bearer ${token}`)) {
-      res.status(httpStatusOf(GatewayErrorCode.UNAUTHENTICATED)).setHeader('www-authenticate', 'Bearer').json({ errors: [{ message: 'metrics need Authorization: Bearer <METRICS_TOKEN>', extensions: { code: GatewayErrorCode.UNAUTHENTICATED } }] });
+      res
+        .status(httpStatusOf(GatewayErrorCode.UNAUTHENTICATED))
+        .setHeader('www-authenticate', 'Bearer')
+        .json({
+          errors: [
+            {
+              message: 'metrics need Authorization: Bearer <METRICS_TOKEN>',
+              extensions: { code: GatewayErrorCode.UNAUTHENTICATED },
+            },
+          ],
+        });
       return;
     }
     res.setHeader('content-type', metrics.registry.contentType);

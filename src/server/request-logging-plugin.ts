@@ -19,16 +19,22 @@ export function requestLoggingPlugin(logger: Logger, metrics: GatewayMetrics): A
           const codes = formatted?.map((e) => e.extensions?.code ?? 'UNKNOWN');
           const seconds = (performance.now() - started) / 1000;
           // The request's server span (tracing on) is named after the operation, as the log line is.
-          trace.getActiveSpan()?.updateName(`graphql ${operationName ?? 'anonymous'}`).setAttribute('graphql.operation.name', operationName ?? '');
+          trace
+            .getActiveSpan()
+            ?.updateName(`graphql ${operationName ?? 'anonymous'}`)
+            .setAttribute('graphql.operation.name', operationName ?? '');
           metrics.observeOperation(operationName, codes?.length ? String(codes[0]) : 'ok', seconds);
-          logger.info({
-            requestId: contextValue.requestId,
-            ...(contextValue.clientRequestId ? { clientRequestId: contextValue.clientRequestId } : {}),
-            operation: operationName ?? null,
-            status: response.http.status ?? 200,
-            durationMs: Math.round(seconds * 10_000) / 10,
-            ...(codes?.length ? { errorCodes: codes } : {}),
-          }, 'graphql request');
+          logger.info(
+            {
+              requestId: contextValue.requestId,
+              ...(contextValue.clientRequestId ? { clientRequestId: contextValue.clientRequestId } : {}),
+              operation: operationName ?? null,
+              status: response.http.status ?? 200,
+              durationMs: Math.round(seconds * 10_000) / 10,
+              ...(codes?.length ? { errorCodes: codes } : {}),
+            },
+            'graphql request',
+          );
         },
       };
     },

@@ -17,14 +17,16 @@ import type { RequestScheduling, Scheduling } from './request-scheduling.js';
  * ServerResponse; an entry says how its body is read, what it is charged and in which shape a refusal goes out.
  */
 export class RequestPipeline {
-  constructor(private readonly deps: {
-    readonly keys: CallerSource;
-    readonly inFlight: FairInFlightLimit;
-    readonly limiter: RateLimiter | undefined;
-    /** The request's priority, deadline and abort signal (request-scheduling.ts). */
-    readonly schedule: Scheduling;
-    readonly metrics: GatewayMetrics;
-  }) {}
+  constructor(
+    private readonly deps: {
+      readonly keys: CallerSource;
+      readonly inFlight: FairInFlightLimit;
+      readonly limiter: RateLimiter | undefined;
+      /** The request's priority, deadline and abort signal (request-scheduling.ts). */
+      readonly schedule: Scheduling;
+      readonly metrics: GatewayMetrics;
+    },
+  ) {}
 
   /** Runs every step; answers a refusal itself (and resolves undefined), else resolves what the handler needs. */
   async run<B>(request: PipelineRequest, res: ServerResponse, entry: PipelineEntry<B>): Promise<Passed<B> | undefined> {
@@ -35,13 +37,26 @@ export class RequestPipeline {
     };
     const ids = assignRequestIds(request.header('x-request-id'), res);
     // A bearer token that fails verification is refused before its body is read.
-    const identified = await identify(this.deps.keys, request.header('authorization'), request.header('x-api-key'), request.clientAddress);
+    const identified = await identify(
+      this.deps.keys,
+      request.header('authorization'),
+      request.header('x-api-key'),
+      request.clientAddress,
+    );
     if ('refusal' in identified) return refuse(identified.refusal);
     if (entry.requireCaller && !this.deps.keys.open && !identified.caller) {
-      return refuse(refusalOf(new UnauthenticatedError('a valid API key is required: send Authorization: Bearer <key> or x-api-key: <key>')));
+      return refuse(
+        refusalOf(
+          new UnauthenticatedError('a valid API key is required: send Authorization: Bearer <key> or x-api-key: <key>'),
+        ),
+      );
     }
     // The in-flight limit counts its own refusals.
-    const full = this.deps.inFlight.enter(res, identified.rateKey, requestPriority(identified.caller, request.header(PRIORITY_HEADER)));
+    const full = this.deps.inFlight.enter(
+      res,
+      identified.rateKey,
+      requestPriority(identified.caller, request.header(PRIORITY_HEADER)),
+    );
     if (full) return void entry.send(res, full);
     let body: B;
     let charge: Charge;
@@ -72,9 +87,12 @@ export class RequestPipeline {
     if (limiter && charge.units > 0) {
       const decision = await limiter.take(rateKey, charge.units);
       if (!decision.allowed) {
-        return refusal(httpStatusOf(GatewayErrorCode.RATE_LIMITED),
+        return refusal(
+          httpStatusOf(GatewayErrorCode.RATE_LIMITED),
           `rate limit: ${charge.what} and ${rateKey}'s budget refills at ${limiter.perSecond} units/s; retry in ${decision.retryAfterSeconds} s`,
-          { code: GatewayErrorCode.RATE_LIMITED, retryAfterSeconds: decision.retryAfterSeconds }, { 'retry-after': String(decision.retryAfterSeconds) });
+          { code: GatewayErrorCode.RATE_LIMITED, retryAfterSeconds: decision.retryAfterSeconds },
+          { 'retry-after': String(decision.retryAfterSeconds) },
+        );
       }
     }
     return charge.check?.();
@@ -133,7 +151,10 @@ const REQUEST_ID = /^[\w.:-]{1,128}$/;
  * x-request-id echoes the caller's, when well-formed, for their correlation, else carries the gateway's:
  * callers may reuse theirs, so it never identifies a decision on its own.
  */
-export function assignRequestIds(given: string | undefined, res: ServerResponse): { requestId: string; clientRequestId?: string } {
+export function assignRequestIds(
+  given: string | undefined,
+  res: ServerResponse,
+): { requestId: string; clientRequestId?: string } {
   const requestId = randomUUID();
   const clientRequestId = given && REQUEST_ID.test(given) ? given : undefined;
   res.setHeader('x-request-id', clientRequestId ?? requestId);
@@ -143,10 +164,24 @@ export function assignRequestIds(given: string | undefined, res: ServerResponse)
 
 /** The answers to a body that cannot be read, the same on every entry. */
 export const bodyRefusals = {
-  tooLarge: (limit: number, length: number | undefined) => refusal(httpStatusOf(GatewayErrorCode.PAYLOAD_TOO_LARGE), `request body must be at most ${limit} bytes, got ${length}`, { code: GatewayErrorCode.PAYLOAD_TOO_LARGE }),
-  notJson: () => refusal(httpStatusOf(GatewayErrorCode.BAD_REQUEST), 'request body must be valid JSON', { code: GatewayErrorCode.BAD_REQUEST }),
-  incomplete: () => refusal(httpStatusOf(GatewayErrorCode.BAD_REQUEST), 'request body was not received in full', { code: GatewayErrorCode.BAD_REQUEST }),
-  internal: () => refusal(httpStatusOf(GatewayErrorCode.INTERNAL_SERVER_ERROR), 'Internal server error', { code: GatewayErrorCode.INTERNAL_SERVER_ERROR }),
+  tooLarge: (limit: number, length: number | undefined) =>
+    refusal(
+      httpStatusOf(GatewayErrorCode.PAYLOAD_TOO_LARGE),
+      `request body must be at most ${limit} bytes, got ${length}`,
+      { code: GatewayErrorCode.PAYLOAD_TOO_LARGE },
+    ),
+  notJson: () =>
+    refusal(httpStatusOf(GatewayErrorCode.BAD_REQUEST), 'request body must be valid JSON', {
+      code: GatewayErrorCode.BAD_REQUEST,
+    }),
+  incomplete: () =>
+    refusal(httpStatusOf(GatewayErrorCode.BAD_REQUEST), 'request body was not received in full', {
+      code: GatewayErrorCode.BAD_REQUEST,
+    }),
+  internal: () =>
+    refusal(httpStatusOf(GatewayErrorCode.INTERNAL_SERVER_ERROR), 'Internal server error', {
+      code: GatewayErrorCode.INTERNAL_SERVER_ERROR,
+    }),
 };
 
 /** No body to read (GET). */

@@ -19,19 +19,32 @@ export type RequestScheduling = Required<Pick<Submission, 'priority' | 'signal'>
  * (request-pipeline.ts); `explain`: whether a malformed x-priority's message says a request may only lower its key's.
  */
 export function createScheduling(maxTimeoutMs: number, metrics: SchedulingMetrics) {
-  return (header: (name: string) => string | undefined, res: ServerResponse, caller: Caller | undefined, explain = true): { scheduling: RequestScheduling } | { refusal: Refusal } => {
+  return (
+    header: (name: string) => string | undefined,
+    res: ServerResponse,
+    caller: Caller | undefined,
+    explain = true,
+  ): { scheduling: RequestScheduling } | { refusal: Refusal } => {
     const arrived = performance.now();
     const asked = header(PRIORITY_HEADER)?.trim().toLowerCase();
     if (asked !== undefined && !isPriority(asked)) {
-      const rule = explain ? ' (a request may lower its key\'s priority, not raise it)' : '';
-      return { refusal: badHeader(`${PRIORITY_HEADER} must be one of ${PRIORITIES.join(', ')}${rule}, got "${asked.slice(0, 32)}"`) };
+      const rule = explain ? " (a request may lower its key's priority, not raise it)" : '';
+      return {
+        refusal: badHeader(
+          `${PRIORITY_HEADER} must be one of ${PRIORITIES.join(', ')}${rule}, got "${asked.slice(0, 32)}"`,
+        ),
+      };
     }
     const timeout = header(REQUEST_TIMEOUT_HEADER)?.trim();
     let deadline: Submission['deadline'];
     if (timeout !== undefined) {
       const ms = /^\d{1,9}$/.test(timeout) ? Number(timeout) : NaN;
       if (!(ms >= 1 && ms <= maxTimeoutMs)) {
-        return { refusal: badHeader(`${REQUEST_TIMEOUT_HEADER} must be a whole number of milliseconds in 1..${maxTimeoutMs} (REQUEST_TIMEOUT_MAX_MS), got "${timeout.slice(0, 32)}"`) };
+        return {
+          refusal: badHeader(
+            `${REQUEST_TIMEOUT_HEADER} must be a whole number of milliseconds in 1..${maxTimeoutMs} (REQUEST_TIMEOUT_MAX_MS), got "${timeout.slice(0, 32)}"`,
+          ),
+        };
       }
       deadline = { at: arrived + ms, timeoutMs: ms };
     }
@@ -43,7 +56,13 @@ export function createScheduling(maxTimeoutMs: number, metrics: SchedulingMetric
     // 'close' before the response has finished: the client went away (a finished response closes too).
     if (res.destroyed) cancel();
     else res.once('close', () => !res.writableFinished && cancel());
-    return { scheduling: { priority: effectivePriority(caller?.priority ?? 'normal', asked), deadline, signal: controller.signal } };
+    return {
+      scheduling: {
+        priority: effectivePriority(caller?.priority ?? 'normal', asked),
+        deadline,
+        signal: controller.signal,
+      },
+    };
   };
 }
 

@@ -54,9 +54,17 @@ function postgresOrigin(pool: pg.Pool): Origin {
       return `${row.n}:${row.digest}`;
     },
     load: async () => {
-      const { rows } = await pool.query('SELECT caller, id, name, type, body FROM trusted_documents ORDER BY id, caller');
-      const operations = (rows as Array<{ caller: string; id: string; name: string; type: TrustedOperation['type']; body: string }>).map((r) => ({
-        id: r.id, name: r.name, type: r.type, body: r.body, ...(r.caller === EVERY_CALLER ? {} : { callers: [r.caller] }),
+      const { rows } = await pool.query(
+        'SELECT caller, id, name, type, body FROM trusted_documents ORDER BY id, caller',
+      );
+      const operations = (
+        rows as Array<{ caller: string; id: string; name: string; type: TrustedOperation['type']; body: string }>
+      ).map((r) => ({
+        id: r.id,
+        name: r.name,
+        type: r.type,
+        body: r.body,
+        ...(r.caller === EVERY_CALLER ? {} : { callers: [r.caller] }),
       }));
       return TrustedDocuments.checked(operations, 'TRUSTED_DOCUMENTS_DATABASE_URL table trusted_documents', 'postgres');
     },
@@ -81,17 +89,28 @@ export class TrustedDocumentSource {
   private refreshing: Promise<RefreshReport> | undefined;
   private failing = false;
 
-  private constructor(private readonly origin: Origin, private documents: TrustedDocuments, private version: string, private readonly logger: Logger) {}
+  private constructor(
+    private readonly origin: Origin,
+    private documents: TrustedDocuments,
+    private version: string,
+    private readonly logger: Logger,
+  ) {}
 
   /** The configured source, loaded; undefined when neither a file nor a database is configured. Rejects, saying why, when the first read fails. */
-  static async open(settings: { file: string | undefined; databaseUrl: string | undefined; refreshMs: number }, postgres: PostgresPools, logger: Logger): Promise<TrustedDocumentSource | undefined> {
+  static async open(
+    settings: { file: string | undefined; databaseUrl: string | undefined; refreshMs: number },
+    postgres: PostgresPools,
+    logger: Logger,
+  ): Promise<TrustedDocumentSource | undefined> {
     let origin: Origin;
     if (settings.databaseUrl) {
       const pool = postgres.pool(settings.databaseUrl);
       try {
         await migratePostgres(pool, 'trusted_documents', TRUSTED_DOCUMENTS_MIGRATIONS);
       } catch (error) {
-        throw new Error(`TRUSTED_DOCUMENTS_DATABASE_URL: the trusted_documents table cannot be prepared: ${(error as Error).message}`);
+        throw new Error(
+          `TRUSTED_DOCUMENTS_DATABASE_URL: the trusted_documents table cannot be prepared: ${(error as Error).message}`,
+        );
       }
       origin = postgresOrigin(pool);
     } else if (settings.file) {
@@ -146,14 +165,21 @@ export class TrustedDocumentSource {
         const previous = this.documents.operations.length;
         this.documents = await this.origin.load();
         this.version = version;
-        this.logger.info({ source: this.origin.name, operations: this.documents.operations.length, previous }, 'trusted documents reloaded');
+        this.logger.info(
+          { source: this.origin.name, operations: this.documents.operations.length, previous },
+          'trusted documents reloaded',
+        );
       }
       if (this.failing) this.logger.info({ source: this.origin.name }, 'trusted documents readable again');
       this.failing = false;
       return { source: this.origin.name, changed, operations: this.documents.operations.length };
     } catch (error) {
       // Once per outage, not once per poll.
-      if (!this.failing) this.logger.warn({ source: this.origin.name, err: error, operations: this.documents.operations.length }, 'trusted documents cannot be read; serving the ones loaded before');
+      if (!this.failing)
+        this.logger.warn(
+          { source: this.origin.name, err: error, operations: this.documents.operations.length },
+          'trusted documents cannot be read; serving the ones loaded before',
+        );
       this.failing = true;
       throw error;
     }
@@ -170,7 +196,11 @@ export class TrustedDocumentSource {
  * POST /trusted-documents/refresh: reads the trusted documents again now (after a publish, before the next poll).
  * For callers with the scope `admin` (anyone when the gateway is open and ALLOW_OPEN_ADMIN=true).
  */
-export function trustedDocumentsRoutes(source: TrustedDocumentSource, keys: CallerSource, allowOpenAdmin: boolean): Router {
+export function trustedDocumentsRoutes(
+  source: TrustedDocumentSource,
+  keys: CallerSource,
+  allowOpenAdmin: boolean,
+): Router {
   const router = Router();
   router.post('/trusted-documents/refresh', async (req, res, next) => {
     try {
@@ -182,7 +212,14 @@ export function trustedDocumentsRoutes(source: TrustedDocumentSource, keys: Call
       const { caller } = identified;
       if (caller ? !hasScope(caller, 'admin') : !(keys.open && allowOpenAdmin)) {
         const code = caller || keys.open ? GatewayErrorCode.FORBIDDEN : GatewayErrorCode.UNAUTHENTICATED;
-        sendRefusal(res, refusal(httpStatusOf(code), `refreshing trusted documents needs an API key or token with the scope admin${caller ? '' : ', got none'}`, { code }));
+        sendRefusal(
+          res,
+          refusal(
+            httpStatusOf(code),
+            `refreshing trusted documents needs an API key or token with the scope admin${caller ? '' : ', got none'}`,
+            { code },
+          ),
+        );
         return;
       }
       const before = source.current.operations.length;
@@ -190,9 +227,15 @@ export function trustedDocumentsRoutes(source: TrustedDocumentSource, keys: Call
       try {
         report = await source.refresh();
       } catch (error) {
-        sendRefusal(res, refusal(httpStatusOf(GatewayErrorCode.TRUSTED_DOCUMENTS_UNAVAILABLE),
-          `trusted documents cannot be read from ${source.name}: ${(error as Error).message}; still serving the ${before} operations loaded before`,
-          { code: GatewayErrorCode.TRUSTED_DOCUMENTS_UNAVAILABLE, retryable: true }, { 'retry-after': '5' }));
+        sendRefusal(
+          res,
+          refusal(
+            httpStatusOf(GatewayErrorCode.TRUSTED_DOCUMENTS_UNAVAILABLE),
+            `trusted documents cannot be read from ${source.name}: ${(error as Error).message}; still serving the ${before} operations loaded before`,
+            { code: GatewayErrorCode.TRUSTED_DOCUMENTS_UNAVAILABLE, retryable: true },
+            { 'retry-after': '5' },
+          ),
+        );
         return;
       }
       res.json(report);
@@ -207,7 +250,11 @@ export function trustedDocumentsRoutes(source: TrustedDocumentSource, keys: Call
  * Replaces, in one transaction, the operations registered for each of `callers` (EVERY_CALLER: the global ones) with
  * `operations`: what is not in the new set is revoked. Replicas see it at their next refresh.
  */
-export async function publishTrustedDocuments(pool: pg.Pool, callers: readonly string[], operations: readonly TrustedOperation[]): Promise<void> {
+export async function publishTrustedDocuments(
+  pool: pg.Pool,
+  callers: readonly string[],
+  operations: readonly TrustedOperation[],
+): Promise<void> {
   TrustedDocuments.checked(operations, 'publish', 'publish');
   await migratePostgres(pool, 'trusted_documents', TRUSTED_DOCUMENTS_MIGRATIONS);
   const client = await pool.connect();
@@ -216,8 +263,10 @@ export async function publishTrustedDocuments(pool: pg.Pool, callers: readonly s
     for (const caller of callers) {
       await client.query('DELETE FROM trusted_documents WHERE caller = $1', [caller]);
       for (const o of operations) {
-        await client.query('INSERT INTO trusted_documents (caller, id, name, type, body) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (caller, id) DO NOTHING',
-          [caller, o.id, o.name, o.type, o.body]);
+        await client.query(
+          'INSERT INTO trusted_documents (caller, id, name, type, body) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (caller, id) DO NOTHING',
+          [caller, o.id, o.name, o.type, o.body],
+        );
       }
     }
     await client.query('COMMIT');

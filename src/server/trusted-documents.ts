@@ -11,14 +11,16 @@ import { refusal, type Refusal, type TrustedDocumentCheck } from './admission.js
 const manifestSchema = z.object({
   format: z.literal('apollo-persisted-query-manifest'),
   version: z.literal(1),
-  operations: z.array(z.object({
-    id: z.string().regex(/^[0-9a-f]{64}$/, 'the hex SHA-256 of body'),
-    name: z.string(),
-    type: z.enum(['query', 'mutation', 'subscription']),
-    body: z.string().min(1),
-    /** This gateway's extension: the callers (API key names, `jwt:<sub>`) that may run it; absent: every caller. */
-    callers: z.array(z.string().min(1)).min(1).optional(),
-  })),
+  operations: z.array(
+    z.object({
+      id: z.string().regex(/^[0-9a-f]{64}$/, 'the hex SHA-256 of body'),
+      name: z.string(),
+      type: z.enum(['query', 'mutation', 'subscription']),
+      body: z.string().min(1),
+      /** This gateway's extension: the callers (API key names, `jwt:<sub>`) that may run it; absent: every caller. */
+      callers: z.array(z.string().min(1)).min(1).optional(),
+    }),
+  ),
 });
 export type TrustedOperation = z.infer<typeof manifestSchema>['operations'][number];
 export type TrustedDocumentsManifest = z.infer<typeof manifestSchema>;
@@ -52,7 +54,10 @@ export class TrustedDocuments {
   private readonly global: number;
   private readonly perCaller = new Map<string, number>();
 
-  constructor(operations: readonly TrustedOperation[], readonly source: string) {
+  constructor(
+    operations: readonly TrustedOperation[],
+    readonly source: string,
+  ) {
     const merged = new Map<string, { operation: TrustedOperation; callers: Set<string> | undefined }>();
     for (const o of operations) {
       const seen = merged.get(o.id);
@@ -60,7 +65,10 @@ export class TrustedDocuments {
       else if (!o.callers) seen.callers = undefined;
       else if (seen.callers) for (const c of o.callers) seen.callers.add(c);
     }
-    this.operations = [...merged.values()].map(({ operation, callers }) => ({ ...operation, callers: callers && [...callers].sort() }));
+    this.operations = [...merged.values()].map(({ operation, callers }) => ({
+      ...operation,
+      callers: callers && [...callers].sort(),
+    }));
     for (const r of merged.values()) {
       this.byHash.set(r.operation.id, r);
       const tokens = documentHash(stripIgnoredCharacters(r.operation.body));
@@ -81,7 +89,12 @@ export class TrustedDocuments {
     }
     const parsed = manifestSchema.safeParse(json);
     if (!parsed.success) {
-      throw new Error(`TRUSTED_DOCUMENTS_FILE ${file} must be an Apollo persisted-query manifest ({"format":"apollo-persisted-query-manifest","version":1,"operations":[{"id","name","type","body"}]}): ${parsed.error.issues.slice(0, 3).map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+      throw new Error(
+        `TRUSTED_DOCUMENTS_FILE ${file} must be an Apollo persisted-query manifest ({"format":"apollo-persisted-query-manifest","version":1,"operations":[{"id","name","type","body"}]}): ${parsed.error.issues
+          .slice(0, 3)
+          .map((i) => `${i.path.join('.')}: ${i.message}`)
+          .join('; ')}`,
+      );
     }
     return TrustedDocuments.checked(parsed.data.operations, `TRUSTED_DOCUMENTS_FILE ${file}`, file);
   }
@@ -90,7 +103,8 @@ export class TrustedDocuments {
   static checked(operations: readonly TrustedOperation[], where: string, source: string): TrustedDocuments {
     for (const [i, o] of operations.entries()) {
       const actual = documentHash(o.body);
-      if (actual !== o.id) throw new Error(`${where}: operations.${i} (${o.name}) has id ${o.id}, but its body hashes to ${actual}`);
+      if (actual !== o.id)
+        throw new Error(`${where}: operations.${i} (${o.name}) has id ${o.id}, but its body hashes to ${actual}`);
       try {
         stripIgnoredCharacters(o.body);
       } catch (error) {
@@ -107,7 +121,7 @@ export class TrustedDocuments {
 
   /** How many operations `caller` (as `callerLabel` names it: a key's name, `jwt:<sub>`; undefined: anonymous) may run: the global ones and its own. */
   countFor(caller: string | undefined): number {
-    return this.global + (caller === undefined ? 0 : this.perCaller.get(caller) ?? 0);
+    return this.global + (caller === undefined ? 0 : (this.perCaller.get(caller) ?? 0));
   }
 
   /** Whether `caller` (undefined: anonymous, global operations only) may run the operation with this hash. */
@@ -137,20 +151,29 @@ export class TrustedDocuments {
     if (caller && hasScope(caller, 'explore')) return undefined;
     const name = caller && callerLabel(caller);
     const only = `this gateway runs registered operations only (TRUSTED_DOCUMENTS=on, ${this.countFor(name)} in its manifest)`;
-    const escape = 'or use an API key or token with the scope explore';
+    const exemption = 'or use an API key or token with the scope explore';
     if (hash !== undefined) {
       if (!this.allowsHash(hash, name)) {
-        return refusal(httpStatusOf(GatewayErrorCode.PERSISTED_QUERY_NOT_FOUND), `${only}: no trusted document has the hash ${hash.slice(0, 80)}; register the operation (npm run trusted-documents) ${escape}`,
-          { code: GatewayErrorCode.PERSISTED_QUERY_NOT_FOUND });
+        return refusal(
+          httpStatusOf(GatewayErrorCode.PERSISTED_QUERY_NOT_FOUND),
+          `${only}: no trusted document has the hash ${hash.slice(0, 80)}; register the operation (npm run trusted-documents) ${exemption}`,
+          { code: GatewayErrorCode.PERSISTED_QUERY_NOT_FOUND },
+        );
       }
       if (query === '' || documentHash(query) === hash) return undefined;
-      return refusal(httpStatusOf(GatewayErrorCode.OPERATION_NOT_ALLOWED), `${only}: the text sent with hash ${hash} is not the registered text of ${this.get(hash)!.name || 'that operation'}; send the hash alone`,
-        { code: GatewayErrorCode.OPERATION_NOT_ALLOWED });
+      return refusal(
+        httpStatusOf(GatewayErrorCode.OPERATION_NOT_ALLOWED),
+        `${only}: the text sent with hash ${hash} is not the registered text of ${this.get(hash)!.name || 'that operation'}; send the hash alone`,
+        { code: GatewayErrorCode.OPERATION_NOT_ALLOWED },
+      );
     }
     // No document at all: Apollo answers that as it always does.
     if (query === '' || this.allows(query, name)) return undefined;
-    return refusal(httpStatusOf(GatewayErrorCode.OPERATION_NOT_ALLOWED), `${only}: the document sent (sha256 ${documentHash(query)}) is not one of them; send a registered operation, by its text or by its hash in extensions.persistedQuery.sha256Hash, ${escape}`,
-      { code: GatewayErrorCode.OPERATION_NOT_ALLOWED });
+    return refusal(
+      httpStatusOf(GatewayErrorCode.OPERATION_NOT_ALLOWED),
+      `${only}: the document sent (sha256 ${documentHash(query)}) is not one of them; send a registered operation, by its text or by its hash in extensions.persistedQuery.sha256Hash, ${exemption}`,
+      { code: GatewayErrorCode.OPERATION_NOT_ALLOWED },
+    );
   }
 
   /** `verdict` as admission's check. */
@@ -171,7 +194,8 @@ const APQ_PREFIX = 'apq:';
  * registered text here, on every replica and without registering first; other hashes are APQ's as usual.
  */
 export function withTrustedDocuments(documents: Pick<TrustedDocuments, 'get'>, inner: ApqCache): ApqCache {
-  const registered = (key: string) => (key.startsWith(APQ_PREFIX) ? documents.get(key.slice(APQ_PREFIX.length)) : undefined);
+  const registered = (key: string) =>
+    key.startsWith(APQ_PREFIX) ? documents.get(key.slice(APQ_PREFIX.length)) : undefined;
   return {
     get: async (key) => registered(key)?.body ?? inner.get(key),
     set: async (key, value, options) => {

@@ -33,7 +33,11 @@ export class VersionSync {
   /** Recorded versions this replica could not load: not tried again until the record names another. */
   private readonly refused = new Set<string>();
 
-  constructor(url: string, private readonly registry: ModelRegistry, private readonly logger: Logger) {
+  constructor(
+    url: string,
+    private readonly registry: ModelRegistry,
+    private readonly logger: Logger,
+  ) {
     this.publisher = new Redis(url, { maxRetriesPerRequest: 2 });
     this.subscriber = new Redis(url, { maxRetriesPerRequest: 2 });
     for (const client of [this.publisher, this.subscriber]) client.on('error', () => undefined); // reconnects by itself; resync reports
@@ -91,7 +95,11 @@ export class VersionSync {
   private async record(): Promise<boolean> {
     for (const [name, version] of [...this.unrecorded]) {
       try {
-        await this.publisher.multi().hset(ACTIVE, name, version).publish(CHANNEL, JSON.stringify({ origin: this.origin, name, version })).exec();
+        await this.publisher
+          .multi()
+          .hset(ACTIVE, name, version)
+          .publish(CHANNEL, JSON.stringify({ origin: this.origin, name, version }))
+          .exec();
       } catch (error) {
         this.down(error as Error);
         return false;
@@ -105,8 +113,10 @@ export class VersionSync {
   private down(error: Error): void {
     if (this.unreachable) return;
     this.unreachable = true;
-    this.logger.warn({ reason: error.message, unrecorded: Object.fromEntries(this.unrecorded) },
-      'version sync: Redis unreachable; this replica keeps its versions and records its activations once Redis answers');
+    this.logger.warn(
+      { reason: error.message, unrecorded: Object.fromEntries(this.unrecorded) },
+      'version sync: Redis unreachable; this replica keeps its versions and records its activations once Redis answers',
+    );
   }
 
   private up(): void {
@@ -118,13 +128,22 @@ export class VersionSync {
   private async apply(name: string, version: string): Promise<void> {
     const current = this.registry.get(name);
     // A version this replica activated and has not recorded yet wins over the one Redis still holds.
-    if (!current || current.identity.version === version || this.unrecorded.has(name) || this.refused.has(`${name}@${version}`)) return;
+    if (
+      !current ||
+      current.identity.version === version ||
+      this.unrecorded.has(name) ||
+      this.refused.has(`${name}@${version}`)
+    )
+      return;
     this.incoming.add(`${name}@${version}`);
     this.logger.info({ model: name, version }, 'version sync: activating the version another replica activated');
     await this.registry.activate(name, version).catch((error: Error) => {
       this.incoming.delete(`${name}@${version}`);
       this.refused.add(`${name}@${version}`);
-      this.logger.error({ model: name, version, reason: error.message }, 'version sync: this replica keeps its version');
+      this.logger.error(
+        { model: name, version, reason: error.message },
+        'version sync: this replica keeps its version',
+      );
     });
   }
 

@@ -12,13 +12,25 @@ import { REPO_ROOT } from '../../src/platform/config.js';
 const estimators = [fieldExtensionsEstimator(), simpleEstimator({ defaultComplexity: 1 })];
 const example = (name: string) => ({
   query: readFileSync(path.join(REPO_ROOT, 'examples', `${name}.graphql`), 'utf8'),
-  variables: JSON.parse(readFileSync(path.join(REPO_ROOT, 'examples', `${name}.variables.json`), 'utf8')) as Record<string, unknown>,
+  variables: JSON.parse(readFileSync(path.join(REPO_ROOT, 'examples', `${name}.variables.json`), 'utf8')) as Record<
+    string,
+    unknown
+  >,
 });
-const account = { creditLimit: 1000, age: 30, education: 'UNIVERSITY', repaymentStatus: [0, 0, 0, 0, 0, 0], billAmounts: [1, 1, 1, 1, 1, 1], paymentAmounts: [1, 1, 1, 1, 1, 1] };
+const account = {
+  creditLimit: 1000,
+  age: 30,
+  education: 'UNIVERSITY',
+  repaymentStatus: [0, 0, 0, 0, 0, 0],
+  billAmounts: [1, 1, 1, 1, 1, 1],
+  paymentAmounts: [1, 1, 1, 1, 1, 1],
+};
 
 describe('complexity from the shape of the variables', () => {
   let schema: GraphQLSchema;
-  before(async () => { schema = await buildGatewaySchema(DOMAINS); });
+  before(async () => {
+    schema = await buildGatewaySchema(DOMAINS);
+  });
 
   const full = (query: string, variables: Record<string, unknown>, operationName?: string) =>
     getComplexity({ schema, query: parse(query), variables, operationName, estimators });
@@ -57,14 +69,15 @@ describe('complexity from the shape of the variables', () => {
     assert.equal(shaped(credit, { a: [{ age: 'old' }] }), 2);
   });
 
-  it('still refuses a missing or null required list, as the caller\'s error', () => {
+  it("still refuses a missing or null required list, as the caller's error", () => {
     const credit = 'query($a:[CardAccountInput!]!){ creditAssessments(accounts:$a){ score } }';
     assert.throws(() => shaped(credit, {}), /a/);
     assert.throws(() => shaped(credit, { a: null }), /a/);
   });
 
   it('leaves a variable with a default value as declared', () => {
-    const query = 'query($a:[CardAccountInput!]! = [{creditLimit:1000, age:30, education:UNIVERSITY, repaymentStatus:[0,0,0,0,0,0], billAmounts:[1,1,1,1,1,1], paymentAmounts:[1,1,1,1,1,1]}]){ creditAssessments(accounts:$a){ score } }';
+    const query =
+      'query($a:[CardAccountInput!]! = [{creditLimit:1000, age:30, education:UNIVERSITY, repaymentStatus:[0,0,0,0,0,0], billAmounts:[1,1,1,1,1,1], paymentAmounts:[1,1,1,1,1,1]}]){ creditAssessments(accounts:$a){ score } }';
     const document = parse(query);
     assert.equal(complexityInput(schema, document, undefined, {}).document, document);
     assert.equal(shaped(query, {}), full(query, {}));

@@ -23,7 +23,9 @@ describe('API keys, scopes and rate limits over HTTP', () => {
     gw = await startTestGateway({
       MODELS: 'sentiment-bert',
       API_KEYS: JSON.stringify(KEYS.map(({ name, key, scopes }) => ({ name, sha256: hashApiKey(key), scopes }))),
-      MAX_QUERY_COMPLEXITY: '100', RATE_LIMIT_BURST: '100', RATE_LIMIT_PER_SECOND: '10',
+      MAX_QUERY_COMPLEXITY: '100',
+      RATE_LIMIT_BURST: '100',
+      RATE_LIMIT_PER_SECOND: '10',
     });
   });
   after(() => gw.stop());
@@ -42,10 +44,20 @@ describe('API keys, scopes and rate limits over HTTP', () => {
     assert.equal(ok.body.data!.sentiment.length, 1);
     const viaHeader = await gql(gw.url, SentimentDocument, { texts: ['Stocks rally'] }, { 'x-api-key': KEYS[0]!.key });
     assert.equal(viaHeader.body.data!.sentiment.length, 1);
-    const forbidden = await gql(gw.url, '{ creditAssessments(accounts: []) { score } }', undefined, bearer(KEYS[0]!.key));
+    const forbidden = await gql(
+      gw.url,
+      '{ creditAssessments(accounts: []) { score } }',
+      undefined,
+      bearer(KEYS[0]!.key),
+    );
     assert.deepEqual(codes(forbidden), ['FORBIDDEN']);
     assert.match(forbidden.body.errors![0]!.message, /API key newsroom lacks the scope credit:assess/);
-    const shadow = await gql(gw.url, 'mutation { setShadowModelVersion(name: "sentiment-bert", version: null) { version } }', undefined, bearer(KEYS[0]!.key));
+    const shadow = await gql(
+      gw.url,
+      'mutation { setShadowModelVersion(name: "sentiment-bert", version: null) { version } }',
+      undefined,
+      bearer(KEYS[0]!.key),
+    );
     assert.deepEqual(codes(shadow), ['FORBIDDEN']);
     assert.match(shadow.body.errors![0]!.message, /lacks the scope admin/);
     const admin = await gql(gw.url, ModelsDocument, {}, bearer(KEYS[1]!.key));
@@ -87,11 +99,19 @@ describe('open by default, but not for admin, the audit trail or the unwary', ()
   });
 
   it('CORS: the configured origin may call from a browser, others get no CORS headers; CSRF prevention still holds', async () => {
-    const preflight = (origin: string) => fetch(gw.url, { method: 'OPTIONS', headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type' } });
+    const preflight = (origin: string) =>
+      fetch(gw.url, {
+        method: 'OPTIONS',
+        headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type' },
+      });
     const allowed = await preflight('https://app.example.com');
     assert.equal(allowed.headers.get('access-control-allow-origin'), 'https://app.example.com');
     assert.equal((await preflight('https://evil.example.net')).headers.get('access-control-allow-origin'), null);
-    const simple = await fetch(gw.url, { method: 'POST', headers: { 'content-type': 'text/plain', origin: 'https://app.example.com' }, body: '{"query":"{ __typename }"}' });
+    const simple = await fetch(gw.url, {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain', origin: 'https://app.example.com' },
+      body: '{"query":"{ __typename }"}',
+    });
     assert.equal(simple.status, 400, 'a simple (non-preflighted) request is still refused');
   });
 });
@@ -110,7 +130,10 @@ describe('INTROSPECTION=false and LANDING_PAGE=sandbox', () => {
     } finally {
       await closed.stop();
     }
-    assert.throws(() => loadConfig({ INTROSPECTION: 'false', LANDING_PAGE: 'graphiql' }), /LANDING_PAGE=graphiql needs INTROSPECTION=true/);
+    assert.throws(
+      () => loadConfig({ INTROSPECTION: 'false', LANDING_PAGE: 'graphiql' }),
+      /LANDING_PAGE=graphiql needs INTROSPECTION=true/,
+    );
     const sandbox = await startTestGateway({ MODELS: 'sentiment-bert', LANDING_PAGE: 'sandbox' });
     try {
       const html = await (await fetch(sandbox.url, { headers: { accept: 'text/html' } })).text();
@@ -123,10 +146,17 @@ describe('INTROSPECTION=false and LANDING_PAGE=sandbox', () => {
 });
 
 describe('TRUST_PROXY_HOPS behind a balancer', () => {
-  it('anonymous callers are limited by their X-Forwarded-For address, not the proxy\'s', async () => {
-    const gw = await startTestGateway({ MODELS: 'sentiment-bert', TRUST_PROXY_HOPS: '1', RATE_LIMIT_PER_SECOND: '1', RATE_LIMIT_BURST: '100', MAX_QUERY_COMPLEXITY: '100' });
+  it("anonymous callers are limited by their X-Forwarded-For address, not the proxy's", async () => {
+    const gw = await startTestGateway({
+      MODELS: 'sentiment-bert',
+      TRUST_PROXY_HOPS: '1',
+      RATE_LIMIT_PER_SECOND: '1',
+      RATE_LIMIT_BURST: '100',
+      MAX_QUERY_COMPLEXITY: '100',
+    });
     try {
-      const from = (ip: string) => gql(gw.url, SentimentDocument, { texts: new Array(8).fill('Stocks rally') }, { 'x-forwarded-for': ip });
+      const from = (ip: string) =>
+        gql(gw.url, SentimentDocument, { texts: new Array(8).fill('Stocks rally') }, { 'x-forwarded-for': ip });
       assert.equal((await from('203.0.113.7')).status, 200);
       assert.equal((await from('203.0.113.7')).status, 429, 'the first client has spent its budget');
       assert.equal((await from('198.51.100.9')).status, 200, 'another client behind the same proxy has its own');
@@ -147,13 +177,29 @@ describe('bearer JWTs (OIDC) beside API keys: the auth matrix', () => {
   let urlGw: Gateway;
   let jwksServer: http.Server;
   let jwksPort: number;
-  const ROLE_OF: Record<Scope, string> = { 'sentiment:read': 'fin-sentiment', 'credit:assess': 'fin-credit', 'forecast:read': 'fin-forecast', 'audit:read': 'fin-audit', explore: 'fin-explore', admin: 'fin-admin' };
+  const ROLE_OF: Record<Scope, string> = {
+    'sentiment:read': 'fin-sentiment',
+    'credit:assess': 'fin-credit',
+    'forecast:read': 'fin-forecast',
+    'audit:read': 'fin-audit',
+    explore: 'fin-explore',
+    admin: 'fin-admin',
+  };
 
   before(async () => {
-    [rsa, ec, rogue] = await Promise.all([generateKeyPair('RS256'), generateKeyPair('ES256'), generateKeyPair('RS256')]);
+    [rsa, ec, rogue] = await Promise.all([
+      generateKeyPair('RS256'),
+      generateKeyPair('ES256'),
+      generateKeyPair('RS256'),
+    ]);
     const jwksFile = path.join(dir, 'jwks.json');
-    writeFileSync(jwksFile, JSON.stringify({ keys: [{ ...(await exportJWK(rsa.publicKey)), kid: 'rsa-1', alg: 'RS256', use: 'sig' }] }));
-    const remoteSet = JSON.stringify({ keys: [{ ...(await exportJWK(ec.publicKey)), kid: 'ec-1', alg: 'ES256', use: 'sig' }] });
+    writeFileSync(
+      jwksFile,
+      JSON.stringify({ keys: [{ ...(await exportJWK(rsa.publicKey)), kid: 'rsa-1', alg: 'RS256', use: 'sig' }] }),
+    );
+    const remoteSet = JSON.stringify({
+      keys: [{ ...(await exportJWK(ec.publicKey)), kid: 'ec-1', alg: 'ES256', use: 'sig' }],
+    });
     // The issuer's JWKS endpoint, not listening yet: the URL gateway's first token finds it down.
     jwksPort = await freePort();
     jwksServer = http.createServer((req, res) => {
@@ -162,10 +208,24 @@ describe('bearer JWTs (OIDC) beside API keys: the auth matrix', () => {
     });
     const jwt = { JWT_ISSUER: ISSUER, JWT_AUDIENCE: `other-app,${AUDIENCE}` };
     [fileGw, urlGw] = await Promise.all([
-      startTestGateway({ MODELS: 'sentiment-bert', ...jwt, JWT_JWKS: jwksFile, API_KEYS: JSON.stringify([{ name: 'newsroom', sha256: hashApiKey(KEYS[0]!.key), scopes: ['sentiment:read'] }]) }),
+      startTestGateway({
+        MODELS: 'sentiment-bert',
+        ...jwt,
+        JWT_JWKS: jwksFile,
+        API_KEYS: JSON.stringify([{ name: 'newsroom', sha256: hashApiKey(KEYS[0]!.key), scopes: ['sentiment:read'] }]),
+      }),
       // Keycloak's shape: roles in realm_access.roles, mapped to the gateway's scopes; no API keys, and not open.
-      startTestGateway({ MODELS: 'sentiment-bert', ...jwt, JWT_JWKS: `http://127.0.0.1:${jwksPort}/protocol/openid-connect/certs`, JWT_ALGORITHMS: 'ES256',
-        JWT_SCOPES_CLAIM: 'realm_access.roles', JWT_SCOPE_MAP: JSON.stringify({ ...Object.fromEntries(SCOPES.map((s) => [ROLE_OF[s], [s]])), analyst: ['sentiment:read', 'forecast:read'] }) }),
+      startTestGateway({
+        MODELS: 'sentiment-bert',
+        ...jwt,
+        JWT_JWKS: `http://127.0.0.1:${jwksPort}/protocol/openid-connect/certs`,
+        JWT_ALGORITHMS: 'ES256',
+        JWT_SCOPES_CLAIM: 'realm_access.roles',
+        JWT_SCOPE_MAP: JSON.stringify({
+          ...Object.fromEntries(SCOPES.map((s) => [ROLE_OF[s], [s]])),
+          analyst: ['sentiment:read', 'forecast:read'],
+        }),
+      }),
     ]);
   });
   after(async () => {
@@ -176,11 +236,25 @@ describe('bearer JWTs (OIDC) beside API keys: the auth matrix', () => {
 
   const now = () => Math.floor(Date.now() / 1000);
   /** A token signed with `key` (RS256 file key by default), valid for 10 minutes unless `claims` say otherwise. */
-  const token = (claims: Record<string, unknown>, key: GenerateKeyPairResult = rsa, header: { alg: string; kid?: string } = { alg: 'RS256', kid: 'rsa-1' }) =>
-    new SignJWT({ ...claims }).setProtectedHeader(header).setIssuer(ISSUER).setAudience(AUDIENCE).setSubject('alice@bank.example')
-      .setIssuedAt().setExpirationTime(now() + 600).sign(key.privateKey);
+  const token = (
+    claims: Record<string, unknown>,
+    key: GenerateKeyPairResult = rsa,
+    header: { alg: string; kid?: string } = { alg: 'RS256', kid: 'rsa-1' },
+  ) =>
+    new SignJWT({ ...claims })
+      .setProtectedHeader(header)
+      .setIssuer(ISSUER)
+      .setAudience(AUDIENCE)
+      .setSubject('alice@bank.example')
+      .setIssuedAt()
+      .setExpirationTime(now() + 600)
+      .sign(key.privateKey);
   const withScopes = (scopes: readonly Scope[]) => token({ scope: ['openid', 'profile', ...scopes].join(' ') });
-  const withRoles = (scopes: readonly Scope[]) => token({ realm_access: { roles: ['offline_access', ...scopes.map((s) => ROLE_OF[s])] } }, ec, { alg: 'ES256', kid: 'ec-1' });
+  const withRoles = (scopes: readonly Scope[]) =>
+    token({ realm_access: { roles: ['offline_access', ...scopes.map((s) => ROLE_OF[s])] } }, ec, {
+      alg: 'ES256',
+      kid: 'ec-1',
+    });
 
   /** One operation per guarded field: the scope it needs (null: any authenticated caller). */
   const PROBES: Array<{ scope: Scope | null; query: string }> = [
@@ -191,7 +265,8 @@ describe('bearer JWTs (OIDC) beside API keys: the auth matrix', () => {
     { scope: 'admin', query: 'mutation { setShadowModelVersion(name: "sentiment-bert", version: null) { version } }' },
     { scope: null, query: '{ models { name } }' },
   ];
-  const subsets = (all: readonly Scope[]): Scope[][] => all.reduce<Scope[][]>((acc, s) => [...acc, ...acc.map((c) => [...c, s])], [[]]);
+  const subsets = (all: readonly Scope[]): Scope[][] =>
+    all.reduce<Scope[][]>((acc, s) => [...acc, ...acc.map((c) => [...c, s])], [[]]);
 
   /** Every scope combination against every probe: grants where the scopes do not allow are improper, denials where they do are wrong too. */
   async function matrix(url: string, sign: (scopes: readonly Scope[]) => Promise<string>) {
@@ -205,7 +280,8 @@ describe('bearer JWTs (OIDC) beside API keys: the auth matrix', () => {
         const { scope } = PROBES[i]!;
         const allowed = scope === null || scopes.includes(scope) || scopes.includes('admin');
         const denied = codes(res).some((c) => c === 'FORBIDDEN' || c === 'UNAUTHENTICATED');
-        if (denied) assert.match(res.body.errors![0]!.message, /^bearer token of jwt:alice@bank\.example lacks the scope /);
+        if (denied)
+          assert.match(res.body.errors![0]!.message, /^bearer token of jwt:alice@bank\.example lacks the scope /);
         if (!denied && !allowed) improperGrants++;
         if (denied && allowed) wrongDenials++;
         checks++;
@@ -217,24 +293,92 @@ describe('bearer JWTs (OIDC) beside API keys: the auth matrix', () => {
   /** Tokens that must never be taken, each with the message that says why (all claim every scope). */
   const badTokens = async (): Promise<Array<[string, string, RegExp]>> => {
     const all = { scope: 'admin explore' };
-    const sign = (build: SignJWT, key: GenerateKeyPairResult = rsa, kid = 'rsa-1') => build.setProtectedHeader({ alg: 'RS256', kid }).sign(key.privateKey);
+    const sign = (build: SignJWT, key: GenerateKeyPairResult = rsa, kid = 'rsa-1') =>
+      build.setProtectedHeader({ alg: 'RS256', kid }).sign(key.privateKey);
     const base = () => new SignJWT(all).setIssuer(ISSUER).setAudience(AUDIENCE).setSubject('mallory').setIssuedAt();
     const valid = await sign(base().setExpirationTime(now() + 600));
     const [h, p, s] = valid.split('.') as [string, string, string];
-    const hs256 = await new SignJWT(all).setProtectedHeader({ alg: 'HS256', kid: 'rsa-1' }).setIssuer(ISSUER).setAudience(AUDIENCE).setSubject('mallory').setExpirationTime(now() + 600)
+    const hs256 = await new SignJWT(all)
+      .setProtectedHeader({ alg: 'HS256', kid: 'rsa-1' })
+      .setIssuer(ISSUER)
+      .setAudience(AUDIENCE)
+      .setSubject('mallory')
+      .setExpirationTime(now() + 600)
       .sign(new TextEncoder().encode('a shared secret nobody should trust here'));
     return [
-      ['expired', await sign(base().setExpirationTime(now() - 120)), /^bearer token expired at .+ \(clock tolerance 30 s\)/],
-      ['not yet valid', await sign(base().setExpirationTime(now() + 7200).setNotBefore(now() + 3600)), /^bearer token is not valid before /],
-      ['wrong issuer', await sign(base().setIssuer('https://evil.example.net').setExpirationTime(now() + 600)), /^bearer token's issuer must be https:\/\/idp\.example\.com\/realms\/bank, got "https:\/\/evil\.example\.net"/],
-      ['wrong audience', await sign(base().setAudience('another-api').setExpirationTime(now() + 600)), /^bearer token's audience must include other-app or fin-intel, got "another-api"/],
-      ['wrong key, same kid', await sign(base().setExpirationTime(now() + 600), rogue), /^bearer token's signature does not verify with the issuer's key rsa-1/],
-      ['unknown kid', await sign(base().setExpirationTime(now() + 600), rogue, 'rogue-1'), /^bearer token is signed with a key \(kid "rogue-1", alg "RS256"\) that the issuer's key set does not hold/],
-      ['alg none', new UnsecuredJWT(all).setIssuer(ISSUER).setAudience(AUDIENCE).setSubject('mallory').setExpirationTime(now() + 600).encode(), /^bearer token's algorithm must be one of RS256, PS256, ES256, EdDSA, got "none"/],
-      ['HS256 with a guessed secret', hs256, /^bearer token's algorithm must be one of RS256, PS256, ES256, EdDSA, got "HS256"/],
+      [
+        'expired',
+        await sign(base().setExpirationTime(now() - 120)),
+        /^bearer token expired at .+ \(clock tolerance 30 s\)/,
+      ],
+      [
+        'not yet valid',
+        await sign(
+          base()
+            .setExpirationTime(now() + 7200)
+            .setNotBefore(now() + 3600),
+        ),
+        /^bearer token is not valid before /,
+      ],
+      [
+        'wrong issuer',
+        await sign(
+          base()
+            .setIssuer('https://evil.example.net')
+            .setExpirationTime(now() + 600),
+        ),
+        /^bearer token's issuer must be https:\/\/idp\.example\.com\/realms\/bank, got "https:\/\/evil\.example\.net"/,
+      ],
+      [
+        'wrong audience',
+        await sign(
+          base()
+            .setAudience('another-api')
+            .setExpirationTime(now() + 600),
+        ),
+        /^bearer token's audience must include other-app or fin-intel, got "another-api"/,
+      ],
+      [
+        'wrong key, same kid',
+        await sign(base().setExpirationTime(now() + 600), rogue),
+        /^bearer token's signature does not verify with the issuer's key rsa-1/,
+      ],
+      [
+        'unknown kid',
+        await sign(base().setExpirationTime(now() + 600), rogue, 'rogue-1'),
+        /^bearer token is signed with a key \(kid "rogue-1", alg "RS256"\) that the issuer's key set does not hold/,
+      ],
+      [
+        'alg none',
+        new UnsecuredJWT(all)
+          .setIssuer(ISSUER)
+          .setAudience(AUDIENCE)
+          .setSubject('mallory')
+          .setExpirationTime(now() + 600)
+          .encode(),
+        /^bearer token's algorithm must be one of RS256, PS256, ES256, EdDSA, got "none"/,
+      ],
+      [
+        'HS256 with a guessed secret',
+        hs256,
+        /^bearer token's algorithm must be one of RS256, PS256, ES256, EdDSA, got "HS256"/,
+      ],
       ['no exp', await sign(base()), /^bearer token must carry the exp claim/],
-      ['no sub', await new SignJWT(all).setProtectedHeader({ alg: 'RS256', kid: 'rsa-1' }).setIssuer(ISSUER).setAudience(AUDIENCE).setExpirationTime(now() + 600).sign(rsa.privateKey), /^bearer token must carry the sub claim/],
-      ['payload swapped', `${h}.${Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(p, 'base64url').toString()), sub: 'ops' })).toString('base64url')}.${s}`, /^bearer token's signature does not verify/],
+      [
+        'no sub',
+        await new SignJWT(all)
+          .setProtectedHeader({ alg: 'RS256', kid: 'rsa-1' })
+          .setIssuer(ISSUER)
+          .setAudience(AUDIENCE)
+          .setExpirationTime(now() + 600)
+          .sign(rsa.privateKey),
+        /^bearer token must carry the sub claim/,
+      ],
+      [
+        'payload swapped',
+        `${h}.${Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(p, 'base64url').toString()), sub: 'ops' })).toString('base64url')}.${s}`,
+        /^bearer token's signature does not verify/,
+      ],
       ['header not JSON', 'bm90IGpzb24.eyJzdWIiOiJ4In0.c2ln', /^bearer token is not a valid signed JWT/],
     ];
   };
@@ -242,9 +386,18 @@ describe('bearer JWTs (OIDC) beside API keys: the auth matrix', () => {
   it('every scope combination (file JWKS, `scope` claim): each probe is granted exactly when its scope is there; API keys keep working', async () => {
     const result = await matrix(fileGw.url, withScopes);
     assert.deepEqual(result, { checks: 2 ** SCOPES.length * PROBES.length, improperGrants: 0, wrongDenials: 0 });
-    const key = await gql(fileGw.url, SentimentDocument, { texts: ['Stocks rally'] }, { authorization: `Bearer ${KEYS[0]!.key}` });
+    const key = await gql(
+      fileGw.url,
+      SentimentDocument,
+      { texts: ['Stocks rally'] },
+      { authorization: `Bearer ${KEYS[0]!.key}` },
+    );
     assert.equal(key.body.data!.sentiment.length, 1);
-    assert.deepEqual(codes(await gql(fileGw.url, SentimentDocument, { texts: ['x'] })), ['UNAUTHENTICATED'], 'no credential: still UNAUTHENTICATED');
+    assert.deepEqual(
+      codes(await gql(fileGw.url, SentimentDocument, { texts: ['x'] })),
+      ['UNAUTHENTICATED'],
+      'no credential: still UNAUTHENTICATED',
+    );
   });
 
   it('invalid tokens are refused with 401 UNAUTHENTICATED saying why, on every path, never served as anonymous', async () => {
@@ -254,16 +407,36 @@ describe('bearer JWTs (OIDC) beside API keys: the auth matrix', () => {
       const auth = { authorization: `Bearer ${bad}` };
       const answers = [
         await gql(fileGw.url, '{ models { name } }', undefined, auth),
-        await gql(fileGw.url, 'mutation { setShadowModelVersion(name: "sentiment-bert", version: null) { version } }', undefined, auth),
-        { ...(await fetch(`${fileGw.url}?query=${encodeURIComponent('{ models { name } }')}`, { headers: { ...auth, 'apollo-require-preflight': 'true' } }).then(async (r) => ({ status: r.status, body: await r.json() as { errors?: Array<{ message: string; extensions?: Record<string, unknown> }> } }))) },
+        await gql(
+          fileGw.url,
+          'mutation { setShadowModelVersion(name: "sentiment-bert", version: null) { version } }',
+          undefined,
+          auth,
+        ),
+        {
+          ...(await fetch(`${fileGw.url}?query=${encodeURIComponent('{ models { name } }')}`, {
+            headers: { ...auth, 'apollo-require-preflight': 'true' },
+          }).then(async (r) => ({
+            status: r.status,
+            body: (await r.json()) as { errors?: Array<{ message: string; extensions?: Record<string, unknown> }> },
+          }))),
+        },
       ];
       for (const res of answers) {
         assert.equal(res.status, 401, what);
-        assert.deepEqual(res.body.errors?.map((e) => e.extensions?.code), ['UNAUTHENTICATED'], what);
+        assert.deepEqual(
+          res.body.errors?.map((e) => e.extensions?.code),
+          ['UNAUTHENTICATED'],
+          what,
+        );
         assert.match(res.body.errors![0]!.message, message, what);
         refused++;
       }
-      const v2 = await fetch(fileGw.url.replace('/graphql', '/v2/models/sentiment-bert/infer'), { method: 'POST', headers: auth, body: JSON.stringify({ inputs: [{ name: 'text', datatype: 'BYTES', shape: [1], data: ['x'] }] }) });
+      const v2 = await fetch(fileGw.url.replace('/graphql', '/v2/models/sentiment-bert/infer'), {
+        method: 'POST',
+        headers: auth,
+        body: JSON.stringify({ inputs: [{ name: 'text', datatype: 'BYTES', shape: [1], data: ['x'] }] }),
+      });
       assert.equal(v2.status, 401, `${what} (v2)`);
       assert.match(((await v2.json()) as { error: string }).error, message, `${what} (v2)`);
       refused++;
@@ -272,18 +445,32 @@ describe('bearer JWTs (OIDC) beside API keys: the auth matrix', () => {
   });
 
   it('a JWKS served over HTTP: 503 AUTH_UNAVAILABLE while it is down, then the matrix with roles mapped to scopes', async () => {
-    const down = await gql(urlGw.url, '{ models { name } }', undefined, { authorization: `Bearer ${await withRoles(['admin'])}` });
+    const down = await gql(urlGw.url, '{ models { name } }', undefined, {
+      authorization: `Bearer ${await withRoles(['admin'])}`,
+    });
     assert.equal(down.status, 503);
     assert.deepEqual(codes(down), ['AUTH_UNAVAILABLE']);
-    assert.match(down.body.errors![0]!.message, new RegExp(`^bearer tokens cannot be verified now: the issuer's key set \\(http://127\\.0\\.0\\.1:${jwksPort}/protocol/openid-connect/certs\\) is unavailable`));
+    assert.match(
+      down.body.errors![0]!.message,
+      new RegExp(
+        `^bearer tokens cannot be verified now: the issuer's key set \\(http://127\\.0\\.0\\.1:${jwksPort}/protocol/openid-connect/certs\\) is unavailable`,
+      ),
+    );
     assert.equal(down.headers.get('retry-after'), '5');
     await new Promise<void>((resolve) => jwksServer.listen(jwksPort, '127.0.0.1', resolve));
     const result = await matrix(urlGw.url, withRoles);
     assert.deepEqual(result, { checks: 2 ** SCOPES.length * PROBES.length, improperGrants: 0, wrongDenials: 0 });
     const analyst = token({ realm_access: { roles: ['analyst'] } }, ec, { alg: 'ES256', kid: 'ec-1' });
-    assert.deepEqual(codes(await gql(urlGw.url, '{ symbols { symbol } }', undefined, { authorization: `Bearer ${await analyst}` })), [], 'a role may map to several scopes');
+    assert.deepEqual(
+      codes(await gql(urlGw.url, '{ symbols { symbol } }', undefined, { authorization: `Bearer ${await analyst}` })),
+      [],
+      'a role may map to several scopes',
+    );
     assert.deepEqual(codes(await gql(urlGw.url, '{ models { name } }')), ['UNAUTHENTICATED'], 'JWTs alone: not open');
-    for (const [what, bad] of [['file key (not this issuer set)', await withScopes(['admin'])], ...(await badTokens()).filter(([w]) => ['expired', 'alg none', 'wrong audience'].includes(w))]) {
+    for (const [what, bad] of [
+      ['file key (not this issuer set)', await withScopes(['admin'])],
+      ...(await badTokens()).filter(([w]) => ['expired', 'alg none', 'wrong audience'].includes(w)),
+    ]) {
       const res = await gql(urlGw.url, '{ models { name } }', undefined, { authorization: `Bearer ${bad}` });
       assert.equal(res.status, 401, what);
       assert.deepEqual(codes(res), ['UNAUTHENTICATED'], what);

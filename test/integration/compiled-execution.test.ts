@@ -9,7 +9,10 @@ import { gql, startTestGateway } from '../support/gateway.js';
 const TOKEN = 'metrics-token-0123456789';
 const example = (name: string) => ({
   query: readFileSync(path.join(REPO_ROOT, 'examples', `${name}.graphql`), 'utf8'),
-  variables: JSON.parse(readFileSync(path.join(REPO_ROOT, 'examples', `${name}.variables.json`), 'utf8')) as Record<string, unknown>,
+  variables: JSON.parse(readFileSync(path.join(REPO_ROOT, 'examples', `${name}.variables.json`), 'utf8')) as Record<
+    string,
+    unknown
+  >,
 });
 
 /** Each response of a request sent three times: graphql-js runs it first, the compiled query after. */
@@ -27,13 +30,21 @@ describe('queries compiled by graphql-jit (GRAPHQL_EXECUTOR=compiled, the defaul
   let interpreted: Gateway;
   before(async () => {
     const env = { MODELS: 'credit-gbt,forecast-qnn', METRICS_TOKEN: TOKEN };
-    [compiled, interpreted] = await Promise.all([startTestGateway(env), startTestGateway({ ...env, GRAPHQL_EXECUTOR: 'graphql-js' })]);
+    [compiled, interpreted] = await Promise.all([
+      startTestGateway(env),
+      startTestGateway({ ...env, GRAPHQL_EXECUTOR: 'graphql-js' }),
+    ]);
   });
   after(() => Promise.all([compiled.stop(), interpreted.stop()]));
 
   const executions = async (url: string) => {
-    const text = await (await fetch(url.replace('/graphql', '/metrics'), { headers: { authorization: `Bearer ${TOKEN}` } })).text();
-    const read = (executor: string) => Number(new RegExp(`^gateway_graphql_executions_total\\{executor="${executor}"\\} (\\S+)$`, 'm').exec(text)?.[1] ?? 0);
+    const text = await (
+      await fetch(url.replace('/graphql', '/metrics'), { headers: { authorization: `Bearer ${TOKEN}` } })
+    ).text();
+    const read = (executor: string) =>
+      Number(
+        new RegExp(`^gateway_graphql_executions_total\\{executor="${executor}"\\} (\\S+)$`, 'm').exec(text)?.[1] ?? 0,
+      );
     return { compiled: read('compiled'), graphqlJs: read('graphql-js') };
   };
 
@@ -61,10 +72,13 @@ describe('queries compiled by graphql-jit (GRAPHQL_EXECUTOR=compiled, the defaul
     assert.equal(responses[0]!.body.errors, undefined);
     assert.deepEqual(responses[2], responses[0]);
     const after = await executions(compiled.url);
-    assert.deepEqual({ compiled: after.compiled - before.compiled, graphqlJs: after.graphqlJs - before.graphqlJs }, { compiled: 0, graphqlJs: 3 });
+    assert.deepEqual(
+      { compiled: after.compiled - before.compiled, graphqlJs: after.graphqlJs - before.graphqlJs },
+      { compiled: 0, graphqlJs: 3 },
+    );
   });
 
-  it('gives a resolver\'s error, and a variable that does not coerce, as graphql-js does: same code, message, path and status', async () => {
+  it("gives a resolver's error, and a variable that does not coerce, as graphql-js does: same code, message, path and status", async () => {
     const credit = example('credit').query;
     const empty = await thrice(compiled.url, credit, { accounts: [] });
     assert.equal(empty[0]!.body.errors?.[0]?.extensions?.code, 'BAD_USER_INPUT');

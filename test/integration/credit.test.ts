@@ -4,14 +4,29 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { REPO_ROOT } from '../../src/platform/config.js';
 import type { Gateway } from '../../src/server/gateway.js';
-import { ActivateModelVersionDocument, CreditAssessmentDocument, CreditAssessmentsDocument, ModelByNameDocument, type CardAccountInput } from '../generated/graphql.js';
+import {
+  ActivateModelVersionDocument,
+  CreditAssessmentDocument,
+  CreditAssessmentsDocument,
+  ModelByNameDocument,
+  type CardAccountInput,
+} from '../generated/graphql.js';
 import { sampleAccount } from '../support/accounts.js';
 import { codes, gql, startTestGateway } from '../support/gateway.js';
 
-const vectors = JSON.parse(readFileSync(path.join(REPO_ROOT, 'models', 'credit-gbt', 'test_vectors.json'), 'utf8')) as
-  Array<{ account: CardAccountInput; probabilityOfDefault: number; challengerProbabilityOfDefault: number; contributions: number[] }>;
-const featureNames = (JSON.parse(readFileSync(path.join(REPO_ROOT, 'models', 'credit-gbt', 'features.json'), 'utf8')) as
-  { features: Array<{ name: string }> }).features.map((f) => f.name);
+const vectors = JSON.parse(
+  readFileSync(path.join(REPO_ROOT, 'models', 'credit-gbt', 'test_vectors.json'), 'utf8'),
+) as Array<{
+  account: CardAccountInput;
+  probabilityOfDefault: number;
+  challengerProbabilityOfDefault: number;
+  contributions: number[];
+}>;
+const featureNames = (
+  JSON.parse(readFileSync(path.join(REPO_ROOT, 'models', 'credit-gbt', 'features.json'), 'utf8')) as {
+    features: Array<{ name: string }>;
+  }
+).features.map((f) => f.name);
 
 describe('credit assessment over HTTP with the embedded model', () => {
   let gw: Gateway;
@@ -32,9 +47,17 @@ describe('credit assessment over HTTP with the embedded model', () => {
       assert.equal(a.accountId, vectors[i]!.account.accountId);
       // the up-to-4 features whose contributions the training run's own tree walk found largest and positive
       const expected = vectors[i]!.contributions.map((c, f) => ({ feature: featureNames[f]!, contribution: c }))
-        .filter((r) => r.contribution > 1e-4).sort((x, y) => y.contribution - x.contribution).slice(0, 4);
-      assert.deepEqual(a.reasons.slice(0, expected.length).map((r) => r.feature), expected.map((r) => r.feature), `${a.accountId}`);
-      a.reasons.forEach((r, k) => assert.ok(Math.abs(r.contribution - (expected[k]?.contribution ?? 0)) < 1e-4, `${a.accountId} ${r.feature}`));
+        .filter((r) => r.contribution > 1e-4)
+        .sort((x, y) => y.contribution - x.contribution)
+        .slice(0, 4);
+      assert.deepEqual(
+        a.reasons.slice(0, expected.length).map((r) => r.feature),
+        expected.map((r) => r.feature),
+        `${a.accountId}`,
+      );
+      a.reasons.forEach((r, k) =>
+        assert.ok(Math.abs(r.contribution - (expected[k]?.contribution ?? 0)) < 1e-4, `${a.accountId} ${r.feature}`),
+      );
     });
   });
 
@@ -54,19 +77,29 @@ describe('credit assessment over HTTP with the embedded model', () => {
       assert.ok(a.reasons.length <= 4);
       assert.deepEqual(a.model, { name: 'credit-gbt', version: '2.1.0' });
     }
-    assert.deepEqual(out.map((a) => a.accountId), accounts.map((a) => a.accountId));
+    assert.deepEqual(
+      out.map((a) => a.accountId),
+      accounts.map((a) => a.accountId),
+    );
     const late = out.filter((_, i) => i % 7 === 0);
     const onTime = out.filter((_, i) => i % 7 !== 0);
     const mean = (xs: typeof out) => xs.reduce((s, a) => s + a.probabilityOfDefault, 0) / xs.length;
     assert.ok(mean(late) > 2 * mean(onTime), 'accounts that pay late are riskier');
-    assert.ok(late.every((a) => a.reasons.some((r) => /DELINQUENCY|DELAY/.test(r.code))), 'late payers are told why');
+    assert.ok(
+      late.every((a) => a.reasons.some((r) => /DELINQUENCY|DELAY/.test(r.code))),
+      'late payers are told why',
+    );
   });
 
   it('aliased single assessments in one operation are one batch (DataLoader)', async () => {
     const before = await stats();
     const query = `query($a: CardAccountInput!, $b: CardAccountInput!, $c: CardAccountInput!) {
       a: creditAssessment(account: $a) { score } b: creditAssessment(account: $b) { score } c: creditAssessment(account: $c) { score } }`;
-    const res = await gql<Record<string, { score: number }>, unknown>(gw.url, query, { a: sampleAccount(1), b: sampleAccount(2), c: sampleAccount(3) });
+    const res = await gql<Record<string, { score: number }>, unknown>(gw.url, query, {
+      a: sampleAccount(1),
+      b: sampleAccount(2),
+      c: sampleAccount(3),
+    });
     assert.equal(Object.keys(res.body.data!).length, 3);
     assert.equal((await stats()).batches - before.batches, 1);
   });
@@ -74,9 +107,16 @@ describe('credit assessment over HTTP with the embedded model', () => {
   it('a single assessment: score matches the PD, grade and decision follow it', async () => {
     const res = await gql(gw.url, CreditAssessmentDocument, { account: sampleAccount(7) });
     const a = res.body.data!.creditAssessment;
-    const expectedScore = Math.round(600 - (20 / Math.LN2) * Math.log(50) + (20 / Math.LN2) * Math.log((1 - a.probabilityOfDefault) / a.probabilityOfDefault));
+    const expectedScore = Math.round(
+      600 -
+        (20 / Math.LN2) * Math.log(50) +
+        (20 / Math.LN2) * Math.log((1 - a.probabilityOfDefault) / a.probabilityOfDefault),
+    );
     assert.equal(a.score, Math.min(850, Math.max(300, expectedScore)));
-    assert.equal(a.decision, a.probabilityOfDefault < 0.2 ? 'APPROVE' : a.probabilityOfDefault >= 0.45 ? 'DECLINE' : 'REVIEW');
+    assert.equal(
+      a.decision,
+      a.probabilityOfDefault < 0.2 ? 'APPROVE' : a.probabilityOfDefault >= 0.45 ? 'DECLINE' : 'REVIEW',
+    );
   });
 
   it('misuse: each bad field is BAD_USER_INPUT naming the field and, in a list, the index', async () => {
@@ -111,14 +151,24 @@ describe('credit assessment over HTTP with the embedded model', () => {
   });
 
   it('rolls back to the previous champion (versions/2.0.0), which answers what its own training run computed', async () => {
-    const previous = JSON.parse(readFileSync(path.join(REPO_ROOT, 'models', 'credit-gbt', 'versions', '2.0.0', 'test_vectors.json'), 'utf8')) as typeof vectors;
-    assert.equal((await gql(gw.url, ActivateModelVersionDocument, { name: 'credit-gbt', version: '2.0.0' })).body.data!.activateModelVersion.version, '2.0.0');
+    const previous = JSON.parse(
+      readFileSync(path.join(REPO_ROOT, 'models', 'credit-gbt', 'versions', '2.0.0', 'test_vectors.json'), 'utf8'),
+    ) as typeof vectors;
+    assert.equal(
+      (await gql(gw.url, ActivateModelVersionDocument, { name: 'credit-gbt', version: '2.0.0' })).body.data!
+        .activateModelVersion.version,
+      '2.0.0',
+    );
     const res = await gql(gw.url, CreditAssessmentsDocument, { accounts: previous.map((v) => v.account) });
     res.body.data!.creditAssessments.forEach((a, i) => {
       assert.ok(Math.abs(a.probabilityOfDefault - previous[i]!.probabilityOfDefault) < 1e-5, `${a.accountId}`);
       assert.equal(a.model.version, '2.0.0');
     });
-    assert.equal((await gql(gw.url, ActivateModelVersionDocument, { name: 'credit-gbt', version: '2.1.0' })).body.data!.activateModelVersion.version, '2.1.0');
+    assert.equal(
+      (await gql(gw.url, ActivateModelVersionDocument, { name: 'credit-gbt', version: '2.1.0' })).body.data!
+        .activateModelVersion.version,
+      '2.1.0',
+    );
   });
 
   // Last: it leaves the challenger active.
@@ -132,6 +182,9 @@ describe('credit assessment over HTTP with the embedded model', () => {
       assert.equal(a.model.version, '2.0.0-scorecard');
     });
     const late = await gql(gw.url, CreditAssessmentsDocument, { accounts: [sampleAccount(0)] });
-    assert.ok(late.body.data!.creditAssessments[0]!.reasons.some((r) => /DELINQUENCY|DELAY/.test(r.code)), 'a late payer is told why');
+    assert.ok(
+      late.body.data!.creditAssessments[0]!.reasons.some((r) => /DELINQUENCY|DELAY/.test(r.code)),
+      'a late payer is told why',
+    );
   });
 });

@@ -17,9 +17,12 @@ const costOf = (r: GraphQLResponse<unknown>) => (r.body as { extensions?: { cost
 /** What admission charges before parsing: 1 plus 1 per 100 characters of query text. */
 const preParse = (query: string) => 1 + Math.floor(query.length / 100);
 
-const { input } = JSON.parse(readFileSync(path.join(REPO_ROOT, 'examples', 'forecast.variables.json'), 'utf8')) as { input: unknown };
+const { input } = JSON.parse(readFileSync(path.join(REPO_ROOT, 'examples', 'forecast.variables.json'), 'utf8')) as {
+  input: unknown;
+};
 const FORECAST = 'query($input: ForecastInput!) { marketForecast(input: $input) { lastClose } }'; // 20 per series + 1 field
-const ROWS = (n: number) => `{ ${Array.from({ length: n }, (_, i) => `p${i}: prices(symbol: "ACME", limit: 1000) { date }`).join(' ')} }`; // 101 each
+const ROWS = (n: number) =>
+  `{ ${Array.from({ length: n }, (_, i) => `p${i}: prices(symbol: "ACME", limit: 1000) { date }`).join(' ')} }`; // 101 each
 
 function assertHeadersMatch(r: GraphQLResponse<unknown>, cost: Cost): void {
   assert.equal(r.headers.get('x-cost'), cost.estimated === null ? null : String(cost.estimated));
@@ -29,11 +32,16 @@ function assertHeadersMatch(r: GraphQLResponse<unknown>, cost: Cost): void {
   assert.equal(r.headers.get('x-ratelimit-reset'), String(cost.budget!.resetSeconds));
 }
 
-describe('demand control (enforce): every response says its cost and the caller\'s budget', () => {
+describe("demand control (enforce): every response says its cost and the caller's budget", () => {
   let gw: Gateway;
   // A budget that does not refill during the test, so every unit taken shows.
   before(async () => {
-    gw = await startTestGateway({ MODELS: 'forecast-qnn', RATE_LIMIT_PER_SECOND: '0.001', RATE_LIMIT_BURST: '1000', MAX_QUERY_COMPLEXITY: '250' });
+    gw = await startTestGateway({
+      MODELS: 'forecast-qnn',
+      RATE_LIMIT_PER_SECOND: '0.001',
+      RATE_LIMIT_BURST: '1000',
+      MAX_QUERY_COMPLEXITY: '250',
+    });
   });
   after(() => gw.stop());
   let remaining = 1000;
@@ -44,8 +52,16 @@ describe('demand control (enforce): every response says its cost and the caller\
     assert.equal(typeof (r.body.data as { marketForecast: { lastClose: number } }).marketForecast.lastClose, 'number');
     const cost = costOf(r)!;
     assert.deepEqual(cost, {
-      estimated: 21, charged: 21, maxComplexity: 250, mode: 'enforce',
-      budget: { remaining: remaining - preParse(FORECAST) - 21, burst: 1000, perSecond: 0.001, resetSeconds: Math.ceil((preParse(FORECAST) + 21) / 0.001) },
+      estimated: 21,
+      charged: 21,
+      maxComplexity: 250,
+      mode: 'enforce',
+      budget: {
+        remaining: remaining - preParse(FORECAST) - 21,
+        burst: 1000,
+        perSecond: 0.001,
+        resetSeconds: Math.ceil((preParse(FORECAST) + 21) / 0.001),
+      },
     });
     assertHeadersMatch(r, cost);
     remaining = cost.budget!.remaining;
@@ -53,8 +69,14 @@ describe('demand control (enforce): every response says its cost and the caller\
 
   it('an accepted GET on the Express path says the same', async () => {
     const query = '{ symbols { symbol } }';
-    const res = await fetch(`${gw.url}?query=${encodeURIComponent(query)}`, { headers: { 'apollo-require-preflight': 'true' } });
-    const r = { status: res.status, headers: res.headers, body: await res.json() as GraphQLResponse<unknown>['body'] };
+    const res = await fetch(`${gw.url}?query=${encodeURIComponent(query)}`, {
+      headers: { 'apollo-require-preflight': 'true' },
+    });
+    const r = {
+      status: res.status,
+      headers: res.headers,
+      body: (await res.json()) as GraphQLResponse<unknown>['body'],
+    };
     assert.equal(r.status, 200, JSON.stringify(r.body));
     const cost = costOf(r)!;
     assert.equal(cost.estimated, 2);
@@ -109,12 +131,19 @@ describe('demand control (measure): over-limit documents run, are counted, and s
   const TOKEN = 'metrics-token-0123456789';
   before(async () => {
     gw = await startTestGateway({
-      MODELS: 'forecast-qnn', DEMAND_CONTROL: 'measure', MAX_QUERY_COMPLEXITY: '100', RATE_LIMIT_PER_SECOND: '0.001', RATE_LIMIT_BURST: '250', METRICS_TOKEN: TOKEN,
+      MODELS: 'forecast-qnn',
+      DEMAND_CONTROL: 'measure',
+      MAX_QUERY_COMPLEXITY: '100',
+      RATE_LIMIT_PER_SECOND: '0.001',
+      RATE_LIMIT_BURST: '250',
+      METRICS_TOKEN: TOKEN,
     });
   });
   after(() => gw.stop());
   const wouldRefuse = async () => {
-    const text = await (await fetch(gw.url.replace('/graphql', '/metrics'), { headers: { authorization: `Bearer ${TOKEN}` } })).text();
+    const text = await (
+      await fetch(gw.url.replace('/graphql', '/metrics'), { headers: { authorization: `Bearer ${TOKEN}` } })
+    ).text();
     const match = /^gateway_demand_control_would_refuse_total (\S+)$/m.exec(text);
     assert.ok(match, 'the counter is exported');
     return Number(match[1]);
@@ -143,7 +172,10 @@ describe('demand control (measure): over-limit documents run, are counted, and s
     assert.deepEqual(codes(big), ['RATE_LIMITED']);
     assert.equal(costOf(big)!.estimated, 303);
     assert.equal(costOf(big)!.charged, 0);
-    assert.match(big.body.errors![0]!.message, /this query costs 303 units \(charged 250, the whole bucket, in measure mode\)/);
+    assert.match(
+      big.body.errors![0]!.message,
+      /this query costs 303 units \(charged 250, the whole bucket, in measure mode\)/,
+    );
     assert.equal(await wouldRefuse(), 2, 'counted when estimated, whatever the budget then says');
   });
 });

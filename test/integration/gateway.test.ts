@@ -21,12 +21,16 @@ describe('gateway over HTTP with the embedded models', () => {
     assert.equal((await fetch(`${base}/healthz`)).status, 200);
     const ready = await fetch(`${base}/readyz`);
     assert.equal(ready.status, 200);
-    assert.deepEqual(await ready.json(), { status: 'ready', models: [
-      { name: 'credit-gbt', version: '2.1.0', state: 'ready', required: true },
-      { name: 'forecast-qnn', version: '1.0.0', state: 'ready', required: true },
-      { name: MODEL, version: '3.0.0', state: 'ready', required: true },
-      { name: 'sentiment-entity', version: '1.0.0', state: 'ready', required: true },
-    ], capabilities: [{ name: 'credit-decision-record', ready: true }] });
+    assert.deepEqual(await ready.json(), {
+      status: 'ready',
+      models: [
+        { name: 'credit-gbt', version: '2.1.0', state: 'ready', required: true },
+        { name: 'forecast-qnn', version: '1.0.0', state: 'ready', required: true },
+        { name: MODEL, version: '3.0.0', state: 'ready', required: true },
+        { name: 'sentiment-entity', version: '1.0.0', state: 'ready', required: true },
+      ],
+      capabilities: [{ name: 'credit-decision-record', ready: true }],
+    });
   });
 
   it('classifies the reference headlines: POSITIVE then NEGATIVE', async () => {
@@ -51,7 +55,10 @@ describe('gateway over HTTP with the embedded models', () => {
     const texts = Array.from({ length: 12 }, (_, i) => `Company ${i} reports quarterly revenue up ${i} percent`);
     const res = await gql(gw.url, SentimentDocument, { texts });
     assert.equal(res.body.data!.sentiment.length, 12);
-    assert.deepEqual(res.body.data!.sentiment.map((r) => r.text), texts);
+    assert.deepEqual(
+      res.body.data!.sentiment.map((r) => r.text),
+      texts,
+    );
     const after = await stats();
     assert.equal(after.batches - before.batches, 1);
     assert.equal(after.items - before.items, 12);
@@ -60,8 +67,12 @@ describe('gateway over HTTP with the embedded models', () => {
   it('newsSentiment: N articles are one batched inference, summarised per ticker', async () => {
     const before = await stats();
     const articles = Array.from({ length: 10 }, (_, i) => ({
-      id: `a${i}`, headline: i % 2 ? `Shares of Acme ${i} plunge after profit warning` : `Acme ${i} beats forecasts and lifts dividend`,
-      body: 'Analysts had expected a weaker quarter.', tickers: i < 5 ? ['acme', 'ACME'] : ['ZZZ'], publishedAt: '2026-11-20T10:00:00Z',
+      id: `a${i}`,
+      headline:
+        i % 2 ? `Shares of Acme ${i} plunge after profit warning` : `Acme ${i} beats forecasts and lifts dividend`,
+      body: 'Analysts had expected a weaker quarter.',
+      tickers: i < 5 ? ['acme', 'ACME'] : ['ZZZ'],
+      publishedAt: '2026-11-20T10:00:00Z',
     }));
     const res = await gql(gw.url, NewsSentimentDocument, { articles });
     const report = res.body.data!.newsSentiment;
@@ -70,7 +81,13 @@ describe('gateway over HTTP with the embedded models', () => {
     assert.equal(after.items - before.items, 10);
     assert.equal(report.articles.length, 10);
     assert.deepEqual(report.articles[0]!.tickers, ['ACME']);
-    assert.deepEqual(report.byTicker.map((t) => [t.ticker, t.articleCount]), [['ACME', 5], ['ZZZ', 5]]);
+    assert.deepEqual(
+      report.byTicker.map((t) => [t.ticker, t.articleCount]),
+      [
+        ['ACME', 5],
+        ['ZZZ', 5],
+      ],
+    );
     for (const t of report.byTicker) {
       assert.equal(t.positive + t.negative + t.neutral, t.articleCount);
       assert.ok(t.meanNetSentiment >= -1 && t.meanNetSentiment <= 1);
@@ -80,32 +97,50 @@ describe('gateway over HTTP with the embedded models', () => {
   it('concurrent requests share batches through the dynamic batcher', async () => {
     // 64 long texts (one batch) keep the model busy, as under load: the 16 one-text requests sent with them
     // must then share batches instead of each finding the model idle.
-    const long = Array.from({ length: 64 }, (_, i) => `Quarterly results of company ${i} beat expectations. `.repeat(30).slice(0, 1900));
+    const long = Array.from({ length: 64 }, (_, i) =>
+      `Quarterly results of company ${i} beat expectations. `.repeat(30).slice(0, 1900),
+    );
     const before = await stats();
     await Promise.all([
       gql(gw.url, SentimentDocument, { texts: long }),
-      ...Array.from({ length: 16 }, (_, i) => gql(gw.url, SentimentDocument, { texts: [`Stock ${i} rallies on upgrade`] })),
+      ...Array.from({ length: 16 }, (_, i) =>
+        gql(gw.url, SentimentDocument, { texts: [`Stock ${i} rallies on upgrade`] }),
+      ),
     ]);
     const after = await stats();
     assert.equal(after.items - before.items, 80);
-    assert.ok(after.batches - before.batches <= 8, `64 long texts and 16 requests made ${after.batches - before.batches} batches`);
+    assert.ok(
+      after.batches - before.batches <= 8,
+      `64 long texts and 16 requests made ${after.batches - before.batches} batches`,
+    );
   });
 
   it('flags texts longer than the model reads as truncated', async () => {
-    const long = Array.from({ length: 300 }, (_, i) => `word${i}`).join(' ').slice(0, 2000);
+    const long = Array.from({ length: 300 }, (_, i) => `word${i}`)
+      .join(' ')
+      .slice(0, 2000);
     const res = await gql(gw.url, SentimentDocument, { texts: [long, 'Short headline'] });
-    assert.deepEqual(res.body.data!.sentiment.map((r) => r.truncated), [true, false]);
+    assert.deepEqual(
+      res.body.data!.sentiment.map((r) => r.truncated),
+      [true, false],
+    );
   });
 
   it('models lists the loaded models with their metrics; model(name) is null for an unknown name', async () => {
     const res = await gql(gw.url, ModelsDocument, {});
-    assert.deepEqual(res.body.data!.models.map((x) => x.name), ['credit-gbt', 'forecast-qnn', MODEL, 'sentiment-entity']);
+    assert.deepEqual(
+      res.body.data!.models.map((x) => x.name),
+      ['credit-gbt', 'forecast-qnn', MODEL, 'sentiment-entity'],
+    );
     const m = res.body.data!.models.find((x) => x.name === MODEL);
     assert.equal(m!.task, 'sentiment');
     assert.equal(m!.runtime, 'transformers');
     assert.equal(m!.state, 'READY');
     assert.ok(m!.loadedAt);
-    assert.ok((m!.metrics as { evaluation: { news_test: { transformersjs_int8: { macro_f1: number } } } }).evaluation.news_test.transformersjs_int8.macro_f1 > 0.7);
+    assert.ok(
+      (m!.metrics as { evaluation: { news_test: { transformersjs_int8: { macro_f1: number } } } }).evaluation.news_test
+        .transformersjs_int8.macro_f1 > 0.7,
+    );
     assert.equal((await gql(gw.url, ModelByNameDocument, { name: 'nope' })).body.data!.model, null);
   });
 

@@ -26,21 +26,30 @@ describe('hardening: valid-looking input never gets INTERNAL_SERVER_ERROR, faile
     fetch(gw.url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
 
   it('a charset other than UTF-8 or an unknown content-encoding: HTTP 400 BAD_REQUEST saying what to send', async () => {
-    const cases: Array<Record<string, string>> = [{ 'content-type': 'application/json; charset=latin1' }, { 'content-encoding': 'bogus' }];
+    const cases: Array<Record<string, string>> = [
+      { 'content-type': 'application/json; charset=latin1' },
+      { 'content-encoding': 'bogus' },
+    ];
     for (const headers of cases) {
       const res = await post(headers);
       assert.equal(res.status, 400, JSON.stringify(headers));
-      const body = await res.json() as { errors: Array<{ message: string; extensions: { code: string } }> };
+      const body = (await res.json()) as { errors: Array<{ message: string; extensions: { code: string } }> };
       assert.equal(body.errors[0]!.extensions.code, 'BAD_REQUEST');
       assert.match(body.errors[0]!.message, /unsupported (charset|content encoding).*send UTF-8 JSON/);
     }
   });
 
   it('a persisted-query hash that does not match its query: 400 BAD_REQUEST, not INTERNAL_SERVER_ERROR', async () => {
-    const res = await post({}, JSON.stringify({ query: '{ __typename }', extensions: { persistedQuery: { version: 1, sha256Hash: 'abc' } } }));
+    const res = await post(
+      {},
+      JSON.stringify({ query: '{ __typename }', extensions: { persistedQuery: { version: 1, sha256Hash: 'abc' } } }),
+    );
     assert.equal(res.status, 400);
-    const body = await res.json() as { errors: Array<{ message: string; extensions: { code: string } }> };
-    assert.deepEqual(body.errors.map((e) => [e.extensions.code, e.message]), [['BAD_REQUEST', 'provided sha does not match query']]);
+    const body = (await res.json()) as { errors: Array<{ message: string; extensions: { code: string } }> };
+    assert.deepEqual(
+      body.errors.map((e) => [e.extensions.code, e.message]),
+      [['BAD_REQUEST', 'provided sha does not match query']],
+    );
   });
 
   it('a subscription operation: 400 GRAPHQL_VALIDATION_FAILED, not a crash', async () => {
@@ -51,7 +60,9 @@ describe('hardening: valid-looking input never gets INTERNAL_SERVER_ERROR, faile
   });
 
   it('creditLimit 1e-300 or a literal 1e400: BAD_USER_INPUT naming the account and showing the value', async () => {
-    const tiny = await gql(gw.url, 'query($a:[CardAccountInput!]!){ creditAssessments(accounts:$a){ score } }', { a: [sampleAccount(1), { ...sampleAccount(2), creditLimit: 1e-300 }] });
+    const tiny = await gql(gw.url, 'query($a:[CardAccountInput!]!){ creditAssessments(accounts:$a){ score } }', {
+      a: [sampleAccount(1), { ...sampleAccount(2), creditLimit: 1e-300 }],
+    });
     assert.deepEqual(codes(tiny), ['BAD_USER_INPUT']);
     assert.match(tiny.body.errors![0]!.message, /^accounts\[1\]\.creditLimit: must not be less than 1, got 1e-300/);
     const a = sampleAccount(3);
@@ -63,25 +74,51 @@ describe('hardening: valid-looking input never gets INTERNAL_SERVER_ERROR, faile
 
   it('a series whose last price is 1e300, or that jumps by 250 orders of magnitude: BAD_USER_INPUT', async () => {
     const closes = Array.from({ length: 300 }, (_, i) => 100 * 1.001 ** i);
-    const huge = await gql(gw.url, 'query($s:[PricePointInput!]){ marketForecast(input:{series:$s}){ points { mean } } }', { s: weekdaySeries([...closes.slice(0, 299), 1e300]) });
+    const huge = await gql(
+      gw.url,
+      'query($s:[PricePointInput!]){ marketForecast(input:{series:$s}){ points { mean } } }',
+      { s: weekdaySeries([...closes.slice(0, 299), 1e300]) },
+    );
     assert.deepEqual(codes(huge), ['BAD_USER_INPUT']);
-    assert.match(huge.body.errors![0]!.message, /input\.series\[299\]\.close must be a positive price up to 1e\+12, got 1e\+300/);
-    const jumpy = await gql(gw.url, 'query($s:[PricePointInput!]){ marketForecast(input:{series:$s, horizon: 60}){ points { mean } } }', { s: weekdaySeries(closes.map((_, i) => (i % 2 ? 1e-240 : 1e10))) });
+    assert.match(
+      huge.body.errors![0]!.message,
+      /input\.series\[299\]\.close must be a positive price up to 1e\+12, got 1e\+300/,
+    );
+    const jumpy = await gql(
+      gw.url,
+      'query($s:[PricePointInput!]){ marketForecast(input:{series:$s, horizon: 60}){ points { mean } } }',
+      { s: weekdaySeries(closes.map((_, i) => (i % 2 ? 1e-240 : 1e10))) },
+    );
     assert.notDeepEqual(codes(jumpy), ['INTERNAL_SERVER_ERROR'], JSON.stringify(jumpy.body).slice(0, 300));
   });
 
   it('a credit request that fails as a whole (data: null) records none of its decisions; one that answers records them', async () => {
     const good = { ...sampleAccount(5), accountId: 'returned-never' };
     const bad = { ...sampleAccount(6), age: 7 };
-    const failed = await gql(gw.url, 'query($g:CardAccountInput!,$b:CardAccountInput!){ g: creditAssessment(account:$g){ score } b: creditAssessment(account:$b){ score } }', { g: good, b: bad });
+    const failed = await gql(
+      gw.url,
+      'query($g:CardAccountInput!,$b:CardAccountInput!){ g: creditAssessment(account:$g){ score } b: creditAssessment(account:$b){ score } }',
+      { g: good, b: bad },
+    );
     assert.equal(failed.body.data, null);
-    const mixed = await gql(gw.url, 'query($a:[CardAccountInput!]!){ creditAssessments(accounts:$a){ score } sentiment(texts: [" "]) { label } }', { a: [good] });
+    const mixed = await gql(
+      gw.url,
+      'query($a:[CardAccountInput!]!){ creditAssessments(accounts:$a){ score } sentiment(texts: [" "]) { label } }',
+      { a: [good] },
+    );
     assert.equal(mixed.body.data, null);
     const none = await gql(gw.url, CreditDecisionsDocument, { accountId: 'returned-never' });
     assert.deepEqual(none.body.data!.creditDecisions, []);
-    const ok = await gql<{ creditAssessments: unknown[] }, unknown>(gw.url, 'query($a:[CardAccountInput!]!){ creditAssessments(accounts:$a){ score } }', { a: [{ ...good, accountId: 'returned-once' }] });
+    const ok = await gql<{ creditAssessments: unknown[] }, unknown>(
+      gw.url,
+      'query($a:[CardAccountInput!]!){ creditAssessments(accounts:$a){ score } }',
+      { a: [{ ...good, accountId: 'returned-once' }] },
+    );
     assert.equal(ok.body.data!.creditAssessments.length, 1);
-    assert.equal((await gql(gw.url, CreditDecisionsDocument, { accountId: 'returned-once' })).body.data!.creditDecisions.length, 1);
+    assert.equal(
+      (await gql(gw.url, CreditDecisionsDocument, { accountId: 'returned-once' })).body.data!.creditDecisions.length,
+      1,
+    );
   });
 });
 
@@ -98,7 +135,10 @@ describe('hardening: what a query returns is charged, and every request pays bef
     const res = await gql(gw.url, query);
     const ms = performance.now() - started;
     assert.deepEqual(codes(res), ['QUERY_TOO_COMPLEX']);
-    assert.match(res.body.errors![0]!.message, /query text must be at most 5000 tokens \(MAX_QUERY_TOKENS\); send large inputs as variables/);
+    assert.match(
+      res.body.errors![0]!.message,
+      /query text must be at most 5000 tokens \(MAX_QUERY_TOKENS\); send large inputs as variables/,
+    );
     assert.ok(ms < 1000, `answered in ${Math.round(ms)} ms`);
   });
 
@@ -131,14 +171,20 @@ describe('hardening: what a query returns is charged, and every request pays bef
 describe('hardening: rejected documents still cost their senders', () => {
   let gw: Gateway;
   before(async () => {
-    gw = await startTestGateway({ MODELS: 'forecast-qnn', RATE_LIMIT_PER_SECOND: '10', RATE_LIMIT_BURST: '200', MAX_QUERY_COMPLEXITY: '100' });
+    gw = await startTestGateway({
+      MODELS: 'forecast-qnn',
+      RATE_LIMIT_PER_SECOND: '10',
+      RATE_LIMIT_BURST: '200',
+      MAX_QUERY_COMPLEXITY: '100',
+    });
   });
   after(() => gw.stop());
 
-  it('invalid documents of ~4 kB empty the sender\'s bucket (HTTP 429 before parsing); another caller is unaffected', async () => {
+  it("invalid documents of ~4 kB empty the sender's bucket (HTTP 429 before parsing); another caller is unaffected", async () => {
     const invalid = `{ ${Array.from({ length: 400 }, (_, i) => `f${i}: nope`).join(' ')} }`;
     const statuses: number[] = [];
-    for (let i = 0; i < 8; i++) statuses.push((await gql(gw.url, invalid, undefined, { 'x-api-key': 'not-a-key' })).status);
+    for (let i = 0; i < 8; i++)
+      statuses.push((await gql(gw.url, invalid, undefined, { 'x-api-key': 'not-a-key' })).status);
     assert.equal(statuses[0], 400, 'the first ones are validated and refused');
     const limited = await gql(gw.url, invalid);
     assert.equal(limited.status, 429, `statuses ${statuses.join(',')}`);
@@ -149,8 +195,12 @@ describe('hardening: rejected documents still cost their senders', () => {
 });
 
 describe('hardening: overload is refused with 503 and Retry-After, never left to time out', () => {
-  const longTexts = (n: number) => Array.from({ length: n }, (_, i) => `Quarterly results of company ${i} beat expectations on strong demand. `.repeat(25));
-  const send = (url: string, n: number) => gql(url, 'query($t:[String!]!){ sentiment(texts:$t) { label } }', { t: longTexts(n) });
+  const longTexts = (n: number) =>
+    Array.from({ length: n }, (_, i) =>
+      `Quarterly results of company ${i} beat expectations on strong demand. `.repeat(25),
+    );
+  const send = (url: string, n: number) =>
+    gql(url, 'query($t:[String!]!){ sentiment(texts:$t) { label } }', { t: longTexts(n) });
 
   it('MAX_CONCURRENT_REQUESTS: requests beyond it get 503 OVERLOADED at once; the admitted ones are answered', async () => {
     const gw = await startTestGateway({ MODELS: 'sentiment-bert', MAX_CONCURRENT_REQUESTS: '3' });
@@ -163,7 +213,11 @@ describe('hardening: overload is refused with 503 and Retry-After, never left to
         assert.equal(r.headers.get('retry-after'), '1');
         assert.match(r.body.errors![0]!.message, /limit of 3 requests in progress \(MAX_CONCURRENT_REQUESTS\)/);
       }
-      assert.ok(responses.filter((r) => r.status === 200).every((r) => (r.body.data as { sentiment: unknown[] }).sentiment.length === 32));
+      assert.ok(
+        responses
+          .filter((r) => r.status === 200)
+          .every((r) => (r.body.data as { sentiment: unknown[] }).sentiment.length === 32),
+      );
     } finally {
       await gw.stop();
     }
@@ -173,11 +227,21 @@ describe('hardening: overload is refused with 503 and Retry-After, never left to
     const FLOOD = 'flood-key-0123456789abcdef01';
     const LIGHT = 'light-key-0123456789abcdef01';
     const gw = await startTestGateway({
-      MODELS: 'sentiment-bert', MAX_CONCURRENT_REQUESTS: '4',
-      API_KEYS: JSON.stringify([{ name: 'flood', sha256: hashApiKey(FLOOD), scopes: ['sentiment:read'] }, { name: 'light', sha256: hashApiKey(LIGHT), scopes: ['sentiment:read'] }]),
+      MODELS: 'sentiment-bert',
+      MAX_CONCURRENT_REQUESTS: '4',
+      API_KEYS: JSON.stringify([
+        { name: 'flood', sha256: hashApiKey(FLOOD), scopes: ['sentiment:read'] },
+        { name: 'light', sha256: hashApiKey(LIGHT), scopes: ['sentiment:read'] },
+      ]),
     });
     try {
-      const flood = (key: string) => gql(gw.url, 'query($t:[String!]!){ sentiment(texts:$t) { label } }', { t: longTexts(32) }, { authorization: `Bearer ${key}` });
+      const flood = (key: string) =>
+        gql(
+          gw.url,
+          'query($t:[String!]!){ sentiment(texts:$t) { label } }',
+          { t: longTexts(32) },
+          { authorization: `Bearer ${key}` },
+        );
       let flooding = true;
       const flooders = Array.from({ length: 12 }, async () => {
         const statuses: number[] = [];
@@ -186,7 +250,13 @@ describe('hardening: overload is refused with 503 and Retry-After, never left to
       });
       const light: number[] = [];
       for (let i = 0; i < 6; i++) {
-        light.push((await gql(gw.url, '{ sentiment(texts: ["Shares rally"]) { label } }', undefined, { authorization: `Bearer ${LIGHT}` })).status);
+        light.push(
+          (
+            await gql(gw.url, '{ sentiment(texts: ["Shares rally"]) { label } }', undefined, {
+              authorization: `Bearer ${LIGHT}`,
+            })
+          ).status,
+        );
       }
       flooding = false;
       const floodStatuses = (await Promise.all(flooders)).flat();
@@ -199,7 +269,10 @@ describe('hardening: overload is refused with 503 and Retry-After, never left to
   });
 
   it('a full model queue: OVERLOADED comes as HTTP 503 with Retry-After', async () => {
-    const gw = await startTestGateway({ MODELS: 'sentiment-bert', MODEL_BATCHING: '{"sentiment-bert":{"maxQueue":40}}' });
+    const gw = await startTestGateway({
+      MODELS: 'sentiment-bert',
+      MODEL_BATCHING: '{"sentiment-bert":{"maxQueue":40}}',
+    });
     try {
       const responses = await Promise.all(Array.from({ length: 8 }, () => send(gw.url, 30)));
       const refused = responses.filter((r) => codes(r).includes('OVERLOADED'));

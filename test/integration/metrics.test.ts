@@ -21,7 +21,8 @@ describe('GET /metrics', () => {
     assert.match(res.headers.get('content-type')!, /text\/plain/);
     return res.text();
   };
-  const value = (text: string, series: string) => Number(new RegExp(`^${series.replace(/[{}"]/g, '\\$&')} (\\S+)$`, 'm').exec(text)?.[1] ?? 0);
+  const value = (text: string, series: string) =>
+    Number(new RegExp(`^${series.replace(/[{}"]/g, '\\$&')} (\\S+)$`, 'm').exec(text)?.[1] ?? 0);
 
   it('needs the token when one is configured', async () => {
     assert.equal((await fetch(metricsUrl)).status, 401);
@@ -34,8 +35,14 @@ describe('GET /metrics', () => {
     await gql(gw.url, '{ sentiment(texts: []) { label } }');
     const text = await scrape();
     const m = 'model="sentiment-bert"';
-    assert.equal(value(text, `gateway_inference_items_total{${m}}`) - value(before, `gateway_inference_items_total{${m}}`), 3);
-    assert.equal(value(text, `gateway_inference_batches_total{${m}}`) - value(before, `gateway_inference_batches_total{${m}}`), 1);
+    assert.equal(
+      value(text, `gateway_inference_items_total{${m}}`) - value(before, `gateway_inference_items_total{${m}}`),
+      3,
+    );
+    assert.equal(
+      value(text, `gateway_inference_batches_total{${m}}`) - value(before, `gateway_inference_batches_total{${m}}`),
+      1,
+    );
     assert.ok(value(text, `gateway_inference_batch_size_count{${m}}`) >= 1);
     assert.ok(value(text, `gateway_inference_queue_seconds_count{${m}}`) >= 1);
     assert.ok(value(text, `gateway_inference_compute_seconds_sum{${m}}`) > 0);

@@ -45,7 +45,9 @@ describe('versioned hot updates', () => {
     const seen = { ok: 0, failed: 0, versions: new Set<string>() };
     const client = async (c: number) => {
       for (let i = 0; !stop; i++) {
-        const res = await gql(gw.url, CreditAssessmentsDocument, { accounts: Array.from({ length: 20 }, (_, k) => sampleAccount(c * 1000 + i * 20 + k)) });
+        const res = await gql(gw.url, CreditAssessmentsDocument, {
+          accounts: Array.from({ length: 20 }, (_, k) => sampleAccount(c * 1000 + i * 20 + k)),
+        });
         if (res.status !== 200 || res.body.errors) seen.failed++;
         else {
           seen.ok++;
@@ -54,16 +56,25 @@ describe('versioned hot updates', () => {
       }
     };
     const load = Array.from({ length: 8 }, (_, c) => client(c));
-    const until = async (done: () => boolean) => { while (!done()) await new Promise((r) => setTimeout(r, 20)); };
+    const until = async (done: () => boolean) => {
+      while (!done()) await new Promise((r) => setTimeout(r, 20));
+    };
     await until(() => seen.ok + seen.failed >= 16); // the clients are all sending
     const beforeSwap = seen.ok + seen.failed;
     const swapped = await gql(gw.url, ActivateModelVersionDocument, { name: 'credit-gbt', version: '1.1.0' });
-    assert.deepEqual(swapped.body.data!.activateModelVersion, { name: 'credit-gbt', version: '1.1.0', versions: ['1.0.0', '1.1.0', '2.0.0', '2.0.0-scorecard', '9.9.8', '9.9.9'], state: 'READY' });
+    assert.deepEqual(swapped.body.data!.activateModelVersion, {
+      name: 'credit-gbt',
+      version: '1.1.0',
+      versions: ['1.0.0', '1.1.0', '2.0.0', '2.0.0-scorecard', '9.9.8', '9.9.9'],
+      state: 'READY',
+    });
     // Requests go on after the swap until the new version has answered some of them.
     await until(() => seen.versions.has('1.1.0') && seen.ok + seen.failed >= beforeSwap + 16);
     stop = true;
     await Promise.all(load);
-    t.diagnostic(`swap under load: ${seen.ok + seen.failed} requests of 20 accounts from 8 clients, ${seen.failed} failed`);
+    t.diagnostic(
+      `swap under load: ${seen.ok + seen.failed} requests of 20 accounts from 8 clients, ${seen.failed} failed`,
+    );
     assert.equal(seen.failed, 0, `${seen.failed} of ${seen.ok + seen.failed} requests failed during the swap`);
     assert.ok(seen.ok > 20, `only ${seen.ok} requests ran`);
     assert.deepEqual([...seen.versions].sort(), ['1.0.0', '1.1.0'], 'requests were served by both versions');
@@ -76,13 +87,18 @@ describe('versioned hot updates', () => {
     assert.match(broken.body.errors![0]!.message, /version 9\.9\.9 was refused .*version 1\.1\.0 stays active/);
     const badFeatures = await gql(gw.url, ActivateModelVersionDocument, { name: 'credit-gbt', version: '9.9.8' });
     assert.deepEqual(codes(badFeatures), ['MODEL_UNAVAILABLE']);
-    assert.match(badFeatures.body.errors![0]!.message, /version 9\.9\.8 was refused .*features\.json: unknown feature favourite_colour.*version 1\.1\.0 stays active/);
+    assert.match(
+      badFeatures.body.errors![0]!.message,
+      /version 9\.9\.8 was refused .*features\.json: unknown feature favourite_colour.*version 1\.1\.0 stays active/,
+    );
     assert.equal(await active(), '1.1.0');
     const res = await gql(gw.url, CreditAssessmentsDocument, { accounts: [sampleAccount(1)] });
     assert.equal(res.body.data!.creditAssessments[0]!.model.version, '1.1.0');
     const unknown = await gql(gw.url, ActivateModelVersionDocument, { name: 'credit-gbt', version: '7.0.0' });
     assert.deepEqual(codes(unknown), ['NOT_FOUND']);
-    assert.deepEqual(codes(await gql(gw.url, ActivateModelVersionDocument, { name: 'nope', version: '1' })), ['NOT_FOUND']);
+    assert.deepEqual(codes(await gql(gw.url, ActivateModelVersionDocument, { name: 'nope', version: '1' })), [
+      'NOT_FOUND',
+    ]);
   });
 
   it('activates the version a changed manifest.json names', async () => {

@@ -8,11 +8,16 @@ import { gql, startTestGateway } from '../support/gateway.js';
 describe('drift monitoring over HTTP', () => {
   let gw: Gateway;
   before(async () => {
-    gw = await startTestGateway({ MODELS: 'credit-gbt,sentiment-bert', DRIFT_WINDOW: '200', DRIFT_MIN_OBSERVATIONS: '50' });
+    gw = await startTestGateway({
+      MODELS: 'credit-gbt,sentiment-bert',
+      DRIFT_WINDOW: '200',
+      DRIFT_MIN_OBSERVATIONS: '50',
+    });
   });
   after(() => gw.stop());
 
-  const monitoring = async (name: string) => (await gql(gw.url, ModelMonitoringDocument, { name })).body.data!.modelMonitoring;
+  const monitoring = async (name: string) =>
+    (await gql(gw.url, ModelMonitoringDocument, { name })).body.data!.modelMonitoring;
 
   it('a few observations read INSUFFICIENT_DATA, never DRIFT, however far they are from the training data', async () => {
     const odd = Array.from({ length: 3 }, (_, i) => ({ ...sampleAccount(i), creditLimit: 5_000_000, age: 95 }));
@@ -42,7 +47,10 @@ describe('drift monitoring over HTTP', () => {
   });
 
   it('sentiment: much longer texts than the training tweets drift on word count', async () => {
-    const long = Array.from({ length: 60 }, (_, i) => `Quarterly report ${i}: ${'revenue grew while margins held steady '.repeat(8)}`);
+    const long = Array.from(
+      { length: 60 },
+      (_, i) => `Quarterly report ${i}: ${'revenue grew while margins held steady '.repeat(8)}`,
+    );
     await gql(gw.url, SentimentDocument, { texts: long });
     const m = (await monitoring('sentiment-bert'))!;
     assert.equal(m.features[0]!.name, 'word_count');

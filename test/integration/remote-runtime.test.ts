@@ -12,14 +12,26 @@ import { freePort } from '../support/redis-server.js';
 import { startOtlpCollector, type OtlpSpan } from '../support/otlp-collector.js';
 
 const MODELS = path.join(REPO_ROOT, 'models');
-const vectors = JSON.parse(readFileSync(path.join(MODELS, 'credit-gbt', 'test_vectors.json'), 'utf8')) as Array<{ account: CardAccountInput; probabilityOfDefault: number }>;
+const vectors = JSON.parse(readFileSync(path.join(MODELS, 'credit-gbt', 'test_vectors.json'), 'utf8')) as Array<{
+  account: CardAccountInput;
+  probabilityOfDefault: number;
+}>;
 
 /** The gateway as a second process serving its models over the Open Inference Protocol on `port`. */
 async function startRemote(port: number, otlp: string): Promise<{ child: ChildProcess; stopped: Promise<unknown> }> {
   const child = spawn(process.execPath, [path.join(REPO_ROOT, 'dist', 'src', 'main.js')], {
     env: {
-      ...process.env, HOST: '127.0.0.1', PORT: String(port), MODELS: 'sentiment-bert,credit-gbt', PRICE_DB_PATH: ':memory:', AUDIT_DB_PATH: ':memory:',
-      RATE_LIMIT_PER_SECOND: '0', LOG_LEVEL: 'info', MODEL_WATCH: 'false', OTEL_EXPORTER_OTLP_ENDPOINT: otlp, OTEL_SERVICE_NAME: 'remote',
+      ...process.env,
+      HOST: '127.0.0.1',
+      PORT: String(port),
+      MODELS: 'sentiment-bert,credit-gbt',
+      PRICE_DB_PATH: ':memory:',
+      AUDIT_DB_PATH: ':memory:',
+      RATE_LIMIT_PER_SECOND: '0',
+      LOG_LEVEL: 'info',
+      MODEL_WATCH: 'false',
+      OTEL_EXPORTER_OTLP_ENDPOINT: otlp,
+      OTEL_SERVICE_NAME: 'remote',
     },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -39,15 +51,32 @@ function remoteModels(url: string): string {
   const remote = { url, timeoutMs: 2000, retries: 1, failureThreshold: 2, halfOpenAfterMs: 500 };
   const folder = (name: string, files: string[], manifest: Record<string, unknown>) => {
     mkdirSync(path.join(dir, name));
-    for (const file of files) copyFileSync(path.join(MODELS, String((manifest.remote as { model: string }).model), file), path.join(dir, name, file));
-    writeFileSync(path.join(dir, name, 'manifest.json'), JSON.stringify({ name, version: '1.0.0', runtime: 'remote', required: true, ...manifest }));
+    for (const file of files)
+      copyFileSync(
+        path.join(MODELS, String((manifest.remote as { model: string }).model), file),
+        path.join(dir, name, file),
+      );
+    writeFileSync(
+      path.join(dir, name, 'manifest.json'),
+      JSON.stringify({ name, version: '1.0.0', runtime: 'remote', required: true, ...manifest }),
+    );
   };
   folder('sentiment-remote', ['baseline.json'], {
-    task: 'sentiment', remote: { ...remote, model: 'sentiment-bert' }, batching: { maxBatchSize: 64, maxWaitMs: 6, maxQueue: 4096 }, inputs: [{ name: 'text', type: 'string' }],
+    task: 'sentiment',
+    remote: { ...remote, model: 'sentiment-bert' },
+    batching: { maxBatchSize: 64, maxWaitMs: 6, maxQueue: 4096 },
+    inputs: [{ name: 'text', type: 'string' }],
   });
-  const credit = JSON.parse(readFileSync(path.join(MODELS, 'credit-gbt', 'manifest.json'), 'utf8')) as Record<string, unknown>;
+  const credit = JSON.parse(readFileSync(path.join(MODELS, 'credit-gbt', 'manifest.json'), 'utf8')) as Record<
+    string,
+    unknown
+  >;
   folder('credit-remote', ['baseline.json', 'features.json'], {
-    task: 'credit', remote: { ...remote, model: 'credit-gbt' }, batching: credit.batching, inputs: credit.inputs, outputs: credit.outputs,
+    task: 'credit',
+    remote: { ...remote, model: 'credit-gbt' },
+    batching: credit.batching,
+    inputs: credit.inputs,
+    outputs: credit.outputs,
   });
   return dir;
 }
@@ -69,7 +98,10 @@ describe('runtime "remote": models served by a second gateway process over the O
     port = await freePort();
     remote = await startRemote(port, otlp);
     dir = remoteModels(`http://127.0.0.1:${port}`);
-    [local, reference] = await Promise.all([startTestGateway({ MODELS_DIR: dir, OTEL_EXPORTER_OTLP_ENDPOINT: otlp }), startTestGateway({ MODELS: 'sentiment-bert,credit-gbt' })]);
+    [local, reference] = await Promise.all([
+      startTestGateway({ MODELS_DIR: dir, OTEL_EXPORTER_OTLP_ENDPOINT: otlp }),
+      startTestGateway({ MODELS: 'sentiment-bert,credit-gbt' }),
+    ]);
   });
   after(async () => {
     remote.child.kill('SIGTERM');
@@ -79,10 +111,19 @@ describe('runtime "remote": models served by a second gateway process over the O
   });
 
   it('answers as the local models do: same sentiment probabilities, same credit PDs, reasons from local features.json', async () => {
-    const texts = ['Apple beats earnings expectations and raises guidance', 'Bank shares slump after surprise loss', 'Oil steady'];
-    const [viaRemote, here] = await Promise.all([local, reference].map((gw) => gql(gw.url, SentimentDocument, { texts })));
+    const texts = [
+      'Apple beats earnings expectations and raises guidance',
+      'Bank shares slump after surprise loss',
+      'Oil steady',
+    ];
+    const [viaRemote, here] = await Promise.all(
+      [local, reference].map((gw) => gql(gw.url, SentimentDocument, { texts })),
+    );
     const remoteScores = viaRemote!.body.data!.sentiment;
-    assert.deepEqual(remoteScores.map((r) => r.label), here!.body.data!.sentiment.map((r) => r.label));
+    assert.deepEqual(
+      remoteScores.map((r) => r.label),
+      here!.body.data!.sentiment.map((r) => r.label),
+    );
     remoteScores.forEach((r, i) => assert.ok(Math.abs(r.score - here!.body.data!.sentiment[i]!.score) < 1e-6));
     assert.equal(remoteScores[0]!.model.name, 'sentiment-remote');
     const accounts = vectors.slice(0, 20).map((v) => v.account);
@@ -100,7 +141,11 @@ describe('runtime "remote": models served by a second gateway process over the O
     let server: OtlpSpan | undefined;
     for (let i = 0; i < 80 && !server; i++) {
       await new Promise((resolve) => setTimeout(resolve, 100));
-      server = spans.find((s) => s.name === 'POST /v2' && spans.some((c) => c.name === 'remote.infer sentiment-bert' && c.spanId === s.parentSpanId));
+      server = spans.find(
+        (s) =>
+          s.name === 'POST /v2' &&
+          spans.some((c) => c.name === 'remote.infer sentiment-bert' && c.spanId === s.parentSpanId),
+      );
       client = server && spans.find((c) => c.spanId === server!.parentSpanId);
     }
     assert.ok(server && client, `spans: ${[...new Set(spans.map((s) => s.name))].join(', ')}`);
@@ -123,7 +168,9 @@ describe('runtime "remote": models served by a second gateway process over the O
     let recovered = false;
     for (let i = 0; i < 40 && !recovered; i++) {
       await new Promise((resolve) => setTimeout(resolve, 250));
-      recovered = (await gql(local.url, SentimentDocument, { texts: ['Shares rally'] })).body.data?.sentiment[0]?.label === 'POSITIVE';
+      recovered =
+        (await gql(local.url, SentimentDocument, { texts: ['Shares rally'] })).body.data?.sentiment[0]?.label ===
+        'POSITIVE';
     }
     assert.ok(recovered, 'answers again once the remote is back and the circuit half-opens');
   });

@@ -16,7 +16,10 @@ describe('SentimentResult.explanation: occlusion through the batcher', () => {
 
   const counters = async () => {
     const { read } = await scrapeMetrics(gw.url, TOKEN);
-    return { batches: read('gateway_inference_batches_total', 'sentiment-bert'), items: read('gateway_inference_items_total', 'sentiment-bert') };
+    return {
+      batches: read('gateway_inference_batches_total', 'sentiment-bert'),
+      items: read('gateway_inference_items_total', 'sentiment-bert'),
+    };
   };
 
   it('weighs every word of a headline in one batched inference, strongest first', async () => {
@@ -39,7 +42,10 @@ describe('SentimentResult.explanation: occlusion through the batcher', () => {
       assert.ok(Math.abs(w.weight) <= 1);
     }
     const magnitudes = explanation.words.map((w) => Math.abs(w.weight));
-    assert.deepEqual(magnitudes, [...magnitudes].sort((a, b) => b - a));
+    assert.deepEqual(
+      magnitudes,
+      [...magnitudes].sort((a, b) => b - a),
+    );
     assert.ok(magnitudes[0]! > 0.01, `the strongest word moves the probability (${magnitudes[0]})`);
     assert.deepEqual(explanation.model, { name: 'sentiment-bert', version: result!.explanation.model.version });
   });
@@ -48,7 +54,9 @@ describe('SentimentResult.explanation: occlusion through the batcher', () => {
     const explained = await gql(gw.url, ExplainSentimentDocument, { texts: [HEADLINE], top: 1 });
     const [result] = explained.body.data!.sentiment;
     const strongest = result!.explanation.words[0]!;
-    const without = HEADLINE.split(' ').filter((_, i) => i !== strongest.position).join(' ');
+    const without = HEADLINE.split(' ')
+      .filter((_, i) => i !== strongest.position)
+      .join(' ');
     const res = await gql(gw.url, SentimentDocument, { texts: [without] });
     const p = res.body.data!.sentiment[0]!.scores.find((s) => s.label === result!.label)!.probability;
     // Not exact: int8 activations are quantised with one scale per batch, so a text's probabilities move by
@@ -73,10 +81,19 @@ describe('SentimentResult.explanation: occlusion through the batcher', () => {
   });
 
   it('explains news articles too', async () => {
-    const res = await gql(gw.url, `query($a: [NewsArticleInput!]!) { newsSentiment(articles: $a) { articles { id sentiment { label explanation(top: 2) { label words { word weight } } } } } }`,
-      { a: [{ id: 'n1', headline: 'Lender cuts full-year guidance', tickers: ['XYZ'] }] });
+    const res = await gql(
+      gw.url,
+      `query($a: [NewsArticleInput!]!) { newsSentiment(articles: $a) { articles { id sentiment { label explanation(top: 2) { label words { word weight } } } } } }`,
+      { a: [{ id: 'n1', headline: 'Lender cuts full-year guidance', tickers: ['XYZ'] }] },
+    );
     assert.equal(res.body.errors, undefined, JSON.stringify(res.body.errors));
-    const article = (res.body.data as { newsSentiment: { articles: Array<{ sentiment: { label: string; explanation: { label: string; words: unknown[] } } }> } }).newsSentiment.articles[0]!;
+    const article = (
+      res.body.data as {
+        newsSentiment: {
+          articles: Array<{ sentiment: { label: string; explanation: { label: string; words: unknown[] } } }>;
+        };
+      }
+    ).newsSentiment.articles[0]!;
     assert.equal(article.sentiment.explanation.label, article.sentiment.label);
     assert.equal(article.sentiment.explanation.words.length, 2);
   });
@@ -91,20 +108,28 @@ describe('SentimentResult.explanation: occlusion through the batcher', () => {
     const tooMany = await gql(gw.url, ExplainSentimentDocument, { texts: many });
     assert.deepEqual([...new Set(codes(tooMany))], ['BAD_USER_INPUT']);
     assert.match(tooMany.body.errors![0]!.message, /explanation is available for at most 32 texts per request, got 33/);
-    const all = await gql(gw.url, ExplainSentimentDocument, { texts: Array.from({ length: 256 }, (_, i) => `Company ${i} beats estimates`) });
+    const all = await gql(gw.url, ExplainSentimentDocument, {
+      texts: Array.from({ length: 256 }, (_, i) => `Company ${i} beats estimates`),
+    });
     assert.deepEqual(codes(all), ['QUERY_TOO_COMPLEX']);
     // Charged per text however it is asked for: through a named fragment, 41 texts cost 41 x 490 + 410 + fields.
     const fragment = `query($t: [String!]!) { sentiment(texts: $t) { ...Why } } fragment Why on SentimentResult { explanation { words { word } } }`;
-    const viaFragment = await gql(gw.url, fragment, { t: Array.from({ length: 41 }, (_, i) => `Company ${i} beats estimates`) });
+    const viaFragment = await gql(gw.url, fragment, {
+      t: Array.from({ length: 41 }, (_, i) => `Company ${i} beats estimates`),
+    });
     assert.deepEqual(codes(viaFragment), ['QUERY_TOO_COMPLEX']);
     assert.match(viaFragment.body.errors![0]!.message, /got 2050\d/);
     // Without the explanation the same 256 texts are well within the limit.
-    const plain = await gql(gw.url, SentimentDocument, { texts: Array.from({ length: 256 }, (_, i) => `Company ${i} beats estimates`) });
+    const plain = await gql(gw.url, SentimentDocument, {
+      texts: Array.from({ length: 256 }, (_, i) => `Company ${i} beats estimates`),
+    });
     assert.equal(plain.body.errors, undefined);
   });
 
   it('NewsSentiment without explanation is unchanged', async () => {
-    const res = await gql(gw.url, NewsSentimentDocument, { articles: [{ id: 'a', headline: 'Bank raises dividend', tickers: ['BNK'] }] });
+    const res = await gql(gw.url, NewsSentimentDocument, {
+      articles: [{ id: 'a', headline: 'Bank raises dividend', tickers: ['BNK'] }],
+    });
     assert.equal(res.body.errors, undefined);
   });
 });

@@ -11,9 +11,19 @@ import { gql, startTestGateway } from '../support/gateway.js';
 const MODEL_DIR = path.join(REPO_ROOT, 'models', 'sentiment-bert');
 const metrics = JSON.parse(readFileSync(path.join(MODEL_DIR, 'metrics.json'), 'utf8')) as {
   headlines: { count: number; accuracy: number };
-  evaluation: Record<'news_test' | 'tweets_valid' | 'fiqa_headlines', { rows: number; transformersjs_int8: { accuracy: number; macro_f1: number; ece: number }; version_1_int8: { accuracy: number } }>;
+  evaluation: Record<
+    'news_test' | 'tweets_valid' | 'fiqa_headlines',
+    {
+      rows: number;
+      transformersjs_int8: { accuracy: number; macro_f1: number; ece: number };
+      version_1_int8: { accuracy: number };
+    }
+  >;
 };
-const headlines = parse(readFileSync(path.join(MODEL_DIR, 'train', 'headlines.csv')), { columns: true }) as Array<{ headline: string; expected: string }>;
+const headlines = parse(readFileSync(path.join(MODEL_DIR, 'train', 'headlines.csv')), { columns: true }) as Array<{
+  headline: string;
+  expected: string;
+}>;
 
 describe('sentiment-bert 3.0.0 as served', () => {
   let gw: Gateway;
@@ -26,10 +36,13 @@ describe('sentiment-bert 3.0.0 as served', () => {
     const res = await gql(gw.url, SentimentDocument, { texts: headlines.map((h) => h.headline) });
     assert.equal(res.body.errors, undefined);
     const results = res.body.data!.sentiment;
-    return { version: results[0]!.model.version, accuracy: results.filter((r, i) => r.label.toLowerCase() === headlines[i]!.expected).length / results.length };
+    return {
+      version: results[0]!.model.version,
+      accuracy: results.filter((r, i) => r.label.toLowerCase() === headlines[i]!.expected).length / results.length,
+    };
   };
 
-  it("answers the project-written headlines through HTTP exactly as the evaluation run recorded in metrics.json", async () => {
+  it('answers the project-written headlines through HTTP exactly as the evaluation run recorded in metrics.json', async () => {
     const { version, accuracy: measured } = await accuracy();
     assert.equal(version, '3.0.0');
     assert.equal(headlines.length, metrics.headlines.count);
@@ -46,7 +59,10 @@ describe('sentiment-bert 3.0.0 as served', () => {
     assert.ok(fiqa.transformersjs_int8.accuracy > 0 && fiqa.transformersjs_int8.ece >= 0, JSON.stringify(fiqa));
     // Temperature scaling is fitted on development text from the same sources as these two sets.
     for (const set of [news, tweets]) {
-      assert.ok(set.transformersjs_int8.ece >= 0 && set.transformersjs_int8.ece < 0.1, `calibrated: ECE ${set.transformersjs_int8.ece}`);
+      assert.ok(
+        set.transformersjs_int8.ece >= 0 && set.transformersjs_int8.ece < 0.1,
+        `calibrated: ECE ${set.transformersjs_int8.ece}`,
+      );
     }
   });
 

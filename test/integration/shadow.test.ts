@@ -3,7 +3,11 @@ import { rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Gateway } from '../../src/server/gateway.js';
-import { CreditAssessmentsDocument, SetShadowModelVersionDocument, ShadowComparisonDocument } from '../generated/graphql.js';
+import {
+  CreditAssessmentsDocument,
+  SetShadowModelVersionDocument,
+  ShadowComparisonDocument,
+} from '../generated/graphql.js';
 import { sampleAccount } from '../support/accounts.js';
 import { codes, gql, startTestGateway } from '../support/gateway.js';
 import { addVersion, modelsFolder, setTopVersion } from '../support/model-folders.js';
@@ -26,7 +30,11 @@ describe('shadow versions', () => {
   let dir: string;
   before(async () => {
     dir = fixture();
-    gw = await startTestGateway({ MODELS_DIR: dir, METRICS_TOKEN: 'metrics-token-0123456789', ALLOW_OPEN_ADMIN: 'true' });
+    gw = await startTestGateway({
+      MODELS_DIR: dir,
+      METRICS_TOKEN: 'metrics-token-0123456789',
+      ALLOW_OPEN_ADMIN: 'true',
+    });
   });
   after(async () => {
     await gw.stop();
@@ -47,15 +55,28 @@ describe('shadow versions', () => {
 
   it('a copy of the same model agrees on every account; callers only ever see the active version', async () => {
     const started = await gql(gw.url, SetShadowModelVersionDocument, { name: 'credit-gbt', version: '1.1.0' });
-    assert.deepEqual(started.body.data!.setShadowModelVersion, { version: '1.1.0', compared: 0, failed: 0, agreementRate: null, meanAbsoluteDifference: null });
+    assert.deepEqual(started.body.data!.setShadowModelVersion, {
+      version: '1.1.0',
+      compared: 0,
+      failed: 0,
+      agreementRate: null,
+      meanAbsoluteDifference: null,
+    });
     assert.deepEqual((await comparison()).model, { version: '1.0.0', shadowVersion: '1.1.0' });
     for (let r = 0; r < 3; r++) {
       const res = await gql(gw.url, CreditAssessmentsDocument, { accounts: accounts(r * 50, 50) });
       assert.ok(res.body.data!.creditAssessments.every((a) => a.model.version === '1.0.0'));
     }
     const shadow = await compared(150);
-    assert.deepEqual({ ...shadow, since: undefined }, { version: '1.1.0', since: undefined, compared: 150, failed: 0, agreementRate: 1, meanAbsoluteDifference: 0 });
-    const scrape = await (await fetch(gw.url.replace('/graphql', '/metrics'), { headers: { authorization: 'Bearer metrics-token-0123456789' } })).text();
+    assert.deepEqual(
+      { ...shadow, since: undefined },
+      { version: '1.1.0', since: undefined, compared: 150, failed: 0, agreementRate: 1, meanAbsoluteDifference: 0 },
+    );
+    const scrape = await (
+      await fetch(gw.url.replace('/graphql', '/metrics'), {
+        headers: { authorization: 'Bearer metrics-token-0123456789' },
+      })
+    ).text();
     assert.match(scrape, /gateway_shadow_compared\{model="credit-gbt",version="1\.1\.0"\} 150/);
     assert.match(scrape, /gateway_shadow_agreement_rate\{model="credit-gbt",version="1\.1\.0"\} 1/);
   });
@@ -67,13 +88,16 @@ describe('shadow versions', () => {
     const shadow = await compared(140);
     assert.equal(shadow.version, '2.0.0-scorecard');
     assert.equal(shadow.compared, 140);
-    t.diagnostic(`challenger in shadow over 140 accounts: agreement ${shadow.agreementRate}, mean |ΔPD| ${shadow.meanAbsoluteDifference}`);
+    t.diagnostic(
+      `challenger in shadow over 140 accounts: agreement ${shadow.agreementRate}, mean |ΔPD| ${shadow.meanAbsoluteDifference}`,
+    );
     assert.ok(shadow.meanAbsoluteDifference! > 0.01, `mean |ΔPD| ${shadow.meanAbsoluteDifference}`);
     assert.ok(shadow.agreementRate! < 1, `agreement ${shadow.agreementRate}`);
   });
 
   it('refuses the active version, unknown and broken versions, and models of other tasks; the shadow in place stays', async () => {
-    const refusal = async (name: string, version: string) => gql(gw.url, SetShadowModelVersionDocument, { name, version });
+    const refusal = async (name: string, version: string) =>
+      gql(gw.url, SetShadowModelVersionDocument, { name, version });
     const active = await refusal('credit-gbt', '1.0.0');
     assert.deepEqual(codes(active), ['BAD_USER_INPUT']);
     assert.match(active.body.errors![0]!.message, /version 1\.0\.0 is the active version of credit-gbt/);

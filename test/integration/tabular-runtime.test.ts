@@ -8,10 +8,15 @@ import { CreditAssessmentsDocument, type CardAccountInput } from '../generated/g
 import { sampleAccount } from '../support/accounts.js';
 import { codes, gql, startTestGateway, type GraphQLResponse } from '../support/gateway.js';
 
-const vectors = JSON.parse(readFileSync(path.join(REPO_ROOT, 'models', 'credit-gbt', 'test_vectors.json'), 'utf8')) as Array<{ account: CardAccountInput }>;
+const vectors = JSON.parse(
+  readFileSync(path.join(REPO_ROOT, 'models', 'credit-gbt', 'test_vectors.json'), 'utf8'),
+) as Array<{ account: CardAccountInput }>;
 const example = (name: string) => ({
   query: readFileSync(path.join(REPO_ROOT, 'examples', `${name}.graphql`), 'utf8'),
-  variables: JSON.parse(readFileSync(path.join(REPO_ROOT, 'examples', `${name}.variables.json`), 'utf8')) as Record<string, unknown>,
+  variables: JSON.parse(readFileSync(path.join(REPO_ROOT, 'examples', `${name}.variables.json`), 'utf8')) as Record<
+    string,
+    unknown
+  >,
 });
 
 describe('the tabular models in a worker thread (TABULAR_RUNTIME=worker, the default) or on the event loop', () => {
@@ -19,14 +24,20 @@ describe('the tabular models in a worker thread (TABULAR_RUNTIME=worker, the def
   let onEventLoop: Gateway;
   before(async () => {
     const env = { MODELS: 'credit-gbt,forecast-qnn' };
-    [inWorker, onEventLoop] = await Promise.all([startTestGateway(env), startTestGateway({ ...env, TABULAR_RUNTIME: 'event-loop' })]);
+    [inWorker, onEventLoop] = await Promise.all([
+      startTestGateway(env),
+      startTestGateway({ ...env, TABULAR_RUNTIME: 'event-loop' }),
+    ]);
   });
   after(() => Promise.all([inWorker.stop(), onEventLoop.stop()]));
 
   it('answers credit and forecast requests alike over HTTP, concurrent batches and a request with an invalid account included', async () => {
     const accounts = [...vectors.map((v) => v.account), ...Array.from({ length: 300 }, (_, i) => sampleAccount(i))];
     const bad = { ...sampleAccount(999), accountId: 'bad', repaymentStatus: [99, 0, 0, 0, 0, 0] };
-    const bodies = [{ query: CreditAssessmentsDocument, variables: { accounts } }, { query: CreditAssessmentsDocument, variables: { accounts: [bad, ...accounts.slice(0, 5)] } }];
+    const bodies = [
+      { query: CreditAssessmentsDocument, variables: { accounts } },
+      { query: CreditAssessmentsDocument, variables: { accounts: [bad, ...accounts.slice(0, 5)] } },
+    ];
     const answers = async (url: string) => {
       const credit = await Promise.all([...bodies, ...bodies].map((b) => gql(url, b.query, b.variables)));
       const forecast = example('forecast');

@@ -21,7 +21,11 @@ import { startRedis } from '../support/redis-server.js';
 
 const MANIFEST = path.join(REPO_ROOT, 'examples', 'trusted-documents.json');
 const KEYS = [
-  { name: 'partner', key: 'partner-key-0123456789abcdef', scopes: ['sentiment:read', 'credit:assess', 'forecast:read'] },
+  {
+    name: 'partner',
+    key: 'partner-key-0123456789abcdef',
+    scopes: ['sentiment:read', 'credit:assess', 'forecast:read'],
+  },
   { name: 'analyst', key: 'analyst-key-0123456789abcdef', scopes: ['sentiment:read', 'explore'] },
 ];
 const partner = { authorization: `Bearer ${KEYS[0]!.key}` };
@@ -36,14 +40,16 @@ async function post(url: string, body: unknown, headers: Record<string, string> 
     headers: { 'content-type': 'application/json', ...(gzip ? { 'content-encoding': 'gzip' } : {}), ...headers },
     body: gzip ? gzipSync(text) : text,
   });
-  return { status: res.status, body: await res.json() as Body };
+  return { status: res.status, body: (await res.json()) as Body };
 }
 
 /** GET /graphql with the parameters as GraphQL over HTTP has them (served by Express). */
 async function get(url: string, params: Record<string, unknown>, headers: Record<string, string> = {}) {
-  const search = new URLSearchParams(Object.entries(params).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)]));
+  const search = new URLSearchParams(
+    Object.entries(params).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)]),
+  );
   const res = await fetch(`${url}?${search}`, { headers: { 'apollo-require-preflight': 'true', ...headers } });
-  return { status: res.status, body: await res.json() as Body };
+  return { status: res.status, body: (await res.json()) as Body };
 }
 
 const persisted = (hash: string) => ({ persistedQuery: { version: 1, sha256Hash: hash } });
@@ -55,7 +61,8 @@ describe('trusted documents (TRUSTED_DOCUMENTS=on) over real HTTP', () => {
   const examples = readExamples(path.join(REPO_ROOT, 'examples'));
   before(async () => {
     gw = await startTestGateway({
-      TRUSTED_DOCUMENTS: 'on', TRUSTED_DOCUMENTS_FILE: MANIFEST,
+      TRUSTED_DOCUMENTS: 'on',
+      TRUSTED_DOCUMENTS_FILE: MANIFEST,
       API_KEYS: JSON.stringify(KEYS.map(({ name, key, scopes }) => ({ name, sha256: hashApiKey(key), scopes }))),
     });
   });
@@ -63,14 +70,21 @@ describe('trusted documents (TRUSTED_DOCUMENTS=on) over real HTTP', () => {
 
   it('the committed manifest is what npm run trusted-documents writes for examples/', async () => {
     const out = path.join((await import('node:os')).tmpdir(), `trusted-documents-${process.pid}.json`);
-    await promisify(execFile)(process.execPath, [path.join(REPO_ROOT, 'dist', 'scripts', 'trusted-documents.js'), '--out', out]);
+    await promisify(execFile)(process.execPath, [
+      path.join(REPO_ROOT, 'dist', 'scripts', 'trusted-documents.js'),
+      '--out',
+      out,
+    ]);
     assert.deepEqual(TrustedDocuments.read(out).operations, documents.operations);
     assert.equal(documents.operations.length, examples.length, 'one operation per example file');
   });
 
   it('npm run examples: every examples/ operation answers, sent as its file text', async () => {
-    const run = await promisify(execFile)(process.execPath, [path.join(REPO_ROOT, 'dist', 'scripts', 'run-examples.js'), gw.url],
-      { encoding: 'utf8', env: { ...process.env, EXAMPLES_API_KEY: KEYS[0]!.key } });
+    const run = await promisify(execFile)(
+      process.execPath,
+      [path.join(REPO_ROOT, 'dist', 'scripts', 'run-examples.js'), gw.url],
+      { encoding: 'utf8', env: { ...process.env, EXAMPLES_API_KEY: KEYS[0]!.key } },
+    );
     assert.match(run.stdout, new RegExp(`examples: ${examples.length} answered, 0 failed`));
   });
 
@@ -78,12 +92,18 @@ describe('trusted documents (TRUSTED_DOCUMENTS=on) over real HTTP', () => {
     let answered = 0;
     let expected = 0;
     for (const example of examples) {
-      const operation = documents.operations.find((o) => stripIgnoredCharacters(o.body) === stripIgnoredCharacters(example.query));
+      const operation = documents.operations.find(
+        (o) => stripIgnoredCharacters(o.body) === stripIgnoredCharacters(example.query),
+      );
       assert.ok(operation, `${example.name} is in the manifest`);
       const variables = JSON.parse(example.variables) as Record<string, unknown>;
       const byHash = { extensions: persisted(operation.id), variables };
       // A URL is read with the headers (16 KiB at most): the forecast's long series goes by POST only.
-      const paths = [post(gw.url, byHash, partner), post(gw.url, byHash, partner, true), ...(example.variables.length < 4000 ? [get(gw.url, byHash, partner)] : [])];
+      const paths = [
+        post(gw.url, byHash, partner),
+        post(gw.url, byHash, partner, true),
+        ...(example.variables.length < 4000 ? [get(gw.url, byHash, partner)] : []),
+      ];
       expected += paths.length;
       for (const res of await Promise.all(paths)) {
         assert.equal(res.status, 200, `${operation.name}: ${JSON.stringify(res.body.errors)}`);
@@ -101,9 +121,16 @@ describe('trusted documents (TRUSTED_DOCUMENTS=on) over real HTTP', () => {
     const variables = { texts: ['Stocks rally'] };
     const reformatted = `# reformatted\n${sentiment.body.replace(/\n\s*/g, ' ,  ')}`;
     assert.notEqual(documentHash(reformatted), sentiment.id);
-    for (const body of [{ query: reformatted, variables }, { query: sentiment.body, variables, extensions: persisted(sentiment.id) }]) {
+    for (const body of [
+      { query: reformatted, variables },
+      { query: sentiment.body, variables, extensions: persisted(sentiment.id) },
+    ]) {
       const res = await post(gw.url, body, partner);
-      assert.equal((res.body.data as { sentiment: unknown[] } | undefined)?.sentiment.length, 1, JSON.stringify(res.body.errors));
+      assert.equal(
+        (res.body.data as { sentiment: unknown[] } | undefined)?.sentiment.length,
+        1,
+        JSON.stringify(res.body.errors),
+      );
     }
   });
 
@@ -125,12 +152,19 @@ describe('trusted documents (TRUSTED_DOCUMENTS=on) over real HTTP', () => {
     let expected = 0;
     for (const query of others) {
       // A URL is read with the headers (16 KiB at most): long documents go by POST only.
-      const paths = [post(gw.url, { query }, partner), post(gw.url, { query }, partner, true), ...(query.length < 4000 ? [get(gw.url, { query }, partner)] : [])];
+      const paths = [
+        post(gw.url, { query }, partner),
+        post(gw.url, { query }, partner, true),
+        ...(query.length < 4000 ? [get(gw.url, { query }, partner)] : []),
+      ];
       expected += paths.length;
       for (const res of await Promise.all(paths)) {
         assert.equal(res.status, 400, query.slice(0, 60));
         assert.deepEqual(errorCodes(res.body), ['OPERATION_NOT_ALLOWED'], query.slice(0, 60));
-        assert.match(res.body.errors![0]!.message, /runs registered operations only \(TRUSTED_DOCUMENTS=on, 6 in its manifest\): the document sent \(sha256 [0-9a-f]{64}\) is not one of them/);
+        assert.match(
+          res.body.errors![0]!.message,
+          /runs registered operations only \(TRUSTED_DOCUMENTS=on, 6 in its manifest\): the document sent \(sha256 [0-9a-f]{64}\) is not one of them/,
+        );
         refused++;
       }
     }
@@ -138,21 +172,34 @@ describe('trusted documents (TRUSTED_DOCUMENTS=on) over real HTTP', () => {
     assert.ok(expected >= others.length * 2 + 8);
     // The refusal comes before GraphQL: a document that does not even parse gets it, not GRAPHQL_PARSE_FAILED.
     const unknownHash = documentHash('{ __typename }');
-    for (const res of [await post(gw.url, { extensions: persisted(unknownHash) }, partner), await get(gw.url, { extensions: persisted(unknownHash) }, partner)]) {
+    for (const res of [
+      await post(gw.url, { extensions: persisted(unknownHash) }, partner),
+      await get(gw.url, { extensions: persisted(unknownHash) }, partner),
+    ]) {
       assert.deepEqual(errorCodes(res.body), ['PERSISTED_QUERY_NOT_FOUND']);
       assert.match(res.body.errors![0]!.message, new RegExp(`no trusted document has the hash ${unknownHash}`));
     }
     const swapped = await post(gw.url, { query: '{ __typename }', extensions: persisted(sentiment.id) }, partner);
-    assert.deepEqual(errorCodes(swapped.body), ['OPERATION_NOT_ALLOWED'], 'a registered hash does not carry another text');
+    assert.deepEqual(
+      errorCodes(swapped.body),
+      ['OPERATION_NOT_ALLOWED'],
+      'a registered hash does not carry another text',
+    );
     assert.match(swapped.body.errors![0]!.message, /is not the registered text of Sentiment; send the hash alone/);
     // A repeated GET parameter: Apollo reads the first, and so does the check.
     const sentimentQuery = encodeURIComponent(sentiment.body);
-    for (const search of [`query=${encodeURIComponent('{ __typename }')}&query=${sentimentQuery}`, `query=${encodeURIComponent('{ __typename }')}&extensions=${encodeURIComponent(JSON.stringify(persisted(sentiment.id)))}&extensions=x`]) {
+    for (const search of [
+      `query=${encodeURIComponent('{ __typename }')}&query=${sentimentQuery}`,
+      `query=${encodeURIComponent('{ __typename }')}&extensions=${encodeURIComponent(JSON.stringify(persisted(sentiment.id)))}&extensions=x`,
+    ]) {
       const res = await fetch(`${gw.url}?${search}`, { headers: { 'apollo-require-preflight': 'true', ...partner } });
-      assert.deepEqual(errorCodes(await res.json() as Body), ['OPERATION_NOT_ALLOWED'], search.slice(0, 60));
+      assert.deepEqual(errorCodes((await res.json()) as Body), ['OPERATION_NOT_ALLOWED'], search.slice(0, 60));
     }
-    const repeatedHash = await fetch(`${gw.url}?extensions=${encodeURIComponent(JSON.stringify(persisted(unknownHash)))}&extensions=${encodeURIComponent(JSON.stringify(persisted(sentiment.id)))}`, { headers: { 'apollo-require-preflight': 'true', ...partner } });
-    assert.deepEqual(errorCodes(await repeatedHash.json() as Body), ['PERSISTED_QUERY_NOT_FOUND']);
+    const repeatedHash = await fetch(
+      `${gw.url}?extensions=${encodeURIComponent(JSON.stringify(persisted(unknownHash)))}&extensions=${encodeURIComponent(JSON.stringify(persisted(sentiment.id)))}`,
+      { headers: { 'apollo-require-preflight': 'true', ...partner } },
+    );
+    assert.deepEqual(errorCodes((await repeatedHash.json()) as Body), ['PERSISTED_QUERY_NOT_FOUND']);
     const anonymous = await post(gw.url, { query: '{ __typename }' });
     assert.deepEqual(errorCodes(anonymous.body), ['OPERATION_NOT_ALLOWED'], 'anonymous callers too');
   });
@@ -163,10 +210,26 @@ describe('trusted documents (TRUSTED_DOCUMENTS=on) over real HTTP', () => {
     assert.equal((free.body.data as { sentiment: unknown[] }).sentiment.length, 1);
     const fresh = '{ sentiment(texts: ["Oil slips"]) { label score } }';
     const hash = documentHash(fresh);
-    assert.deepEqual(errorCodes((await post(gw.url, { extensions: persisted(hash) }, analyst)).body), ['PERSISTED_QUERY_NOT_FOUND'], 'APQ: not yet registered');
-    assert.deepEqual((await post(gw.url, { query: fresh, extensions: persisted(hash) }, analyst)).body.errors, undefined);
-    assert.equal(((await post(gw.url, { extensions: persisted(hash) }, analyst)).body.data as { sentiment: unknown[] }).sentiment.length, 1, 'APQ: registered');
-    assert.deepEqual(errorCodes((await post(gw.url, { extensions: persisted(hash) }, partner)).body), ['PERSISTED_QUERY_NOT_FOUND'], 'but not for callers without explore');
+    assert.deepEqual(
+      errorCodes((await post(gw.url, { extensions: persisted(hash) }, analyst)).body),
+      ['PERSISTED_QUERY_NOT_FOUND'],
+      'APQ: not yet registered',
+    );
+    assert.deepEqual(
+      (await post(gw.url, { query: fresh, extensions: persisted(hash) }, analyst)).body.errors,
+      undefined,
+    );
+    assert.equal(
+      ((await post(gw.url, { extensions: persisted(hash) }, analyst)).body.data as { sentiment: unknown[] }).sentiment
+        .length,
+      1,
+      'APQ: registered',
+    );
+    assert.deepEqual(
+      errorCodes((await post(gw.url, { extensions: persisted(hash) }, partner)).body),
+      ['PERSISTED_QUERY_NOT_FOUND'],
+      'but not for callers without explore',
+    );
   });
 });
 
@@ -187,15 +250,28 @@ describe('automatic persisted queries shared through Redis (REDIS_URL)', () => {
   it('a document registered on one replica is found by hash on the other; with Redis down APQ still answers', async () => {
     const query = '{ models { name } }';
     const hash = documentHash(query);
-    assert.deepEqual(errorCodes((await post(b.url, { extensions: persisted(hash) })).body), ['PERSISTED_QUERY_NOT_FOUND']);
+    assert.deepEqual(errorCodes((await post(b.url, { extensions: persisted(hash) })).body), [
+      'PERSISTED_QUERY_NOT_FOUND',
+    ]);
     assert.deepEqual((await post(a.url, { query, extensions: persisted(hash) })).body.errors, undefined);
     const shared = await post(b.url, { extensions: persisted(hash) });
     assert.deepEqual(shared.body.data, { models: [{ name: 'sentiment-bert' }] });
     await redis.stop();
     const other = '{ models { name task } }';
-    assert.deepEqual(errorCodes((await post(a.url, { extensions: persisted(documentHash(other)) })).body), ['PERSISTED_QUERY_NOT_FOUND'], 'a miss, not a failure');
-    assert.deepEqual((await post(a.url, { query: other, extensions: persisted(documentHash(other)) })).body.errors, undefined);
-    assert.deepEqual((await post(a.url, { extensions: persisted(documentHash(other)) })).body.data, { models: [{ name: 'sentiment-bert', task: 'sentiment' }] }, 'kept on the replica');
+    assert.deepEqual(
+      errorCodes((await post(a.url, { extensions: persisted(documentHash(other)) })).body),
+      ['PERSISTED_QUERY_NOT_FOUND'],
+      'a miss, not a failure',
+    );
+    assert.deepEqual(
+      (await post(a.url, { query: other, extensions: persisted(documentHash(other)) })).body.errors,
+      undefined,
+    );
+    assert.deepEqual(
+      (await post(a.url, { extensions: persisted(documentHash(other)) })).body.data,
+      { models: [{ name: 'sentiment-bert', task: 'sentiment' }] },
+      'kept on the replica',
+    );
   });
 });
 
@@ -209,8 +285,14 @@ describe('trusted documents per caller, from PostgreSQL shared by two gateways (
   ];
   const as = (name: string) => ({ authorization: `Bearer ${keys.find((k) => k.name === name)!.key}` });
   const op = (name: string, body: string) => ({ id: documentHash(body), name, type: 'query' as const, body });
-  const partnerOp = op('PartnerScores', 'query PartnerScores($texts: [String!]!) {\n  sentiment(texts: $texts) {\n    label\n    score\n  }\n}');
-  const partnerNext = op('PartnerLabels', 'query PartnerLabels($texts: [String!]!) {\n  sentiment(texts: $texts) {\n    label\n  }\n  __typename\n}');
+  const partnerOp = op(
+    'PartnerScores',
+    'query PartnerScores($texts: [String!]!) {\n  sentiment(texts: $texts) {\n    label\n    score\n  }\n}',
+  );
+  const partnerNext = op(
+    'PartnerLabels',
+    'query PartnerLabels($texts: [String!]!) {\n  sentiment(texts: $texts) {\n    label\n  }\n  __typename\n}',
+  );
   const aliceOp = op('AliceModels', 'query AliceModels {\n  models {\n    name\n  }\n}');
   const documents = TrustedDocuments.read(MANIFEST);
   const globalOp = documents.operations.find((o) => o.name === 'Sentiment')!;
@@ -224,25 +306,63 @@ describe('trusted documents per caller, from PostgreSQL shared by two gateways (
     postgres = await startPostgres();
     pool = new pg.Pool({ connectionString: postgres.url, max: 1 });
     // The global set as an operator publishes it: every examples/ operation, by the script.
-    const run = await promisify(execFile)(process.execPath, [path.join(REPO_ROOT, 'dist', 'scripts', 'trusted-documents.js'), '--database-url', postgres.url], { encoding: 'utf8' });
-    assert.match(run.stdout, new RegExp(`${documents.operations.length} operations published to PostgreSQL for every caller`));
+    const run = await promisify(execFile)(
+      process.execPath,
+      [path.join(REPO_ROOT, 'dist', 'scripts', 'trusted-documents.js'), '--database-url', postgres.url],
+      { encoding: 'utf8' },
+    );
+    assert.match(
+      run.stdout,
+      new RegExp(`${documents.operations.length} operations published to PostgreSQL for every caller`),
+    );
     // The partner's client project, registered for its key only.
     const client = path.join(dir, 'partner-app');
     (await import('node:fs')).mkdirSync(client);
     writeFileSync(path.join(client, 'scores.graphql'), partnerOp.body);
-    const partner = await promisify(execFile)(process.execPath, [path.join(REPO_ROOT, 'dist', 'scripts', 'trusted-documents.js'), '--database-url', postgres.url, '--caller', 'partner', '--no-examples', client], { encoding: 'utf8' });
+    const partner = await promisify(execFile)(
+      process.execPath,
+      [
+        path.join(REPO_ROOT, 'dist', 'scripts', 'trusted-documents.js'),
+        '--database-url',
+        postgres.url,
+        '--caller',
+        'partner',
+        '--no-examples',
+        client,
+      ],
+      { encoding: 'utf8' },
+    );
     assert.match(partner.stdout, /1 operations published to PostgreSQL for partner/);
     await publishTrustedDocuments(pool, ['jwt:alice@bank.example'], [aliceOp]);
     const rsa = await generateKeyPair('RS256');
     const jwks = path.join(dir, 'jwks.json');
-    writeFileSync(jwks, JSON.stringify({ keys: [{ ...(await exportJWK(rsa.publicKey)), kid: 'rsa-1', alg: 'RS256', use: 'sig' }] }));
-    alice = { authorization: `Bearer ${await new SignJWT({ scope: 'sentiment:read' }).setProtectedHeader({ alg: 'RS256', kid: 'rsa-1' }).setIssuer(ISSUER).setAudience('fin-intel')
-      .setSubject('alice@bank.example').setIssuedAt().setExpirationTime(Math.floor(Date.now() / 1000) + 600).sign(rsa.privateKey)}` };
+    writeFileSync(
+      jwks,
+      JSON.stringify({ keys: [{ ...(await exportJWK(rsa.publicKey)), kid: 'rsa-1', alg: 'RS256', use: 'sig' }] }),
+    );
+    alice = {
+      authorization: `Bearer ${await new SignJWT({ scope: 'sentiment:read' })
+        .setProtectedHeader({ alg: 'RS256', kid: 'rsa-1' })
+        .setIssuer(ISSUER)
+        .setAudience('fin-intel')
+        .setSubject('alice@bank.example')
+        .setIssuedAt()
+        .setExpirationTime(Math.floor(Date.now() / 1000) + 600)
+        .sign(rsa.privateKey)}`,
+    };
     const env = {
-      MODELS: 'sentiment-bert', TRUSTED_DOCUMENTS: 'on', TRUSTED_DOCUMENTS_DATABASE_URL: postgres.url, JWT_ISSUER: ISSUER, JWT_AUDIENCE: 'fin-intel', JWT_JWKS: jwks,
+      MODELS: 'sentiment-bert',
+      TRUSTED_DOCUMENTS: 'on',
+      TRUSTED_DOCUMENTS_DATABASE_URL: postgres.url,
+      JWT_ISSUER: ISSUER,
+      JWT_AUDIENCE: 'fin-intel',
+      JWT_JWKS: jwks,
       API_KEYS: JSON.stringify(keys.map(({ name, key, scopes }) => ({ name, sha256: hashApiKey(key), scopes }))),
     };
-    [polling, onDemand] = await Promise.all([startTestGateway({ ...env, TRUSTED_DOCUMENTS_REFRESH_S: '1' }), startTestGateway({ ...env, TRUSTED_DOCUMENTS_REFRESH_S: '0' })]);
+    [polling, onDemand] = await Promise.all([
+      startTestGateway({ ...env, TRUSTED_DOCUMENTS_REFRESH_S: '1' }),
+      startTestGateway({ ...env, TRUSTED_DOCUMENTS_REFRESH_S: '0' }),
+    ]);
   });
   after(async () => {
     await Promise.all([polling?.stop(), onDemand?.stop()]);
@@ -261,12 +381,18 @@ describe('trusted documents per caller, from PostgreSQL shared by two gateways (
     const byText = await post(gw.url, { query: operation.body, variables }, who);
     const [hashCodes, textCodes] = [errorCodes(byHash.body).join(), errorCodes(byText.body).join()];
     if (hashCodes === 'PERSISTED_QUERY_NOT_FOUND' && textCodes === 'OPERATION_NOT_ALLOWED') return 'refused';
-    assert.equal(hashCodes, textCodes, `by hash ${JSON.stringify(byHash.body)}, by text ${JSON.stringify(byText.body)}`);
+    assert.equal(
+      hashCodes,
+      textCodes,
+      `by hash ${JSON.stringify(byHash.body)}, by text ${JSON.stringify(byText.body)}`,
+    );
     if (hashCodes === '') assert.ok(Object.keys(byHash.body.data ?? {}).length > 0 && byText.status === 200);
     return hashCodes || 'runs';
   };
-  const runs = async (gw: Gateway, who: Record<string, string>, operation: { id: string; body: string }) => (await verdict(gw, who, operation)) === 'runs';
-  const refresh = (gw: Gateway, headers: Record<string, string>) => fetch(gw.url.replace('/graphql', '/trusted-documents/refresh'), { method: 'POST', headers });
+  const runs = async (gw: Gateway, who: Record<string, string>, operation: { id: string; body: string }) =>
+    (await verdict(gw, who, operation)) === 'runs';
+  const refresh = (gw: Gateway, headers: Record<string, string>) =>
+    fetch(gw.url.replace('/graphql', '/trusted-documents/refresh'), { method: 'POST', headers });
   /** Polls observable state (no fixed sleeps). */
   const until = async (ready: () => Promise<boolean>, what: string) => {
     const deadline = performance.now() + 20_000;
@@ -276,7 +402,7 @@ describe('trusted documents per caller, from PostgreSQL shared by two gateways (
     }
   };
 
-  it('a key or JWT caller runs its own operations and the global ones, never another caller\'s, on both gateways', async () => {
+  it("a key or JWT caller runs its own operations and the global ones, never another caller's, on both gateways", async () => {
     // Anonymous callers pass the document check with a global operation, then lack the scope sentiment:read.
     const matrix: Array<[string, Record<string, string>, Record<string, string>]> = [
       ['partner', as('partner'), { global: 'runs', partner: 'runs', alice: 'refused' }],
@@ -304,14 +430,25 @@ describe('trusted documents per caller, from PostgreSQL shared by two gateways (
     assert.equal(await runs(onDemand, as('partner'), partnerNext), false, 'not polling: still the set read at start');
     assert.equal(await runs(onDemand, as('partner'), partnerOp), true);
     const denied = [await refresh(onDemand, as('partner')), await refresh(onDemand, {})];
-    assert.deepEqual(denied.map((r) => r.status), [403, 401]);
-    assert.deepEqual(errorCodes(await denied[0]!.json() as Body), ['FORBIDDEN']);
+    assert.deepEqual(
+      denied.map((r) => r.status),
+      [403, 401],
+    );
+    assert.deepEqual(errorCodes((await denied[0]!.json()) as Body), ['FORBIDDEN']);
     const refreshed = await refresh(onDemand, as('ops'));
     assert.equal(refreshed.status, 200);
-    assert.deepEqual(await refreshed.json(), { source: 'PostgreSQL table trusted_documents', changed: true, operations: documents.operations.length + 2 });
+    assert.deepEqual(await refreshed.json(), {
+      source: 'PostgreSQL table trusted_documents',
+      changed: true,
+      operations: documents.operations.length + 2,
+    });
     assert.equal(await runs(onDemand, as('partner'), partnerNext), true);
     assert.equal(await runs(onDemand, as('partner'), partnerOp), false);
-    assert.deepEqual(await (await refresh(onDemand, as('ops'))).json(), { source: 'PostgreSQL table trusted_documents', changed: false, operations: documents.operations.length + 2 });
+    assert.deepEqual(await (await refresh(onDemand, as('ops'))).json(), {
+      source: 'PostgreSQL table trusted_documents',
+      changed: false,
+      operations: documents.operations.length + 2,
+    });
   });
 
   it('with PostgreSQL down both keep serving what they read, and a refresh says why it failed', async () => {
@@ -319,9 +456,14 @@ describe('trusted documents per caller, from PostgreSQL shared by two gateways (
     await postgres.stop();
     const failed = await refresh(onDemand, as('ops'));
     assert.equal(failed.status, 503);
-    const body = await failed.json() as Body;
+    const body = (await failed.json()) as Body;
     assert.deepEqual(errorCodes(body), ['TRUSTED_DOCUMENTS_UNAVAILABLE']);
-    assert.match(body.errors![0]!.message, new RegExp(`trusted documents cannot be read from PostgreSQL table trusted_documents: .*; still serving the ${documents.operations.length + 2} operations loaded before`));
+    assert.match(
+      body.errors![0]!.message,
+      new RegExp(
+        `trusted documents cannot be read from PostgreSQL table trusted_documents: .*; still serving the ${documents.operations.length + 2} operations loaded before`,
+      ),
+    );
     for (const gw of [polling, onDemand]) {
       assert.equal(await runs(gw, as('partner'), partnerNext), true);
       assert.equal(await runs(gw, as('other'), partnerNext), false);

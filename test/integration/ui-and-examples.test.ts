@@ -23,8 +23,13 @@ describe('the examples and the bundled GraphiQL against the real gateway', () =>
 
   it('npm run examples: every examples/*.graphql answers with its variables file', async () => {
     // Asynchronously: the gateway under test shares this process's event loop.
-    const run = await promisify(execFile)(process.execPath, [path.join(REPO_ROOT, 'dist', 'scripts', 'run-examples.js'), gw.url], { encoding: 'utf8' });
-    for (const name of ['credit', 'forecast', 'models', 'news-sentiment', 'sentiment']) assert.match(run.stdout, new RegExp(`^${name} +\\d+ ms  ok: `, 'm'));
+    const run = await promisify(execFile)(
+      process.execPath,
+      [path.join(REPO_ROOT, 'dist', 'scripts', 'run-examples.js'), gw.url],
+      { encoding: 'utf8' },
+    );
+    for (const name of ['credit', 'forecast', 'models', 'news-sentiment', 'sentiment'])
+      assert.match(run.stdout, new RegExp(`^${name} +\\d+ ms  ok: `, 'm'));
     assert.match(run.stdout, /examples: 6 answered, 0 failed/);
   });
 
@@ -35,21 +40,30 @@ describe('the examples and the bundled GraphiQL against the real gateway', () =>
     const html = await page.text();
     assert.match(html, /<script src="\/graphiql\/assets\/graphiql\.js">/);
     assert.doesNotMatch(html, /https?:\/\//, 'nothing is loaded from another host');
-    const api = await fetch(`${gw.url}?query=${encodeURIComponent('{ __typename }')}`, { headers: { 'apollo-require-preflight': 'true' } });
+    const api = await fetch(`${gw.url}?query=${encodeURIComponent('{ __typename }')}`, {
+      headers: { 'apollo-require-preflight': 'true' },
+    });
     // The answer, with its cost as every response carries it (demand control).
-    const answer = await api.json() as { data: unknown; extensions: { cost: { estimated: number } } };
+    const answer = (await api.json()) as { data: unknown; extensions: { cost: { estimated: number } } };
     assert.deepEqual(answer.data, { __typename: 'Query' });
     assert.equal(answer.extensions.cost.estimated, 1);
     assert.equal((await fetch(gw.url.replace('/graphql', '/graphiql/assets/nope.js'))).status, 404);
   });
 
   it('headless Chromium, offline: the page loads, runs the Sentiment example and shows its answer', async (t) => {
-    assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium; .ci/run does) or set CHROMIUM_PATH`);
+    assert.ok(
+      existsSync(CHROMIUM),
+      `${CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium; .ci/run does) or set CHROMIUM_PATH`,
+    );
     let browser: Browser | undefined;
     let page: Page | undefined;
     const foreign: string[] = [];
     try {
-      browser = await puppeteer.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] });
+      browser = await puppeteer.launch({
+        executablePath: CHROMIUM,
+        headless: true,
+        args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'],
+      });
       page = await browser.newPage();
       await page.setViewport({ width: 1400, height: 900 });
       const origin = new URL(gw.url).origin;
@@ -59,20 +73,36 @@ describe('the examples and the bundled GraphiQL against the real gateway', () =>
       await page.goto(gw.url, { waitUntil: 'networkidle0' });
       await page.waitForSelector('.graphiql-tab-button');
       const titles = await page.$$eval('.graphiql-tab-button', (tabs) => tabs.map((b) => b.textContent?.trim()));
-      assert.deepEqual(titles, ['CreditAssessments', 'Forecast', 'Models', 'NewsSentiment', 'Sentiment', 'TargetedSentiment']);
+      assert.deepEqual(titles, [
+        'CreditAssessments',
+        'Forecast',
+        'Models',
+        'NewsSentiment',
+        'Sentiment',
+        'TargetedSentiment',
+      ]);
 
-      await page.$$eval('.graphiql-tab-button', (tabs) => (tabs.find((b) => b.textContent?.trim() === 'Sentiment') as HTMLElement).click());
-      await page.waitForFunction(() => document.querySelector('.graphiql-query-editor')?.textContent?.includes('sentiment(texts: $texts)'));
+      await page.$$eval('.graphiql-tab-button', (tabs) =>
+        (tabs.find((b) => b.textContent?.trim() === 'Sentiment') as HTMLElement).click(),
+      );
+      await page.waitForFunction(() =>
+        document.querySelector('.graphiql-query-editor')?.textContent?.includes('sentiment(texts: $texts)'),
+      );
       // GraphiQL reads the operation name from the editor 100 ms (debounced) after the tab's text lands.
       await new Promise((resolve) => setTimeout(resolve, 500));
       await page.click('.graphiql-execute-button');
-      await page.waitForFunction(() => document.querySelector('.graphiql-response')?.textContent?.includes('"label": "NEGATIVE"'), { timeout: 20_000 });
+      await page.waitForFunction(
+        () => document.querySelector('.graphiql-response')?.textContent?.includes('"label": "NEGATIVE"'),
+        { timeout: 20_000 },
+      );
       const response = await page.$eval('.graphiql-response', (e) => e.textContent ?? '');
       assert.match(response, /"label": "POSITIVE"/);
       assert.match(response, /"name": "sentiment-bert"/);
 
       await page.click('[aria-label="Show Documentation Explorer"]');
-      await page.waitForFunction(() => document.querySelector('.graphiql-doc-explorer')?.textContent?.includes('CreditAssessment'));
+      await page.waitForFunction(() =>
+        document.querySelector('.graphiql-doc-explorer')?.textContent?.includes('CreditAssessment'),
+      );
       assert.deepEqual(foreign, [], 'the page asked for nothing outside the gateway');
     } catch (error) {
       if (page) {

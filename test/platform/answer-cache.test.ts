@@ -1,9 +1,18 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { AnswerCache, cachedMany, type AnswerCacheObserver, type AnswerCodec } from '../../src/platform/answer-cache.js';
+import {
+  AnswerCache,
+  cachedMany,
+  type AnswerCacheObserver,
+  type AnswerCodec,
+} from '../../src/platform/answer-cache.js';
 import { startRedis } from '../support/redis-server.js';
 
-const CODEC: AnswerCodec<number[]> = { size: (v) => 16 * v.length, encode: (v) => JSON.stringify(v), decode: (t) => JSON.parse(t) as number[] };
+const CODEC: AnswerCodec<number[]> = {
+  size: (v) => 16 * v.length,
+  encode: (v) => JSON.stringify(v),
+  decode: (t) => JSON.parse(t) as number[],
+};
 
 /** Counts what the cache reports, by event, cache and level. */
 function counting() {
@@ -31,8 +40,18 @@ describe('AnswerCache: a local LRU bounded in bytes', () => {
     const first = await cachedMany(cache, 'c', ['a', 'bb', 'bad1'], (i) => i, CODEC, compute);
     assert.deepEqual(first.slice(0, 2), [[1], [2]]);
     assert.ok(first[2] instanceof Error);
-    const second = await cachedMany(cache, 'c', ['ccc', 'a', 'bad1', 'bb', 'nokey'], (i) => (i === 'nokey' ? undefined : i), CODEC, compute);
-    assert.deepEqual(calls, [['a', 'bb', 'bad1'], ['ccc', 'bad1', 'nokey']]);
+    const second = await cachedMany(
+      cache,
+      'c',
+      ['ccc', 'a', 'bad1', 'bb', 'nokey'],
+      (i) => (i === 'nokey' ? undefined : i),
+      CODEC,
+      compute,
+    );
+    assert.deepEqual(calls, [
+      ['a', 'bb', 'bad1'],
+      ['ccc', 'bad1', 'nokey'],
+    ]);
     assert.deepEqual([second[0], second[1], second[3], second[4]], [[3], [1], [2], [5]]);
     assert.ok(second[2] instanceof Error);
     await cache.close();
@@ -50,7 +69,11 @@ describe('AnswerCache: a local LRU bounded in bytes', () => {
     }
     assert.ok(peak <= maxBytes, `peak ${peak} bytes > bound ${maxBytes}`);
     assert.ok(peak > maxBytes * 0.9, `the cache filled up (${peak} of ${maxBytes} bytes)`);
-    assert.equal(cache.usage().find((u) => u.cache === 'fill')!.bytes, cache.bytes(), 'per-cache bytes add up to the bound-checked total');
+    assert.equal(
+      cache.usage().find((u) => u.cache === 'fill')!.bytes,
+      cache.bytes(),
+      'per-cache bytes add up to the bound-checked total',
+    );
     assert.ok(count('evicted:fill') > 4000, `${count('evicted:fill')} evictions`);
     assert.deepEqual(cache.getLocal('fill', 'key-0'), [0, 0, 0, 0]);
     assert.equal(cache.getLocal('fill', 'key-1'), undefined);
@@ -60,7 +83,15 @@ describe('AnswerCache: a local LRU bounded in bytes', () => {
   it('is off with maxBytes 0: everything is computed', async () => {
     const cache = new AnswerCache({ maxBytes: 0, ttlMs: 0 });
     let computed = 0;
-    for (let k = 0; k < 2; k++) await cachedMany(cache, 'c', ['a'], (i) => i, CODEC, async (inputs) => inputs.map(() => [computed++]));
+    for (let k = 0; k < 2; k++)
+      await cachedMany(
+        cache,
+        'c',
+        ['a'],
+        (i) => i,
+        CODEC,
+        async (inputs) => inputs.map(() => [computed++]),
+      );
     assert.equal(computed, 2);
     assert.equal(cache.enabled, false);
   });
@@ -81,10 +112,18 @@ describe('AnswerCache: Redis as a second level', () => {
     try {
       assert.equal(await one.redisReady(), true);
       assert.equal(await two.redisReady(), true);
-      one.setMany('s', [['x', [1, 2]], ['y', [3]]], CODEC);
+      one.setMany(
+        's',
+        [
+          ['x', [1, 2]],
+          ['y', [3]],
+        ],
+        CODEC,
+      );
       // setMany does not wait for Redis: wait until the other replica sees both.
       let got: Array<number[] | undefined> = [];
-      for (let tries = 0; tries < 100 && got.filter(Boolean).length < 2; tries++) got = await two.getMany('s', ['x', 'y', 'z'], CODEC);
+      for (let tries = 0; tries < 100 && got.filter(Boolean).length < 2; tries++)
+        got = await two.getMany('s', ['x', 'y', 'z'], CODEC);
       assert.deepEqual(got, [[1, 2], [3], undefined]);
       assert.ok(b.count('hit:s:redis') >= 2);
       // Redis's hits were copied locally: asked again, the second replica does not go to Redis for them.
@@ -99,7 +138,14 @@ describe('AnswerCache: Redis as a second level', () => {
       assert.deepEqual(down, [[1, 2], undefined]);
       assert.ok(ms < 500, `a lookup with Redis down took ${ms.toFixed(0)} ms`);
       assert.ok(b.count('redisError:s') >= 1, 'the failure is counted');
-      const computed = await cachedMany(two, 's', ['w'], (i) => i, CODEC, async (inputs) => inputs.map(() => [9]));
+      const computed = await cachedMany(
+        two,
+        's',
+        ['w'],
+        (i) => i,
+        CODEC,
+        async (inputs) => inputs.map(() => [9]),
+      );
       assert.deepEqual(computed, [[9]]);
     } finally {
       await one.close();

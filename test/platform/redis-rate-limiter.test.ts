@@ -25,7 +25,11 @@ describe('RedisRateLimiter: a token bucket in a real Redis, as documented', () =
       assert.equal(refused.allowed, false);
       assert.ok(refused.retryAfterSeconds > 0);
       assert.ok(Math.abs(Number(await client.hget('fin-intel-gateway:bucket:a', 'tokens')) - 40) < 0.01);
-      assert.equal((await limiter.take('a', 40)).allowed, true, 'the 40 units the refusal did not take are still there');
+      assert.equal(
+        (await limiter.take('a', 40)).allowed,
+        true,
+        'the 40 units the refusal did not take are still there',
+      );
     } finally {
       await limiter.close();
     }
@@ -78,7 +82,7 @@ describe('RedisRateLimiter: a token bucket in a real Redis, as documented', () =
       await redis.stop();
       const alone = [];
       for (let i = 0; i < 8; i++) alone.push((await replicas[i % 2]!.take('d', 30)).allowed);
-      assert.equal(alone.filter(Boolean).length, 2, 'one of 30 fits in each replica\'s 50');
+      assert.equal(alone.filter(Boolean).length, 2, "one of 30 fits in each replica's 50");
     } finally {
       await Promise.all(replicas.map((r) => r.close()));
       redis = await startRedis();

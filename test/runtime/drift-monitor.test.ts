@@ -3,7 +3,13 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { DEFAULT_DRIFT_MIN_OBSERVATIONS, REPO_ROOT } from '../../src/platform/config.js';
-import { DriftMonitor, driftStatus, psi, type BinProfile, type DriftBaseline } from '../../src/runtime/drift-monitor.js';
+import {
+  DriftMonitor,
+  driftStatus,
+  psi,
+  type BinProfile,
+  type DriftBaseline,
+} from '../../src/runtime/drift-monitor.js';
 import { seededRandom } from '../../src/platform/seeded-random.js';
 
 const baseline = {
@@ -20,7 +26,14 @@ describe('PSI', () => {
     assert.ok(Number.isFinite(psi([0.5, 0.5], [1, 0])), 'empty bins are floored, not infinite');
   });
   it('reads as STABLE < 0.1 <= WATCH < 0.25 <= DRIFT', () => {
-    assert.deepEqual([0, 0.0999, 0.1, 0.2499, 0.25, 3].map(driftStatus), ['STABLE', 'STABLE', 'WATCH', 'WATCH', 'DRIFT', 'DRIFT']);
+    assert.deepEqual([0, 0.0999, 0.1, 0.2499, 0.25, 3].map(driftStatus), [
+      'STABLE',
+      'STABLE',
+      'WATCH',
+      'WATCH',
+      'DRIFT',
+      'DRIFT',
+    ]);
   });
 });
 
@@ -40,12 +53,14 @@ describe('DriftMonitor', () => {
     assert.equal(shifted.windowSize, 400);
   });
   it('puts values on an edge in the upper bin, as training did', () => {
-    const m = new DriftMonitor({ features: [{ name: 'x', edges: [1], expected: [0, 1] }], output: baseline.output }, 10);
+    const m = new DriftMonitor(
+      { features: [{ name: 'x', edges: [1], expected: [0, 1] }], output: baseline.output },
+      10,
+    );
     for (let i = 0; i < 10; i++) m.observe([1], 0.8);
     assert.ok(m.report().features[0]!.psi < 1e-9);
   });
 });
-
 
 /** A value in a bin drawn with the baseline's own shares: what traffic without any drift looks like. */
 function drawFrom(profile: BinProfile, random: () => number): number {
@@ -60,7 +75,11 @@ function stableShare(baseline: DriftBaseline, n: number, trials: number, random:
   let stable = 0;
   for (let t = 0; t < trials; t++) {
     const m = new DriftMonitor(baseline, n, n);
-    for (let i = 0; i < n; i++) m.observe(baseline.features.map((f) => drawFrom(f, random)), drawFrom(baseline.output, random));
+    for (let i = 0; i < n; i++)
+      m.observe(
+        baseline.features.map((f) => drawFrom(f, random)),
+        drawFrom(baseline.output, random),
+      );
     if (m.report().status === 'STABLE') stable++;
   }
   return stable / trials;
@@ -73,7 +92,13 @@ describe('the minimum number of observations', () => {
     const few = m.report();
     assert.equal(few.status, 'INSUFFICIENT_DATA');
     assert.equal(few.minObservations, 100);
-    assert.deepEqual([...few.features, few.output].map((q) => [q.status, q.observations]), [['INSUFFICIENT_DATA', 3], ['INSUFFICIENT_DATA', 3]]);
+    assert.deepEqual(
+      [...few.features, few.output].map((q) => [q.status, q.observations]),
+      [
+        ['INSUFFICIENT_DATA', 3],
+        ['INSUFFICIENT_DATA', 3],
+      ],
+    );
     assert.ok(few.features[0]!.psi > 1, 'the PSI is still reported, but not read as drift');
     for (let i = 0; i < 97; i++) m.observe([10], 0.8);
     assert.equal(m.report().status, 'DRIFT');
@@ -81,13 +106,18 @@ describe('the minimum number of observations', () => {
 
   for (const model of ['credit-gbt', 'sentiment-bert', 'forecast-qnn']) {
     it(`${model}: traffic drawn from its own baseline is STABLE in >= 95 % of windows of ${DEFAULT_DRIFT_MIN_OBSERVATIONS}, and often not in windows of 30`, () => {
-      const baseline = JSON.parse(readFileSync(path.join(REPO_ROOT, 'models', model, 'baseline.json'), 'utf8')) as DriftBaseline;
+      const baseline = JSON.parse(
+        readFileSync(path.join(REPO_ROOT, 'models', model, 'baseline.json'), 'utf8'),
+      ) as DriftBaseline;
       const random = seededRandom(7);
       const atDefault = stableShare(baseline, DEFAULT_DRIFT_MIN_OBSERVATIONS, 100, random);
       assert.ok(atDefault >= 0.95, `STABLE in ${atDefault} of windows of ${DEFAULT_DRIFT_MIN_OBSERVATIONS}`);
       if (baseline.features.length > 1) {
         const small = stableShare(baseline, 30, 100, random);
-        assert.ok(small < 0.5, `with 30 observations a model of ${baseline.features.length + 1} quantities raised false alarms in only ${1 - small} of windows`);
+        assert.ok(
+          small < 0.5,
+          `with 30 observations a model of ${baseline.features.length + 1} quantities raised false alarms in only ${1 - small} of windows`,
+        );
       }
     });
   }

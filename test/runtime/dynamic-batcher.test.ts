@@ -7,18 +7,28 @@ import { RecordingRuntime, sleep } from '../support/recording-runtime.js';
 const options = { maxBatchSize: 4, maxWaitMs: 20, maxQueue: 10 };
 
 describe('DynamicBatcher', () => {
-  it('serves callers in turn: one caller\'s backlog delays another\'s item by at most one batch', async () => {
+  it("serves callers in turn: one caller's backlog delays another's item by at most one batch", async () => {
     const runtime = new RecordingRuntime<number, number>();
     const batcher = new DynamicBatcher('m', runtime.run, { maxBatchSize: 4, maxWaitMs: 1, maxQueue: 100 });
     runtime.hold();
-    const bulk = batcher.submitMany(Array.from({ length: 20 }, (_, i) => i), 'key:bulk');
+    const bulk = batcher.submitMany(
+      Array.from({ length: 20 }, (_, i) => i),
+      'key:bulk',
+    );
     await sleep(5); // the first batch (bulk's 0..3) is running; bulk's 16 others wait
     const single = batcher.submit(100, 'key:single');
     const other = batcher.submitMany([200, 201], 'key:other');
     runtime.release();
     await Promise.all([bulk, single, other]);
-    assert.deepEqual(runtime.calls.slice(0, 3), [[0, 1, 2, 3], [4, 100, 200, 5], [201, 6, 7, 8]]);
-    assert.deepEqual(runtime.calls.flat().sort((a, b) => a - b), [...Array.from({ length: 20 }, (_, i) => i), 100, 200, 201]);
+    assert.deepEqual(runtime.calls.slice(0, 3), [
+      [0, 1, 2, 3],
+      [4, 100, 200, 5],
+      [201, 6, 7, 8],
+    ]);
+    assert.deepEqual(
+      runtime.calls.flat().sort((a, b) => a - b),
+      [...Array.from({ length: 20 }, (_, i) => i), 100, 200, 201],
+    );
   });
 
   it('refuses, as OVERLOADED, items that waited past maxQueueMs behind a slow batch, on a timer while it still runs; later ones run', async () => {
@@ -28,7 +38,11 @@ describe('DynamicBatcher', () => {
     const first = batcher.submit(1);
     await sleep(10);
     const stale = batcher.submit(2); // queued behind the held batch
-    await assert.rejects(stale, (e: GatewayError) => e.code === GatewayErrorCode.OVERLOADED && /waited \d+ ms, past its 30 ms queue deadline/.test(e.message));
+    await assert.rejects(
+      stale,
+      (e: GatewayError) =>
+        e.code === GatewayErrorCode.OVERLOADED && /waited \d+ ms, past its 30 ms queue deadline/.test(e.message),
+    );
     assert.equal(batcher.queued, 0);
     runtime.release();
     assert.equal(await first, 1);
@@ -37,7 +51,10 @@ describe('DynamicBatcher', () => {
   });
 
   it('needs a queue deadline longer than its batching wait', () => {
-    assert.throws(() => new DynamicBatcher('m', async () => [], { ...options, maxWaitMs: 20, maxQueueMs: 20 }), /maxQueueMs \(20\) must exceed maxWaitMs \(20\)/);
+    assert.throws(
+      () => new DynamicBatcher('m', async () => [], { ...options, maxWaitMs: 20, maxQueueMs: 20 }),
+      /maxQueueMs \(20\) must exceed maxWaitMs \(20\)/,
+    );
   });
 
   it('gathers concurrent callers into one runtime call and answers each in order', async () => {
@@ -68,7 +85,12 @@ describe('DynamicBatcher', () => {
 
   it('once batches come full of concurrent callers, an idle model waits for company (up to maxWaitMs)', async () => {
     const runtime = new RecordingRuntime<number, number>();
-    const batcher = new DynamicBatcher('m', runtime.run, { ...options, maxBatchSize: 8, maxQueue: 1000, maxWaitMs: 30 });
+    const batcher = new DynamicBatcher('m', runtime.run, {
+      ...options,
+      maxBatchSize: 8,
+      maxQueue: 1000,
+      maxWaitMs: 30,
+    });
     runtime.hold();
     const busy = batcher.submit(0);
     await sleep(5);
@@ -87,7 +109,10 @@ describe('DynamicBatcher', () => {
     const batcher = new DynamicBatcher('m', runtime.run, options);
     const results = await batcher.submitMany([1, 2, 3, 4, 5, 6, 7, 8, 9]);
     assert.deepEqual(results, [1, 2, 3, 4, 5, 6, 7, 8, 9]);
-    assert.deepEqual(runtime.calls.map((c) => c.length), [4, 4, 1]);
+    assert.deepEqual(
+      runtime.calls.map((c) => c.length),
+      [4, 4, 1],
+    );
   });
 
   it('runs up to `concurrency` batches at once, one per model worker; an item arriving while all are busy waits for one', async () => {
@@ -116,7 +141,10 @@ describe('DynamicBatcher', () => {
     assert.equal(runtime.calls.length, 2); // two batches of 4 in the runtime, 2 items queued
     runtime.release();
     await drained;
-    assert.deepEqual(await Promise.all(items), Array.from({ length: 10 }, (_, i) => i));
+    assert.deepEqual(
+      await Promise.all(items),
+      Array.from({ length: 10 }, (_, i) => i),
+    );
     assert.equal(runtime.calls.flat().length, 10);
   });
 
@@ -137,18 +165,25 @@ describe('DynamicBatcher', () => {
     const runtime = new RecordingRuntime<number, number>((x) => (x === 2 ? new Error('bad item 2') : x));
     const batcher = new DynamicBatcher('m', runtime.run, options);
     const settled = await Promise.allSettled([1, 2, 3].map((x) => batcher.submit(x)));
-    assert.deepEqual(settled.map((s) => s.status), ['fulfilled', 'rejected', 'fulfilled']);
+    assert.deepEqual(
+      settled.map((s) => s.status),
+      ['fulfilled', 'rejected', 'fulfilled'],
+    );
     assert.equal((settled[1] as PromiseRejectedResult).reason.message, 'bad item 2');
     assert.equal(runtime.calls.length, 1);
   });
 
   it('a batch that throws rejects that batch only; the next batch still runs', async () => {
     let calls = 0;
-    const batcher = new DynamicBatcher<number, number>('m', async (inputs) => {
-      calls++;
-      if (calls === 1) throw new Error('runtime crashed');
-      return [...inputs];
-    }, options);
+    const batcher = new DynamicBatcher<number, number>(
+      'm',
+      async (inputs) => {
+        calls++;
+        if (calls === 1) throw new Error('runtime crashed');
+        return [...inputs];
+      },
+      options,
+    );
     const first = await Promise.allSettled([1, 2, 3, 4].map((x) => batcher.submit(x)));
     const second = await Promise.all([5, 6].map((x) => batcher.submit(x)));
     assert.ok(first.every((s) => s.status === 'rejected'));
@@ -162,8 +197,14 @@ describe('DynamicBatcher', () => {
     const running = batcher.submitMany([1, 2]);
     await sleep(5);
     const queued = batcher.submitMany([3, 4, 5]);
-    assert.throws(() => batcher.submit(6), (e: GatewayError) => e.code === GatewayErrorCode.OVERLOADED);
-    assert.throws(() => batcher.submitMany([6, 7]), (e: GatewayError) => e.code === GatewayErrorCode.OVERLOADED);
+    assert.throws(
+      () => batcher.submit(6),
+      (e: GatewayError) => e.code === GatewayErrorCode.OVERLOADED,
+    );
+    assert.throws(
+      () => batcher.submitMany([6, 7]),
+      (e: GatewayError) => e.code === GatewayErrorCode.OVERLOADED,
+    );
     runtime.release();
     assert.deepEqual(await running, [1, 2]);
     assert.deepEqual(await queued, [3, 4, 5]);
@@ -194,6 +235,9 @@ describe('DynamicBatcher', () => {
     runtime.release();
     await closing;
     assert.equal(await running, 1);
-    assert.throws(() => batcher.submit(3), (e: GatewayError) => e.code === GatewayErrorCode.MODEL_UNAVAILABLE);
+    assert.throws(
+      () => batcher.submit(3),
+      (e: GatewayError) => e.code === GatewayErrorCode.MODEL_UNAVAILABLE,
+    );
   });
 });

@@ -16,7 +16,10 @@ describe('watchManifests', () => {
   const logs: string[] = [];
   before(async () => {
     dir = modelsFolder('watch-', ['credit-gbt']);
-    const logger = pino({ level: 'info' }, new Writable({ write: (chunk, _enc, done) => done(void logs.push(String(chunk))) }));
+    const logger = pino(
+      { level: 'info' },
+      new Writable({ write: (chunk, _enc, done) => done(void logs.push(String(chunk))) }),
+    );
     registry = tabularRegistry(dir, logger);
     await registry.loadAll();
     watcher = watchManifests(registry, logger, 50);

@@ -10,20 +10,33 @@ const shipped = readManifests(path.join(REPO_ROOT, 'models'));
 
 describe('manifest tensors', () => {
   it('the shipped manifests parse to typed tensors: the tabular models give their input name and width, the text models none', () => {
-    assert.deepEqual(shipped.map((m) => [m.name, rowsInput(m)]), [
-      ['credit-gbt', { name: 'features', width: 37 }],
-      ['forecast-qnn', { name: 'features', width: 24 }],
-      ['sentiment-bert', undefined],
-      ['sentiment-entity', undefined],
-    ]);
+    assert.deepEqual(
+      shipped.map((m) => [m.name, rowsInput(m)]),
+      [
+        ['credit-gbt', { name: 'features', width: 37 }],
+        ['forecast-qnn', { name: 'features', width: 24 }],
+        ['sentiment-bert', undefined],
+        ['sentiment-entity', undefined],
+      ],
+    );
     const forecast = shipped.find((m) => m.name === 'forecast-qnn')!;
-    assert.deepEqual(forecast.outputs.map((o) => [o.name, o.shape]), [['quantiles', [-1, 8, 7]]]);
+    assert.deepEqual(
+      forecast.outputs.map((o) => [o.name, o.shape]),
+      [['quantiles', [-1, 8, 7]]],
+    );
   });
 
   it('a tensor without a name, or with a shape that is not whole numbers, is refused naming the field', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'manifest-'));
     try {
-      const base = { name: 'm', task: 'credit', version: '1', runtime: 'onnx', artifact: 'model.onnx', batching: { maxBatchSize: 1, maxWaitMs: 0, maxQueue: 1 } };
+      const base = {
+        name: 'm',
+        task: 'credit',
+        version: '1',
+        runtime: 'onnx',
+        artifact: 'model.onnx',
+        batching: { maxBatchSize: 1, maxWaitMs: 0, maxQueue: 1 },
+      };
       const cases: Array<[unknown, RegExp]> = [
         [{ inputs: [{ shape: [-1, 3] }] }, /inputs\.0\.name: /],
         [{ inputs: [{ name: 'x', shape: [-1, 'wide'] }] }, /inputs\.0\.shape\.1: /],
@@ -35,7 +48,10 @@ describe('manifest tensors', () => {
         writeFileSync(path.join(dir, 'manifest.json'), JSON.stringify({ ...base, ...(tensors as object) }));
         assert.throws(() => readManifest(dir), message);
       }
-      writeFileSync(path.join(dir, 'manifest.json'), JSON.stringify({ ...base, inputs: [{ name: 'x', shape: [-1, 3], description: 'kept' }] }));
+      writeFileSync(
+        path.join(dir, 'manifest.json'),
+        JSON.stringify({ ...base, inputs: [{ name: 'x', shape: [-1, 3], description: 'kept' }] }),
+      );
       const manifest = readManifest(dir);
       assert.deepEqual(manifest.inputs, [{ name: 'x', shape: [-1, 3], description: 'kept' }]);
       assert.deepEqual(rowsInput(manifest), { name: 'x', width: 3 });

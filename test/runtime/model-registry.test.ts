@@ -34,22 +34,40 @@ describe('ModelRegistry: typed handles per task, shadows through ShadowControl',
   });
 
   it('a handle of the other input kind is refused with MODEL_UNAVAILABLE, saying what was asked and what the task takes', () => {
-    assert.throws(() => registry.textModel('credit-gbt'), (e) => code(e) === GatewayErrorCode.MODEL_UNAVAILABLE
-      && /model credit-gbt is unavailable: a text model was asked for, but it serves task credit, which takes rows/.test((e as Error).message));
-    assert.throws(() => registry.rowsModel('sentiment-bert'), (e) => code(e) === GatewayErrorCode.MODEL_UNAVAILABLE && /no such model is configured/.test((e as Error).message));
+    assert.throws(
+      () => registry.textModel('credit-gbt'),
+      (e) =>
+        code(e) === GatewayErrorCode.MODEL_UNAVAILABLE &&
+        /model credit-gbt is unavailable: a text model was asked for, but it serves task credit, which takes rows/.test(
+          (e as Error).message,
+        ),
+    );
+    assert.throws(
+      () => registry.rowsModel('sentiment-bert'),
+      (e) => code(e) === GatewayErrorCode.MODEL_UNAVAILABLE && /no such model is configured/.test((e as Error).message),
+    );
   });
 
   it('a shadow started through registry.shadows rides on the active handle and the snapshot until stopped', async () => {
-    await assert.rejects(registry.shadows.set('forecast-qnn', '0.9.0'), /shadow mode is available for credit models, not forecast/);
+    await assert.rejects(
+      registry.shadows.set('forecast-qnn', '0.9.0'),
+      /shadow mode is available for credit models, not forecast/,
+    );
     await assert.rejects(registry.shadows.set('credit-gbt', '9.9.9'), (e) => code(e) === GatewayErrorCode.NOT_FOUND);
     const started = await registry.shadows.set('credit-gbt', '2.0.0');
-    assert.deepEqual({ ...started, since: undefined }, { version: '2.0.0', since: undefined, compared: 0, failed: 0, agreementRate: null, meanAbsoluteDifference: null });
+    assert.deepEqual(
+      { ...started, since: undefined },
+      { version: '2.0.0', since: undefined, compared: 0, failed: 0, agreementRate: null, meanAbsoluteDifference: null },
+    );
     const shadow = registry.rowsModel('credit-gbt').shadow;
     assert.equal(shadow?.version, '2.0.0');
     const [answer] = await shadow.inferMany([new Float32Array(37)]);
     assert.ok(answer !== undefined && !(answer instanceof Error));
     shadow.record([{ agreed: true, difference: 0.25 }]);
-    assert.deepEqual({ ...registry.shadows.report('credit-gbt'), since: undefined }, { version: '2.0.0', since: undefined, compared: 1, failed: 0, agreementRate: 1, meanAbsoluteDifference: 0.25 });
+    assert.deepEqual(
+      { ...registry.shadows.report('credit-gbt'), since: undefined },
+      { version: '2.0.0', since: undefined, compared: 1, failed: 0, agreementRate: 1, meanAbsoluteDifference: 0.25 },
+    );
     assert.equal(registry.get('credit-gbt')?.shadowVersion, '2.0.0');
     assert.equal(await registry.shadows.set('credit-gbt', null), null);
     assert.equal(registry.rowsModel('credit-gbt').shadow, undefined);

@@ -11,9 +11,23 @@ describe('RemoteRuntime against a server that accepts connections but never answ
     await new Promise((resolve) => silent.once('listening', resolve));
     const { port } = silent.address() as net.AddressInfo;
     try {
-      const runtime = new RemoteRuntime('slow', { url: `http://127.0.0.1:${port}`, model: 'm', timeoutMs: 200, retries: 1, failureThreshold: 1, halfOpenAfterMs: 60_000 }, { kind: 'text' });
+      const runtime = new RemoteRuntime(
+        'slow',
+        {
+          url: `http://127.0.0.1:${port}`,
+          model: 'm',
+          timeoutMs: 200,
+          retries: 1,
+          failureThreshold: 1,
+          halfOpenAfterMs: 60_000,
+        },
+        { kind: 'text' },
+      );
       const started = performance.now();
-      await assert.rejects(runtime.run(['x']), (e: GatewayError) => e.code === GatewayErrorCode.MODEL_UNAVAILABLE && /no answer within 200 ms/.test(e.message));
+      await assert.rejects(
+        runtime.run(['x']),
+        (e: GatewayError) => e.code === GatewayErrorCode.MODEL_UNAVAILABLE && /no answer within 200 ms/.test(e.message),
+      );
       assert.ok(performance.now() - started < 2000, 'two attempts of 200 ms and a short backoff');
       const fast = performance.now();
       await assert.rejects(runtime.run(['x']), /circuit is open after repeated failures/);

@@ -4,7 +4,13 @@ import { packRows, unpackOutputs } from '../../src/runtime/tabular-rows.js';
 
 describe('packRows / unpackOutputs', () => {
   it('packs the valid rows in order and answers each bad row with its own error', () => {
-    const rows = [Float32Array.of(1, 2), Float32Array.of(3), Float32Array.of(4, Number.NaN), Float32Array.of(5, 6), Float32Array.of(Infinity, 0)];
+    const rows = [
+      Float32Array.of(1, 2),
+      Float32Array.of(3),
+      Float32Array.of(4, Number.NaN),
+      Float32Array.of(5, 6),
+      Float32Array.of(Infinity, 0),
+    ];
     const packed = packRows(rows, 2);
     assert.deepEqual([...packed.data], [1, 2, 5, 6]);
     assert.deepEqual(packed.valid, [0, 3]);

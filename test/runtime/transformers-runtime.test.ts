@@ -4,16 +4,28 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { REPO_ROOT } from '../../src/platform/config.js';
-import { configureTransformers, planSubBatches, TextClassificationRuntime } from '../../src/runtime/transformers-runtime.js';
+import {
+  configureTransformers,
+  planSubBatches,
+  TextClassificationRuntime,
+} from '../../src/runtime/transformers-runtime.js';
 
-const headlines = () => (parse(readFileSync(path.join(REPO_ROOT, 'models', 'sentiment-bert', 'train', 'headlines.csv')), { columns: true }) as Array<{ headline: string }>).map((r) => r.headline);
+const headlines = () =>
+  (
+    parse(readFileSync(path.join(REPO_ROOT, 'models', 'sentiment-bert', 'train', 'headlines.csv')), {
+      columns: true,
+    }) as Array<{ headline: string }>
+  ).map((r) => r.headline);
 const padded = (group: number[], lengths: number[]) => group.length * Math.max(...group.map((i) => lengths[i]!));
 
 describe('planSubBatches', () => {
   it('keeps every index exactly once', () => {
     const lengths = Array.from({ length: 50 }, (_, i) => ((i * 37) % 120) + 3);
     const groups = planSubBatches(lengths, 2048);
-    assert.deepEqual(groups.flat().sort((a, b) => a - b), lengths.map((_, i) => i));
+    assert.deepEqual(
+      groups.flat().sort((a, b) => a - b),
+      lengths.map((_, i) => i),
+    );
   });
 
   it('puts short headlines apart from long texts, each group sorted by length', () => {
@@ -43,7 +55,11 @@ describe('planSubBatches', () => {
 
 describe('TextClassificationRuntime with the shipped sentiment model', () => {
   it('answers a mixed batch as it answers each text alone, and flags only the cut texts', async () => {
-    const runtime = new TextClassificationRuntime({ source: path.join(REPO_ROOT, 'models', 'sentiment-bert'), dtype: 'q8', intraOpThreads: 1 });
+    const runtime = new TextClassificationRuntime({
+      source: path.join(REPO_ROOT, 'models', 'sentiment-bert'),
+      dtype: 'q8',
+      intraOpThreads: 1,
+    });
     configureTransformers({ allowRemoteModels: false, localModelPath: path.join(REPO_ROOT, 'models') });
     await runtime.load();
     try {

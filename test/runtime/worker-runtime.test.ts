@@ -8,7 +8,14 @@ import { TabularOnnxRuntime } from '../../src/runtime/onnx-runtime.js';
 import { WorkerPoolRuntime, WorkerRuntime } from '../../src/runtime/worker-runtime.js';
 
 const models = path.join(REPO_ROOT, 'models');
-const spec = { kind: 'text-classification', source: path.join(models, 'sentiment-bert'), dtype: 'q8', intraOpThreads: 1, allowRemoteModels: false, localModelPath: models } as const;
+const spec = {
+  kind: 'text-classification',
+  source: path.join(models, 'sentiment-bert'),
+  dtype: 'q8',
+  intraOpThreads: 1,
+  allowRemoteModels: false,
+  localModelPath: models,
+} as const;
 
 describe('WorkerRuntime with the real sentiment model', () => {
   it('replaces a worker that dies: the batch in flight fails, the next runs on a fresh worker', async () => {
@@ -36,7 +43,11 @@ describe('WorkerRuntime with the real sentiment model', () => {
     try {
       assert.equal(pool.parallelism, 2);
       assert.deepEqual(pool.labels, single.labels);
-      const texts = ['Shares surge after record profit', 'Bank shares slump after surprise loss', 'Board appoints new chief financial officer'];
+      const texts = [
+        'Shares surge after record profit',
+        'Bank shares slump after surprise loss',
+        'Board appoints new chief financial officer',
+      ];
       assert.deepEqual(await pool.run(texts), await single.run(texts));
       const long = Array.from({ length: 64 }, (_, i) => `Results of company ${i} beat expectations. `.repeat(20));
       const a = pool.run(long);
@@ -55,8 +66,16 @@ describe('WorkerRuntime with the real sentiment model', () => {
 
 describe('WorkerRuntime with the real credit model', () => {
   const credit = path.join(models, 'credit-gbt');
-  const tabular = { kind: 'tabular-onnx', file: path.join(credit, 'model.onnx'), inputName: 'features', width: 37 } as const;
-  const vectors = JSON.parse(readFileSync(path.join(credit, 'test_vectors.json'), 'utf8')) as Array<{ features: number[]; probabilityOfDefault: number }>;
+  const tabular = {
+    kind: 'tabular-onnx',
+    file: path.join(credit, 'model.onnx'),
+    inputName: 'features',
+    width: 37,
+  } as const;
+  const vectors = JSON.parse(readFileSync(path.join(credit, 'test_vectors.json'), 'utf8')) as Array<{
+    features: number[];
+    probabilityOfDefault: number;
+  }>;
 
   const rowsOf = (list: typeof vectors) => list.map((v) => Float32Array.from(v.features));
 
@@ -66,15 +85,28 @@ describe('WorkerRuntime with the real credit model', () => {
     await Promise.all([inThread.load(), inWorker.load()]);
     try {
       const rows = rowsOf(vectors);
-      const batch = [rows[0]!, new Float32Array(36), ...rows.slice(1, 4), Float32Array.from(rows[4]!).fill(Number.NaN, 3, 4), ...rows.slice(4)];
+      const batch = [
+        rows[0]!,
+        new Float32Array(36),
+        ...rows.slice(1, 4),
+        Float32Array.from(rows[4]!).fill(Number.NaN, 3, 4),
+        ...rows.slice(4),
+      ];
       const copies = batch.map((row) => Float32Array.from(row));
       const [expected, actual] = await Promise.all([inThread.run(batch), inWorker.run(batch)]);
       assert.equal(actual.length, batch.length);
       assert.match((actual[1] as Error).message, /expected 37 features, got 36/);
       assert.match((actual[5] as Error).message, /finite/);
-      assert.deepEqual(actual.map((r) => (r instanceof Error ? r.message : r)), expected.map((r) => (r instanceof Error ? r.message : r)));
-      const answered = (actual as Array<Record<string, Float32Array> | Error>).filter((r): r is Record<string, Float32Array> => !(r instanceof Error));
-      answered.forEach((outputs, i) => assert.ok(Math.abs(outputs.probability![0]! - vectors[i]!.probabilityOfDefault) < 1e-5));
+      assert.deepEqual(
+        actual.map((r) => (r instanceof Error ? r.message : r)),
+        expected.map((r) => (r instanceof Error ? r.message : r)),
+      );
+      const answered = (actual as Array<Record<string, Float32Array> | Error>).filter(
+        (r): r is Record<string, Float32Array> => !(r instanceof Error),
+      );
+      answered.forEach((outputs, i) =>
+        assert.ok(Math.abs(outputs.probability![0]! - vectors[i]!.probabilityOfDefault) < 1e-5),
+      );
       // The packed copy crosses to the worker; the caller's rows stay whole.
       assert.deepEqual(batch, copies);
     } finally {

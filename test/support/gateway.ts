@@ -7,7 +7,16 @@ import { startGateway, type Gateway } from '../../src/server/gateway.js';
 
 /** Starts the real gateway, with its real models, on an ephemeral loopback port. */
 export function startTestGateway(env: Record<string, string> = {}): Promise<Gateway> {
-  const config = loadConfig({ HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'silent', NODE_ENV: 'test', PRICE_DB_PATH: ':memory:', AUDIT_DB_PATH: ':memory:', RATE_LIMIT_PER_SECOND: '0', ...env });
+  const config = loadConfig({
+    HOST: '127.0.0.1',
+    PORT: '0',
+    LOG_LEVEL: 'silent',
+    NODE_ENV: 'test',
+    PRICE_DB_PATH: ':memory:',
+    AUDIT_DB_PATH: ':memory:',
+    RATE_LIMIT_PER_SECOND: '0',
+    ...env,
+  });
   return startGateway(config, createLogger(config.logLevel));
 }
 
@@ -30,7 +39,7 @@ export async function gql<T, V>(
     headers: { 'content-type': 'application/json', ...headers },
     body: JSON.stringify({ query, variables }),
   });
-  return { status: res.status, headers: res.headers, body: await res.json() as GraphQLResponse<T>['body'] };
+  return { status: res.status, headers: res.headers, body: (await res.json()) as GraphQLResponse<T>['body'] };
 }
 
 /** The error codes of a response, in order. */
@@ -38,7 +47,14 @@ export const codes = (r: GraphQLResponse<unknown>) => (r.body.errors ?? []).map(
 
 /** GET /metrics with the bearer token; `read(name, model)` is one counter's value for a model (0 when absent). */
 export async function scrapeMetrics(graphqlUrl: string, token: string) {
-  const res = await fetch(graphqlUrl.replace('/graphql', '/metrics'), { headers: { authorization: `Bearer ${token}` } });
+  const res = await fetch(graphqlUrl.replace('/graphql', '/metrics'), {
+    headers: { authorization: `Bearer ${token}` },
+  });
   const text = await res.text();
-  return { res, text, read: (name: string, model: string) => Number(new RegExp(`^${name}\\{model="${model}"\\} (\\S+)$`, 'm').exec(text)?.[1] ?? 0) };
+  return {
+    res,
+    text,
+    read: (name: string, model: string) =>
+      Number(new RegExp(`^${name}\\{model="${model}"\\} (\\S+)$`, 'm').exec(text)?.[1] ?? 0),
+  };
 }

@@ -5,19 +5,39 @@
 // the other side the subgraph SDL must agree with.
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import {
-  getNamedType, getNullableType, isCompositeType, isInputObjectType, isListType, isObjectType, Kind, parse, valueFromASTUntyped,
-  type ConstDirectiveNode, type DocumentNode, type FragmentDefinitionNode, type GraphQLArgument, type GraphQLInputField,
-  type GraphQLObjectType, type SelectionSetNode, type ValueNode,
+  getNamedType,
+  getNullableType,
+  isCompositeType,
+  isInputObjectType,
+  isListType,
+  isObjectType,
+  Kind,
+  parse,
+  valueFromASTUntyped,
+  type ConstDirectiveNode,
+  type DocumentNode,
+  type FragmentDefinitionNode,
+  type GraphQLArgument,
+  type GraphQLInputField,
+  type GraphQLObjectType,
+  type SelectionSetNode,
+  type ValueNode,
 } from 'graphql';
 
 type InputDefinition = GraphQLArgument | GraphQLInputField;
 
-function directive(definition: { astNode?: { directives?: readonly ConstDirectiveNode[] } | null | undefined }, name: string): Record<string, unknown> | undefined {
+function directive(
+  definition: { astNode?: { directives?: readonly ConstDirectiveNode[] } | null | undefined },
+  name: string,
+): Record<string, unknown> | undefined {
   const node = definition.astNode?.directives?.find((d) => d.name.value === name);
-  return node ? Object.fromEntries((node.arguments ?? []).map((a) => [a.name.value, valueFromASTUntyped(a.value)])) : undefined;
+  return node
+    ? Object.fromEntries((node.arguments ?? []).map((a) => [a.name.value, valueFromASTUntyped(a.value)]))
+    : undefined;
 }
 
-const weightOf = (definition: { astNode?: { directives?: readonly ConstDirectiveNode[] } | null | undefined }) => directive(definition, 'cost')?.weight as number | undefined;
+const weightOf = (definition: { astNode?: { directives?: readonly ConstDirectiveNode[] } | null | undefined }) =>
+  directive(definition, 'cost')?.weight as number | undefined;
 
 /** Returns a function that estimates `document`'s cost as a router would, with `defaultListSize` for unsized lists. */
 export function routerCostModel(subgraphSdl: string, defaultListSize = 10) {
@@ -26,7 +46,8 @@ export function routerCostModel(subgraphSdl: string, defaultListSize = 10) {
   function scoreInput(value: unknown, definition: InputDefinition): number {
     const named = getNamedType(definition.type);
     if (value === null || value === undefined) return 0;
-    if (Array.isArray(value)) return (weightOf(definition) ?? 0) + value.reduce((sum: number, item) => sum + scoreInput(item, definition), 0);
+    if (Array.isArray(value))
+      return (weightOf(definition) ?? 0) + value.reduce((sum: number, item) => sum + scoreInput(item, definition), 0);
     if (typeof value === 'object' && isInputObjectType(named)) {
       let cost = weightOf(definition) ?? 1;
       for (const [key, inner] of Object.entries(value)) cost += scoreInput(inner, named.getFields()[key]!);
@@ -36,8 +57,12 @@ export function routerCostModel(subgraphSdl: string, defaultListSize = 10) {
   }
 
   return (document: DocumentNode, variables: Record<string, unknown> = {}): number => {
-    const fragments = new Map(document.definitions.filter((d): d is FragmentDefinitionNode => d.kind === Kind.FRAGMENT_DEFINITION).map((f) => [f.name.value, f]));
-    const valueOf = (node: ValueNode): unknown => valueFromASTUntyped(node, variables);
+    const fragments = new Map(
+      document.definitions
+        .filter((d): d is FragmentDefinitionNode => d.kind === Kind.FRAGMENT_DEFINITION)
+        .map((f) => [f.name.value, f]),
+    );
+    const literalValue = (node: ValueNode): unknown => valueFromASTUntyped(node, variables);
 
     function scoreSelections(selectionSet: SelectionSetNode | undefined, parent: GraphQLObjectType): number {
       let cost = 0;
@@ -48,22 +73,37 @@ export function routerCostModel(subgraphSdl: string, defaultListSize = 10) {
           if (!field) throw new Error(`no field ${parent.name}.${selection.name.value}`);
           const listSize = directive(field, 'listSize');
           const slicing = (listSize?.slicingArguments as string[] | undefined) ?? [];
-          const sliced = slicing.map((name) => {
-            const given = selection.arguments?.find((a) => a.name.value === name);
-            return given ? valueOf(given.value) : field.args.find((a) => a.name === name)?.defaultValue;
-          }).filter((v): v is number => typeof v === 'number');
+          const sliced = slicing
+            .map((name) => {
+              const given = selection.arguments?.find((a) => a.name.value === name);
+              return given ? literalValue(given.value) : field.args.find((a) => a.name === name)?.defaultValue;
+            })
+            .filter((v): v is number => typeof v === 'number');
           const expected = sliced.length ? Math.max(...sliced) : (listSize?.assumedSize as number | undefined);
           const count = isListType(getNullableType(field.type)) ? (expected ?? defaultListSize) : 1;
           let argumentsCost = 0;
-          for (const argument of selection.arguments ?? []) argumentsCost += scoreInput(valueOf(argument.value), field.args.find((a) => a.name === argument.name.value)!);
+          for (const argument of selection.arguments ?? [])
+            argumentsCost += scoreInput(
+              literalValue(argument.value),
+              field.args.find((a) => a.name === argument.name.value)!,
+            );
           const named = getNamedType(field.type);
           const child = isObjectType(named) ? scoreSelections(selection.selectionSet, named) : 0;
-          cost += Math.max(0, (weightOf(field) ?? 0) + argumentsCost) + count * ((isCompositeType(named) ? 1 : 0) + child);
+          cost +=
+            Math.max(0, (weightOf(field) ?? 0) + argumentsCost) + count * ((isCompositeType(named) ? 1 : 0) + child);
         } else if (selection.kind === Kind.INLINE_FRAGMENT) {
-          cost += scoreSelections(selection.selectionSet, selection.typeCondition ? schema.getType(selection.typeCondition.name.value) as GraphQLObjectType : parent);
+          cost += scoreSelections(
+            selection.selectionSet,
+            selection.typeCondition
+              ? (schema.getType(selection.typeCondition.name.value) as GraphQLObjectType)
+              : parent,
+          );
         } else {
           const fragment = fragments.get(selection.name.value)!;
-          cost += scoreSelections(fragment.selectionSet, schema.getType(fragment.typeCondition.name.value) as GraphQLObjectType);
+          cost += scoreSelections(
+            fragment.selectionSet,
+            schema.getType(fragment.typeCondition.name.value) as GraphQLObjectType,
+          );
         }
       }
       return cost;

@@ -7,12 +7,16 @@ import { REPO_ROOT } from '../../src/platform/config.js';
 export function modelsFolder(prefix: string, models: readonly string[]): string {
   const dir = mkdtempSync(path.join(tmpdir(), prefix));
   for (const name of models) {
-    cpSync(path.join(REPO_ROOT, 'models', name), path.join(dir, name), { recursive: true, filter: (src) => !src.includes(`${path.sep}train`) });
+    cpSync(path.join(REPO_ROOT, 'models', name), path.join(dir, name), {
+      recursive: true,
+      filter: (src) => !src.includes(`${path.sep}train`),
+    });
   }
   return dir;
 }
 
-const readManifest = (root: string) => JSON.parse(readFileSync(path.join(root, 'manifest.json'), 'utf8')) as Record<string, unknown>;
+const readManifest = (root: string) =>
+  JSON.parse(readFileSync(path.join(root, 'manifest.json'), 'utf8')) as Record<string, unknown>;
 
 /** Renumbers the top-level version of the model in `root`. */
 export function setTopVersion(root: string, version: string): void {
@@ -23,7 +27,8 @@ export function setTopVersion(root: string, version: string): void {
 export function addVersion(root: string, version: string): string {
   const vdir = path.join(root, 'versions', version);
   mkdirSync(vdir, { recursive: true });
-  for (const f of ['model.onnx', 'features.json', 'baseline.json', 'metrics.json']) cpSync(path.join(root, f), path.join(vdir, f));
+  for (const f of ['model.onnx', 'features.json', 'baseline.json', 'metrics.json'])
+    cpSync(path.join(root, f), path.join(vdir, f));
   writeFileSync(path.join(vdir, 'manifest.json'), JSON.stringify({ ...readManifest(root), version }));
   return vdir;
 }

@@ -15,9 +15,16 @@ export async function freePort(): Promise<number> {
 
 /** A real redis-server (Debian's package) on a free loopback port (or `port`, to bring one back), without persistence. */
 export async function startRedis(port?: number): Promise<{ url: string; port: number; stop: () => Promise<void> }> {
-  if (!existsSync(REDIS_SERVER)) throw new Error(`${REDIS_SERVER} is missing: install Debian's redis-server (apt-get install -y redis-server; .ci/run does) or set REDIS_SERVER_PATH`);
+  if (!existsSync(REDIS_SERVER))
+    throw new Error(
+      `${REDIS_SERVER} is missing: install Debian's redis-server (apt-get install -y redis-server; .ci/run does) or set REDIS_SERVER_PATH`,
+    );
   port ??= await freePort();
-  const child: ChildProcess = spawn(REDIS_SERVER, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child: ChildProcess = spawn(
+    REDIS_SERVER,
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   await new Promise<void>((resolve, reject) => {
     child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {

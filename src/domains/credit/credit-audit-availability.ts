@@ -12,15 +12,22 @@ export class AuditAvailability implements CreditAuditStore {
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
 
-  constructor(private readonly store: CreditAuditStore, private readonly onChange: (available: boolean, reason?: string) => void = () => undefined,
-    private readonly probeMs = 1000) {}
+  constructor(
+    private readonly store: CreditAuditStore,
+    private readonly onChange: (available: boolean, reason?: string) => void = () => undefined,
+    private readonly probeMs = 1000,
+  ) {}
 
   /** Whether the last write or probe succeeded; why not, when it did not. */
   get status(): { available: true } | { available: false; reason: string; since: Date } {
     return this.failure ? { available: false, ...this.failure } : { available: true };
   }
 
-  async record(context: AuditContext, accounts: readonly CardAccount[], results: ReadonlyArray<CreditAssessmentResult | Error>): Promise<void> {
+  async record(
+    context: AuditContext,
+    accounts: readonly CardAccount[],
+    results: ReadonlyArray<CreditAssessmentResult | Error>,
+  ): Promise<void> {
     try {
       await this.store.record(context, accounts, results);
     } catch (error) {
@@ -62,10 +69,13 @@ export class AuditAvailability implements CreditAuditStore {
     if (this.timer || this.closed) return;
     this.timer = setTimeout(() => {
       this.timer = undefined;
-      this.store.probe().then(() => this.up(), (error: unknown) => {
-        if (this.failure) this.failure.reason = (error as Error).message;
-        this.scheduleProbe();
-      });
+      this.store.probe().then(
+        () => this.up(),
+        (error: unknown) => {
+          if (this.failure) this.failure.reason = (error as Error).message;
+          this.scheduleProbe();
+        },
+      );
     }, this.probeMs);
     this.timer.unref();
   }

@@ -78,7 +78,11 @@ function fits(a: CardAccount, r: CreditAssessmentResult): boolean {
 }
 
 /** The columns of the successful results among `results` (one per account, in order); errors are not recorded. */
-export function decisionColumns(context: AuditContext, accounts: readonly CardAccount[], results: ReadonlyArray<CreditAssessmentResult | Error>): DecisionColumns {
+export function decisionColumns(
+  context: AuditContext,
+  accounts: readonly CardAccount[],
+  results: ReadonlyArray<CreditAssessmentResult | Error>,
+): DecisionColumns {
   let count = 0;
   let reasonSlots = 0;
   for (const r of results) {
@@ -87,11 +91,23 @@ export function decisionColumns(context: AuditContext, accounts: readonly CardAc
     reasonSlots = Math.max(reasonSlots, r.reasons.length);
   }
   const columns = {
-    at: new Date().toISOString(), requestId: context.requestId, caller: context.caller, count,
-    accountIds: new Array<string | null>(count), inputs: new Float64Array(count * INPUT_WIDTH), education: new Uint8Array(count),
-    hashes: {} as Record<number, string>, pd: new Float64Array(count), score: new Float64Array(count), grade: new Uint8Array(count),
-    decision: new Uint8Array(count), reasons: new Int32Array(count * reasonSlots).fill(-1), reasonSlots, reasonCodes: [] as string[],
-    models: [] as ModelIdentity[], model: new Uint16Array(count),
+    at: new Date().toISOString(),
+    requestId: context.requestId,
+    caller: context.caller,
+    count,
+    accountIds: new Array<string | null>(count),
+    inputs: new Float64Array(count * INPUT_WIDTH),
+    education: new Uint8Array(count),
+    hashes: {} as Record<number, string>,
+    pd: new Float64Array(count),
+    score: new Float64Array(count),
+    grade: new Uint8Array(count),
+    decision: new Uint8Array(count),
+    reasons: new Int32Array(count * reasonSlots).fill(-1),
+    reasonSlots,
+    reasonCodes: [] as string[],
+    models: [] as ModelIdentity[],
+    model: new Uint16Array(count),
   };
   const codeIndex = new Map<string, number>();
   let d = 0;
@@ -131,7 +147,9 @@ export function decisionColumns(context: AuditContext, accounts: readonly CardAc
 
 /** The buffers of `columns` that postMessage can transfer instead of copying. */
 export function transferables(c: DecisionColumns): ArrayBuffer[] {
-  return [c.inputs, c.education, c.pd, c.score, c.grade, c.decision, c.reasons, c.model].map((a) => a.buffer as ArrayBuffer);
+  return [c.inputs, c.education, c.pd, c.score, c.grade, c.decision, c.reasons, c.model].map(
+    (a) => a.buffer as ArrayBuffer,
+  );
 }
 
 /** The rows to write, one per decision of `columns`, in order. */
@@ -145,28 +163,63 @@ export function decisionRows(c: DecisionColumns): AuditRow[] {
       if (code >= 0) codes.push(c.reasonCodes[code]!);
     }
     rows[d] = {
-      at: c.at, requestId: c.requestId, caller: c.caller, accountId: c.accountIds[d]!, modelName: model.name, modelVersion: model.version,
-      modelSha256: model.sha256, inputsHash: c.hashes[d] ?? columnsInputsHash(c, d), pd: c.pd[d]!, score: c.score[d]!,
-      grade: GRADES[c.grade[d]!]!, decision: DECISIONS[c.decision[d]!]!, reasonCodes: JSON.stringify(codes),
+      at: c.at,
+      requestId: c.requestId,
+      caller: c.caller,
+      accountId: c.accountIds[d]!,
+      modelName: model.name,
+      modelVersion: model.version,
+      modelSha256: model.sha256,
+      inputsHash: c.hashes[d] ?? columnsInputsHash(c, d),
+      pd: c.pd[d]!,
+      score: c.score[d]!,
+      grade: GRADES[c.grade[d]!]!,
+      decision: DECISIONS[c.decision[d]!]!,
+      reasonCodes: JSON.stringify(codes),
     };
   }
   return rows;
 }
 
 /** The rows to write for a request's successful decisions (the columns expanded where the store is written). */
-export function auditRows(context: AuditContext, accounts: readonly CardAccount[], results: ReadonlyArray<CreditAssessmentResult | Error>): AuditRow[] {
+export function auditRows(
+  context: AuditContext,
+  accounts: readonly CardAccount[],
+  results: ReadonlyArray<CreditAssessmentResult | Error>,
+): AuditRow[] {
   return decisionRows(decisionColumns(context, accounts, results));
 }
 
 /** SHA-256 of the account's fields in a fixed order: proves which inputs a decision saw without storing them. */
 export function inputsHash(a: CardAccount): string {
-  return hash('sha256', JSON.stringify([a.accountId ?? null, a.creditLimit, a.age, a.education, a.repaymentStatus, a.billAmounts, a.paymentAmounts]));
+  return hash(
+    'sha256',
+    JSON.stringify([
+      a.accountId ?? null,
+      a.creditLimit,
+      a.age,
+      a.education,
+      a.repaymentStatus,
+      a.billAmounts,
+      a.paymentAmounts,
+    ]),
+  );
 }
 
 /** inputsHash of decision `d`'s account, from its columns: the same JSON, so the same hash. */
 function columnsInputsHash(c: DecisionColumns, d: number): string {
   const at = d * INPUT_WIDTH;
   const list = (from: number) => Array.from(c.inputs.subarray(at + from, at + from + MONTHS));
-  return hash('sha256', JSON.stringify([c.accountIds[d] ?? null, c.inputs[at], c.inputs[at + 1], EDUCATION[c.education[d]!],
-    list(2), list(2 + MONTHS), list(2 + 2 * MONTHS)]));
+  return hash(
+    'sha256',
+    JSON.stringify([
+      c.accountIds[d] ?? null,
+      c.inputs[at],
+      c.inputs[at + 1],
+      EDUCATION[c.education[d]!],
+      list(2),
+      list(2 + MONTHS),
+      list(2 + 2 * MONTHS),
+    ]),
+  );
 }

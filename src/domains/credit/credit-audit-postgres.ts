@@ -1,7 +1,13 @@
 import type pg from 'pg';
 import { migratePostgres } from '../../platform/databases.js';
 import type { CardAccount } from './credit.features.js';
-import { auditRows, type AuditContext, type AuditFilter, type CreditAuditStore, type CreditDecisionRecord } from './credit-audit.js';
+import {
+  auditRows,
+  type AuditContext,
+  type AuditFilter,
+  type CreditAuditStore,
+  type CreditDecisionRecord,
+} from './credit-audit.js';
 import type { CreditAssessmentResult } from './credit.service.js';
 
 /**
@@ -28,33 +34,66 @@ export class PostgresCreditAudit implements CreditAuditStore {
     return new PostgresCreditAudit(pool);
   }
 
-  async record(context: AuditContext, accounts: readonly CardAccount[], results: ReadonlyArray<CreditAssessmentResult | Error>): Promise<void> {
+  async record(
+    context: AuditContext,
+    accounts: readonly CardAccount[],
+    results: ReadonlyArray<CreditAssessmentResult | Error>,
+  ): Promise<void> {
     const rows = auditRows(context, accounts, results);
     if (rows.length === 0) return;
     const column = <K extends keyof (typeof rows)[number]>(k: K) => rows.map((r) => r[k]);
-    await this.pool.query(`INSERT INTO credit_decisions
+    await this.pool.query(
+      `INSERT INTO credit_decisions
       (at, request_id, caller, account_id, model_name, model_version, inputs_hash, pd, score, grade, decision, reason_codes, model_sha256)
       SELECT * FROM unnest($1::timestamptz[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
-        $8::float8[], $9::int[], $10::text[], $11::text[], $12::jsonb[], $13::text[])`, [
-      column('at'), column('requestId'), column('caller'), column('accountId'), column('modelName'), column('modelVersion'),
-      column('inputsHash'), column('pd'), column('score'), column('grade'), column('decision'), column('reasonCodes'), column('modelSha256'),
-    ]);
+        $8::float8[], $9::int[], $10::text[], $11::text[], $12::jsonb[], $13::text[])`,
+      [
+        column('at'),
+        column('requestId'),
+        column('caller'),
+        column('accountId'),
+        column('modelName'),
+        column('modelVersion'),
+        column('inputsHash'),
+        column('pd'),
+        column('score'),
+        column('grade'),
+        column('decision'),
+        column('reasonCodes'),
+        column('modelSha256'),
+      ],
+    );
   }
 
   async query(filter: AuditFilter): Promise<CreditDecisionRecord[]> {
-    const { rows } = await this.pool.query(`SELECT * FROM credit_decisions
+    const { rows } = await this.pool.query(
+      `SELECT * FROM credit_decisions
       WHERE ($1::text IS NULL OR account_id = $1) AND ($2::timestamptz IS NULL OR at >= $2) AND ($3::timestamptz IS NULL OR at <= $3)
-      ORDER BY id DESC LIMIT $4`, [filter.accountId ?? null, filter.from ?? null, filter.to ?? null, filter.limit]);
+      ORDER BY id DESC LIMIT $4`,
+      [filter.accountId ?? null, filter.from ?? null, filter.to ?? null, filter.limit],
+    );
     return rows.map((r: Record<string, unknown>) => ({
-      id: Number(r.id), at: (r.at as Date).toISOString(), requestId: r.request_id as string, caller: r.caller as string,
-      accountId: r.account_id as string | null, modelName: r.model_name as string, modelVersion: r.model_version as string,
-      modelSha256: (r.model_sha256 as string | null) ?? null, inputsHash: r.inputs_hash as string, probabilityOfDefault: r.pd as number, score: r.score as number,
-      grade: r.grade as string, decision: r.decision as string, reasonCodes: r.reason_codes as string[],
+      id: Number(r.id),
+      at: (r.at as Date).toISOString(),
+      requestId: r.request_id as string,
+      caller: r.caller as string,
+      accountId: r.account_id as string | null,
+      modelName: r.model_name as string,
+      modelVersion: r.model_version as string,
+      modelSha256: (r.model_sha256 as string | null) ?? null,
+      inputsHash: r.inputs_hash as string,
+      probabilityOfDefault: r.pd as number,
+      score: r.score as number,
+      grade: r.grade as string,
+      decision: r.decision as string,
+      reasonCodes: r.reason_codes as string[],
     }));
   }
 
   async probe(): Promise<void> {
-    await this.pool.query('INSERT INTO credit_audit_probe (id, at) VALUES (1, now()) ON CONFLICT (id) DO UPDATE SET at = excluded.at');
+    await this.pool.query(
+      'INSERT INTO credit_audit_probe (id, at) VALUES (1, now()) ON CONFLICT (id) DO UPDATE SET at = excluded.at',
+    );
   }
 
   /** The pool is the process's (PostgresPools), closed with it. */

@@ -1,7 +1,12 @@
 // Worker-thread entry: the one connection that writes credit decisions to a SQLite file (see CreditAuditLog).
 import { parentPort, workerData } from 'node:worker_threads';
 import { decisionRows } from './credit-audit-columns.js';
-import { auditRowWriter, openAuditDatabase, type AuditWriterRequest, type AuditWriterResponse } from './credit-audit.js';
+import {
+  auditRowWriter,
+  openAuditDatabase,
+  type AuditWriterRequest,
+  type AuditWriterResponse,
+} from './credit-audit.js';
 
 const db = openAuditDatabase((workerData as { file: string }).file);
 const write = auditRowWriter(db);

@@ -24,15 +24,27 @@ export function creditAuditPlugin(audit: CreditAuditStore, logger: Logger): Apol
           const pending = ctx.credit.pendingDecisions;
           if (pending.size === 0 || response.body.kind !== 'single' || response.body.singleResult.data == null) return;
           try {
-            await audit.record({ requestId: ctx.requestId, caller: ctx.caller ? callerLabel(ctx.caller) : 'anonymous' }, pending.accounts, pending.results);
+            await audit.record(
+              { requestId: ctx.requestId, caller: ctx.caller ? callerLabel(ctx.caller) : 'anonymous' },
+              pending.accounts,
+              pending.results,
+            );
           } catch (error) {
             logger.error({ err: error, requestId: contextValue.requestId }, 'credit decisions could not be recorded');
             response.http.status = httpStatusOf(GatewayErrorCode.AUDIT_UNAVAILABLE);
             response.http.headers.set('retry-after', String(AUDIT_RETRY_AFTER_SECONDS));
             response.body.singleResult = {
               data: null,
-              errors: [{ message: 'the decision record could not be written, so no decision is returned; retry later',
-                extensions: { code: GatewayErrorCode.AUDIT_UNAVAILABLE, retryable: true, retryAfterSeconds: AUDIT_RETRY_AFTER_SECONDS } }],
+              errors: [
+                {
+                  message: 'the decision record could not be written, so no decision is returned; retry later',
+                  extensions: {
+                    code: GatewayErrorCode.AUDIT_UNAVAILABLE,
+                    retryable: true,
+                    retryAfterSeconds: AUDIT_RETRY_AFTER_SECONDS,
+                  },
+                },
+              ],
             };
           }
         },

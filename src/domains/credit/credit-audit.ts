@@ -5,7 +5,14 @@ import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import type { CardAccount } from './credit.features.js';
 import type { CreditAssessmentResult } from './credit.service.js';
-import { decisionColumns, decisionRows, transferables, type AuditContext, type AuditRow, type DecisionColumns } from './credit-audit-columns.js';
+import {
+  decisionColumns,
+  decisionRows,
+  transferables,
+  type AuditContext,
+  type AuditRow,
+  type DecisionColumns,
+} from './credit-audit-columns.js';
 
 export { auditRows, inputsHash, type AuditContext, type AuditRow } from './credit-audit-columns.js';
 
@@ -37,7 +44,11 @@ export interface AuditFilter {
 /** Where credit decisions are recorded: SQLite (one instance) or PostgreSQL (several instances). */
 export interface CreditAuditStore {
   /** Records a request's decisions in one transaction; resolves once they are durable. */
-  record(context: AuditContext, accounts: readonly CardAccount[], results: ReadonlyArray<CreditAssessmentResult | Error>): Promise<void>;
+  record(
+    context: AuditContext,
+    accounts: readonly CardAccount[],
+    results: ReadonlyArray<CreditAssessmentResult | Error>,
+  ): Promise<void>;
   /** Decisions, newest first, optionally for one account and a time window. */
   query(filter: AuditFilter): Promise<CreditDecisionRecord[]>;
   /** A small write through the same path as `record`: resolves when the store can write, rejects with why not. */
@@ -90,7 +101,7 @@ export function openAuditDatabase(file: string): Database.Database {
     // The artefact hash of the model that decided (empty for records made before it was kept). Records made
     // by builds that added it before migrations were recorded have it already.
     (d) => {
-      const columns = d.prepare('SELECT name FROM pragma_table_info(\'credit_decisions\')').pluck().all() as string[];
+      const columns = d.prepare("SELECT name FROM pragma_table_info('credit_decisions')").pluck().all() as string[];
       if (!columns.includes('model_sha256')) d.exec('ALTER TABLE credit_decisions ADD COLUMN model_sha256 TEXT');
     },
   ]);
@@ -99,7 +110,9 @@ export function openAuditDatabase(file: string): Database.Database {
 
 /** A function that writes rows in one transaction, synchronously, on `db`; an empty list writes the probe row. */
 export function auditRowWriter(db: Database.Database): (rows: readonly AuditRow[]) => void {
-  const probe = db.prepare('INSERT INTO credit_audit_probe (id, at) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET at = excluded.at');
+  const probe = db.prepare(
+    'INSERT INTO credit_audit_probe (id, at) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET at = excluded.at',
+  );
   const insert = db.prepare(`INSERT INTO credit_decisions
     (at, request_id, caller, account_id, model_name, model_version, model_sha256, inputs_hash, pd, score, grade, decision, reason_codes)
     VALUES (@at, @requestId, @caller, @accountId, @modelName, @modelVersion, @modelSha256, @inputsHash, @pd, @score, @grade, @decision, @reasonCodes)`);
@@ -135,7 +148,11 @@ export class CreditAuditLog implements CreditAuditStore {
     }
   }
 
-  async record(context: AuditContext, accounts: readonly CardAccount[], results: ReadonlyArray<CreditAssessmentResult | Error>): Promise<void> {
+  async record(
+    context: AuditContext,
+    accounts: readonly CardAccount[],
+    results: ReadonlyArray<CreditAssessmentResult | Error>,
+  ): Promise<void> {
     const columns = decisionColumns(context, accounts, results);
     if (columns.count > 0) await this.writer.write(columns);
   }
@@ -150,16 +167,31 @@ export class CreditAuditLog implements CreditAuditStore {
 
   /** For tools reading the file directly (synchronous: better-sqlite3). */
   querySync(filter: AuditFilter): CreditDecisionRecord[] {
-    const rows = this.db.prepare(`SELECT * FROM credit_decisions
+    const rows = this.db
+      .prepare(`SELECT * FROM credit_decisions
       WHERE (@accountId IS NULL OR account_id = @accountId) AND at >= @from AND at <= @to
-      ORDER BY id DESC LIMIT @limit`).all({
-      accountId: filter.accountId ?? null, from: filter.from?.toISOString() ?? '', to: filter.to?.toISOString() ?? '9999', limit: filter.limit,
-    }) as Array<Record<string, unknown>>;
+      ORDER BY id DESC LIMIT @limit`)
+      .all({
+        accountId: filter.accountId ?? null,
+        from: filter.from?.toISOString() ?? '',
+        to: filter.to?.toISOString() ?? '9999',
+        limit: filter.limit,
+      }) as Array<Record<string, unknown>>;
     return rows.map((r) => ({
-      id: r.id as number, at: r.at as string, requestId: r.request_id as string, caller: r.caller as string,
-      accountId: r.account_id as string | null, modelName: r.model_name as string, modelVersion: r.model_version as string,
-      modelSha256: (r.model_sha256 as string | null) ?? null, inputsHash: r.inputs_hash as string, probabilityOfDefault: r.pd as number, score: r.score as number,
-      grade: r.grade as string, decision: r.decision as string, reasonCodes: JSON.parse(r.reason_codes as string) as string[],
+      id: r.id as number,
+      at: r.at as string,
+      requestId: r.request_id as string,
+      caller: r.caller as string,
+      accountId: r.account_id as string | null,
+      modelName: r.model_name as string,
+      modelVersion: r.model_version as string,
+      modelSha256: (r.model_sha256 as string | null) ?? null,
+      inputsHash: r.inputs_hash as string,
+      probabilityOfDefault: r.pd as number,
+      score: r.score as number,
+      grade: r.grade as string,
+      decision: r.decision as string,
+      reasonCodes: JSON.parse(r.reason_codes as string) as string[],
     }));
   }
 
@@ -205,7 +237,12 @@ class AuditWriterThread implements AuditWriter {
 
   write(columns: DecisionColumns | null): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      this.waiting.push({ request: { id: this.nextId++, columns }, size: columns?.count ?? 0, overtaken: 0, done: { resolve, reject } });
+      this.waiting.push({
+        request: { id: this.nextId++, columns },
+        size: columns?.count ?? 0,
+        overtaken: 0,
+        done: { resolve, reject },
+      });
       this.dispatch();
     });
   }
@@ -218,7 +255,9 @@ class AuditWriterThread implements AuditWriter {
     const worker = this.worker;
     if (!worker) return;
     const exited = new Promise((resolve) => worker.once('exit', resolve));
-    await new Promise<void>((resolve, reject) => this.send({ id: this.nextId++, close: true }, { resolve, reject })).catch(() => undefined);
+    await new Promise<void>((resolve, reject) =>
+      this.send({ id: this.nextId++, close: true }, { resolve, reject }),
+    ).catch(() => undefined);
     await exited;
   }
 
@@ -249,7 +288,9 @@ class AuditWriterThread implements AuditWriter {
   }
 
   private start(): Worker {
-    const worker = new Worker(new URL('./credit-audit-writer.js', import.meta.url), { workerData: { file: this.file } });
+    const worker = new Worker(new URL('./credit-audit-writer.js', import.meta.url), {
+      workerData: { file: this.file },
+    });
     worker.on('message', ({ id, error }: AuditWriterResponse) => {
       const write = this.inFlight?.id === id ? this.inFlight : undefined;
       this.inFlight = undefined;

@@ -2,7 +2,8 @@ import { mean, wilcoxonRankSum } from 'simple-statistics';
 
 /** Discrimination and calibration of predicted probabilities against 0/1 outcomes (model evaluation, not serving). */
 function split(labels: readonly number[], scores: readonly number[]): { positives: number[]; negatives: number[] } {
-  if (labels.length !== scores.length || labels.length === 0) throw new RangeError(`need as many labels as scores, and some: ${labels.length} and ${scores.length}`);
+  if (labels.length !== scores.length || labels.length === 0)
+    throw new RangeError(`need as many labels as scores, and some: ${labels.length} and ${scores.length}`);
   const positives: number[] = [];
   const negatives: number[] = [];
   labels.forEach((y, i) => {
@@ -31,7 +32,8 @@ export function ksStatistic(labels: readonly number[], scores: readonly number[]
     if (y === 1) tp++;
     else fp++;
     // only between distinct scores: a threshold cannot split tied accounts
-    if (i === order.length - 1 || order[i + 1]![0] !== s) best = Math.max(best, tp / positives.length - fp / negatives.length);
+    if (i === order.length - 1 || order[i + 1]![0] !== s)
+      best = Math.max(best, tp / positives.length - fp / negatives.length);
   });
   return best;
 }

@@ -17,7 +17,13 @@ export interface CardAccount {
 export type EducationLevelName = 'GRADUATE_SCHOOL' | 'UNIVERSITY' | 'HIGH_SCHOOL' | 'OTHER' | 'UNKNOWN';
 
 /** The training data's education codes (0 stands for its undocumented codes). */
-export const EDUCATION_CODE: Record<EducationLevelName, number> = { GRADUATE_SCHOOL: 1, UNIVERSITY: 2, HIGH_SCHOOL: 3, OTHER: 4, UNKNOWN: 0 };
+export const EDUCATION_CODE: Record<EducationLevelName, number> = {
+  GRADUATE_SCHOOL: 1,
+  UNIVERSITY: 2,
+  HIGH_SCHOOL: 3,
+  OTHER: 4,
+  UNKNOWN: 0,
+};
 
 export const MONTHS = 6;
 /** Repayment status codes the API accepts: −2 no consumption, −1 paid in full, 0 revolving, 1–9 months of delay. */
@@ -27,15 +33,29 @@ const months = (from: number, to: number) => Array.from({ length: to - from + 1 
 
 /** Every feature a credit model version may ask for, by the name its features.json uses: the slots of creditFeatureValues. */
 export const CREDIT_FEATURE_NAMES: readonly string[] = [
-  'credit_limit', 'age', 'education',
+  'credit_limit',
+  'age',
+  'education',
   ...months(1, MONTHS).flatMap((k) => [`repayment_status_${k}`, `bill_amount_${k}`, `payment_amount_${k}`]),
-  'utilization', 'payment_ratio', ...months(2, 6).map((k) => `utilization_${k}`), ...months(2, 5).map((k) => `payment_ratio_${k}`),
-  'balance_growth', 'months_delayed', 'max_delay', 'bill_volatility', 'total_payment_ratio',
+  'utilization',
+  'payment_ratio',
+  ...months(2, 6).map((k) => `utilization_${k}`),
+  ...months(2, 5).map((k) => `payment_ratio_${k}`),
+  'balance_growth',
+  'months_delayed',
+  'max_delay',
+  'bill_volatility',
+  'total_payment_ratio',
 ];
 const SLOT = new Map(CREDIT_FEATURE_NAMES.map((name, i) => [name, i]));
 const slot = (name: string) => SLOT.get(name)!;
 const [MONTHLY, UTILIZATION, PAYMENT_RATIO, UTILIZATION_2, PAYMENT_RATIO_2, BALANCE_GROWTH] = [
-  slot('repayment_status_1'), slot('utilization'), slot('payment_ratio'), slot('utilization_2'), slot('payment_ratio_2'), slot('balance_growth'),
+  slot('repayment_status_1'),
+  slot('utilization'),
+  slot('payment_ratio'),
+  slot('utilization_2'),
+  slot('payment_ratio_2'),
+  slot('balance_growth'),
 ];
 
 /**
@@ -43,7 +63,10 @@ const [MONTHLY, UTILIZATION, PAYMENT_RATIO, UTILIZATION_2, PAYMENT_RATIO_2, BALA
  * that order. Mirrors `raw_features` in models/credit-gbt/train/train_credit.py; test_vectors.json written
  * by training checks the two agree. Plain loops and no allocation: it runs once per account per request.
  */
-export function creditFeatureValues(a: CardAccount, out: Float64Array = new Float64Array(CREDIT_FEATURE_NAMES.length)): Float64Array {
+export function creditFeatureValues(
+  a: CardAccount,
+  out: Float64Array = new Float64Array(CREDIT_FEATURE_NAMES.length),
+): Float64Array {
   const status = a.repaymentStatus;
   const bills = a.billAmounts;
   const payments = a.paymentAmounts;
@@ -94,14 +117,20 @@ const CODE_OFFSET = -Math.min(...ALL_CODES);
 const CODE_RANGE = Math.max(...ALL_CODES) + CODE_OFFSET + 1;
 
 const featureFile = z.object({
-  features: z.array(z.object({
-    index: z.number().int(),
-    name: z.string(),
-    reasonCode: z.string().min(1),
-    description: z.string().min(1),
-    /** The model sees table[code] instead of the code, the code first lowered to clampAbove when set. */
-    encoding: z.object({ table: z.record(z.string(), z.number().finite()), clampAbove: z.number().int().nullable() }).optional(),
-  })).min(1),
+  features: z
+    .array(
+      z.object({
+        index: z.number().int(),
+        name: z.string(),
+        reasonCode: z.string().min(1),
+        description: z.string().min(1),
+        /** The model sees table[code] instead of the code, the code first lowered to clampAbove when set. */
+        encoding: z
+          .object({ table: z.record(z.string(), z.number().finite()), clampAbove: z.number().int().nullable() })
+          .optional(),
+      }),
+    )
+    .min(1),
 });
 type FeatureSpecEntry = z.infer<typeof featureFile>['features'][number];
 
@@ -123,17 +152,30 @@ export class CreditFeatureSpec {
   private readonly values = new Float64Array(CREDIT_FEATURE_NAMES.length);
 
   private constructor(entries: readonly FeatureSpecEntry[]) {
-    this.features = entries.map(({ index, name, reasonCode, description }) => ({ index, name, reasonCode, description }));
+    this.features = entries.map(({ index, name, reasonCode, description }) => ({
+      index,
+      name,
+      reasonCode,
+      description,
+    }));
     this.slots = Int32Array.from(entries, (e) => slot(e.name));
-    this.encodings = entries.map(({ encoding }) => encoding ? {
-      byCode: Float64Array.from({ length: CODE_RANGE }, (_, i) => encoding.table[encodingKey(i - CODE_OFFSET, encoding.clampAbove)] ?? Number.NaN),
-      clampAbove: encoding.clampAbove ?? Infinity,
-    } : null);
+    this.encodings = entries.map(({ encoding }) =>
+      encoding
+        ? {
+            byCode: Float64Array.from(
+              { length: CODE_RANGE },
+              (_, i) => encoding.table[encodingKey(i - CODE_OFFSET, encoding.clampAbove)] ?? Number.NaN,
+            ),
+            clampAbove: encoding.clampAbove ?? Infinity,
+          }
+        : null,
+    );
   }
 
   static parse(json: unknown, source: string): CreditFeatureSpec {
     const parsed = featureFile.safeParse(json);
-    if (!parsed.success) throw new Error(`${source}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    if (!parsed.success)
+      throw new Error(`${source}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
     const problems: string[] = [];
     parsed.data.features.forEach((f, i) => {
       if (f.index !== i) problems.push(`feature ${f.name} has index ${f.index} at position ${i}`);
@@ -144,7 +186,9 @@ export class CreditFeatureSpec {
         problems.push(`feature ${f.name} is not a code and cannot have an encoding`);
         return;
       }
-      const missing = domain.filter((code) => !Object.hasOwn(f.encoding!.table, encodingKey(code, f.encoding!.clampAbove)));
+      const missing = domain.filter(
+        (code) => !Object.hasOwn(f.encoding!.table, encodingKey(code, f.encoding!.clampAbove)),
+      );
       if (missing.length) problems.push(`the encoding of ${f.name} has no value for code(s) ${missing.join(', ')}`);
     });
     if (problems.length) throw new Error(`${source}: ${problems.join('; ')}`);
@@ -177,13 +221,14 @@ export class CreditFeatureSpec {
         continue;
       }
       const code = Math.min(value, encoding.clampAbove);
-      row[i] = Number.isInteger(code) ? encoding.byCode[code + CODE_OFFSET] ?? Number.NaN : Number.NaN;
+      row[i] = Number.isInteger(code) ? (encoding.byCode[code + CODE_OFFSET] ?? Number.NaN) : Number.NaN;
     }
     return row;
   }
 }
 
-const encodingKey = (code: number, clampAbove: number | null) => String(clampAbove === null ? code : Math.min(code, clampAbove));
+const encodingKey = (code: number, clampAbove: number | null) =>
+  String(clampAbove === null ? code : Math.min(code, clampAbove));
 
 /** The feature spec of the model version whose artifacts are in `dir` (its features.json). */
 export function readCreditFeatureSpec(dir: string): CreditFeatureSpec {

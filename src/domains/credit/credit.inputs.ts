@@ -26,7 +26,10 @@ export class CardAccountInput {
   @Field(() => EducationLevel)
   education!: EducationLevel;
 
-  @Field(() => [Int], { description: 'Exactly 6 monthly statuses, most recent first: -2 no consumption, -1 paid in full, 0 revolving credit, 1..9 months of delay.' })
+  @Field(() => [Int], {
+    description:
+      'Exactly 6 monthly statuses, most recent first: -2 no consumption, -1 paid in full, 0 revolving credit, 1..9 months of delay.',
+  })
   @ArrayMinSize(MONTHS)
   @ArrayMaxSize(MONTHS)
   @IsInt({ each: true })
@@ -34,7 +37,9 @@ export class CardAccountInput {
   @Max(9, { each: true })
   repaymentStatus!: number[];
 
-  @Field(() => [Float], { description: 'Exactly 6 statement balances, most recent first (may be negative: a credit balance).' })
+  @Field(() => [Float], {
+    description: 'Exactly 6 statement balances, most recent first (may be negative: a credit balance).',
+  })
   @ArrayMinSize(MONTHS)
   @ArrayMaxSize(MONTHS)
   @Min(-MAX_AMOUNT, { each: true })

@@ -9,7 +9,13 @@ export interface CreditLoaders {
   readonly creditAssessment: DataLoader<CardAccount, CreditAssessmentResult>;
 }
 
-export function createCreditLoaders(deps: { credit: CreditService }, pending: PendingDecisions, caller: SubmitAs): CreditLoaders {
+export function createCreditLoaders(
+  deps: { credit: CreditService },
+  pending: PendingDecisions,
+  caller: SubmitAs,
+): CreditLoaders {
   // Accounts are objects without identity across fields: batch them, do not cache them.
-  return { creditAssessment: new DataLoader((accounts) => deps.credit.assessMany(accounts, pending, caller), { cache: false }) };
+  return {
+    creditAssessment: new DataLoader((accounts) => deps.credit.assessMany(accounts, pending, caller), { cache: false }),
+  };
 }

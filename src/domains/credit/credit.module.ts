@@ -18,33 +18,60 @@ export const creditDomain = defineDomain<CreditService, CreditRequest>({
   // Reached only through federation's _entities (no query returns it here).
   orphanedTypes: [CreditAccount],
   tasks: (config) => ({
-    [CREDIT_TASK]: { input: 'rows', scope: 'credit:assess', itemCost: CREDIT_ITEM_COST, shadow: true, maxItems: config.limits.creditMaxAccounts, checkArtefacts: checkFeatureSpec },
+    [CREDIT_TASK]: {
+      input: 'rows',
+      scope: 'credit:assess',
+      itemCost: CREDIT_ITEM_COST,
+      shadow: true,
+      maxItems: config.limits.creditMaxAccounts,
+      checkArtefacts: checkFeatureSpec,
+    },
   }),
   async start({ config, registry, resources, logger, postgres }) {
-    const store = config.auditDatabaseUrl ? await PostgresCreditAudit.open(postgres.pool(config.auditDatabaseUrl)) : new CreditAuditLog(config.auditDbPath);
-    const audit = resources.use('decision record', new AuditAvailability(store,
-      (available, reason) => (available ? logger.info('the credit decision record is writable again') : logger.error({ reason }, 'the credit decision record cannot be written: credit is not ready'))),
-    (a) => a.close());
-    const service = new CreditService(() => registry.rowsModel(registry.nameForTask(CREDIT_TASK) ?? CREDIT_TASK), {
-      thresholds: config.credit,
-      maxAccounts: config.limits.creditMaxAccounts,
-    }, audit);
+    const store = config.auditDatabaseUrl
+      ? await PostgresCreditAudit.open(postgres.pool(config.auditDatabaseUrl))
+      : new CreditAuditLog(config.auditDbPath);
+    const audit = resources.use(
+      'decision record',
+      new AuditAvailability(store, (available, reason) =>
+        available
+          ? logger.info('the credit decision record is writable again')
+          : logger.error({ reason }, 'the credit decision record cannot be written: credit is not ready'),
+      ),
+      (a) => a.close(),
+    );
+    const service = new CreditService(
+      () => registry.rowsModel(registry.nameForTask(CREDIT_TASK) ?? CREDIT_TASK),
+      {
+        thresholds: config.credit,
+        maxAccounts: config.limits.creditMaxAccounts,
+      },
+      audit,
+    );
     return {
       services: service,
       plugins: [creditAuditPlugin(audit, logger)],
-      capabilities: [{
-        name: 'credit-decision-record',
-        state: () => {
-          const s = audit.status;
-          return s.available ? { ready: true } : { ready: false, reason: `cannot write since ${s.since.toISOString()}: ${s.reason}` };
+      capabilities: [
+        {
+          name: 'credit-decision-record',
+          state: () => {
+            const s = audit.status;
+            return s.available
+              ? { ready: true }
+              : { ready: false, reason: `cannot write since ${s.since.toISOString()}: ${s.reason}` };
+          },
         },
-      }],
+      ],
     };
   },
   request(service, { submission }) {
     const pendingDecisions = new PendingDecisions();
     // The caller rides along to the batcher, which serves callers in turn.
-    return { service, pendingDecisions, loaders: createCreditLoaders({ credit: service }, pendingDecisions, submission) };
+    return {
+      service,
+      pendingDecisions,
+      loaders: createCreditLoaders({ credit: service }, pendingDecisions, submission),
+    };
   },
 });
 
@@ -52,5 +79,6 @@ export const creditDomain = defineDomain<CreditService, CreditRequest>({
 function checkFeatureSpec(manifest: ModelManifest): void {
   const spec = readCreditFeatureSpec(manifest.dir);
   const width = manifest.inputs[0]?.shape?.[1];
-  if (spec.width !== width) throw new Error(`features.json lists ${spec.width} features, the manifest's input is ${width} wide`);
+  if (spec.width !== width)
+    throw new Error(`features.json lists ${spec.width} features, the manifest's input is ${width} wide`);
 }

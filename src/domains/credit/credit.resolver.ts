@@ -10,8 +10,14 @@ import { InvalidInputError, ModelUnavailableError } from '../../platform/errors.
 @Resolver()
 export class CreditResolver {
   @Authorized('credit:assess')
-  @Query(() => CreditAssessment, { description: 'Risk assessment of one card account.', complexity: perItemComplexity('account', CREDIT_ITEM_COST) })
-  creditAssessment(@Arg('account', () => CardAccountInput) account: CardAccountInput, @Ctx() ctx: CreditContext): Promise<CreditAssessment> {
+  @Query(() => CreditAssessment, {
+    description: 'Risk assessment of one card account.',
+    complexity: perItemComplexity('account', CREDIT_ITEM_COST),
+  })
+  creditAssessment(
+    @Arg('account', () => CardAccountInput) account: CardAccountInput,
+    @Ctx() ctx: CreditContext,
+  ): Promise<CreditAssessment> {
     return ctx.credit.loaders.creditAssessment.load(account) as Promise<CreditAssessment>;
   }
 
@@ -20,14 +26,20 @@ export class CreditResolver {
     description: 'Risk assessments of up to 10,000 accounts, in the order sent, in batched inferences.',
     complexity: perItemComplexity('accounts', CREDIT_ITEM_COST),
   })
-  async creditAssessments(@Arg('accounts', () => [CardAccountInput]) accounts: CardAccountInput[], @Ctx() ctx: CreditContext): Promise<CreditAssessment[]> {
+  async creditAssessments(
+    @Arg('accounts', () => [CardAccountInput]) accounts: CardAccountInput[],
+    @Ctx() ctx: CreditContext,
+  ): Promise<CreditAssessment[]> {
     ctx.credit.service.validateAccounts(accounts);
-    return throwFirstError(await ctx.credit.service.assessMany(accounts, ctx.credit.pendingDecisions, ctx.submission)) as CreditAssessment[];
+    return throwFirstError(
+      await ctx.credit.service.assessMany(accounts, ctx.credit.pendingDecisions, ctx.submission),
+    ) as CreditAssessment[];
   }
 
   @Authorized('audit:read')
   @Query(() => [CreditDecisionRecord], {
-    description: 'Recorded credit decisions, newest first (at most 1,000), for auditors. Costs one complexity unit per 10 rows of the limit.',
+    description:
+      'Recorded credit decisions, newest first (at most 1,000), for auditors. Costs one complexity unit per 10 rows of the limit.',
     complexity: rowsComplexity('limit', 100),
   })
   creditDecisions(
@@ -37,8 +49,10 @@ export class CreditResolver {
     @Arg('limit', () => Int, { defaultValue: 100 }) limit: number,
     @Ctx() ctx: CreditContext,
   ): Promise<CreditDecisionRecord[]> {
-    if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new InvalidInputError(`limit must be 1..1000, got ${limit}`, 'limit');
-    if (from && to && from > to) throw new InvalidInputError(`from must not be after to, got ${from.toISOString()} > ${to.toISOString()}`, 'from');
+    if (!Number.isInteger(limit) || limit < 1 || limit > 1000)
+      throw new InvalidInputError(`limit must be 1..1000, got ${limit}`, 'limit');
+    if (from && to && from > to)
+      throw new InvalidInputError(`from must not be after to, got ${from.toISOString()} > ${to.toISOString()}`, 'from');
     const audit = ctx.credit.service.audit;
     if (!audit) throw new ModelUnavailableError('credit-audit', 'no audit store is configured');
     return audit.query({ accountId, from, to, limit });
@@ -49,8 +63,14 @@ export class CreditResolver {
 @Resolver(() => CreditAccount)
 export class CreditAccountResolver {
   @Authorized('audit:read')
-  @FieldResolver(() => CreditDecisionRecord, { nullable: true, description: 'The most recent recorded decision for this account; null when none is on record.' })
-  async latestDecision(@Root() account: CreditAccount, @Ctx() ctx: CreditContext): Promise<CreditDecisionRecord | null> {
+  @FieldResolver(() => CreditDecisionRecord, {
+    nullable: true,
+    description: 'The most recent recorded decision for this account; null when none is on record.',
+  })
+  async latestDecision(
+    @Root() account: CreditAccount,
+    @Ctx() ctx: CreditContext,
+  ): Promise<CreditDecisionRecord | null> {
     const audit = ctx.credit.service.audit;
     if (!audit) throw new ModelUnavailableError('credit-audit', 'no audit store is configured');
     return (await audit.query({ accountId: account.accountId, limit: 1 }))[0] ?? null;

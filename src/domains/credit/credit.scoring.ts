@@ -19,7 +19,13 @@ export type CreditGradeName = 'A' | 'B' | 'C' | 'D' | 'E' | 'F' | 'G';
 
 /** Upper PD bound (exclusive) of each grade; G is everything from 50 %. */
 export const GRADE_BANDS: ReadonlyArray<readonly [CreditGradeName, number]> = [
-  ['A', 0.02], ['B', 0.05], ['C', 0.10], ['D', 0.20], ['E', 0.35], ['F', 0.50], ['G', Infinity],
+  ['A', 0.02],
+  ['B', 0.05],
+  ['C', 0.1],
+  ['D', 0.2],
+  ['E', 0.35],
+  ['F', 0.5],
+  ['G', Infinity],
 ];
 
 /** @example creditGrade(0.07) === 'C' */
@@ -60,7 +66,11 @@ export interface CreditReasonResult {
  * The up-to-`max` features that raised the risk most (largest positive contributions to the log-odds),
  * largest first. Features that lowered the risk are never reasons.
  */
-export function topReasons(contributions: ArrayLike<number>, features: readonly FeatureInfo[], max = 4): CreditReasonResult[] {
+export function topReasons(
+  contributions: ArrayLike<number>,
+  features: readonly FeatureInfo[],
+  max = 4,
+): CreditReasonResult[] {
   // One pass keeping the best `max` in order (ties: the earlier feature first, as a stable sort gives), and
   // objects only for those: it runs for every account of every request.
   const best: FeatureInfo[] = [];
@@ -77,5 +87,10 @@ export function topReasons(contributions: ArrayLike<number>, features: readonly 
     best[at] = f;
     values[at] = c;
   }
-  return best.map((f, i) => ({ code: f.reasonCode, feature: f.name, description: f.description, contribution: values[i]! }));
+  return best.map((f, i) => ({
+    code: f.reasonCode,
+    feature: f.name,
+    description: f.description,
+    contribution: values[i]!,
+  }));
 }

@@ -6,8 +6,14 @@ import type { TabularOutputs } from '../../runtime/onnx-runtime.js';
 import type { CreditAuditStore, PendingDecisions } from './credit-audit.js';
 import { readCreditFeatureSpec, type CardAccount, type CreditFeatureSpec } from './credit.features.js';
 import {
-  creditDecision, creditGrade, creditScore, topReasons,
-  type CreditDecisionName, type CreditGradeName, type CreditReasonResult, type DecisionThresholds,
+  creditDecision,
+  creditGrade,
+  creditScore,
+  topReasons,
+  type CreditDecisionName,
+  type CreditGradeName,
+  type CreditReasonResult,
+  type DecisionThresholds,
 } from './credit.scoring.js';
 
 export interface CreditAssessmentResult {
@@ -45,7 +51,11 @@ export class CreditService {
    * One entry per account: its assessment or its own Error. The decisions join the request's pending
    * record, written once the response is known to carry them (and before it is sent).
    */
-  async assessMany(accounts: readonly CardAccount[], pending: PendingDecisions, caller: SubmitAs = ''): Promise<Array<CreditAssessmentResult | Error>> {
+  async assessMany(
+    accounts: readonly CardAccount[],
+    pending: PendingDecisions,
+    caller: SubmitAs = '',
+  ): Promise<Array<CreditAssessmentResult | Error>> {
     // Features, reasons and inference all come from the same version, even across a hot swap.
     const model = this.model();
     const spec = this.featureSpec(model);
@@ -75,17 +85,26 @@ export class CreditService {
    * PDs and decisions compare is kept. It has its own bounded queue: when that is full, the accounts
    * count as failed for the shadow and the active version never waits for it.
    */
-  private async compareShadow(shadow: ShadowModel<Float32Array, TabularOutputs>, accounts: readonly CardAccount[], results: ReadonlyArray<CreditAssessmentResult | Error>) {
+  private async compareShadow(
+    shadow: ShadowModel<Float32Array, TabularOutputs>,
+    accounts: readonly CardAccount[],
+    results: ReadonlyArray<CreditAssessmentResult | Error>,
+  ) {
     const answered = accounts.filter((_, i) => !(results[i] instanceof Error));
     const primary = results.filter((r): r is CreditAssessmentResult => !(r instanceof Error));
     try {
       const spec = this.featureSpec(shadow);
       const outputs = await shadow.inferMany(spec.buildMany(answered));
-      shadow.record(outputs.map((out, i) => {
-        if (out instanceof Error) return out;
-        const pd = out.probability![0]!;
-        return { agreed: creditDecision(pd, this.settings.thresholds) === primary[i]!.decision, difference: Math.abs(pd - primary[i]!.probabilityOfDefault) };
-      }));
+      shadow.record(
+        outputs.map((out, i) => {
+          if (out instanceof Error) return out;
+          const pd = out.probability![0]!;
+          return {
+            agreed: creditDecision(pd, this.settings.thresholds) === primary[i]!.decision,
+            difference: Math.abs(pd - primary[i]!.probabilityOfDefault),
+          };
+        }),
+      );
     } catch (error) {
       shadow.record(answered.map(() => error as Error));
     }

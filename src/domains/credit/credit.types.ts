@@ -10,11 +10,29 @@ export enum EducationLevel {
 }
 registerEnumType(EducationLevel, { name: 'EducationLevel' });
 
-export enum CreditGrade { A = 'A', B = 'B', C = 'C', D = 'D', E = 'E', F = 'F', G = 'G' }
-registerEnumType(CreditGrade, { name: 'CreditGrade', description: 'By probability of default: A < 2 %, B < 5 %, C < 10 %, D < 20 %, E < 35 %, F < 50 %, G >= 50 %.' });
+export enum CreditGrade {
+  A = 'A',
+  B = 'B',
+  C = 'C',
+  D = 'D',
+  E = 'E',
+  F = 'F',
+  G = 'G',
+}
+registerEnumType(CreditGrade, {
+  name: 'CreditGrade',
+  description: 'By probability of default: A < 2 %, B < 5 %, C < 10 %, D < 20 %, E < 35 %, F < 50 %, G >= 50 %.',
+});
 
-export enum CreditDecision { APPROVE = 'APPROVE', REVIEW = 'REVIEW', DECLINE = 'DECLINE' }
-registerEnumType(CreditDecision, { name: 'CreditDecision', description: 'By probability of default against the configured thresholds.' });
+export enum CreditDecision {
+  APPROVE = 'APPROVE',
+  REVIEW = 'REVIEW',
+  DECLINE = 'DECLINE',
+}
+registerEnumType(CreditDecision, {
+  name: 'CreditDecision',
+  description: 'By probability of default against the configured thresholds.',
+});
 
 @ObjectType({ description: 'A factor that raised the risk of this account.' })
 export class CreditReason {
@@ -78,7 +96,11 @@ export class CreditDecisionRecord {
   @Field(() => String)
   modelVersion!: string;
 
-  @Field(() => String, { nullable: true, description: 'SHA-256 of the model artefact that made the decision; null for decisions recorded before it was kept.' })
+  @Field(() => String, {
+    nullable: true,
+    description:
+      'SHA-256 of the model artefact that made the decision; null for decisions recorded before it was kept.',
+  })
   modelSha256!: string | null;
 
   @Field(() => String, { description: 'SHA-256 of the account inputs.' })
@@ -101,7 +123,10 @@ export class CreditDecisionRecord {
 }
 
 @Directive('@key(fields: "accountId")')
-@ObjectType({ description: 'A card account, by its id: its latest recorded credit decision. A federation entity: other subgraphs reference it by accountId.' })
+@ObjectType({
+  description:
+    'A card account, by its id: its latest recorded credit decision. A federation entity: other subgraphs reference it by accountId.',
+})
 export class CreditAccount {
   @Field(() => String)
   accountId!: string;

@@ -3,7 +3,9 @@ import type { PriceRow, PriceStore, SymbolSummary } from './price-store.js';
 
 const CACHE = 'prices';
 /** Rows are objects of six fields: a generous estimate of their heap size. */
-const ROWS_CODEC: AnswerCodec<readonly PriceRow[] | readonly SymbolSummary[]> = { size: (rows) => 64 + 160 * rows.length };
+const ROWS_CODEC: AnswerCodec<readonly PriceRow[] | readonly SymbolSummary[]> = {
+  size: (rows) => 64 + 160 * rows.length,
+};
 
 /**
  * Stored prices kept in the answer cache (locally: a read of the store costs about what a Redis round trip would)
@@ -15,7 +17,10 @@ export class CachedPriceStore implements PriceStore {
   private generation = 0;
   private seen: number | undefined;
 
-  constructor(private readonly store: PriceStore & { dataVersion?(): number }, private readonly cache: AnswerCache) {}
+  constructor(
+    private readonly store: PriceStore & { dataVersion?(): number },
+    private readonly cache: AnswerCache,
+  ) {}
 
   /** True when reads are cached (a store that can say when it changed, and the cache on). */
   get caching(): boolean {
@@ -36,7 +41,10 @@ export class CachedPriceStore implements PriceStore {
     this.cache.deleteLocal(CACHE);
   }
 
-  private async read<T extends readonly PriceRow[] | readonly SymbolSummary[]>(key: string, load: () => Promise<T>): Promise<T> {
+  private async read<T extends readonly PriceRow[] | readonly SymbolSummary[]>(
+    key: string,
+    load: () => Promise<T>,
+  ): Promise<T> {
     const version = this.version();
     if (version === undefined) return load();
     const full = `${version}:${key}`;
@@ -61,7 +69,9 @@ export class CachedPriceStore implements PriceStore {
   }
 
   prices(symbol: string, from: string | undefined, to: string | undefined, limit: number): Promise<PriceRow[]> {
-    return this.read(`range:${symbol}:${from ?? ''}:${to ?? ''}:${limit}`, () => this.store.prices(symbol, from, to, limit));
+    return this.read(`range:${symbol}:${from ?? ''}:${to ?? ''}:${limit}`, () =>
+      this.store.prices(symbol, from, to, limit),
+    );
   }
 
   latest(symbol: string, count: number): Promise<PriceRow[]> {

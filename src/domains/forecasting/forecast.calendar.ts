@@ -27,12 +27,24 @@ const DAY_MS = 86_400_000;
  */
 export function inferFrequency(dates: readonly string[]): { frequency: SeriesFrequency; medianGapDays: number } {
   const recent = dates.slice(-501).map((d) => Date.parse(`${d}T00:00:00Z`));
-  const gaps = recent.slice(1).map((t, i) => Math.round((t - recent[i]!) / DAY_MS)).sort((a, b) => a - b);
+  const gaps = recent
+    .slice(1)
+    .map((t, i) => Math.round((t - recent[i]!) / DAY_MS))
+    .sort((a, b) => a - b);
   if (gaps.length === 0) return { frequency: 'irregular', medianGapDays: 0 };
   const mid = gaps.length >> 1;
   const median = gaps.length % 2 ? gaps[mid]! : (gaps[mid - 1]! + gaps[mid]!) / 2;
-  const frequency: SeriesFrequency = median <= 4 ? 'daily' : median >= 5 && median <= 10 ? 'weekly'
-    : median >= 25 && median <= 35 ? 'monthly' : median >= 80 && median <= 100 ? 'quarterly'
-      : median >= 350 && median <= 380 ? 'annual' : 'irregular';
+  const frequency: SeriesFrequency =
+    median <= 4
+      ? 'daily'
+      : median >= 5 && median <= 10
+        ? 'weekly'
+        : median >= 25 && median <= 35
+          ? 'monthly'
+          : median >= 80 && median <= 100
+            ? 'quarterly'
+            : median >= 350 && median <= 380
+              ? 'annual'
+              : 'irregular';
   return { frequency, medianGapDays: median };
 }

@@ -29,5 +29,11 @@ export function forecastFeatures(r: readonly number[], sigma: readonly number[])
     const w = r.slice(Math.max(0, t - n + 1), t + 1);
     return Math.sqrt(w.reduce((a, x) => a + x * x, 0) / w.length + 1e-12);
   };
-  return Float32Array.from([...lags, Math.log(rv(5) / s), Math.log(rv(20) / s), Math.log(rv(60) / s), Math.log(s / rv(250))]);
+  return Float32Array.from([
+    ...lags,
+    Math.log(rv(5) / s),
+    Math.log(rv(20) / s),
+    Math.log(rv(60) / s),
+    Math.log(s / rv(250)),
+  ]);
 }

@@ -42,7 +42,11 @@ export class ForecastInput {
   @IsIntIn(1, FORECAST_LIMITS.maxHorizon)
   horizon?: number | null;
 
-  @Field(() => [Float], { nullable: true, defaultValue: [0.8, 0.95], description: 'Interval levels, each in (0, 1); at most 10.' })
+  @Field(() => [Float], {
+    nullable: true,
+    defaultValue: [0.8, 0.95],
+    description: 'Interval levels, each in (0, 1); at most 10.',
+  })
   @IsOptional()
   @IsLevels(FORECAST_LIMITS.maxLevels)
   levels?: number[] | null;

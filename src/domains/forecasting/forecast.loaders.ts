@@ -8,5 +8,7 @@ export interface ForecastLoaders {
 }
 
 export function createForecastLoaders(deps: { forecast: ForecastService }, caller: SubmitAs): ForecastLoaders {
-  return { marketForecast: new DataLoader((inputs) => deps.forecast.forecastMany(inputs, 'input', caller), { cache: false }) };
+  return {
+    marketForecast: new DataLoader((inputs) => deps.forecast.forecastMany(inputs, 'input', caller), { cache: false }),
+  };
 }

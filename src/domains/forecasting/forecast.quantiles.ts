@@ -13,7 +13,8 @@ export function gridQuantile(grid: ArrayLike<number>, h: number, p: number): num
   // h is 1..60 (validated), so a grid horizon >= h always exists.
   const hi = HORIZONS.findIndex((x) => x >= h);
   const lo = HORIZONS[hi] === h || hi === 0 ? hi : hi - 1;
-  const w = lo === hi ? 0 : (Math.log(h) - Math.log(HORIZONS[lo]!)) / (Math.log(HORIZONS[hi]!) - Math.log(HORIZONS[lo]!));
+  const w =
+    lo === hi ? 0 : (Math.log(h) - Math.log(HORIZONS[lo]!)) / (Math.log(HORIZONS[hi]!) - Math.log(HORIZONS[lo]!));
   const at = (k: number) => (1 - w) * grid[lo * nq + k]! + w * grid[hi * nq + k]!;
   const z = probit(p);
   let k = Z_GRID.findIndex((g) => g >= z);

@@ -13,16 +13,30 @@ const DEFAULT_PRICE_ROWS = 1000;
 @Resolver()
 export class ForecastResolver {
   @Authorized('forecast:read')
-  @Query(() => MarketForecast, { description: 'Interval forecasts and volatility of one price series.', complexity: perItemComplexity('input', FORECAST_ITEM_COST) })
-  marketForecast(@Arg('input', () => ForecastInput) input: ForecastInput, @Ctx() ctx: ForecastingContext): Promise<MarketForecast> {
+  @Query(() => MarketForecast, {
+    description: 'Interval forecasts and volatility of one price series.',
+    complexity: perItemComplexity('input', FORECAST_ITEM_COST),
+  })
+  marketForecast(
+    @Arg('input', () => ForecastInput) input: ForecastInput,
+    @Ctx() ctx: ForecastingContext,
+  ): Promise<MarketForecast> {
     return ctx.forecasting.loaders.marketForecast.load(input) as Promise<MarketForecast>;
   }
 
   @Authorized('forecast:read')
-  @Query(() => [MarketForecast], { description: 'Forecasts of up to 100 series, in the order sent, in one batched inference.', complexity: perItemComplexity('inputs', FORECAST_ITEM_COST) })
-  async marketForecasts(@Arg('inputs', () => [ForecastInput]) inputs: ForecastInput[], @Ctx() ctx: ForecastingContext): Promise<MarketForecast[]> {
+  @Query(() => [MarketForecast], {
+    description: 'Forecasts of up to 100 series, in the order sent, in one batched inference.',
+    complexity: perItemComplexity('inputs', FORECAST_ITEM_COST),
+  })
+  async marketForecasts(
+    @Arg('inputs', () => [ForecastInput]) inputs: ForecastInput[],
+    @Ctx() ctx: ForecastingContext,
+  ): Promise<MarketForecast[]> {
     ctx.forecasting.forecast.validateList(inputs);
-    return throwFirstError(await ctx.forecasting.forecast.forecastMany(inputs, 'inputs', ctx.submission)) as MarketForecast[];
+    return throwFirstError(
+      await ctx.forecasting.forecast.forecastMany(inputs, 'inputs', ctx.submission),
+    ) as MarketForecast[];
   }
 
   @Authorized('forecast:read')
@@ -47,13 +61,21 @@ export class ForecastResolver {
   }
 
   @Authorized('forecast:read')
-  @Query(() => Ticker, { description: 'An instrument by symbol (also how other subgraphs reach it, as a federation entity).' })
+  @Query(() => Ticker, {
+    description: 'An instrument by symbol (also how other subgraphs reach it, as a federation entity).',
+  })
   ticker(@Arg('symbol', () => String) symbol: string): Ticker {
     return { symbol: symbol.trim().toUpperCase() };
   }
 }
 
-function readPrices(ctx: ForecastingContext, symbol: string, from: string | null, to: string | null, limit: number): Promise<PricePoint[]> {
+function readPrices(
+  ctx: ForecastingContext,
+  symbol: string,
+  from: string | null,
+  to: string | null,
+  limit: number,
+): Promise<PricePoint[]> {
   refuse('limit', intRangeProblem(limit, 1, MAX_PRICE_ROWS));
   refuse('symbol', symbolProblem(symbol));
   if (from && to && from > to) throw new InvalidInputError(`from must not be after to, got ${from} > ${to}`, 'from');
@@ -64,7 +86,10 @@ function readPrices(ctx: ForecastingContext, symbol: string, from: string | null
 @Resolver(() => Ticker)
 export class TickerResolver {
   @Authorized('forecast:read')
-  @FieldResolver(() => [PricePoint], { description: `Stored prices between two dates, oldest first, at most \`limit\` (1..${MAX_PRICE_ROWS}).`, complexity: rowsComplexity('limit', DEFAULT_PRICE_ROWS) })
+  @FieldResolver(() => [PricePoint], {
+    description: `Stored prices between two dates, oldest first, at most \`limit\` (1..${MAX_PRICE_ROWS}).`,
+    complexity: rowsComplexity('limit', DEFAULT_PRICE_ROWS),
+  })
   prices(
     @Root() ticker: Ticker,
     @Arg('from', () => DateScalar, { nullable: true }) from: string | null,
@@ -76,13 +101,20 @@ export class TickerResolver {
   }
 
   @Authorized('forecast:read')
-  @FieldResolver(() => MarketForecast, { description: 'Interval forecast of the stored series, as marketForecast.', complexity: FORECAST_ITEM_COST })
+  @FieldResolver(() => MarketForecast, {
+    description: 'Interval forecast of the stored series, as marketForecast.',
+    complexity: FORECAST_ITEM_COST,
+  })
   forecast(
     @Root() ticker: Ticker,
     @Arg('horizon', () => Int, { defaultValue: 5 }) horizon: number,
     @Arg('levels', () => [Float], { defaultValue: [0.8, 0.95] }) levels: number[],
     @Ctx() ctx: ForecastingContext,
   ): Promise<MarketForecast> {
-    return ctx.forecasting.loaders.marketForecast.load({ symbol: ticker.symbol, horizon, levels }) as Promise<MarketForecast>;
+    return ctx.forecasting.loaders.marketForecast.load({
+      symbol: ticker.symbol,
+      horizon,
+      levels,
+    }) as Promise<MarketForecast>;
   }
 }

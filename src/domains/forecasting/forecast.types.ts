@@ -43,7 +43,7 @@ export class Volatility {
   @Field(() => String)
   model!: string;
 
-  @Field(() => [Float], { description: 'Standard deviation of each step\'s daily log return, steps 1..horizon.' })
+  @Field(() => [Float], { description: "Standard deviation of each step's daily log return, steps 1..horizon." })
   perStep!: number[];
 }
 
@@ -126,7 +126,10 @@ export class PricePoint {
 }
 
 @Directive('@key(fields: "symbol")')
-@ObjectType({ description: 'A listed instrument, by symbol: its stored prices and its forecast. A federation entity: other subgraphs reference it by symbol.' })
+@ObjectType({
+  description:
+    'A listed instrument, by symbol: its stored prices and its forecast. A federation entity: other subgraphs reference it by symbol.',
+})
 export class Ticker {
   @Field(() => String)
   symbol!: string;

@@ -21,9 +21,12 @@ export function estimateVolatility(closes: readonly number[], horizon: number): 
   const garch = fitGarch(r);
   const sigma = ewmaSigma(r);
   const path: VolatilityPath = garch ? garchPath(r, garch, horizon) : ewmaPath(sigma[sigma.length - 1]!, horizon);
-  const parameters: Record<string, number> = garch ? { ...garch, persistence: garch.alpha + garch.beta } : { ewmaLambda: EWMA_LAMBDA, ewmaSigma: sigma[sigma.length - 1]! };
+  const parameters: Record<string, number> = garch
+    ? { ...garch, persistence: garch.alpha + garch.beta }
+    : { ewmaLambda: EWMA_LAMBDA, ewmaSigma: sigma[sigma.length - 1]! };
   return { garch, path, name: garch ? 'garch(1,1)' : `ewma(${EWMA_LAMBDA})`, parameters };
 }
 
 /** The same estimate on the calling thread (scripts, tests). */
-export const estimateVolatilityHere: VolatilityEstimator = async (closes, horizon) => estimateVolatility(closes, horizon);
+export const estimateVolatilityHere: VolatilityEstimator = async (closes, horizon) =>
+  estimateVolatility(closes, horizon);

@@ -21,10 +21,17 @@ const OHLCV = ['date', 'open', 'high', 'low', 'close', 'volume'];
  * API would refuse. Good rows and bad rows (with their line numbers) come back separately.
  */
 export function parsePriceCsv(text: string): ParsedPrices {
-  const records = parse(text, { skip_empty_lines: true, relax_column_count: true, trim: true, info: true }) as unknown as Array<{ record: string[]; info: { lines: number } }>;
-  if (records.length === 0) throw new Error('the file is empty: expected a header date,close or date,open,high,low,close,volume');
+  const records = parse(text, {
+    skip_empty_lines: true,
+    relax_column_count: true,
+    trim: true,
+    info: true,
+  }) as unknown as Array<{ record: string[]; info: { lines: number } }>;
+  if (records.length === 0)
+    throw new Error('the file is empty: expected a header date,close or date,open,high,low,close,volume');
   const header = records[0]!.record.map((h) => h.toLowerCase());
-  const valid = (header.length === 2 && header[0] === 'date' && header[1] === 'close') || header.join(',') === OHLCV.join(',');
+  const valid =
+    (header.length === 2 && header[0] === 'date' && header[1] === 'close') || header.join(',') === OHLCV.join(',');
   if (!valid) throw new Error(`line 1: header must be date,close or ${OHLCV.join(',')}, got ${header.join(',')}`);
   const rows: PriceRow[] = [];
   const bad: BadRow[] = [];
@@ -37,7 +44,14 @@ export function parsePriceCsv(text: string): ParsedPrices {
     }
     const cell = Object.fromEntries(header.map((h, i) => [h, record[i]!]));
     const num = (k: string) => (cell[k] === undefined || cell[k] === '' ? null : Number(cell[k]));
-    const row: PriceRow = { date: cell.date!, close: num('close')!, open: num('open'), high: num('high'), low: num('low'), volume: num('volume') };
+    const row: PriceRow = {
+      date: cell.date!,
+      close: num('close')!,
+      open: num('open'),
+      high: num('high'),
+      low: num('low'),
+      volume: num('volume'),
+    };
     // Said as the API says it, without the request path: "close must be a positive price up to 1e+12, got -1".
     const problem = priceRowProblem(row);
     const order = problem ? undefined : dateOrderProblem(row.date, lastDate || undefined);

@@ -29,9 +29,13 @@ export class VolatilityPool {
   readonly estimate: VolatilityEstimator = async (closes, horizon) => {
     // Refused before piscina would: its own refusal is an Error told apart only by its message.
     if (this.pool.queueSize >= MAX_QUEUED_SERIES) {
-      throw new GatewayError(`volatility estimation is overloaded: ${MAX_QUEUED_SERIES} series are waiting; retry later`, GatewayErrorCode.OVERLOADED, { retryable: true });
+      throw new GatewayError(
+        `volatility estimation is overloaded: ${MAX_QUEUED_SERIES} series are waiting; retry later`,
+        GatewayErrorCode.OVERLOADED,
+        { retryable: true },
+      );
     }
-    return await this.pool.run({ closes: Float64Array.from(closes), horizon }) as VolatilityEstimate;
+    return (await this.pool.run({ closes: Float64Array.from(closes), horizon })) as VolatilityEstimate;
   };
 
   close(): Promise<void> {

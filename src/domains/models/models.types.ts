@@ -7,7 +7,11 @@ export enum DriftStatus {
   WATCH = 'WATCH',
   DRIFT = 'DRIFT',
 }
-registerEnumType(DriftStatus, { name: 'DriftStatus', description: 'By Population Stability Index: STABLE < 0.1 <= WATCH < 0.25 <= DRIFT; INSUFFICIENT_DATA while the window holds fewer than DRIFT_MIN_OBSERVATIONS observations (a PSI on a few is noise).' });
+registerEnumType(DriftStatus, {
+  name: 'DriftStatus',
+  description:
+    'By Population Stability Index: STABLE < 0.1 <= WATCH < 0.25 <= DRIFT; INSUFFICIENT_DATA while the window holds fewer than DRIFT_MIN_OBSERVATIONS observations (a PSI on a few is noise).',
+});
 
 export enum ModelState {
   LOADING = 'LOADING',
@@ -28,7 +32,10 @@ export class BatchingSettings {
   @Field(() => Int)
   maxQueue!: number;
 
-  @Field(() => Float, { nullable: true, description: 'Longest an item waits for its batch before it is refused as OVERLOADED.' })
+  @Field(() => Float, {
+    nullable: true,
+    description: 'Longest an item waits for its batch before it is refused as OVERLOADED.',
+  })
   maxQueueMs!: number | null;
 }
 
@@ -55,10 +62,16 @@ export class ModelInfo {
   @Field(() => String, { description: 'sentiment | credit | forecast' })
   task!: string;
 
-  @Field(() => String, { description: 'The active version: for a remote model, the version its server reports serving.' })
+  @Field(() => String, {
+    description: 'The active version: for a remote model, the version its server reports serving.',
+  })
   version!: string;
 
-  @Field(() => String, { nullable: true, description: "SHA-256 of the active version's artefact(s) (the model file, and for a transformer its config and tokenizer files); null for a remote model or before it has loaded." })
+  @Field(() => String, {
+    nullable: true,
+    description:
+      "SHA-256 of the active version's artefact(s) (the model file, and for a transformer its config and tokenizer files); null for a remote model or before it has loaded.",
+  })
   sha256!: string | null;
 
   @Field(() => [String], { description: 'Versions the model folder offers (the top-level manifest, then versions/*).' })
@@ -79,7 +92,9 @@ export class ModelInfo {
   @Field(() => String, { nullable: true })
   failureReason?: string | null;
 
-  @Field(() => GraphQLJSONObject, { description: "The model's metrics.json, as written by its training/evaluation run." })
+  @Field(() => GraphQLJSONObject, {
+    description: "The model's metrics.json, as written by its training/evaluation run.",
+  })
   metrics!: Record<string, unknown>;
 
   @Field(() => BatchingSettings)
@@ -88,7 +103,10 @@ export class ModelInfo {
   @Field(() => ModelStats)
   stats!: ModelStats;
 
-  @Field(() => String, { nullable: true, description: 'The version running in shadow (setShadowModelVersion), if any.' })
+  @Field(() => String, {
+    nullable: true,
+    description: 'The version running in shadow (setShadowModelVersion), if any.',
+  })
   shadowVersion!: string | null;
 }
 
@@ -108,8 +126,9 @@ export class QuantityDrift {
 }
 
 @ObjectType({
-  description: 'How a shadow version answers the same traffic as the active one, since it started. For credit: agreement is the same '
-    + 'decision, the difference is that of the probabilities of default. Shadow answers never reach a caller.',
+  description:
+    'How a shadow version answers the same traffic as the active one, since it started. For credit: agreement is the same ' +
+    'decision, the difference is that of the probabilities of default. Shadow answers never reach a caller.',
 })
 export class ShadowComparison {
   @Field(() => String)
@@ -121,13 +140,21 @@ export class ShadowComparison {
   @Field(() => Int, { description: 'Inputs both versions answered.' })
   compared!: number;
 
-  @Field(() => Int, { description: 'Inputs the shadow failed or had no queue room for (it never slows the active version).' })
+  @Field(() => Int, {
+    description: 'Inputs the shadow failed or had no queue room for (it never slows the active version).',
+  })
   failed!: number;
 
-  @Field(() => Float, { nullable: true, description: 'Share of compared inputs with the same outcome; null before the first.' })
+  @Field(() => Float, {
+    nullable: true,
+    description: 'Share of compared inputs with the same outcome; null before the first.',
+  })
   agreementRate!: number | null;
 
-  @Field(() => Float, { nullable: true, description: 'Mean absolute difference of the compared quantity; null before the first.' })
+  @Field(() => Float, {
+    nullable: true,
+    description: 'Mean absolute difference of the compared quantity; null before the first.',
+  })
   meanAbsoluteDifference!: number | null;
 }
 
@@ -142,7 +169,10 @@ export class ModelMonitoring {
   @Field(() => Int, { description: 'Observations since start (the window holds the latest windowSize).' })
   observations!: number;
 
-  @Field(() => Int, { description: 'Observations the window must hold before a status other than INSUFFICIENT_DATA (DRIFT_MIN_OBSERVATIONS).' })
+  @Field(() => Int, {
+    description:
+      'Observations the window must hold before a status other than INSUFFICIENT_DATA (DRIFT_MIN_OBSERVATIONS).',
+  })
   minObservations!: number;
 
   @Field(() => DriftStatus, { description: 'The worst status over the features and the output.' })
@@ -154,6 +184,9 @@ export class ModelMonitoring {
   @Field(() => QuantityDrift)
   output!: QuantityDrift;
 
-  @Field(() => ShadowComparison, { nullable: true, description: 'The shadow version against the active one; null without a shadow.' })
+  @Field(() => ShadowComparison, {
+    nullable: true,
+    description: 'The shadow version against the active one; null without a shadow.',
+  })
   shadow!: ShadowComparison | null;
 }

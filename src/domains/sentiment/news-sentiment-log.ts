@@ -28,22 +28,31 @@ export interface NewsSentimentLog {
 }
 
 export function openNewsSentimentLog(options: { postgres?: pg.Pool; file: string }): Promise<NewsSentimentLog> {
-  return options.postgres ? PostgresNewsSentimentLog.open(options.postgres) : Promise.resolve(new SqliteNewsSentimentLog(options.file));
+  return options.postgres
+    ? PostgresNewsSentimentLog.open(options.postgres)
+    : Promise.resolve(new SqliteNewsSentimentLog(options.file));
 }
 
 /** The same steps for SQLite and PostgreSQL: the table is plain enough for both. */
 const MIGRATIONS = [
-  'CREATE TABLE IF NOT EXISTS news_mentions (symbol TEXT NOT NULL, at TEXT NOT NULL, label TEXT NOT NULL, net DOUBLE PRECISION NOT NULL); '
-    + 'CREATE INDEX IF NOT EXISTS news_mentions_symbol ON news_mentions (symbol, at)',
+  'CREATE TABLE IF NOT EXISTS news_mentions (symbol TEXT NOT NULL, at TEXT NOT NULL, label TEXT NOT NULL, net DOUBLE PRECISION NOT NULL); ' +
+    'CREATE INDEX IF NOT EXISTS news_mentions_symbol ON news_mentions (symbol, at)',
 ];
 const SUMMARY = `SELECT COUNT(*) AS n, SUM(CASE WHEN label = 'POSITIVE' THEN 1 ELSE 0 END) AS positive,
   SUM(CASE WHEN label = 'NEGATIVE' THEN 1 ELSE 0 END) AS negative, SUM(CASE WHEN label = 'NEUTRAL' THEN 1 ELSE 0 END) AS neutral,
   AVG(net) AS mean FROM news_mentions`;
 
-function toSummary(ticker: string, row: { n: unknown; positive: unknown; negative: unknown; neutral: unknown; mean: unknown }): TickerSentimentSummary {
+function toSummary(
+  ticker: string,
+  row: { n: unknown; positive: unknown; negative: unknown; neutral: unknown; mean: unknown },
+): TickerSentimentSummary {
   return {
-    ticker, articleCount: Number(row.n), positive: Number(row.positive ?? 0), negative: Number(row.negative ?? 0),
-    neutral: Number(row.neutral ?? 0), meanNetSentiment: row.mean == null ? 0 : Number(row.mean),
+    ticker,
+    articleCount: Number(row.n),
+    positive: Number(row.positive ?? 0),
+    negative: Number(row.negative ?? 0),
+    neutral: Number(row.neutral ?? 0),
+    meanNetSentiment: row.mean == null ? 0 : Number(row.mean),
   };
 }
 
@@ -63,7 +72,10 @@ class SqliteNewsSentimentLog implements NewsSentimentLog {
   }
 
   async summary(symbol: string, since: Date): Promise<TickerSentimentSummary> {
-    return toSummary(symbol, this.db.prepare(`${SUMMARY} WHERE symbol = ? AND at >= ?`).get(symbol, since.toISOString()) as never);
+    return toSummary(
+      symbol,
+      this.db.prepare(`${SUMMARY} WHERE symbol = ? AND at >= ?`).get(symbol, since.toISOString()) as never,
+    );
   }
 
   async close(): Promise<void> {
@@ -81,8 +93,15 @@ class PostgresNewsSentimentLog implements NewsSentimentLog {
 
   async record(mentions: readonly NewsMention[]): Promise<void> {
     if (mentions.length === 0) return;
-    await this.pool.query('INSERT INTO news_mentions (symbol, at, label, net) SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::float8[])',
-      [mentions.map((m) => m.symbol), mentions.map((m) => m.at), mentions.map((m) => m.label), mentions.map((m) => m.net)]);
+    await this.pool.query(
+      'INSERT INTO news_mentions (symbol, at, label, net) SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::float8[])',
+      [
+        mentions.map((m) => m.symbol),
+        mentions.map((m) => m.at),
+        mentions.map((m) => m.label),
+        mentions.map((m) => m.net),
+      ],
+    );
   }
 
   async summary(symbol: string, since: Date): Promise<TickerSentimentSummary> {

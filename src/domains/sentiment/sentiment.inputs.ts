@@ -10,7 +10,10 @@ export class ArticleEntityInput {
   @IsSymbol()
   ticker!: string;
 
-  @Field(() => [String], { description: 'Names as they may appear in the text (1..10, each 1..200 characters); the first that occurs is the one marked.' })
+  @Field(() => [String], {
+    description:
+      'Names as they may appear in the text (1..10, each 1..200 characters); the first that occurs is the one marked.',
+  })
   @IsNameList(1, NEWS_LIMITS.maxNamesPerEntity, TARGET_LIMITS.maxLength)
   names!: string[];
 }
@@ -38,7 +41,8 @@ export class NewsArticleInput {
 
   @Field(() => [ArticleEntityInput], {
     nullable: true,
-    description: 'Companies the article may name (at most 5): each one named in the text gets its own sentiment, and byTicker counts it instead of the article\'s.',
+    description:
+      "Companies the article may name (at most 5): each one named in the text gets its own sentiment, and byTicker counts it instead of the article's.",
   })
   @IsOptional()
   @HasItems(0, NEWS_LIMITS.maxEntitiesPerArticle)
@@ -52,7 +56,9 @@ export class TargetedTextInput {
   @IsNonBlank()
   text!: string;
 
-  @Field(() => String, { description: 'The entity as it appears in the text (matched without regard to case), 1..200 characters.' })
+  @Field(() => String, {
+    description: 'The entity as it appears in the text (matched without regard to case), 1..200 characters.',
+  })
   @IsName(TARGET_LIMITS.maxLength)
   target!: string;
 }

@@ -4,7 +4,16 @@ import { assertListSize, InvalidInputError, ModelUnavailableError } from '../../
 import type { SubmitAs } from '../../runtime/dynamic-batcher.js';
 import type { InferenceModel } from '../../runtime/model-registry.js';
 import type { TextClassification } from '../../runtime/transformers-runtime.js';
-import { listSizeProblem, nameListProblem, nameProblem, normalizeSymbol, refuse, symbolListProblem, symbolProblem, textProblem } from '../market-rules.js';
+import {
+  listSizeProblem,
+  nameListProblem,
+  nameProblem,
+  normalizeSymbol,
+  refuse,
+  symbolListProblem,
+  symbolProblem,
+  textProblem,
+} from '../market-rules.js';
 import { containsTarget, markTarget } from './target-markers.js';
 
 export type SentimentLabelName = 'POSITIVE' | 'NEGATIVE' | 'NEUTRAL';
@@ -59,9 +68,14 @@ export interface SentimentLimits {
 
 /** The gateway's models and the public hub models name classes differently; all map to three labels. */
 const LABEL_NAMES: Record<string, SentimentLabelName> = {
-  positive: 'POSITIVE', pos: 'POSITIVE', bullish: 'POSITIVE',
-  negative: 'NEGATIVE', neg: 'NEGATIVE', bearish: 'NEGATIVE',
-  neutral: 'NEUTRAL', neu: 'NEUTRAL',
+  positive: 'POSITIVE',
+  pos: 'POSITIVE',
+  bullish: 'POSITIVE',
+  negative: 'NEGATIVE',
+  neg: 'NEGATIVE',
+  bearish: 'NEGATIVE',
+  neutral: 'NEUTRAL',
+  neu: 'NEUTRAL',
 };
 
 /**
@@ -82,7 +96,8 @@ const CLASSIFICATION_CODEC: AnswerCodec<TextClassification> = {
   encode: (v) => JSON.stringify([v.truncated ? 1 : 0, ...v.probabilities]),
   decode: (text) => {
     const [truncated, ...probabilities] = JSON.parse(text) as unknown[];
-    if (probabilities.length < 2 || !probabilities.every((p) => typeof p === 'number')) throw new Error('not a classification');
+    if (probabilities.length < 2 || !probabilities.every((p) => typeof p === 'number'))
+      throw new Error('not a classification');
     return { truncated: truncated === 1, probabilities: probabilities as number[] };
   },
 };
@@ -110,7 +125,10 @@ export class SentimentService {
   private labelsOf(model: InferenceModel<string, TextClassification>): SentimentLabelName[] {
     const labels = model.labels.map((l, i) => normalizeSentimentLabel(l, i, model.labels.length));
     if (labels.some((l) => l === undefined) || new Set(labels).size !== 3) {
-      throw new ModelUnavailableError(model.name, `its labels [${model.labels.join(', ')}] do not map onto positive/negative/neutral`);
+      throw new ModelUnavailableError(
+        model.name,
+        `its labels [${model.labels.join(', ')}] do not map onto positive/negative/neutral`,
+      );
     }
     return labels as SentimentLabelName[];
   }
@@ -120,23 +138,33 @@ export class SentimentService {
    * inferMany call (one runtime batch while they fit in the model's maxBatchSize). Variants are not observed by
    * drift monitoring: they are not traffic.
    */
-  async explainMany(predictions: readonly SentimentPrediction[], caller: SubmitAs = ''): Promise<Array<SentimentExplanation | Error>> {
+  async explainMany(
+    predictions: readonly SentimentPrediction[],
+    caller: SubmitAs = '',
+  ): Promise<Array<SentimentExplanation | Error>> {
     const model = this.model();
     const labels = this.labelsOf(model);
     const occluded = predictions.map((p) => occlusionVariants(p.text));
     // The text itself goes first in its group, so that both sides of every difference come from the same
     // model version and batch even if a new version was activated since the prediction.
-    const outputs = await model.inferMany(occluded.flatMap((o, i) => [predictions[i]!.text, ...o.variants]), caller);
+    const outputs = await model.inferMany(
+      occluded.flatMap((o, i) => [predictions[i]!.text, ...o.variants]),
+      caller,
+    );
     let next = 0;
     return predictions.map((p, i) => {
       const { words, variants, truncated } = occluded[i]!;
-      const mine = outputs.slice(next, next += variants.length + 1);
+      const mine = outputs.slice(next, (next += variants.length + 1));
       const failed = mine.find((o): o is Error => o instanceof Error);
       if (failed) return failed;
       const k = labels.indexOf(p.label);
       const probability = (o: TextClassification | Error | undefined) => (o as TextClassification).probabilities[k]!;
       const whole = probability(mine[0]);
-      const weights = words.map((word, position) => ({ word, position, weight: whole - probability(mine[position + 1]) }));
+      const weights = words.map((word, position) => ({
+        word,
+        position,
+        weight: whole - probability(mine[position + 1]),
+      }));
       weights.sort((a, b) => Math.abs(b.weight) - Math.abs(a.weight) || a.position - b.position);
       return { label: p.label, words: weights, wordsConsidered: words.length, truncated, model: model.identity };
     });
@@ -149,8 +177,14 @@ export class SentimentService {
     const sha = model.identity.sha256;
     // The key holds the hash of the artefacts of the very handle that infers a miss: an answer of another version
     // cannot be found under it, whatever is activated meanwhile. A remote model (no hash) is not cached.
-    const outputs = await cachedMany(this.cache, model.name, texts, (text) => (sha === null ? undefined : `${sha}:${digest(text)}`),
-      CLASSIFICATION_CODEC, (missing) => model.inferMany(missing, caller));
+    const outputs = await cachedMany(
+      this.cache,
+      model.name,
+      texts,
+      (text) => (sha === null ? undefined : `${sha}:${digest(text)}`),
+      CLASSIFICATION_CODEC,
+      (missing) => model.inferMany(missing, caller),
+    );
     return outputs.map((out, i) => {
       if (out instanceof Error) return out;
       const scores = labels.map((label, k) => ({ label, probability: out.probabilities[k]! }));
@@ -158,8 +192,14 @@ export class SentimentService {
       const p = (l: SentimentLabelName) => scores.find((s) => s.label === l)!.probability;
       // Monitored as in baseline.json: word count in, net sentiment out.
       model.observe([texts[i]!.trim().split(/\s+/).length], p('POSITIVE') - p('NEGATIVE'));
-      return { text: texts[i]!, label: best.label, score: best.probability, scores, truncated: out.truncated,
-        model: model.identity };
+      return {
+        text: texts[i]!,
+        label: best.label,
+        score: best.probability,
+        scores,
+        truncated: out.truncated,
+        model: model.identity,
+      };
     });
   }
 }
@@ -174,7 +214,10 @@ export interface NewsArticle {
 }
 
 /** The entities an article's text names: for each, the first of its names that occurs, and the text marked for it. */
-export function namedEntities(article: Pick<NewsArticle, 'entities'>, text: string): Array<{ ticker: string; name: string; marked: string }> {
+export function namedEntities(
+  article: Pick<NewsArticle, 'entities'>,
+  text: string,
+): Array<{ ticker: string; name: string; marked: string }> {
   return (article.entities ?? []).flatMap((e) => {
     const name = e.names.find((n) => containsTarget(text, n));
     return name ? [{ ticker: normalizeSymbol(e.ticker), name, marked: markTarget(text, name) }] : [];
@@ -191,7 +234,13 @@ export interface TickerSentimentSummary {
   readonly meanNetSentiment: number;
 }
 
-export const NEWS_LIMITS = { maxTickersPerArticle: 20, maxIdLength: 128, bodyLengthFactor: 10, maxEntitiesPerArticle: 5, maxNamesPerEntity: 10 } as const;
+export const NEWS_LIMITS = {
+  maxTickersPerArticle: 20,
+  maxIdLength: 128,
+  bodyLengthFactor: 10,
+  maxEntitiesPerArticle: 5,
+  maxNamesPerEntity: 10,
+} as const;
 
 /** Bounds on a target: a name as it appears in text. */
 export const TARGET_LIMITS = { maxLength: 200 } as const;
@@ -205,12 +254,19 @@ export interface TargetedText {
 export function validateTarget(target: string, text: string, field: string, textField: string): void {
   refuse(field, nameProblem(target, TARGET_LIMITS.maxLength));
   if (!containsTarget(text, target)) {
-    throw new InvalidInputError(`${field} "${target.slice(0, 60)}" does not occur in ${textField} (case is ignored); send the name as the text writes it`, field);
+    throw new InvalidInputError(
+      `${field} "${target.slice(0, 60)}" does not occur in ${textField} (case is ignored); send the name as the text writes it`,
+      field,
+    );
   }
 }
 
 /** Validates targeted items: the list, each text as for sentiment, each target within its text. */
-export function validateTargetedTexts(service: SentimentService, items: readonly TargetedText[], field = 'items'): void {
+export function validateTargetedTexts(
+  service: SentimentService,
+  items: readonly TargetedText[],
+  field = 'items',
+): void {
   assertListSize(field, items.length, service.limits.maxTexts);
   items.forEach((item, i) => {
     service.validateText(item.text, `${field}[${i}].text`);
@@ -241,18 +297,28 @@ export function validateArticles(service: SentimentService, articles: readonly N
     const at = `${field}[${i}]`;
     refuse(`${at}.id`, nameProblem(a.id, NEWS_LIMITS.maxIdLength));
     const first = seen.get(a.id);
-    if (first !== undefined) throw new InvalidInputError(`${at}.id must be unique, got "${a.id}" again (first at ${field}[${first}])`, `${at}.id`);
+    if (first !== undefined)
+      throw new InvalidInputError(
+        `${at}.id must be unique, got "${a.id}" again (first at ${field}[${first}])`,
+        `${at}.id`,
+      );
     seen.set(a.id, i);
     service.validateText(a.headline, `${at}.headline`);
     if (a.body != null && a.body.length > service.limits.maxTextLength * NEWS_LIMITS.bodyLengthFactor) {
-      throw new InvalidInputError(`${at}.body must be at most ${service.limits.maxTextLength * NEWS_LIMITS.bodyLengthFactor} characters, got ${a.body.length}`, `${at}.body`);
+      throw new InvalidInputError(
+        `${at}.body must be at most ${service.limits.maxTextLength * NEWS_LIMITS.bodyLengthFactor} characters, got ${a.body.length}`,
+        `${at}.body`,
+      );
     }
     refuse(`${at}.tickers`, symbolListProblem(a.tickers ?? [], NEWS_LIMITS.maxTickersPerArticle));
     const entities = a.entities ?? [];
     refuse(`${at}.entities`, listSizeProblem(entities.length, NEWS_LIMITS.maxEntitiesPerArticle, 0));
     entities.forEach((e, k) => {
       refuse(`${at}.entities[${k}].ticker`, symbolProblem(e.ticker));
-      refuse(`${at}.entities[${k}].names`, nameListProblem(e.names, 1, NEWS_LIMITS.maxNamesPerEntity, TARGET_LIMITS.maxLength));
+      refuse(
+        `${at}.entities[${k}].names`,
+        nameListProblem(e.names, 1, NEWS_LIMITS.maxNamesPerEntity, TARGET_LIMITS.maxLength),
+      );
     });
   });
 }
@@ -273,7 +339,10 @@ export function summarizeByTicker(
   /** Per article, the sentiment toward each ticker's entity where the text names it: counted instead of the article's. */
   entityPredictions: ReadonlyArray<ReadonlyMap<string, SentimentPrediction>> = [],
 ): TickerSentimentSummary[] {
-  const byTicker = new Map<string, { count: number; positive: number; negative: number; neutral: number; net: number }>();
+  const byTicker = new Map<
+    string,
+    { count: number; positive: number; negative: number; neutral: number; net: number }
+  >();
   articles.forEach((article, i) => {
     const entities = entityPredictions[i];
     for (const ticker of new Set([...articleTickers(article), ...(entities?.keys() ?? [])])) {
@@ -285,7 +354,14 @@ export function summarizeByTicker(
       byTicker.set(ticker, acc);
     }
   });
-  return [...byTicker.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([ticker, a]) => ({
-    ticker, articleCount: a.count, positive: a.positive, negative: a.negative, neutral: a.neutral, meanNetSentiment: a.net / a.count,
-  }));
+  return [...byTicker.entries()]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([ticker, a]) => ({
+      ticker,
+      articleCount: a.count,
+      positive: a.positive,
+      negative: a.negative,
+      neutral: a.neutral,
+      meanNetSentiment: a.net / a.count,
+    }));
 }

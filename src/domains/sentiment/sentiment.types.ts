@@ -27,16 +27,18 @@ export class WordWeight {
   position!: number;
 
   @Field(() => Float, {
-    description: 'P(label | text) - P(label | text without this word), -1..1. Positive: the word pushed towards the label; negative: it pulled away.',
+    description:
+      'P(label | text) - P(label | text without this word), -1..1. Positive: the word pushed towards the label; negative: it pulled away.',
   })
   weight!: number;
 }
 
 @ObjectType({
-  description: 'Why the model gave its label, by occlusion: each word is left out in turn, and the change in the '
-    + "label's probability is that word's weight. All variants of a text go to the model in one batch. It shows "
-    + 'what the model relies on, not what is true of the text: words acting together (a negation and its verb) '
-    + 'are each weighed alone.',
+  description:
+    'Why the model gave its label, by occlusion: each word is left out in turn, and the change in the ' +
+    "label's probability is that word's weight. All variants of a text go to the model in one batch. It shows " +
+    'what the model relies on, not what is true of the text: words acting together (a negation and its verb) ' +
+    'are each weighed alone.',
 })
 export class SentimentExplanation {
   @Field(() => SentimentLabel, { description: 'The label explained: the one the result carries.' })
@@ -48,7 +50,9 @@ export class SentimentExplanation {
   @Field(() => Int, { description: 'Words left out in turn (at most 48).' })
   wordsConsidered!: number;
 
-  @Field(() => Boolean, { description: 'True when the text had more than 48 words: words after the 48th were not weighed.' })
+  @Field(() => Boolean, {
+    description: 'True when the text had more than 48 words: words after the 48th were not weighed.',
+  })
   truncated!: boolean;
 
   @Field(() => ModelRef)
@@ -76,7 +80,10 @@ export class SentimentResult {
   model!: ModelRef;
 }
 
-@ObjectType({ description: 'Sentiment of one text toward one entity it names: label, score and scores are how an investor in the target would read the text.' })
+@ObjectType({
+  description:
+    'Sentiment of one text toward one entity it names: label, score and scores are how an investor in the target would read the text.',
+})
 export class TargetedSentimentResult extends SentimentResult {
   @Field(() => String)
   target!: string;

@@ -2,7 +2,7 @@
 const OPEN = '<<';
 const CLOSE = '>>';
 
-const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /**
  * The text with every case-insensitive occurrence of `target` marked, as the entity model reads it. The markers
@@ -10,7 +10,7 @@ const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
  * @example markTarget('Apple gains as Samsung slumps', 'samsung') === 'Apple gains as <<Samsung>> slumps'
  */
 export function markTarget(text: string, target: string): string {
-  return text.replace(new RegExp(escape(target), 'gi'), (m) => `${OPEN}${m}${CLOSE}`);
+  return text.replace(new RegExp(escapeRegExp(target), 'gi'), (m) => `${OPEN}${m}${CLOSE}`);
 }
 
 /** A word of a marked text as the caller wrote it. */

@@ -3,14 +3,21 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { inferFrequency, isIsoDate, nextBusinessDays } from '../../../src/domains/forecasting/forecast.calendar.js';
-import { ewmaSigma, forecastFeatures, HORIZONS, logReturns, QUANTILES } from '../../../src/domains/forecasting/forecast.features.js';
+import {
+  ewmaSigma,
+  forecastFeatures,
+  HORIZONS,
+  logReturns,
+  QUANTILES,
+} from '../../../src/domains/forecasting/forecast.features.js';
 import { gridQuantile } from '../../../src/domains/forecasting/forecast.quantiles.js';
 import { fitGarch, garchPath } from '../../../src/domains/forecasting/garch.js';
 import { nelderMead } from '../../../src/domains/forecasting/nelder-mead.js';
 import { REPO_ROOT } from '../../../src/platform/config.js';
 
-const vectors = JSON.parse(readFileSync(path.join(REPO_ROOT, 'models', 'forecast-qnn', 'test_vectors.json'), 'utf8')) as
-  Array<{ closes: number[]; sigma: number; features: number[]; quantiles: number[][] }>;
+const vectors = JSON.parse(
+  readFileSync(path.join(REPO_ROOT, 'models', 'forecast-qnn', 'test_vectors.json'), 'utf8'),
+) as Array<{ closes: number[]; sigma: number; features: number[]; quantiles: number[][] }>;
 
 /** Deterministic normal draws (mulberry32 + Box-Muller). */
 function normals(seed: number, n: number): number[] {
@@ -70,24 +77,45 @@ describe('calendar', () => {
     const weekdays = every('2024-01-01', 300, (d) => d.setUTCDate(d.getUTCDate() + (d.getUTCDay() === 5 ? 3 : 1)));
     assert.equal(inferFrequency(weekdays).frequency, 'daily');
     assert.equal(inferFrequency(weekdays.filter((_, i) => i % 17 !== 3)).frequency, 'daily', 'holidays and gaps');
-    assert.equal(inferFrequency(every('2024-01-01', 300, (d) => d.setUTCDate(d.getUTCDate() + 1))).frequency, 'daily', 'calendar days');
-    assert.deepEqual(inferFrequency(every('2020-01-03', 200, (d) => d.setUTCDate(d.getUTCDate() + 7))), { frequency: 'weekly', medianGapDays: 7 });
-    assert.equal(inferFrequency(every('2000-01-01', 300, (d) => d.setUTCMonth(d.getUTCMonth() + 1))).frequency, 'monthly');
-    assert.equal(inferFrequency(every('1990-01-01', 100, (d) => d.setUTCMonth(d.getUTCMonth() + 3))).frequency, 'quarterly');
-    assert.equal(inferFrequency(every('1990-01-01', 70, (d) => d.setUTCDate(d.getUTCDate() + 45))).frequency, 'irregular');
+    assert.equal(
+      inferFrequency(every('2024-01-01', 300, (d) => d.setUTCDate(d.getUTCDate() + 1))).frequency,
+      'daily',
+      'calendar days',
+    );
+    assert.deepEqual(inferFrequency(every('2020-01-03', 200, (d) => d.setUTCDate(d.getUTCDate() + 7))), {
+      frequency: 'weekly',
+      medianGapDays: 7,
+    });
+    assert.equal(
+      inferFrequency(every('2000-01-01', 300, (d) => d.setUTCMonth(d.getUTCMonth() + 1))).frequency,
+      'monthly',
+    );
+    assert.equal(
+      inferFrequency(every('1990-01-01', 100, (d) => d.setUTCMonth(d.getUTCMonth() + 3))).frequency,
+      'quarterly',
+    );
+    assert.equal(
+      inferFrequency(every('1990-01-01', 70, (d) => d.setUTCDate(d.getUTCDate() + 45))).frequency,
+      'irregular',
+    );
   });
   it('accepts real YYYY-MM-DD dates only', () => {
     assert.ok(isIsoDate('2024-02-29'));
     for (const bad of ['2023-02-29', '2024-13-01', '2024-1-5', '05/01/2024', '']) assert.ok(!isIsoDate(bad), bad);
     // The same verdict as a round trip through Date on every day number 00..39 of every month 00..13, years 0000 to 2500 (every 97th before 1552).
-    const byDate = (s: string) => /^\d{4}-\d{2}-\d{2}$/.test(s) && new Date(`${s}T00:00:00Z`).toISOString?.().slice(0, 10) === s;
+    const byDate = (s: string) =>
+      /^\d{4}-\d{2}-\d{2}$/.test(s) && new Date(`${s}T00:00:00Z`).toISOString?.().slice(0, 10) === s;
     let valid = 0;
     for (let year = 0; year <= 2500; year += year < 1500 ? 97 : 1) {
       for (let month = 0; month <= 13; month++) {
         for (let day = 0; day <= 39; day++) {
           const s = `${String(year).padStart(4, '0')}-${String(month).padStart(2, '0')}-${String(day).padStart(2, '0')}`;
           let expected = false;
-          try { expected = byDate(s); } catch { /* an invalid Date throws on toISOString */ }
+          try {
+            expected = byDate(s);
+          } catch {
+            /* an invalid Date throws on toISOString */
+          }
           assert.equal(isIsoDate(s), expected, s);
           if (expected) valid++;
         }
@@ -120,7 +148,10 @@ describe('GARCH(1,1)', () => {
 
 describe('nelderMead', () => {
   it('finds the minimum of the Rosenbrock function', () => {
-    const m = nelderMead(([x, y]) => (1 - x!) ** 2 + 100 * (y! - x! ** 2) ** 2, [-1.2, 1], { maxIterations: 5000, tolerance: 1e-14 });
+    const m = nelderMead(([x, y]) => (1 - x!) ** 2 + 100 * (y! - x! ** 2) ** 2, [-1.2, 1], {
+      maxIterations: 5000,
+      tolerance: 1e-14,
+    });
     assert.ok(m.converged);
     assert.ok(Math.abs(m.x[0]! - 1) < 1e-3 && Math.abs(m.x[1]! - 1) < 1e-3, `${m.x}`);
   });

@@ -6,7 +6,9 @@ import { estimateVolatility } from '../../../src/domains/forecasting/forecast.vo
 import { VolatilityPool } from '../../../src/domains/forecasting/volatility-pool.js';
 import { REPO_ROOT } from '../../../src/platform/config.js';
 
-const vectors = JSON.parse(readFileSync(path.join(REPO_ROOT, 'models', 'forecast-qnn', 'test_vectors.json'), 'utf8')) as Array<{ closes: number[] }>;
+const vectors = JSON.parse(
+  readFileSync(path.join(REPO_ROOT, 'models', 'forecast-qnn', 'test_vectors.json'), 'utf8'),
+) as Array<{ closes: number[] }>;
 
 describe('VolatilityPool', () => {
   it('runs on the threads it is given (config.cpu.volatilityThreads), no more, with the answers of the event loop', async () => {
@@ -17,11 +19,13 @@ describe('VolatilityPool', () => {
         // Enough series at once that the pool grows to its bound: its size is read as each one comes back.
         const series = Array.from({ length: 40 }, (_, i) => vectors[i % vectors.length]!.closes);
         let peak = 0;
-        const estimates = await Promise.all(series.map(async (closes) => {
-          const estimate = await pool.estimate(closes, 5);
-          peak = Math.max(peak, pool.started);
-          return estimate;
-        }));
+        const estimates = await Promise.all(
+          series.map(async (closes) => {
+            const estimate = await pool.estimate(closes, 5);
+            peak = Math.max(peak, pool.started);
+            return estimate;
+          }),
+        );
         assert.equal(peak, threads, `${threads} threads allowed, ${peak} started`);
         assert.equal(estimates.length, series.length);
         estimates.forEach((e, i) => assert.deepEqual(e, estimateVolatility(series[i]!, 5), `series ${i}`));
