@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -30,30 +29,15 @@ import uvicorn
 from fastapi import FastAPI
 from pydantic import BaseModel, Field
 
-REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-sys.path.insert(0, os.path.join(REPO, "models", "sentiment-bert", "train"))
-from bert import BertConfig, BertForSequenceClassification  # noqa: E402
-from onnx_weights import load_onnx_weights  # noqa: E402
-import wordpiece as wp  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from sentiment_weights import PAD, REPO, load as load_fp32  # noqa: E402
 
 
 def load(model_dir: str, int8: bool):
-    config = json.load(open(os.path.join(model_dir, "config.json")))
-    vocab_map = json.load(open(os.path.join(model_dir, "tokenizer.json")))["model"]["vocab"]
-    vocab = [""] * len(vocab_map)
-    for token, index in vocab_map.items():
-        vocab[index] = token
-    cfg = BertConfig(vocab_size=config["vocab_size"], hidden_size=config["hidden_size"],
-                     num_hidden_layers=config["num_hidden_layers"], num_attention_heads=config["num_attention_heads"],
-                     intermediate_size=config["intermediate_size"], max_position_embeddings=config["max_position_embeddings"])
-    model = BertForSequenceClassification(cfg, len(config["id2label"]))
-    info = load_onnx_weights(os.path.join(model_dir, "onnx", "model_quantized.onnx"), model)
-    assert not info["missing"], info
-    model.eval()
+    model, tokenizer, labels, max_length = load_fp32(model_dir)
     if int8:
         model = torch.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
-    labels = [config["id2label"][str(i)] for i in range(len(config["id2label"]))]
-    return model, wp.WordPiece(vocab), labels, cfg.max_position_embeddings
+    return model, tokenizer, labels, max_length
 
 
 class Texts(BaseModel):
@@ -73,7 +57,7 @@ def create_app(model_dir: str, int8: bool, max_batch: int, max_wait_ms: float) -
         for r, i in enumerate(order):
             ids[r, :len(seqs[i])] = torch.tensor(seqs[i])
         with torch.inference_mode():
-            probs = model(ids, (ids != wp.PAD).long(), torch.zeros_like(ids)).softmax(-1)
+            probs = model(ids, (ids != PAD).long(), torch.zeros_like(ids)).softmax(-1)
         best = probs.max(-1)
         out: list[tuple[str, float]] = [("", 0.0)] * len(seqs)
         for r, i in enumerate(order):

@@ -15,7 +15,6 @@ Usage: /usr/bin/python3 bench/peers/sentiment_fastapi_naive.py --port 8000 [--mo
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 
@@ -24,28 +23,8 @@ import uvicorn
 from fastapi import FastAPI
 from pydantic import BaseModel, Field
 
-REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-sys.path.insert(0, os.path.join(REPO, "models", "sentiment-bert", "train"))
-from bert import BertConfig, BertForSequenceClassification  # noqa: E402
-from onnx_weights import load_onnx_weights  # noqa: E402
-import wordpiece as wp  # noqa: E402
-
-
-def load(model_dir: str):
-    config = json.load(open(os.path.join(model_dir, "config.json")))
-    vocab_map = json.load(open(os.path.join(model_dir, "tokenizer.json")))["model"]["vocab"]
-    vocab = [""] * len(vocab_map)
-    for token, index in vocab_map.items():
-        vocab[index] = token
-    cfg = BertConfig(vocab_size=config["vocab_size"], hidden_size=config["hidden_size"],
-                     num_hidden_layers=config["num_hidden_layers"], num_attention_heads=config["num_attention_heads"],
-                     intermediate_size=config["intermediate_size"], max_position_embeddings=config["max_position_embeddings"])
-    model = BertForSequenceClassification(cfg, len(config["id2label"]))
-    info = load_onnx_weights(os.path.join(model_dir, "onnx", "model_quantized.onnx"), model)
-    assert not info["missing"], info
-    model.eval()
-    labels = [config["id2label"][str(i)] for i in range(len(config["id2label"]))]
-    return model, wp.WordPiece(vocab), labels, cfg.max_position_embeddings
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from sentiment_weights import PAD, REPO, load  # noqa: E402
 
 
 class Texts(BaseModel):
@@ -64,7 +43,7 @@ def create_app(model_dir: str) -> FastAPI:
         for r, s in enumerate(seqs):
             ids[r, :len(s)] = torch.tensor(s)
         with torch.no_grad():
-            probs = model(ids, (ids != wp.PAD).long(), torch.zeros_like(ids)).softmax(-1)
+            probs = model(ids, (ids != PAD).long(), torch.zeros_like(ids)).softmax(-1)
         best = probs.max(-1)
         return [{"label": labels[int(i)], "score": float(p)} for p, i in zip(best.values, best.indices)]
 

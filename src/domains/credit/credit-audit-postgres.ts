@@ -3,6 +3,7 @@ import { migratePostgres } from '../../platform/databases.js';
 import type { CardAccount } from './credit.features.js';
 import {
   auditRows,
+  decisionRecordOf,
   type AuditContext,
   type AuditFilter,
   type CreditAuditStore,
@@ -72,22 +73,9 @@ export class PostgresCreditAudit implements CreditAuditStore {
       ORDER BY id DESC LIMIT $4`,
       [filter.accountId ?? null, filter.from ?? null, filter.to ?? null, filter.limit],
     );
-    return rows.map((r: Record<string, unknown>) => ({
-      id: Number(r.id),
-      at: (r.at as Date).toISOString(),
-      requestId: r.request_id as string,
-      caller: r.caller as string,
-      accountId: r.account_id as string | null,
-      modelName: r.model_name as string,
-      modelVersion: r.model_version as string,
-      modelSha256: (r.model_sha256 as string | null) ?? null,
-      inputsHash: r.inputs_hash as string,
-      probabilityOfDefault: r.pd as number,
-      score: r.score as number,
-      grade: r.grade as string,
-      decision: r.decision as string,
-      reasonCodes: r.reason_codes as string[],
-    }));
+    return rows.map((r: Record<string, unknown>) =>
+      decisionRecordOf(r, (r.at as Date).toISOString(), r.reason_codes as string[]),
+    );
   }
 
   async probe(): Promise<void> {

@@ -177,22 +177,7 @@ export class CreditAuditLog implements CreditAuditStore {
         to: filter.to?.toISOString() ?? '9999',
         limit: filter.limit,
       }) as Array<Record<string, unknown>>;
-    return rows.map((r) => ({
-      id: r.id as number,
-      at: r.at as string,
-      requestId: r.request_id as string,
-      caller: r.caller as string,
-      accountId: r.account_id as string | null,
-      modelName: r.model_name as string,
-      modelVersion: r.model_version as string,
-      modelSha256: (r.model_sha256 as string | null) ?? null,
-      inputsHash: r.inputs_hash as string,
-      probabilityOfDefault: r.pd as number,
-      score: r.score as number,
-      grade: r.grade as string,
-      decision: r.decision as string,
-      reasonCodes: JSON.parse(r.reason_codes as string) as string[],
-    }));
+    return rows.map((r) => decisionRecordOf(r, r.at as string, JSON.parse(r.reason_codes as string) as string[]));
   }
 
   async close(): Promise<void> {
@@ -318,4 +303,27 @@ class AuditWriterThread implements AuditWriter {
 interface Settle {
   resolve(): void;
   reject(error: Error): void;
+}
+
+/**
+ * A recorded decision from its table row, as SQLite and PostgreSQL return it; the two differ only in how they
+ * hold the time and the reason codes, which the store passes converted.
+ */
+export function decisionRecordOf(r: Record<string, unknown>, at: string, reasonCodes: string[]): CreditDecisionRecord {
+  return {
+    id: Number(r.id),
+    at,
+    requestId: r.request_id as string,
+    caller: r.caller as string,
+    accountId: r.account_id as string | null,
+    modelName: r.model_name as string,
+    modelVersion: r.model_version as string,
+    modelSha256: (r.model_sha256 as string | null) ?? null,
+    inputsHash: r.inputs_hash as string,
+    probabilityOfDefault: r.pd as number,
+    score: r.score as number,
+    grade: r.grade as string,
+    decision: r.decision as string,
+    reasonCodes,
+  };
 }
